@@ -1,0 +1,42 @@
+import type { Job, JobState } from 'bullmq';
+import {
+  decodeFailureReason,
+  DownloadProgress,
+  DownloadResult,
+  type DownloadState,
+  type DownloadStatus,
+} from '@ferry/core';
+
+const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> = {
+  waiting: 'queued',
+  prioritized: 'queued',
+  'waiting-children': 'queued',
+  active: 'active',
+  delayed: 'delayed',
+  completed: 'completed',
+  failed: 'failed',
+  unknown: undefined,
+};
+
+const iso = (ms: number | undefined): string | null => (ms === undefined || ms === 0 ? null : new Date(ms).toISOString());
+
+/** The public view of a job; undefined when the job vanished between lookup and state read. */
+export function toDownloadStatus(job: Job, jobState: JobState | 'unknown'): DownloadStatus | undefined {
+  const state = STATES[jobState];
+  if (state === undefined || job.id === undefined) return undefined;
+  const result = state === 'completed' ? DownloadResult.safeParse(job.returnvalue) : undefined;
+  const progress = DownloadProgress.safeParse(job.progress);
+  // A delayed job is waiting to retry: its last failure says why.
+  const showsFailure = (state === 'failed' || state === 'delayed') && Boolean(job.failedReason);
+  return {
+    id: job.id,
+    url: String((job.data as { url?: unknown }).url ?? ''),
+    state,
+    progress: progress.success ? progress.data : { receivedBytes: 0, totalBytes: null },
+    attempts: { made: job.attemptsMade, max: job.opts.attempts ?? 1 },
+    result: result?.success ? result.data : null,
+    error: showsFailure ? decodeFailureReason(job.failedReason) : null,
+    createdAt: new Date(job.timestamp).toISOString(),
+    finishedAt: state === 'completed' || state === 'failed' ? iso(job.finishedOn) : null,
+  };
+}

@@ -1,0 +1,80 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ERROR_CODES, FerryError, isRedisUnavailableError, type ErrorCode } from '@ferry/core';
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  issues?: Array<{ path: string; message: string }>;
+}
+
+/**
+ * Turns zod issues into lines a person can act on: which field, and what it must be.
+ * `allowedKeys` names the fields of the top-level object, for unknown-field messages.
+ */
+export function describeZodIssues(error: z.ZodError, allowedKeys: readonly string[] = []): Array<{ path: string; message: string }> {
+  return error.issues.flatMap((issue) => {
+    const at = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = at === '' && allowedKeys.length > 0 ? `; allowed fields are ${allowedKeys.join(', ')}` : '';
+      return issue.keys.map((key) => ({ path: at === '' ? key : `${at}.${key}`, message: `is not a known field: remove it${allowed}` }));
+    }
+    if (issue.code === 'invalid_type' && issue.path.length === 0) {
+      return [{ path: '', message: 'the body must be a JSON object such as {"url": "https://example.com/file.bin"}' }];
+    }
+    if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
+      return [{ path: at, message: `must be of type ${issue.expected}` }];
+    }
+    return [{ path: at, message: issue.message }];
+  });
+}
+
+export function validationError(error: z.ZodError, allowedKeys: readonly string[] = []): FerryError {
+  const issues = describeZodIssues(error, allowedKeys);
+  const summary = issues.map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`)).join('; ');
+  return new FerryError('FERRY_ERR_VALIDATION', `Invalid download request: ${summary}`, { data: { issues } });
+}
+
+// Fastify's own errors (body parsing, limits) carry FST_ codes; callers see Ferry's.
+const FASTIFY_CODES: Readonly<Record<string, [ErrorCode, string]>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ['FERRY_ERR_VALIDATION', 'the body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['FERRY_ERR_VALIDATION', 'the body is empty: send a JSON object such as {"url": "https://example.com/file.bin"}'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['FERRY_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with Content-Type: application/json'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['FERRY_ERR_PAYLOAD_TOO_LARGE', 'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES)'],
+};
+
+function toFerryError(error: FastifyError | Error): FerryError {
+  if (error instanceof FerryError) return error;
+  if (error instanceof z.ZodError) return validationError(error);
+  if (isRedisUnavailableError(error)) {
+    return new FerryError('FERRY_ERR_REDIS_UNAVAILABLE', 'Redis is unreachable, so nothing was accepted or changed; retry shortly', {
+      cause: error,
+    });
+  }
+  const code = (error as FastifyError).code;
+  const known = code === undefined ? undefined : FASTIFY_CODES[code];
+  if (known !== undefined) {
+    const [ferryCode, hint] = known;
+    return new FerryError(ferryCode, code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? `${hint}: ${error.message}` : hint, { cause: error });
+  }
+  const status = (error as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new FerryError('FERRY_ERR_VALIDATION', error.message, { cause: error });
+  }
+  return new FerryError('FERRY_ERR_INTERNAL', 'internal error; the details are in the API log', { cause: error });
+}
+
+export function sendError(reply: FastifyReply, err: FerryError): FastifyReply {
+  const body: ErrorBody = { code: err.code, message: err.message };
+  const issues = err.data['issues'];
+  if (Array.isArray(issues)) body.issues = issues as ErrorBody['issues'];
+  if (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE') void reply.header('retry-after', '5');
+  return reply.status(ERROR_CODES[err.code].httpStatus).send(body);
+}
+
+export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const err = toFerryError(error);
+  if (err.code === 'FERRY_ERR_INTERNAL') request.log.error({ err: error }, 'unhandled error');
+  else if (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE') request.log.warn({ err: error.message }, 'redis unavailable');
+  return sendError(reply, err);
+}

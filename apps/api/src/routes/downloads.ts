@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { FastifyPluginAsync } from 'fastify';
+import { DOWNLOAD_JOB, DownloadRequest, FerryError } from '@ferry/core';
+import { toDownloadStatus } from '../download-status.js';
+import { sendError, validationError } from '../errors.js';
+
+export interface DownloadRoutesOptions {
+  readonly queue: Queue;
+}
+
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue }) => {
+  app.post('/v1/downloads', async (request, reply) => {
+    const parsed = DownloadRequest.safeParse(request.body);
+    if (!parsed.success) return sendError(reply, validationError(parsed.error, Object.keys(DownloadRequest.shape)));
+    const id = randomUUID();
+    await queue.add(DOWNLOAD_JOB, parsed.data, { jobId: id });
+    request.log.info({ jobId: id, url: parsed.data.url }, 'download enqueued');
+    return reply
+      .status(202)
+      .header('location', `/v1/downloads/${id}`)
+      .send({ id, state: 'queued', url: parsed.data.url });
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => {
+    const { id } = request.params;
+    const job = await queue.getJob(id);
+    const status = job === undefined ? undefined : toDownloadStatus(job, await job.getState());
+    if (status === undefined) {
+      return sendError(reply, new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`));
+    }
+    return reply.send(status);
+  });
+};

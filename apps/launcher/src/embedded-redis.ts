@@ -1,0 +1,46 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startRedisServer, type Logger, type RedisServer } from '@ferry/core';
+
+const PID_FILE = 'ferry-redis.pid';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A launcher killed with SIGKILL leaves its redis-server running. Two servers
+ * appending to one AOF would corrupt it, so the old one is stopped first
+ * (SIGTERM: it flushes its AOF and exits).
+ */
+async function stopLeftover(dir: string, logger: Logger): Promise<void> {
+  const pidFile = path.join(dir, PID_FILE);
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (cmdline !== '' && !cmdline.includes('redis-server')) return;
+  logger.warn({ pid }, 'stopping a redis-server left running by an earlier npm start');
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; waited < 10_000 && isAlive(pid); waited += 100) await sleep(100);
+}
+
+export async function startEmbeddedRedis(dataDir: string, logger: Logger): Promise<RedisServer> {
+  const dir = path.join(dataDir, 'redis');
+  await stopLeftover(dir, logger);
+  const server = await startRedisServer({ dir, appendonly: true });
+  const pidFile = path.join(dir, PID_FILE);
+  await writeFile(pidFile, `${server.pid}\n`);
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      await rm(pidFile, { force: true });
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { createLogger, FerryError, findRedisServer, loadConfig, REDIS_INSTALL_HINT, type RedisServer } from '@ferry/core';
+import { dashboardPassword } from './dev-credentials.js';
+import { startEmbeddedRedis } from './embedded-redis.js';
+import { startService, type Service } from './supervise.js';
+
+function fail(message: string): never {
+  process.stderr.write(`\nferry: ${message}\n`);
+  process.exit(1);
+}
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+// People at a terminal get readable logs unless they chose a format.
+if (process.env['FERRY_LOG_FORMAT'] === undefined && process.stdout.isTTY) process.env['FERRY_LOG_FORMAT'] = 'pretty';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  fail((err as Error).message);
+}
+const logger = createLogger(config, 'ferry');
+
+let redis: RedisServer | undefined;
+if (config.redis.url === undefined) {
+  if (!findRedisServer()) fail(REDIS_INSTALL_HINT);
+  redis = await startEmbeddedRedis(config.dataDir, logger);
+}
+const redisUrl = config.redis.url ?? redis?.url ?? fail('no Redis');
+
+let credentials;
+try {
+  credentials = await dashboardPassword(config);
+} catch (err) {
+  await redis?.stop();
+  fail(err instanceof FerryError ? err.message : String(err));
+}
+
+const env = { ...process.env, REDIS_URL: redisUrl, FERRY_DASHBOARD_PASSWORD: credentials.password };
+const mainOf = (pkg: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(pkg))), 'main.js');
+const services: Service[] = [startService('api', mainOf('@ferry/api'), env), startService('worker', mainOf('@ferry/worker'), env)];
+
+let stopping: Promise<never> | undefined;
+function stop(exitCode: number): Promise<never> {
+  for (const service of services) if (service.child.exitCode === null) service.child.kill('SIGTERM');
+  stopping ??= (async () => {
+    await Promise.all(services.map((service) => service.exited));
+    await redis?.stop();
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+// Each signal is passed on: the first drains the services gracefully, a second forces them.
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+let address: string;
+try {
+  const [api] = await Promise.all(services.map((service) => service.ready));
+  address = String(api?.['address']);
+} catch (err) {
+  logger.error((err as Error).message);
+  await stop(1);
+  throw err;
+}
+for (const service of services) {
+  void service.exited.then((code) => {
+    if (stopping === undefined) {
+      logger.error({ service: service.name, code }, `${service.name} stopped unexpectedly; stopping Ferry`);
+      void stop(1);
+    }
+  });
+}
+
+const where = redis === undefined ? `${redisUrl} (from REDIS_URL)` : `${redisUrl} (private redis-server, data in ${path.join(config.dataDir, 'redis')})`;
+process.stdout.write(`
+Ferry is running.
+  API        ${address}/v1/downloads
+  Dashboard  ${address}/admin/queues
+             user ${config.dashboard.user}, password ${credentials.password}${credentials.generatedIn ? `  (generated, kept in ${credentials.generatedIn})` : ''}
+  Redis      ${where}
+  Files      ${config.storageDir}
+
+Try it:
+  curl -s -X POST ${address}/v1/downloads -H 'content-type: application/json' -d '{"url":"https://example.com/"}'
+  curl -s ${address}/v1/downloads/<id>
+
+Ctrl-C stops Ferry (a second Ctrl-C interrupts active downloads; they run again on the next start).
+`);

@@ -1,0 +1,25 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type Config, type DownloadResult } from '@ferry/core';
+import { createProcessor, type ProcessorDeps } from './processor.js';
+
+export interface DownloadWorkerDeps extends ProcessorDeps {
+  readonly config: Config;
+  readonly connection: Redis;
+}
+
+export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, DownloadResult> {
+  const { config } = deps;
+  const worker = new Worker<unknown, DownloadResult>(DOWNLOAD_QUEUE, createProcessor(deps), {
+    connection: deps.connection,
+    prefix: config.queuePrefix,
+    concurrency: config.worker.concurrency,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount: config.worker.maxStalledCount,
+    settings: { backoffStrategy: downloadBackoffStrategy(config) },
+  });
+  worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
+  worker.on('stalled', (jobId) => deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; it will run again'));
+  return worker;
+}

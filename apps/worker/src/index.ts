@@ -1,0 +1,2 @@
+export { createDownloadWorker, type DownloadWorkerDeps } from './create-worker.js';
+export { createProcessor, SHUTDOWN_REASON, type ProcessorDeps } from './processor.js';

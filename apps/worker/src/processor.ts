@@ -1,0 +1,96 @@
+import { UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
+import type { Dispatcher } from 'undici';
+import {
+  downloadToStorage,
+  DownloadRequest,
+  encodeFailureReason,
+  FerryError,
+  type DownloadProgress,
+  type DownloadResult,
+  type Logger,
+  type Storage,
+} from '@ferry/core';
+
+/** The abort reason a worker gives its jobs when it shuts down, as opposed to a failure. */
+export const SHUTDOWN_REASON = 'worker shutting down';
+
+export interface ProcessorDeps {
+  readonly storage: Storage;
+  readonly dispatcher: Dispatcher;
+  readonly logger: Logger;
+}
+
+/**
+ * Sends the newest progress to Redis, one write at a time: if a write is still
+ * in flight, later values replace each other and only the last one is sent.
+ */
+function latestProgressWriter(job: Job) {
+  let inFlight: Promise<void> | undefined;
+  let next: DownloadProgress | undefined;
+  const send = (progress: DownloadProgress): Promise<void> =>
+    job.updateProgress(progress).then(
+      () => undefined,
+      () => undefined,
+    );
+  const drain = async (): Promise<void> => {
+    while (next !== undefined) {
+      const progress = next;
+      next = undefined;
+      await send(progress);
+    }
+    inFlight = undefined;
+  };
+  return {
+    report(progress: DownloadProgress) {
+      next = progress;
+      inFlight ??= drain();
+    },
+    flushed: () => inFlight ?? Promise.resolve(),
+  };
+}
+
+/** BullMQ keeps a failure's message only: the code goes in it, and permanent failures stop the retries. */
+function toJobFailure(err: FerryError): Error {
+  const reason = encodeFailureReason(err);
+  return err.retryable ? new Error(reason, { cause: err }) : Object.assign(new UnrecoverableError(reason), { cause: err });
+}
+
+export function createProcessor(deps: ProcessorDeps): Processor<unknown, DownloadResult> {
+  // Three declared parameters: BullMQ passes the AbortSignal only to processors that accept it.
+  return async (job, token, signal) => {
+    const attempt = job.attemptsStarted;
+    const log = deps.logger.child({ jobId: job.id, attempt });
+    const parsed = DownloadRequest.safeParse(job.data);
+    if (!parsed.success) {
+      const err = new FerryError('FERRY_ERR_INVALID_JOB', `job data does not match the download contract: ${parsed.error.message}`);
+      log.error({ code: err.code }, err.message);
+      throw toJobFailure(err);
+    }
+    const progress = latestProgressWriter(job);
+    log.info({ url: parsed.data.url }, 'download started');
+    try {
+      const result = await downloadToStorage(parsed.data, {
+        jobId: job.id ?? 'unknown',
+        attempt,
+        signal: signal ?? new AbortController().signal,
+        dispatcher: deps.dispatcher,
+        storage: deps.storage,
+        onProgress: progress.report,
+      });
+      await progress.flushed();
+      log.info({ bytes: result.bytes, sha256: result.sha256, location: result.location }, 'download completed');
+      return result;
+    } catch (caught) {
+      await progress.flushed();
+      const err = caught instanceof FerryError ? caught : new FerryError('FERRY_ERR_INTERNAL', String(caught), { cause: caught });
+      if (signal?.aborted && signal.reason === SHUTDOWN_REASON && token !== undefined) {
+        // Handing the job straight back costs no attempt and does not wait for stalled-job detection.
+        log.warn('download interrupted by shutdown; returning the job to the queue');
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      log.warn({ code: err.code, retryable: err.retryable, err: err.message }, 'download attempt failed');
+      throw toJobFailure(err);
+    }
+  };
+}

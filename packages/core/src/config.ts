@@ -1,0 +1,202 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { FerryError } from './errors.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a whole number between ${min} and ${max}` })
+    .int({ error: `must be a whole number between ${min} and ${max}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const durationMs = (min: number, max: number) => int(min, max);
+
+/**
+ * Every environment variable Ferry reads. Each is documented in `.env.example`
+ * and in the README's configuration table; a config test keeps the three in step.
+ */
+export const EnvSchema = z.object({
+  /** Runtime mode. `production` refuses insecure defaults. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Redis that holds the queue. Unset under `npm start`: a private redis-server is started. */
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' })
+    .optional(),
+  /** What to do when Redis may evict keys (anything but maxmemory-policy noeviction loses jobs). */
+  FERRY_REDIS_EVICTION_CHECK: z.enum(['warn', 'refuse']).default('warn'),
+  /** Key prefix for every BullMQ key, so several Ferry installs can share one Redis. */
+  FERRY_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, { error: 'must be 1-32 letters, digits, _ or -' })
+    .default('ferry'),
+  /** Address the API listens on. Use 0.0.0.0 in containers. */
+  FERRY_API_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port the API listens on; 0 picks a free one. */
+  FERRY_API_PORT: int(0, 65535).default(3000),
+  /** Largest request body the API accepts, in bytes. */
+  FERRY_API_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** Where Ferry keeps its own state under `npm start` (embedded Redis data, default storage). */
+  FERRY_DATA_DIR: z.string().min(1).default('.ferry'),
+  /** Where finished files land. Defaults to `$FERRY_DATA_DIR/files`. */
+  FERRY_STORAGE_DIR: z.string().min(1).optional(),
+  /** Downloads one worker process runs at once. */
+  FERRY_WORKER_CONCURRENCY: int(1, 1000).default(4),
+  /** Attempts per download, the first included. */
+  FERRY_JOB_ATTEMPTS: int(1, 100).default(5),
+  /** First retry delay; each later one doubles, with jitter. */
+  FERRY_BACKOFF_BASE_MS: durationMs(0, DAY).default(SECOND),
+  /** Longest computed retry delay. */
+  FERRY_BACKOFF_MAX_MS: durationMs(0, 7 * DAY).default(5 * MINUTE),
+  /** Longest delay an origin's Retry-After header may impose. */
+  FERRY_RETRY_AFTER_MAX_MS: durationMs(0, 7 * DAY).default(10 * MINUTE),
+  /** Time to open a TCP (and TLS) connection to an origin. */
+  FERRY_CONNECT_TIMEOUT_MS: durationMs(1, 10 * MINUTE).default(10 * SECOND),
+  /** Time from sending a request to receiving the response headers. */
+  FERRY_HEADERS_TIMEOUT_MS: durationMs(1, 60 * MINUTE).default(30 * SECOND),
+  /** Longest silence allowed between two chunks of a response body. */
+  FERRY_BODY_IDLE_TIMEOUT_MS: durationMs(1, 60 * MINUTE).default(30 * SECOND),
+  /** How long a worker's claim on a job lasts without renewal before another worker may take it over. */
+  FERRY_WORKER_LOCK_DURATION_MS: durationMs(1000, 60 * MINUTE).default(30 * SECOND),
+  /** How often workers look for jobs whose worker died. */
+  FERRY_WORKER_STALLED_INTERVAL_MS: durationMs(1000, 60 * MINUTE).default(30 * SECOND),
+  /** How many times a job may be recovered from a dead worker before it fails. */
+  FERRY_WORKER_MAX_STALLED_COUNT: int(0, 100).default(3),
+  /** On SIGTERM/SIGINT, how long active downloads may run on before the process stops anyway. */
+  FERRY_SHUTDOWN_DEADLINE_MS: durationMs(0, 60 * MINUTE).default(30 * SECOND),
+  /** Completed jobs are kept this long (seconds)... */
+  FERRY_RETAIN_COMPLETED_SECONDS: int(0, 365 * 24 * 3600).default(7 * 24 * 3600),
+  /** ...and at most this many. */
+  FERRY_RETAIN_COMPLETED_COUNT: int(0, 10_000_000).default(10_000),
+  /** Failed jobs are kept this long (seconds)... */
+  FERRY_RETAIN_FAILED_SECONDS: int(0, 365 * 24 * 3600).default(30 * 24 * 3600),
+  /** ...and at most this many. */
+  FERRY_RETAIN_FAILED_COUNT: int(0, 10_000_000).default(50_000),
+  /** pino log level. */
+  FERRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` for machines, `pretty` for people at a terminal. */
+  FERRY_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  /** Bull Board user name. */
+  FERRY_DASHBOARD_USER: z.string().min(1).max(128).default('admin'),
+  /** Bull Board password; the API refuses to start without one (npm start generates one). */
+  FERRY_DASHBOARD_PASSWORD: z.string().min(12, { error: 'must be at least 12 characters' }).max(256).optional(),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  readonly env: Env['NODE_ENV'];
+  readonly redis: {
+    readonly url: string | undefined;
+    readonly evictionCheck: Env['FERRY_REDIS_EVICTION_CHECK'];
+  };
+  readonly queuePrefix: string;
+  readonly api: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
+  readonly dataDir: string;
+  readonly storageDir: string;
+  readonly worker: {
+    readonly concurrency: number;
+    readonly lockDurationMs: number;
+    readonly stalledIntervalMs: number;
+    readonly maxStalledCount: number;
+    readonly shutdownDeadlineMs: number;
+  };
+  readonly retry: {
+    readonly attempts: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+    readonly retryAfterMaxMs: number;
+  };
+  readonly http: {
+    readonly connectTimeoutMs: number;
+    readonly headersTimeoutMs: number;
+    readonly bodyIdleTimeoutMs: number;
+  };
+  readonly retention: {
+    readonly completed: { readonly age: number; readonly count: number };
+    readonly failed: { readonly age: number; readonly count: number };
+  };
+  readonly log: { readonly level: Env['FERRY_LOG_LEVEL']; readonly format: Env['FERRY_LOG_FORMAT'] };
+  readonly dashboard: { readonly user: string; readonly password: string | undefined };
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child !== null && typeof child === 'object') deepFreeze(child);
+  }
+  return Object.freeze(value);
+}
+
+function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {
+  return error.issues
+    .map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      const got = env[name];
+      const shown = got === undefined ? 'it is not set' : `got ${JSON.stringify(got)}`;
+      return `  ${name} ${issue.message} (${shown})`;
+    })
+    .join('\n');
+}
+
+/**
+ * Parses the environment once, at start-up. Paths resolve against `cwd` so a
+ * relative FERRY_DATA_DIR means the same thing however the process was started.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config {
+  // An empty variable means "not set", as in most dotenv tools, so `FOO=` falls back to the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      `Invalid configuration:\n${describeIssues(parsed.error, env)}\nFix the variables above in the environment or in .env (every variable is described in .env.example).`,
+      { cause: parsed.error },
+    );
+  }
+  const e = parsed.data;
+  if (e.FERRY_BACKOFF_BASE_MS > e.FERRY_BACKOFF_MAX_MS) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      `Invalid configuration:\n  FERRY_BACKOFF_BASE_MS (${e.FERRY_BACKOFF_BASE_MS}) must not exceed FERRY_BACKOFF_MAX_MS (${e.FERRY_BACKOFF_MAX_MS}).`,
+    );
+  }
+  const dataDir = path.resolve(cwd, e.FERRY_DATA_DIR);
+  return deepFreeze({
+    env: e.NODE_ENV,
+    redis: { url: e.REDIS_URL, evictionCheck: e.FERRY_REDIS_EVICTION_CHECK },
+    queuePrefix: e.FERRY_QUEUE_PREFIX,
+    api: { host: e.FERRY_API_HOST, port: e.FERRY_API_PORT, bodyLimitBytes: e.FERRY_API_BODY_LIMIT_BYTES },
+    dataDir,
+    storageDir: path.resolve(cwd, e.FERRY_STORAGE_DIR ?? path.join(dataDir, 'files')),
+    worker: {
+      concurrency: e.FERRY_WORKER_CONCURRENCY,
+      lockDurationMs: e.FERRY_WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: e.FERRY_WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: e.FERRY_WORKER_MAX_STALLED_COUNT,
+      shutdownDeadlineMs: e.FERRY_SHUTDOWN_DEADLINE_MS,
+    },
+    retry: {
+      attempts: e.FERRY_JOB_ATTEMPTS,
+      backoffBaseMs: e.FERRY_BACKOFF_BASE_MS,
+      backoffMaxMs: e.FERRY_BACKOFF_MAX_MS,
+      retryAfterMaxMs: e.FERRY_RETRY_AFTER_MAX_MS,
+    },
+    http: {
+      connectTimeoutMs: e.FERRY_CONNECT_TIMEOUT_MS,
+      headersTimeoutMs: e.FERRY_HEADERS_TIMEOUT_MS,
+      bodyIdleTimeoutMs: e.FERRY_BODY_IDLE_TIMEOUT_MS,
+    },
+    retention: {
+      completed: { age: e.FERRY_RETAIN_COMPLETED_SECONDS, count: e.FERRY_RETAIN_COMPLETED_COUNT },
+      failed: { age: e.FERRY_RETAIN_FAILED_SECONDS, count: e.FERRY_RETAIN_FAILED_COUNT },
+    },
+    log: { level: e.FERRY_LOG_LEVEL, format: e.FERRY_LOG_FORMAT },
+    dashboard: { user: e.FERRY_DASHBOARD_USER, password: e.FERRY_DASHBOARD_PASSWORD },
+  });
+}
+
+/** The variable names Ferry knows, for tooling that checks deployment files against the schema. */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));

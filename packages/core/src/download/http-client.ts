@@ -1,0 +1,93 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import { FerryError } from '../errors.js';
+import type { Config } from '../config.js';
+import { statusError } from './http-status.js';
+import { parseRetryAfter } from './retry-after.js';
+
+export const MAX_REDIRECTS = 5;
+export const USER_AGENT = 'Ferry/0.1 (+https://github.com/ferry)';
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+// Credentials meant for one origin must not follow a redirect to another.
+const ORIGIN_BOUND_HEADERS = new Set(['authorization', 'cookie']);
+
+/** One connection pool per process, with Ferry's timeouts. */
+export function createHttpAgent(http: Config['http']): Agent {
+  return new Agent({
+    connect: { timeout: http.connectTimeoutMs },
+    headersTimeout: http.headersTimeoutMs,
+    bodyTimeout: http.bodyIdleTimeoutMs,
+  });
+}
+
+export interface OpenedResponse {
+  readonly url: string;
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Dispatcher.ResponseData['body'];
+}
+
+function headerValue(headers: OpenedResponse['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function withoutOriginBoundHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !ORIGIN_BOUND_HEADERS.has(name.toLowerCase())));
+}
+
+/**
+ * GETs `url`, following redirects hop by hop, and returns the first 2xx
+ * response with its body unread. Any other outcome is thrown as a FerryError.
+ */
+export async function openResponse(
+  url: string,
+  headers: Record<string, string>,
+  dispatcher: Dispatcher,
+  signal: AbortSignal,
+): Promise<OpenedResponse> {
+  let current = new URL(url);
+  let sentHeaders = headers;
+  for (let hop = 0; ; hop += 1) {
+    const response = await request(current, {
+      method: 'GET',
+      dispatcher,
+      signal,
+      headers: { 'user-agent': USER_AGENT, ...sentHeaders, 'accept-encoding': 'identity' },
+    });
+    const { statusCode } = response;
+    if (statusCode >= 200 && statusCode < 300) {
+      return { url: current.href, statusCode, headers: response.headers, body: response.body };
+    }
+    await response.body.dump();
+    const location = headerValue(response.headers, 'location');
+    if (!REDIRECT_STATUSES.has(statusCode) || location === undefined) {
+      throw statusError(statusCode, current.href, parseRetryAfter(headerValue(response.headers, 'retry-after')));
+    }
+    if (hop >= MAX_REDIRECTS) {
+      throw new FerryError('FERRY_ERR_TOO_MANY_REDIRECTS', `more than ${MAX_REDIRECTS} redirects, last from ${current.href}`, {
+        data: { maxRedirects: MAX_REDIRECTS },
+      });
+    }
+    let next: URL;
+    try {
+      next = new URL(location, current);
+    } catch (cause) {
+      throw new FerryError('FERRY_ERR_BAD_REDIRECT', `${current.href} redirected to an invalid URL: ${location}`, { cause });
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw new FerryError('FERRY_ERR_BAD_REDIRECT', `${current.href} redirected to a ${next.protocol} URL; only http and https are followed`);
+    }
+    if (next.origin !== current.origin) sentHeaders = withoutOriginBoundHeaders(sentHeaders);
+    current = next;
+  }
+}
+
+export function contentLengthOf(response: OpenedResponse): number | null {
+  const raw = headerValue(response.headers, 'content-length');
+  if (raw === undefined || !/^\d+$/.test(raw)) return null;
+  return Number(raw);
+}
+
+export function contentTypeOf(response: OpenedResponse): string | null {
+  return headerValue(response.headers, 'content-type') ?? null;
+}

@@ -1,0 +1,42 @@
+export { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
+export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
+export { createHttpAgent, MAX_REDIRECTS, USER_AGENT } from './download/http-client.js';
+export { downloadToStorage, PROGRESS_INTERVAL_MS, type DownloadContext } from './download/engine.js';
+export { isRetryableStatus } from './download/http-status.js';
+export { parseRetryAfter } from './download/retry-after.js';
+export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
+export { decodeFailureReason, encodeFailureReason } from './failure.js';
+export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
+export {
+  backoffPolicy,
+  DOWNLOAD_JOB,
+  DOWNLOAD_QUEUE,
+  downloadBackoffStrategy,
+  downloadJobOptions,
+  FERRY_BACKOFF,
+} from './queues.js';
+export { createProducerRedis, createWorkerRedis, DEFAULT_REDIS_URL, isRedisUnavailableError } from './redis/connections.js';
+export { checkEvictionPolicy } from './redis/eviction-policy.js';
+export {
+  findRedisServer,
+  freePort,
+  REDIS_INSTALL_HINT,
+  startRedisServer,
+  type RedisServer,
+  type RedisServerOptions,
+} from './redis/redis-server.js';
+export {
+  DownloadFailure,
+  DownloadProgress,
+  DownloadRequest,
+  DownloadResult,
+  DownloadState,
+  DownloadStatus,
+  MAX_HEADER_COUNT,
+  MAX_HEADERS_BYTES,
+  MAX_URL_LENGTH,
+} from './schemas.js';
+export { filenameFromUrl, sanitizeFilename, unsafeFilenameReason } from './storage/filename.js';
+export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
+export { LocalDiskStorage, PARTS_DIRNAME } from './storage/local-disk.js';
+export type { PartWriter, Storage, StoredFile } from './storage/storage.js';

@@ -1,0 +1,32 @@
+import type { BackoffStrategy, DefaultJobOptions } from 'bullmq';
+import { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
+import type { Config } from './config.js';
+
+export const DOWNLOAD_QUEUE = 'downloads';
+export const DOWNLOAD_JOB = 'download';
+
+/** The backoff type name jobs carry; workers register `downloadBackoffStrategy` under it. */
+export const FERRY_BACKOFF = 'ferry-exponential-jitter';
+
+export function backoffPolicy(config: Config): BackoffPolicy {
+  return {
+    baseMs: config.retry.backoffBaseMs,
+    maxMs: config.retry.backoffMaxMs,
+    retryAfterMaxMs: config.retry.retryAfterMaxMs,
+  };
+}
+
+export function downloadJobOptions(config: Config): DefaultJobOptions {
+  return {
+    attempts: config.retry.attempts,
+    backoff: { type: FERRY_BACKOFF },
+    // Without limits, finished jobs would fill Redis, which runs with noeviction and would then refuse new work.
+    removeOnComplete: { age: config.retention.completed.age, count: config.retention.completed.count },
+    removeOnFail: { age: config.retention.failed.age, count: config.retention.failed.count },
+  };
+}
+
+export function downloadBackoffStrategy(config: Config): BackoffStrategy {
+  const policy = backoffPolicy(config);
+  return (attemptsMade, _type, err) => computeBackoffDelay(attemptsMade, policy, retryAfterOf(err));
+}
