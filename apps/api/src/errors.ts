@@ -19,6 +19,9 @@ export function describeZodIssues(error: z.ZodError, allowedKeys: readonly strin
       const allowed = at === '' && allowedKeys.length > 0 ? `; allowed fields are ${allowedKeys.join(', ')}` : '';
       return issue.keys.map((key) => ({ path: at === '' ? key : `${at}.${key}`, message: `is not a known field: remove it${allowed}` }));
     }
+    if (issue.code === 'invalid_key') {
+      return issue.issues.map((inner) => ({ path: at, message: inner.message }));
+    }
     if (issue.code === 'invalid_type' && issue.path.length === 0) {
       return [{ path: '', message: 'the body must be a JSON object such as {"url": "https://example.com/file.bin"}' }];
     }

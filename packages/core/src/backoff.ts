@@ -32,9 +32,12 @@ export function computeBackoffDelay(
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
-/** The Retry-After an origin sent with the error that ended an attempt, if any. */
+/**
+ * The Retry-After an origin sent with the error that ended an attempt, if any.
+ * The worker hands BullMQ a plain Error whose cause is the FerryError, so both are looked at.
+ */
 export function retryAfterOf(err: unknown): number | undefined {
-  if (!(err instanceof FerryError)) return undefined;
-  const value = err.data['retryAfterMs'];
+  const ferryError = err instanceof FerryError ? err : err instanceof Error && err.cause instanceof FerryError ? err.cause : undefined;
+  const value = ferryError?.data['retryAfterMs'];
   return typeof value === 'number' ? value : undefined;
 }

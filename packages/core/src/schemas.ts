@@ -32,7 +32,7 @@ const RequestHeaders = z
       .string()
       .regex(HEADER_NAME, { error: 'is not a valid header name (letters, digits and !#$%&\'*+.^_`|~- only)' })
       .refine((name) => !ENGINE_OWNED_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('proxy-'), {
-        error: `is set by Ferry itself and may not be sent (nor may ${[...ENGINE_OWNED_HEADERS].join(', ')}, proxy-*)`,
+        error: `is set by Ferry itself; a request may not set ${[...ENGINE_OWNED_HEADERS].join(', ')} or proxy-* headers`,
       }),
     z.string().regex(HEADER_VALUE, { error: 'must not contain CR, LF or NUL' }),
   )

@@ -1,0 +1,145 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { createServer } from '@ferry/api';
+import {
+  createProducerRedis,
+  DOWNLOAD_QUEUE,
+  downloadJobOptions,
+  loadConfig,
+  type DownloadState,
+  type DownloadStatus,
+} from '@ferry/core';
+
+export const DASHBOARD_PASSWORD = 'test-dashboard-password';
+
+/** Settings that keep retries and stalled-job recovery fast enough for a test, and logs quiet. */
+const TEST_ENV = {
+  NODE_ENV: 'test',
+  FERRY_LOG_LEVEL: 'warn',
+  FERRY_API_PORT: '0',
+  FERRY_BACKOFF_BASE_MS: '100',
+  FERRY_BACKOFF_MAX_MS: '500',
+  FERRY_WORKER_LOCK_DURATION_MS: '3000',
+  FERRY_WORKER_STALLED_INTERVAL_MS: '1000',
+  FERRY_SHUTDOWN_DEADLINE_MS: '5000',
+  FERRY_DASHBOARD_PASSWORD: DASHBOARD_PASSWORD,
+} as const;
+
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  logs(): string;
+}
+
+export interface ApiResponse<T = unknown> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+export class Ferry {
+  readonly workers: WorkerProcess[] = [];
+
+  private constructor(
+    readonly env: Record<string, string>,
+    readonly storageDir: string,
+    readonly queue: Queue,
+    readonly app: FastifyInstance,
+    readonly baseUrl: string,
+    private readonly cleanup: () => Promise<void>,
+  ) {}
+
+  /** The real API, in this process on a real port, against `redisUrl`; workers are separate processes. */
+  static async start(redisUrl: string, env: Record<string, string> = {}): Promise<Ferry> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-test-'));
+    const storageDir = path.join(dir, 'files');
+    const fullEnv = { ...TEST_ENV, REDIS_URL: redisUrl, FERRY_DATA_DIR: dir, FERRY_STORAGE_DIR: storageDir, ...env };
+    const config = loadConfig(fullEnv);
+    const redis = createProducerRedis(config.redis.url);
+    redis.on('error', () => undefined);
+    const queue = new Queue(DOWNLOAD_QUEUE, { connection: redis, prefix: config.queuePrefix, defaultJobOptions: downloadJobOptions(config) });
+    queue.on('error', () => undefined);
+    await queue.waitUntilReady();
+    const app = await createServer({ config, queue, redis, dashboardPassword: DASHBOARD_PASSWORD });
+    const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    return new Ferry(fullEnv, storageDir, queue, app, baseUrl, async () => {
+      await app.close();
+      await queue.close();
+      redis.disconnect();
+      await rm(dir, { recursive: true, force: true });
+    });
+  }
+
+  /** Starts `node apps/worker/dist/main.js` as a user would, and waits until it is ready. */
+  async startWorker(env: Record<string, string> = {}): Promise<WorkerProcess> {
+    const main = fileURLToPath(new URL('../../apps/worker/dist/main.js', import.meta.url));
+    const child = fork(main, [], { env: { ...process.env, ...this.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.on('message', (message) => {
+        if ((message as { type?: string }).type === 'ready') resolve();
+      });
+      void exited.then((code) => reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)));
+    });
+    const worker = { child, exited, logs: () => output };
+    this.workers.push(worker);
+    return worker;
+  }
+
+  async request<T = unknown>(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${this.baseUrl}${urlPath}`, init);
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON (e.g. the dashboard's HTML): keep the text.
+    }
+    return { status: response.status, headers: response.headers, body: parsed as T };
+  }
+
+  async enqueue(body: unknown): Promise<string> {
+    const response = await this.request<{ id: string }>('POST', '/v1/downloads', body);
+    if (response.status !== 202) throw new Error(`enqueue answered ${response.status}: ${JSON.stringify(response.body)}`);
+    return response.body.id;
+  }
+
+  async status(id: string): Promise<DownloadStatus> {
+    const response = await this.request<DownloadStatus>('GET', `/v1/downloads/${id}`);
+    if (response.status !== 200) throw new Error(`status of ${id} answered ${response.status}: ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
+  /** Polls the API until the download reaches one of `states`. */
+  async waitFor(id: string, states: DownloadState[] = ['completed', 'failed'], timeoutMs = 60_000): Promise<DownloadStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: DownloadStatus | undefined;
+    while (Date.now() < deadline) {
+      last = await this.status(id);
+      if (states.includes(last.state)) return last;
+      await sleep(50);
+    }
+    const logs = this.workers.map((w, i) => `--- worker ${i}\n${w.logs()}`).join('\n');
+    throw new Error(`download ${id} did not reach ${states.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last)}\n${logs}`);
+  }
+
+  async close(): Promise<void> {
+    for (const worker of this.workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    await Promise.all(this.workers.map((w) => w.exited));
+    await this.cleanup();
+  }
+}

@@ -1,0 +1,142 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface SeenRequest {
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly at: number;
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface RandomFile {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+const CHUNK = 64 * 1024;
+
+/**
+ * A real HTTP origin on 127.0.0.1 port 0. Each path answers with a script of
+ * handlers, one per request in order (the last one repeats), and every request
+ * is recorded so tests can assert on what crossed the wire.
+ */
+export class TestOrigin {
+  readonly #server: http.Server;
+  readonly #dir: string;
+  readonly #scripts = new Map<string, Handler[]>();
+  readonly #seen: SeenRequest[] = [];
+
+  private constructor(server: http.Server, dir: string) {
+    this.#server = server;
+    this.#dir = dir;
+  }
+
+  static async start(): Promise<TestOrigin> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-test-origin-'));
+    const server = http.createServer();
+    const origin = new TestOrigin(server, dir);
+    server.on('request', (req, res) => void origin.#handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return origin;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  url(pathname: string): string {
+    return `${this.baseUrl}${pathname}`;
+  }
+
+  /** Answers requests for `pathname` with `handlers[0]`, then `handlers[1]`, …; the last one repeats. */
+  route(pathname: string, ...handlers: Handler[]): string {
+    this.#scripts.set(pathname, handlers);
+    return this.url(pathname);
+  }
+
+  requests(pathname: string): SeenRequest[] {
+    return this.#seen.filter((r) => r.path === pathname);
+  }
+
+  /** Writes `size` random bytes to a temp file (streamed, never held in memory) and returns its digest. */
+  async randomFile(name: string, size: number): Promise<RandomFile> {
+    const file = path.join(this.#dir, name);
+    const hash = createHash('sha256');
+    const out = createWriteStream(file);
+    for (let written = 0; written < size; written += CHUNK) {
+      const chunk = randomBytes(Math.min(CHUNK, size - written));
+      hash.update(chunk);
+      if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+    }
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    return { path: file, size, sha256: hash.digest('hex') };
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const pathname = new URL(req.url ?? '/', this.baseUrl).pathname;
+    const index = this.#seen.filter((r) => r.path === pathname).length;
+    this.#seen.push({ path: pathname, headers: req.headers, at: Date.now() });
+    const script = this.#scripts.get(pathname);
+    const handler = script?.[Math.min(index, script.length - 1)];
+    if (handler === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      await handler(req, res);
+    } catch {
+      res.destroy();
+    }
+  }
+}
+
+export interface ServeOptions {
+  /** Throttle to about this many bytes per second. */
+  readonly bytesPerSecond?: number;
+  /** Destroy the connection after this many body bytes, though Content-Length promised the whole file. */
+  readonly closeAfterBytes?: number;
+  readonly headers?: Record<string, string>;
+}
+
+/** Serves a file with its true Content-Length, optionally slowly or cut short. */
+export function serveFile(file: RandomFile, options: ServeOptions = {}): Handler {
+  return async (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.size), ...options.headers });
+    const limit = options.closeAfterBytes ?? file.size;
+    let sent = 0;
+    const started = Date.now();
+    const body = limit === 0 ? [] : createReadStream(file.path, { highWaterMark: CHUNK, end: limit - 1 });
+    for await (const chunk of body) {
+      if (res.destroyed) break;
+      const buffer = chunk as Buffer;
+      if (!res.write(buffer)) await new Promise((resolve) => res.once('drain', resolve));
+      sent += buffer.length;
+      if (options.bytesPerSecond !== undefined) {
+        const due = started + (sent / options.bytesPerSecond) * 1000;
+        if (due > Date.now()) await sleep(due - Date.now());
+      }
+    }
+    if (limit < file.size) res.destroy();
+    else res.end();
+  };
+}
+
+export function status(code: number, headers: Record<string, string> = {}): Handler {
+  return (_req, res) => {
+    res.writeHead(code, { 'content-type': 'text/plain', ...headers }).end(`status ${code}\n`);
+  };
+}
