@@ -65,6 +65,15 @@ describe('when a download request is invalid', () => {
   });
 });
 
+describe('when the body is larger than FERRY_API_BODY_LIMIT_BYTES', () => {
+  it('answers 413 with a code and enqueues nothing', async () => {
+    const response = await ferry.request<ErrorBody>('POST', '/v1/downloads', { url: 'https://example.com/a', filename: 'x'.repeat(2 * 1024 * 1024) });
+    expect(response.status).toBe(413);
+    expect(response.body.code).toBe('FERRY_ERR_PAYLOAD_TOO_LARGE');
+    expect(await ferry.queue.count()).toBe(0);
+  });
+});
+
 describe('when a download id is unknown', () => {
   it('answers 404 with a code', async () => {
     const response = await ferry.request<ErrorBody>('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000');

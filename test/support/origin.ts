@@ -74,7 +74,7 @@ export class TestOrigin {
     for (let written = 0; written < size; written += CHUNK) {
       const chunk = randomBytes(Math.min(CHUNK, size - written));
       hash.update(chunk);
-      if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
     }
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     return { path: file, size, sha256: hash.digest('hex') };

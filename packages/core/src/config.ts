@@ -65,7 +65,7 @@ export const EnvSchema = z.object({
   FERRY_WORKER_STALLED_INTERVAL_MS: durationMs(1000, 60 * MINUTE).default(30 * SECOND),
   /** How many times a job may be recovered from a dead worker before it fails. */
   FERRY_WORKER_MAX_STALLED_COUNT: int(0, 100).default(3),
-  /** On SIGTERM/SIGINT, how long active downloads may run on before the process stops anyway. */
+  /** On SIGTERM/SIGINT, how long active downloads (and open API requests) may run on before the process stops anyway. */
   FERRY_SHUTDOWN_DEADLINE_MS: durationMs(0, 60 * MINUTE).default(30 * SECOND),
   /** Completed jobs are kept this long (seconds)... */
   FERRY_RETAIN_COMPLETED_SECONDS: int(0, 365 * 24 * 3600).default(7 * 24 * 3600),

@@ -1,0 +1,438 @@
+// Ferry's download engine against curl, both fetching one file from a local origin.
+// Usage (from the repo root, after `npm run build`):
+//   node bench/download-vs-curl.mjs [--size-mib 1024] [--runs 3] [--origin auto|nginx|node]
+// Prints figures only; exits non-zero only when a download fails or a checksum does not match.
+// See bench/README.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const CORE_DIST = path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js');
+const ENGINE_CHILD = path.join(BENCH_DIR, 'engine-child.mjs');
+const MIB = 1024 * 1024;
+const MB = 1e6;
+const SOURCE_NAME = 'source.bin';
+const GENERATE_CHUNK_BYTES = 4 * MIB;
+const ORIGIN_READY_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+// ---------------------------------------------------------------- arguments
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      'size-mib': { type: 'string', default: '1024' },
+      runs: { type: 'string', default: '3' },
+      origin: { type: 'string', default: 'auto' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: node bench/download-vs-curl.mjs [--size-mib 1024] [--runs 3] [--origin auto|nginx|node]');
+    process.exit(0);
+  }
+  const sizeMiB = Number(values['size-mib']);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(sizeMiB) || sizeMiB < 1) usageError('--size-mib must be a whole number of MiB, at least 1');
+  if (!Number.isInteger(runs) || runs < 1) usageError('--runs must be a whole number, at least 1');
+  if (!['auto', 'nginx', 'node'].includes(values.origin)) usageError('--origin must be auto, nginx or node');
+  return { sizeBytes: sizeMiB * MIB, runs, origin: values.origin };
+}
+
+function usageError(message) {
+  console.error(`download-vs-curl: ${message}`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------- cleanup
+
+/** Everything to undo on exit, newest first. Each step runs even if an earlier one failed. */
+const cleanups = [];
+const running = new Set();
+let cleaning;
+
+/** What work started after an interrupt awaits: the process exits once cleanup is done. */
+const never = () => new Promise(() => undefined);
+
+function cleanup() {
+  cleaning ??= (async () => {
+    // Wait for our children to go, so that none writes into the temp dir after it is removed.
+    await Promise.all(
+      [...running].map(
+        (child) =>
+          new Promise((resolve) => {
+            child.once('close', resolve);
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS).unref();
+          }),
+      ),
+    );
+    for (const step of cleanups.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        console.error(`download-vs-curl: cleanup: ${err.message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    console.error(`\ndownload-vs-curl: ${signal} received, cleaning up`);
+    void cleanup().finally(() => process.exit(128 + os.constants.signals[signal]));
+  });
+}
+
+// ---------------------------------------------------------------- helpers
+
+function onPath(executable, versionArgs) {
+  const result = spawnSync(executable, versionArgs, { encoding: 'utf8' });
+  return result.error === undefined && result.status === 0 ? `${result.stdout}${result.stderr}`.trim() : null;
+}
+
+/** Runs a command to completion; resolves with its exit code, stdout and wall-clock milliseconds. */
+function run(command, args, { captureStdout = false } = {}) {
+  if (cleaning !== undefined) return never();
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { stdio: ['ignore', captureStdout ? 'pipe' : 'inherit', 'inherit'] });
+    running.add(child);
+    let stdout = '';
+    child.stdout?.setEncoding('utf8').on('data', (text) => (stdout += text));
+    child.once('error', (err) => {
+      running.delete(child);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      running.delete(child);
+      // Killed by our own cleanup: the process is about to exit, there is nothing to report.
+      if (cleaning !== undefined) return;
+      resolve({ code: code ?? 128 + (os.constants.signals[signal] ?? 0), stdout, wallMs: performance.now() - started });
+    });
+  });
+}
+
+function median(values) {
+  const present = values.filter((v) => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b);
+  if (present.length === 0) return null;
+  const mid = Math.floor(present.length / 2);
+  return present.length % 2 === 1 ? present[mid] : (present[mid - 1] + present[mid]) / 2;
+}
+
+const mbps = (bytes, ms) => bytes / MB / (ms / 1000);
+const round = (value, digits) => (value === null || value === undefined ? null : Number(value.toFixed(digits)));
+
+/** fsyncs a file and returns how long it took: what curl would pay to be as durable as Ferry. */
+async function fsyncMs(file) {
+  const started = performance.now();
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return performance.now() - started;
+}
+
+// ---------------------------------------------------------------- source file
+
+/** Writes `sizeBytes` of random bytes in chunks, hashing as it goes, so the file is never in memory. */
+async function writeRandomFile(file, sizeBytes) {
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(Math.min(GENERATE_CHUNK_BYTES, sizeBytes));
+  const handle = await open(file, 'wx', 0o644);
+  try {
+    for (let written = 0; written < sizeBytes; ) {
+      if (cleaning !== undefined) return never();
+      const slice = chunk.subarray(0, Math.min(chunk.length, sizeBytes - written));
+      randomFillSync(slice);
+      hash.update(slice);
+      await handle.write(slice, 0, slice.length);
+      written += slice.length;
+    }
+    // Flushed now, so that writeback of the source does not land in the middle of a timed run.
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+// ---------------------------------------------------------------- origins
+
+async function waitForOrigin(url, exited) {
+  const deadline = Date.now() + ORIGIN_READY_TIMEOUT_MS;
+  for (;;) {
+    if (exited()) throw new Error('the origin exited during start-up');
+    try {
+      const status = await new Promise((resolve, reject) => {
+        http.request(url, { method: 'HEAD' }, (res) => resolve(res.statusCode)).once('error', reject).end();
+      });
+      if (status === 200) return;
+      throw new Error(`HEAD ${url} answered ${status}`);
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`the origin was not ready after ${ORIGIN_READY_TIMEOUT_MS} ms: ${err.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Starts a private nginx (own prefix, pid, logs, temp dirs) that serves `wwwDir` with sendfile. */
+async function startNginx(tmp, wwwDir, port, version) {
+  const prefix = path.join(tmp, 'nginx');
+  await mkdir(path.join(prefix, 'temp'), { recursive: true });
+  const conf = path.join(prefix, 'nginx.conf');
+  const errorLog = path.join(prefix, 'error.log');
+  await writeFile(
+    conf,
+    `daemon off;
+worker_processes 1;
+pid ${path.join(prefix, 'nginx.pid')};
+error_log ${errorLog} warn;
+events { worker_connections 64; }
+http {
+  access_log ${path.join(prefix, 'access.log')};
+  client_body_temp_path ${path.join(prefix, 'temp', 'client_body')};
+  proxy_temp_path ${path.join(prefix, 'temp', 'proxy')};
+  fastcgi_temp_path ${path.join(prefix, 'temp', 'fastcgi')};
+  uwsgi_temp_path ${path.join(prefix, 'temp', 'uwsgi')};
+  scgi_temp_path ${path.join(prefix, 'temp', 'scgi')};
+  default_type application/octet-stream;
+  sendfile on;
+  tcp_nopush on;
+  server {
+    listen 127.0.0.1:${port};
+    root ${wwwDir};
+  }
+}
+`,
+  );
+  // -e: start-up errors go to our log, not to the compiled-in /var/log/nginx/error.log.
+  const child = spawn('nginx', ['-p', prefix, '-c', conf, '-e', errorLog], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let exited = false;
+  const stopped = new Promise((resolve) => child.once('close', () => resolve((exited = true))));
+  child.once('error', () => (exited = true));
+  cleanups.push(async () => {
+    if (exited) return;
+    child.kill('SIGQUIT'); // graceful: finish in-flight requests, then exit
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await stopped;
+    clearTimeout(timer);
+  });
+  const url = `http://127.0.0.1:${port}/${SOURCE_NAME}`;
+  try {
+    await waitForOrigin(url, () => exited);
+  } catch (err) {
+    const log = await readFile(errorLog, 'utf8').catch(() => '');
+    throw new Error(`nginx did not start: ${err.message}${log ? `\n${log}` : ''}`);
+  }
+  return { url, label: `nginx ${version.replace(/^nginx version: nginx\//, '')} (sendfile on)` };
+}
+
+/** The fallback origin: a Node http server in this process that streams the file. */
+async function startNodeServer(sourceFile, sizeBytes, port) {
+  const server = http.createServer((req, res) => {
+    if (req.url !== `/${SOURCE_NAME}`) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': sizeBytes });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    pipeline(createReadStream(sourceFile, { highWaterMark: MIB }), res).catch(() => undefined);
+  });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${port}/${SOURCE_NAME}`, label: `node ${process.version} http server (fs.createReadStream)` };
+}
+
+// ---------------------------------------------------------------- one download each
+
+async function runCurl(tmp, url, sizeBytes) {
+  const out = path.join(tmp, 'curl.out');
+  try {
+    const { code, wallMs } = await run('curl', ['-sS', '-o', out, url]);
+    if (code !== 0) return { ok: false, error: `curl exited with ${code}` };
+    const { size } = await stat(out);
+    if (size !== sizeBytes) return { ok: false, error: `curl wrote ${size} bytes, expected ${sizeBytes}` };
+    return { ok: true, wallMs, fsyncMs: await fsyncMs(out) };
+  } finally {
+    await rm(out, { force: true });
+  }
+}
+
+async function runFerry(tmp, url, sizeBytes, sourceSha256) {
+  const storageDir = path.join(tmp, 'ferry-store');
+  try {
+    const { code, stdout, wallMs } = await run(process.execPath, [ENGINE_CHILD, url, storageDir], { captureStdout: true });
+    if (code !== 0) return { ok: false, error: `engine child exited with ${code}` };
+    const result = JSON.parse(stdout.trim().split('\n').at(-1));
+    const { size } = await stat(fileURLToPath(result.location));
+    if (size !== sizeBytes || result.bytes !== sizeBytes) {
+      return { ok: false, error: `Ferry stored ${size} bytes (reported ${result.bytes}), expected ${sizeBytes}` };
+    }
+    if (result.sha256 !== sourceSha256) return { ok: false, error: `Ferry's sha256 ${result.sha256} is not the source's ${sourceSha256}` };
+    return { ok: true, processWallMs: wallMs, ...result };
+  } finally {
+    await rm(storageDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+/** Table columns: heading, row field, decimals. */
+const TABLE = [
+  ['curl MB/s', 'curlMBps', 1],
+  ['Ferry MB/s', 'ferryMBps', 1],
+  ['Ferry/curl', 'ratio', 3],
+  ['Ferry peak RSS MB', 'ferryPeakRssMB', 1],
+  ['curl+fsync MB/s', 'curlFsyncMBps', 1],
+  ['Ferry/(curl+fsync)', 'ratioVsCurlFsync', 3],
+];
+
+function printTable(rows) {
+  const header = ['run', ...TABLE.map(([heading]) => heading)];
+  const format = (value, digits) => (value === null || value === undefined ? 'failed' : value.toFixed(digits));
+  const cells = rows.map((row) => [String(row.run), ...TABLE.map(([, field, digits]) => format(row[field], digits))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (values) => values.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  console.log(line(header));
+  console.log(rule);
+  cells.forEach((c, i) => {
+    if (i === cells.length - 1) console.log(rule); // the last row is the median
+    console.log(line(c));
+  });
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const { sizeBytes, runs, origin } = parseOptions();
+  if (!existsSync(CORE_DIST)) {
+    console.error(`download-vs-curl: ${path.relative(process.cwd(), CORE_DIST)} is missing; run \`npx turbo run build --filter=@ferry/core\` first`);
+    return 1;
+  }
+  if (onPath('curl', ['--version']) === null) {
+    console.error('download-vs-curl: curl is not on PATH (Debian/Ubuntu: `apt-get install curl`)');
+    return 1;
+  }
+  const nginxVersion = origin === 'node' ? null : onPath('nginx', ['-v']);
+  if (origin === 'nginx' && nginxVersion === null) {
+    console.error('download-vs-curl: --origin nginx, but nginx is not on PATH (Debian/Ubuntu: `apt-get install nginx`)');
+    return 1;
+  }
+  const { freePort } = await import(CORE_DIST);
+
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'));
+  cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+  // nginx workers may run as another user (nobody when started as root): let them in.
+  await chmod(tmp, 0o755);
+  const wwwDir = path.join(tmp, 'www');
+  await mkdir(wwwDir, { mode: 0o755 });
+  const sourceFile = path.join(wwwDir, SOURCE_NAME);
+
+  console.log(`Writing ${sizeBytes / MIB} MiB of random bytes to ${sourceFile} ...`);
+  let started = performance.now();
+  const sourceSha256 = await writeRandomFile(sourceFile, sizeBytes);
+  console.log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s, sha256 ${sourceSha256}`);
+
+  const port = await freePort();
+  const server = nginxVersion !== null ? await startNginx(tmp, wwwDir, port, nginxVersion) : await startNodeServer(sourceFile, sizeBytes, port);
+  console.log(`Origin: ${server.label} at ${server.url}`);
+  console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log(`Runs: ${runs}; each run does curl and Ferry, in alternating order (odd runs curl first).\n`);
+
+  const rows = [];
+  let failed = false;
+  for (let n = 1; n <= runs; n += 1) {
+    const order = n % 2 === 1 ? ['curl', 'ferry'] : ['ferry', 'curl'];
+    const results = {};
+    for (const tool of order) {
+      process.stdout.write(`run ${n}: ${tool} ... `);
+      started = performance.now();
+      results[tool] = tool === 'curl' ? await runCurl(tmp, server.url, sizeBytes) : await runFerry(tmp, server.url, sizeBytes, sourceSha256);
+      if (cleaning !== undefined) return never();
+      console.log(results[tool].ok ? `${((performance.now() - started) / 1000).toFixed(2)} s` : `FAILED: ${results[tool].error}`);
+      if (!results[tool].ok) failed = true;
+    }
+    const { curl, ferry } = results;
+    const curlMBps = curl.ok ? mbps(sizeBytes, curl.wallMs) : null;
+    const curlFsyncMBps = curl.ok ? mbps(sizeBytes, curl.wallMs + curl.fsyncMs) : null;
+    const ferryMBps = ferry.ok ? mbps(sizeBytes, ferry.elapsedMs) : null;
+    rows.push({
+      run: n,
+      curlMBps,
+      ferryMBps,
+      ratio: curlMBps !== null && ferryMBps !== null ? ferryMBps / curlMBps : null,
+      ferryPeakRssMB: ferry.ok ? ferry.peakRssMB : null,
+      curlFsyncMBps,
+      ratioVsCurlFsync: curlFsyncMBps !== null && ferryMBps !== null ? ferryMBps / curlFsyncMBps : null,
+      curlWallMs: curl.ok ? curl.wallMs : null,
+      curlFsyncMs: curl.ok ? curl.fsyncMs : null,
+      ferryElapsedMs: ferry.ok ? ferry.elapsedMs : null,
+      ferryProcessWallMs: ferry.ok ? ferry.processWallMs : null,
+      ferryPhasesMs: ferry.ok ? ferry.phases : null,
+    });
+  }
+
+  const columns = ['curlMBps', 'ferryMBps', 'ratio', 'ferryPeakRssMB', 'curlFsyncMBps', 'ratioVsCurlFsync', 'curlWallMs', 'curlFsyncMs', 'ferryElapsedMs', 'ferryProcessWallMs'];
+  const medianRow = { run: 'median', ...Object.fromEntries(columns.map((c) => [c, median(rows.map((r) => r[c]))])) };
+
+  console.log(`\nFile ${sizeBytes} bytes (${sizeBytes / MIB} MiB). MB = 1e6 bytes. Each column's median is taken over the runs separately.`);
+  console.log('curl MB/s: wall clock of the curl process. Ferry MB/s: downloadToStorage() inside the child, which includes its fsync.');
+  console.log('curl+fsync: curl plus an fsync of its output afterwards, i.e. as durable as Ferry.\n');
+  printTable([...rows, medianRow]);
+
+  console.log('\nFerry phases (ms from the call; first byte = first progress report, finish = last write queued, closed = after fsync):');
+  for (const row of rows) {
+    const p = row.ferryPhasesMs;
+    if (p !== null) console.log(`  run ${row.run}: first byte ${p.firstByteMs}, finish ${p.writeFinishMs}, closed ${p.fsyncClosedMs}, done ${p.doneMs}; child process wall ${Math.round(row.ferryProcessWallMs)}`);
+  }
+
+  const digits = (row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? round(v, k.startsWith('ratio') ? 4 : 1) : v]));
+  console.log(
+    JSON.stringify({
+      bench: 'download-vs-curl',
+      date: new Date().toISOString(),
+      origin: server.label,
+      sizeBytes,
+      mbUnit: 1e6,
+      node: process.version,
+      cpus: os.cpus().length,
+      sourceSha256,
+      failed,
+      runs: rows.map(digits),
+      median: digits(medianRow),
+    }),
+  );
+  return failed ? 1 : 0;
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (err) {
+  console.error(`download-vs-curl: ${err.stack ?? err}`);
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);

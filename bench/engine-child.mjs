@@ -1,0 +1,80 @@
+// One Ferry download, measured in its own process so that its peak RSS is Ferry's alone.
+// Usage: node bench/engine-child.mjs <url> <storage-dir>
+// Prints one JSON line on stdout: { bytes, sha256, elapsedMs, peakRssMB, location, phases }.
+// Exits 1 (message on stderr) if the download fails.
+import { readFileSync } from 'node:fs';
+import { createHttpAgent, downloadToStorage, LocalDiskStorage, loadConfig } from '../packages/core/dist/index.js';
+
+const [url, storageDir] = process.argv.slice(2);
+if (url === undefined || storageDir === undefined) {
+  process.stderr.write('usage: node bench/engine-child.mjs <url> <storage-dir>\n');
+  process.exit(2);
+}
+
+/** Peak resident set size of this process in MB (1e6 bytes); /proc reports VmHWM in KiB. */
+function peakRssMB() {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match === null ? null : (Number(match[1]) * 1024) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * LocalDiskStorage, plus timestamps of the part file's 'finish' (last byte handed to
+ * the kernel) and 'close' (after the fsync that `flush: true` asks for). The engine
+ * itself is untouched: this only listens.
+ */
+function timedStorage(root, marks) {
+  const storage = new LocalDiskStorage(root);
+  return {
+    async openPart(jobId, attempt) {
+      const part = await storage.openPart(jobId, attempt);
+      part.writable.once('finish', () => (marks.finish = performance.now()));
+      part.writable.once('close', () => (marks.close = performance.now()));
+      return part;
+    },
+  };
+}
+
+const abort = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => abort.abort(new Error(`${signal} received`)));
+
+const dispatcher = createHttpAgent(loadConfig({}).http);
+const marks = {};
+const started = performance.now();
+let exitCode = 0;
+try {
+  const result = await downloadToStorage(
+    { url },
+    {
+      jobId: 'bench',
+      attempt: 1,
+      signal: abort.signal,
+      dispatcher,
+      storage: timedStorage(storageDir, marks),
+      // The engine reports at most every PROGRESS_INTERVAL_MS; the first call marks the first body chunk.
+      onProgress: () => (marks.firstByte ??= performance.now()),
+    },
+  );
+  const ended = performance.now();
+  const since = (mark) => (mark === undefined ? null : Math.round(mark - started));
+  process.stdout.write(
+    `${JSON.stringify({
+      bytes: result.bytes,
+      sha256: result.sha256,
+      elapsedMs: ended - started,
+      peakRssMB: peakRssMB(),
+      location: result.location,
+      // Milliseconds from the start of downloadToStorage.
+      phases: { firstByteMs: since(marks.firstByte), writeFinishMs: since(marks.finish), fsyncClosedMs: since(marks.close), doneMs: since(ended) },
+    })}\n`,
+  );
+} catch (err) {
+  process.stderr.write(`engine-child: ${err.code ?? err.name}: ${err.message}\n`);
+  exitCode = 1;
+} finally {
+  await dispatcher.close();
+}
+process.exitCode = exitCode;

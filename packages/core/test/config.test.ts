@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
+import { FerryError } from '../src/errors.js';
+
+describe('loadConfig', () => {
+  it('fills every setting with its documented default from an empty environment', () => {
+    const config = loadConfig({}, '/srv/ferry');
+    expect(config.redis.url).toBeUndefined();
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, bodyLimitBytes: 1024 * 1024 });
+    expect(config.dataDir).toBe('/srv/ferry/.ferry');
+    expect(config.storageDir).toBe('/srv/ferry/.ferry/files');
+    expect(config.retry).toEqual({ attempts: 5, backoffBaseMs: 1000, backoffMaxMs: 300_000, retryAfterMaxMs: 600_000 });
+    expect(config.dashboard).toEqual({ user: 'admin', password: undefined });
+  });
+
+  it('parses numbers and resolves relative paths against the working directory', () => {
+    const config = loadConfig({ FERRY_API_PORT: '8080', FERRY_STORAGE_DIR: 'out', FERRY_WORKER_CONCURRENCY: '16' }, '/srv/ferry');
+    expect(config.api.port).toBe(8080);
+    expect(config.storageDir).toBe(path.resolve('/srv/ferry', 'out'));
+    expect(config.worker.concurrency).toBe(16);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ FERRY_API_PORT: '', REDIS_URL: '' }).api.port).toBe(3000);
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.retry)).toBe(true);
+    expect(Object.isFrozen(config.retention.completed)).toBe(true);
+  });
+
+  it('names every wrong variable, what was given and what is allowed', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ FERRY_API_PORT: '70000', REDIS_URL: 'localhost:6379', FERRY_LOG_LEVEL: 'loud' });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(FerryError);
+    const err = thrown as FerryError;
+    expect(err.code).toBe('FERRY_ERR_CONFIG');
+    expect(err.message).toContain('FERRY_API_PORT must be at most 65535 (got "70000")');
+    expect(err.message).toContain('REDIS_URL must be a redis:// or rediss:// URL');
+    expect(err.message).toMatch(/FERRY_LOG_LEVEL .*(got "loud")/);
+    expect(err.message).toContain('.env.example');
+  });
+
+  it('refuses a backoff base larger than its maximum', () => {
+    expect(() => loadConfig({ FERRY_BACKOFF_BASE_MS: '5000', FERRY_BACKOFF_MAX_MS: '1000' })).toThrow(/FERRY_BACKOFF_BASE_MS \(5000\) must not exceed FERRY_BACKOFF_MAX_MS/);
+  });
+
+  it('refuses a dashboard password shorter than 12 characters', () => {
+    expect(() => loadConfig({ FERRY_DASHBOARD_PASSWORD: 'short' })).toThrow(/FERRY_DASHBOARD_PASSWORD must be at least 12 characters/);
+  });
+
+  it('lists every variable name it reads', () => {
+    expect(CONFIG_VARIABLES).toContain('REDIS_URL');
+    expect(CONFIG_VARIABLES).toContain('FERRY_SHUTDOWN_DEADLINE_MS');
+    expect(CONFIG_VARIABLES.every((name) => name === 'NODE_ENV' || name === 'REDIS_URL' || name.startsWith('FERRY_'))).toBe(true);
+  });
+});

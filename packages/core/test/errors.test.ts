@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { isRetryableStatus } from '../src/download/http-status.js';
+import { parseRetryAfter } from '../src/download/retry-after.js';
+import { ERROR_CODES, FerryError, isRetryable } from '../src/errors.js';
+import { decodeFailureReason, encodeFailureReason } from '../src/failure.js';
+
+describe('isRetryable', () => {
+  it('follows the code table for FerryErrors', () => {
+    expect(isRetryable(new FerryError('FERRY_ERR_TRUNCATED', 'cut'))).toBe(true);
+    expect(isRetryable(new FerryError('FERRY_ERR_ORIGIN_REJECTED', '404'))).toBe(false);
+    expect(isRetryable(new FerryError('FERRY_ERR_CHECKSUM_MISMATCH', 'bad'))).toBe(false);
+  });
+
+  it('retries errors nobody foresaw', () => {
+    expect(isRetryable(new TypeError('boom'))).toBe(true);
+  });
+
+  it('gives every code an HTTP status', () => {
+    for (const { httpStatus } of Object.values(ERROR_CODES)) expect(httpStatus).toBeGreaterThanOrEqual(400);
+  });
+});
+
+describe('isRetryableStatus', () => {
+  it.each([408, 425, 429, 500, 502, 503, 504, 599])('retries %i', (status) => expect(isRetryableStatus(status)).toBe(true));
+  it.each([400, 401, 403, 404, 410, 416, 451, 501, 505])('does not retry %i', (status) => expect(isRetryableStatus(status)).toBe(false));
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-11-21T12:00:00Z');
+
+  it('reads delay-seconds', () => expect(parseRetryAfter('120', now)).toBe(120_000));
+  it('reads an HTTP-date', () => expect(parseRetryAfter('Sat, 21 Nov 2026 12:00:30 GMT', now)).toBe(30_000));
+  it('reads a date in the past as no delay', () => expect(parseRetryAfter('Sat, 21 Nov 2026 11:00:00 GMT', now)).toBe(0));
+  it('ignores nonsense and absence', () => {
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter('-5', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+});
+
+describe('failure reasons', () => {
+  it('round-trip the code, the message and whether it was retryable', () => {
+    const reason = encodeFailureReason(new FerryError('FERRY_ERR_ORIGIN_REJECTED', 'origin answered 404 Not Found for http://x/'));
+    expect(reason).toBe('FERRY_ERR_ORIGIN_REJECTED: origin answered 404 Not Found for http://x/');
+    expect(decodeFailureReason(reason)).toEqual({ code: 'FERRY_ERR_ORIGIN_REJECTED', message: 'origin answered 404 Not Found for http://x/', retryable: false });
+  });
+
+  it('recognise BullMQ stalled-job failures', () => {
+    expect(decodeFailureReason('job stalled more than allowable limit').code).toBe('FERRY_ERR_STALLED');
+  });
+
+  it('report anything else as internal, keeping the text', () => {
+    expect(decodeFailureReason('something odd')).toEqual({ code: 'FERRY_ERR_INTERNAL', message: 'something odd', retryable: true });
+    expect(decodeFailureReason('FERRY_ERR_NOT_A_CODE: x').code).toBe('FERRY_ERR_INTERNAL');
+  });
+});
