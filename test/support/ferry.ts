@@ -4,13 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from '@ferry/api';
 import {
+  createDownloadQueue,
   createProducerRedis,
-  DOWNLOAD_QUEUE,
-  downloadJobOptions,
   loadConfig,
   type DownloadState,
   type DownloadStatus,
@@ -63,7 +62,7 @@ export class Ferry {
     const config = loadConfig(fullEnv);
     const redis = createProducerRedis(config.redis.url);
     redis.on('error', () => undefined);
-    const queue = new Queue(DOWNLOAD_QUEUE, { connection: redis, prefix: config.queuePrefix, defaultJobOptions: downloadJobOptions(config) });
+    const queue = createDownloadQueue(config, redis);
     queue.on('error', () => undefined);
     await queue.waitUntilReady();
     const app = await createServer({ config, queue, redis, dashboardPassword: DASHBOARD_PASSWORD });

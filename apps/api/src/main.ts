@@ -1,55 +1,56 @@
-import { Queue } from 'bullmq';
 import {
   checkEvictionPolicy,
+  createDownloadQueue,
   createLogger,
   createProducerRedis,
-  DOWNLOAD_QUEUE,
-  downloadJobOptions,
   FerryError,
   installShutdown,
   loadConfig,
+  runService,
 } from '@ferry/core';
 import { DASHBOARD_PATH } from './dashboard.js';
 import { createServer } from './server.js';
 
-const config = loadConfig();
-const logger = createLogger(config, 'ferry-api');
-const dashboardPassword = config.dashboard.password;
-if (dashboardPassword === undefined) {
-  throw new FerryError(
-    'FERRY_ERR_CONFIG',
-    'FERRY_DASHBOARD_PASSWORD is not set: the API will not serve the dashboard without credentials. Set it (12+ characters), or use `npm start`, which generates one.',
-  );
-}
+runService('ferry-api', async () => {
+  const config = loadConfig();
+  const logger = createLogger(config, 'ferry-api');
+  const dashboardPassword = config.dashboard.password;
+  if (dashboardPassword === undefined) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      'FERRY_DASHBOARD_PASSWORD is not set: the API will not serve the dashboard without credentials. Set it (12+ characters), or use `npm start`, which generates one.',
+    );
+  }
 
-const connection = createProducerRedis(config.redis.url);
-connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-const queue = new Queue(DOWNLOAD_QUEUE, { connection, prefix: config.queuePrefix, defaultJobOptions: downloadJobOptions(config) });
-queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-try {
-  await queue.waitUntilReady();
-  await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
-} catch (err) {
-  if (err instanceof FerryError) throw err;
-  // The API still starts: /readyz reports the outage and POSTs answer 503 until Redis is back.
-  logger.error({ err: (err as Error).message }, 'Redis is not reachable yet');
-}
+  const connection = createProducerRedis(config.redis.url);
+  connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const queue = createDownloadQueue(config, connection);
+  queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  try {
+    await queue.waitUntilReady();
+    await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
+  } catch (err) {
+    if (err instanceof FerryError) throw err;
+    // The API still starts: /readyz reports the outage and POSTs answer 503 until Redis is back.
+    logger.error({ err: (err as Error).message }, 'Redis is not reachable yet');
+  }
 
-const app = await createServer({ config, queue, redis: connection, dashboardPassword });
-const address = await app.listen({ host: config.api.host, port: config.api.port });
-logger.info({ address, dashboard: `${address}${DASHBOARD_PATH}` }, 'api listening');
-process.send?.({ type: 'ready', service: 'api', address });
+  const app = await createServer({ config, queue, redis: connection, dashboardPassword });
+  const address = await app.listen({ host: config.api.host, port: config.api.port });
+  logger.info({ address, dashboard: `${address}${DASHBOARD_PATH}` }, 'api listening');
+  process.send?.({ type: 'ready', service: 'api', address });
 
-installShutdown({
-  logger,
-  deadlineMs: config.worker.shutdownDeadlineMs,
-  graceful: async () => {
-    await app.close();
-    await queue.close();
-    await connection.quit().catch(() => undefined);
-  },
-  force: async () => {
-    connection.disconnect();
-    setTimeout(() => process.exit(1), 2000).unref();
-  },
+  installShutdown({
+    logger,
+    deadlineMs: config.worker.shutdownDeadlineMs,
+    graceful: async () => {
+      await app.close();
+      await queue.close();
+      await connection.quit().catch(() => undefined);
+    },
+    force: async () => {
+      connection.disconnect();
+      setTimeout(() => process.exit(1), 2000).unref();
+    },
+  });
 });

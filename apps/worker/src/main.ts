@@ -6,39 +6,42 @@ import {
   installShutdown,
   loadConfig,
   LocalDiskStorage,
+  runService,
 } from '@ferry/core';
 import { createDownloadWorker } from './create-worker.js';
 import { SHUTDOWN_REASON } from './processor.js';
 
-const config = loadConfig();
-const logger = createLogger(config, 'ferry-worker');
-const connection = createWorkerRedis(config.redis.url);
-connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
+runService('ferry-worker', async () => {
+  const config = loadConfig();
+  const logger = createLogger(config, 'ferry-worker');
+  const connection = createWorkerRedis(config.redis.url);
+  connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
 
-const dispatcher = createHttpAgent(config.http);
-const worker = createDownloadWorker({
-  config,
-  connection,
-  storage: new LocalDiskStorage(config.storageDir),
-  dispatcher,
-  logger,
-});
-await worker.waitUntilReady();
-logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir }, 'worker ready');
-process.send?.({ type: 'ready', service: 'worker' });
+  const dispatcher = createHttpAgent(config.http);
+  const worker = createDownloadWorker({
+    config,
+    connection,
+    storage: new LocalDiskStorage(config.storageDir),
+    dispatcher,
+    logger,
+  });
+  await worker.waitUntilReady();
+  logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir }, 'worker ready');
+  process.send?.({ type: 'ready', service: 'worker' });
 
-installShutdown({
-  logger,
-  deadlineMs: config.worker.shutdownDeadlineMs,
-  graceful: async () => {
-    await worker.close();
-    await dispatcher.close();
-    await connection.quit();
-  },
-  force: async () => {
-    worker.cancelAllJobs(SHUTDOWN_REASON);
-    // If a processor ignores its signal, do not hang forever.
-    setTimeout(() => process.exit(1), 5000).unref();
-  },
+  installShutdown({
+    logger,
+    deadlineMs: config.worker.shutdownDeadlineMs,
+    graceful: async () => {
+      await worker.close();
+      await dispatcher.close();
+      await connection.quit();
+    },
+    force: async () => {
+      worker.cancelAllJobs(SHUTDOWN_REASON);
+      // If a processor ignores its signal, do not hang forever.
+      setTimeout(() => process.exit(1), 5000).unref();
+    },
+  });
 });

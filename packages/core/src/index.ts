@@ -9,6 +9,7 @@ export { decodeFailureReason, encodeFailureReason } from './failure.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export {
   backoffPolicy,
+  createDownloadQueue,
   DOWNLOAD_JOB,
   DOWNLOAD_QUEUE,
   downloadBackoffStrategy,
@@ -37,6 +38,7 @@ export {
   MAX_URL_LENGTH,
 } from './schemas.js';
 export { filenameFromUrl, sanitizeFilename, unsafeFilenameReason } from './storage/filename.js';
+export { runService } from './lifecycle/run-service.js';
 export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
 export { LocalDiskStorage, PARTS_DIRNAME } from './storage/local-disk.js';
 export type { PartWriter, Storage, StoredFile } from './storage/storage.js';

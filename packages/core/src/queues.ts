@@ -1,4 +1,5 @@
-import type { BackoffStrategy, DefaultJobOptions } from 'bullmq';
+import { Queue, type BackoffStrategy, type DefaultJobOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
 import type { Config } from './config.js';
 
@@ -29,4 +30,9 @@ export function downloadJobOptions(config: Config): DefaultJobOptions {
 export function downloadBackoffStrategy(config: Config): BackoffStrategy {
   const policy = backoffPolicy(config);
   return (attemptsMade, _type, err) => computeBackoffDelay(attemptsMade, policy, retryAfterOf(err));
+}
+
+/** The producer side of the downloads queue, as the API and tools use it. */
+export function createDownloadQueue(config: Config, connection: Redis): Queue {
+  return new Queue(DOWNLOAD_QUEUE, { connection, prefix: config.queuePrefix, defaultJobOptions: downloadJobOptions(config) });
 }

@@ -24,8 +24,10 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => {
     const { id } = request.params;
+    // State first: a job read before its state could show "completed" without the result written in the same step.
+    const state = await queue.getJobState(id);
     const job = await queue.getJob(id);
-    const status = job === undefined ? undefined : toDownloadStatus(job, await job.getState());
+    const status = job === undefined ? undefined : toDownloadStatus(job, state);
     if (status === undefined) {
       return sendError(reply, new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`));
     }
