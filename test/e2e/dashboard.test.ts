@@ -1,49 +1,37 @@
-import type { RedisServer } from '@ferry/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DASHBOARD_PASSWORD, Ferry } from '../support/ferry.js';
-import { startTestRedis } from '../support/redis.js';
+import { describe, expect, it } from 'vitest';
+import { DASHBOARD_PASSWORD } from '../support/ferry.js';
+import { useStack } from '../support/stack.js';
 
-let redis: RedisServer;
-let ferry: Ferry;
+const stack = useStack();
 
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 const ADMIN = basic('admin', DASHBOARD_PASSWORD);
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  ferry = await Ferry.start(redis.url);
-});
-
-afterAll(async () => {
-  await ferry?.close();
-  await redis?.stop();
-});
-
 describe('Bull Board at /admin/queues', () => {
   it('answers 401 with a Basic challenge without credentials', async () => {
-    const response = await ferry.request<{ code: string }>('GET', '/admin/queues');
+    const response = await stack.ferry.request<{ code: string }>('GET', '/admin/queues');
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toMatch(/^Basic realm="Ferry dashboard"/);
     expect(response.body.code).toBe('FERRY_ERR_UNAUTHORIZED');
   });
 
   it('answers 401 to a wrong password, and to its API as well as its page', async () => {
-    expect((await ferry.request('GET', '/admin/queues', undefined, basic('admin', 'wrong-password'))).status).toBe(401);
-    expect((await ferry.request('GET', '/admin/queues/api/queues', undefined, basic('admin', 'wrong-password'))).status).toBe(401);
-    expect((await ferry.request('GET', '/admin/queues/api/queues')).status).toBe(401);
+    expect((await stack.ferry.request('GET', '/admin/queues', undefined, basic('admin', 'wrong-password'))).status).toBe(401);
+    expect((await stack.ferry.request('GET', '/admin/queues/api/queues', undefined, basic('admin', 'wrong-password'))).status).toBe(401);
+    expect((await stack.ferry.request('GET', '/admin/queues/api/queues')).status).toBe(401);
   });
 
   it('serves the dashboard page with the credentials', async () => {
-    const response = await ferry.request<string>('GET', '/admin/queues', undefined, ADMIN);
+    const response = await stack.ferry.request<string>('GET', '/admin/queues', undefined, ADMIN);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
     expect(response.body).toContain('<div id="root">');
   });
 
   it('lists the downloads queue with its jobs, request headers redacted', async () => {
-    const id = await ferry.enqueue({ url: 'https://example.com/secret.bin', headers: { Authorization: 'Bearer very-secret-token' } });
+    const id = await stack.ferry.enqueue({ url: 'https://example.com/secret.bin', headers: { Authorization: 'Bearer very-secret-token' } });
 
-    const response = await ferry.request<{ queues: Array<{ name: string; jobs: Array<{ id: string; data: { url: string; headers: Record<string, string> } }> }> }>(
+    const response = await stack.ferry.request<{ queues: Array<{ name: string; jobs: Array<{ id: string; data: { url: string; headers: Record<string, string> } }> }> }>(
       'GET',
       '/admin/queues/api/queues?activeQueue=downloads&status=waiting&page=1',
       undefined,
@@ -57,7 +45,7 @@ describe('Bull Board at /admin/queues', () => {
     expect(job?.data).toEqual({ url: 'https://example.com/secret.bin', headers: { Authorization: '[redacted]' } });
     expect(JSON.stringify(response.body)).not.toContain('very-secret-token');
 
-    const detail = await ferry.request('GET', `/admin/queues/api/queues/downloads/${id}`, undefined, ADMIN);
+    const detail = await stack.ferry.request('GET', `/admin/queues/api/queues/downloads/${id}`, undefined, ADMIN);
     expect(detail.status).toBe(200);
     expect(JSON.stringify(detail.body)).toContain('[redacted]');
     expect(JSON.stringify(detail.body)).not.toContain('very-secret-token');

@@ -1,39 +1,22 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { RedisServer } from '@ferry/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ferry } from '../support/ferry.js';
+import { describe, expect, it } from 'vitest';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
-import { serveFile, status, TestOrigin, type RandomFile } from '../support/origin.js';
-import { startTestRedis } from '../support/redis.js';
+import { serveFile, status, type RandomFile } from '../support/origin.js';
+import { useStack } from '../support/stack.js';
 
 const MiB = 1024 * 1024;
 
-let redis: RedisServer;
-let origin: TestOrigin;
-let ferry: Ferry;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  origin = await TestOrigin.start();
-  ferry = await Ferry.start(redis.url);
-  await ferry.startWorker();
-});
-
-afterAll(async () => {
-  await ferry?.close();
-  await origin?.close();
-  await redis?.stop();
-});
+const stack = useStack({ workers: 1 });
 
 describe('when many files of different sizes are enqueued together', () => {
   it('completes every one and stores bytes whose sha256 equals the origin file', async () => {
     const sizes = [0, 1, MiB, 50 * MiB];
     const files: RandomFile[] = [];
-    for (let i = 0; i < 20; i += 1) files.push(await origin.randomFile(`batch-${i}.bin`, sizes[i % sizes.length] ?? 0));
-    const ids = await Promise.all(files.map((file, i) => ferry.enqueue({ url: origin.route(`/batch/${i}/file-${i}.bin`, serveFile(file)) })));
+    for (let i = 0; i < 20; i += 1) files.push(await stack.origin.randomFile(`batch-${i}.bin`, sizes[i % sizes.length] ?? 0));
+    const ids = await Promise.all(files.map((file, i) => stack.ferry.enqueue({ url: stack.origin.route(`/batch/${i}/file-${i}.bin`, serveFile(file)) })));
 
-    const finals = await Promise.all(ids.map((id) => ferry.waitFor(id, ['completed', 'failed'], 90_000)));
+    const finals = await Promise.all(ids.map((id) => stack.ferry.waitFor(id, ['completed', 'failed'], 90_000)));
     for (const [i, final] of finals.entries()) {
       const file = files[i]!;
       expect(final.state, JSON.stringify(final.error)).toBe('completed');
@@ -44,31 +27,31 @@ describe('when many files of different sizes are enqueued together', () => {
       expect(final.progress).toEqual({ receivedBytes: file.size, totalBytes: file.size });
       expect(final.attempts).toEqual({ made: 1, max: 5 });
     }
-    expect(await listFiles(ferry.storageDir)).toHaveLength(20);
+    expect(await listFiles(stack.ferry.storageDir)).toHaveLength(20);
   });
 });
 
 describe('when the origin answers 503 twice, then 200', () => {
   it('retries and completes on the third attempt', async () => {
-    const file = await origin.randomFile('flaky.bin', 64 * 1024);
-    const url = origin.route('/flaky.bin', status(503), status(503), serveFile(file));
-    const id = await ferry.enqueue({ url });
+    const file = await stack.origin.randomFile('flaky.bin', 64 * 1024);
+    const url = stack.origin.route('/flaky.bin', status(503), status(503), serveFile(file));
+    const id = await stack.ferry.enqueue({ url });
 
-    const final = await ferry.waitFor(id);
+    const final = await stack.ferry.waitFor(id);
 
     expect(final.state).toBe('completed');
     expect(final.attempts.made).toBe(3);
     expect(final.result?.sha256).toBe(file.sha256);
-    expect(origin.requests('/flaky.bin')).toHaveLength(3);
+    expect(stack.origin.requests('/flaky.bin')).toHaveLength(3);
   });
 });
 
 describe('when the origin answers 404', () => {
   it('fails after exactly one attempt with a permanent, coded error', async () => {
-    const url = origin.route('/missing.bin', status(404));
-    const id = await ferry.enqueue({ url });
+    const url = stack.origin.route('/missing.bin', status(404));
+    const id = await stack.ferry.enqueue({ url });
 
-    const final = await ferry.waitFor(id);
+    const final = await stack.ferry.waitFor(id);
 
     expect(final.state).toBe('failed');
     expect(final.attempts.made).toBe(1);
@@ -77,20 +60,20 @@ describe('when the origin answers 404', () => {
       message: `origin answered 404 Not Found for ${url}`,
       retryable: false,
     });
-    expect(origin.requests('/missing.bin')).toHaveLength(1);
-    expect(await listFiles(ferry.storageDir)).not.toContain('missing.bin');
+    expect(stack.origin.requests('/missing.bin')).toHaveLength(1);
+    expect(await listFiles(stack.ferry.storageDir)).not.toContain('missing.bin');
   });
 });
 
 describe('when the origin promises 10 MiB and closes the connection after 3 MiB', () => {
   it('retries, stores the complete file, and never shows a partial file under the final name', async () => {
-    const file = await origin.randomFile('cut.bin', 10 * MiB);
-    const url = origin.route(
+    const file = await stack.origin.randomFile('cut.bin', 10 * MiB);
+    const url = stack.origin.route(
       '/cut/cut.bin',
       serveFile(file, { closeAfterBytes: 3 * MiB }),
       serveFile(file, { bytesPerSecond: 20 * MiB }),
     );
-    const finalPath = path.join(ferry.storageDir, 'cut.bin');
+    const finalPath = path.join(stack.ferry.storageDir, 'cut.bin');
     const wrongSizesSeen: number[] = [];
     let watching = true;
     const watcher = (async () => {
@@ -101,8 +84,8 @@ describe('when the origin promises 10 MiB and closes the connection after 3 MiB'
       }
     })();
 
-    const id = await ferry.enqueue({ url });
-    const final = await ferry.waitFor(id);
+    const id = await stack.ferry.enqueue({ url });
+    const final = await stack.ferry.waitFor(id);
     watching = false;
     await watcher;
 
@@ -111,30 +94,30 @@ describe('when the origin promises 10 MiB and closes the connection after 3 MiB'
     expect(final.result?.location).toBe(`file://${finalPath}`);
     expect(await sha256File(finalPath)).toBe(file.sha256);
     expect(wrongSizesSeen).toEqual([]);
-    expect(origin.requests('/cut/cut.bin')).toHaveLength(2);
+    expect(stack.origin.requests('/cut/cut.bin')).toHaveLength(2);
   });
 });
 
 describe('when the origin answers 429 with Retry-After: 2', () => {
   it('starts the next attempt no earlier than 2 s later', async () => {
-    const file = await origin.randomFile('limited.bin', 1024);
-    const url = origin.route('/limited.bin', status(429, { 'retry-after': '2' }), serveFile(file));
-    const id = await ferry.enqueue({ url });
+    const file = await stack.origin.randomFile('limited.bin', 1024);
+    const url = stack.origin.route('/limited.bin', status(429, { 'retry-after': '2' }), serveFile(file));
+    const id = await stack.ferry.enqueue({ url });
 
-    const final = await ferry.waitFor(id);
+    const final = await stack.ferry.waitFor(id);
 
     expect(final.state).toBe('completed');
-    const [first, second] = origin.requests('/limited.bin');
+    const [first, second] = stack.origin.requests('/limited.bin');
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(2000);
     // Not the 5-minute cap: the delay follows what the origin asked (plus jitter and queue latency).
     expect(second!.at - first!.at).toBeLessThan(8000);
   });
 
   it('reports the job as delayed with the rate-limit error while it waits', async () => {
-    const url = origin.route('/limited-long.bin', status(429, { 'retry-after': '30' }));
-    const id = await ferry.enqueue({ url });
+    const url = stack.origin.route('/limited-long.bin', status(429, { 'retry-after': '30' }));
+    const id = await stack.ferry.enqueue({ url });
 
-    const waiting = await ferry.waitFor(id, ['delayed']);
+    const waiting = await stack.ferry.waitFor(id, ['delayed']);
 
     expect(waiting.error).toMatchObject({ code: 'FERRY_ERR_ORIGIN_UNAVAILABLE', retryable: true });
     expect(waiting.error?.message).toContain('429 Too Many Requests');
@@ -144,45 +127,45 @@ describe('when the origin answers 429 with Retry-After: 2', () => {
 
 describe('when a download keeps failing with a retryable error', () => {
   it('gives up after the configured attempts and says the error was retryable', async () => {
-    const url = origin.route('/always-500.bin', status(500));
-    const id = await ferry.enqueue({ url });
+    const url = stack.origin.route('/always-500.bin', status(500));
+    const id = await stack.ferry.enqueue({ url });
 
-    const final = await ferry.waitFor(id);
+    const final = await stack.ferry.waitFor(id);
 
     expect(final.state).toBe('failed');
     expect(final.attempts).toEqual({ made: 5, max: 5 });
     expect(final.error).toMatchObject({ code: 'FERRY_ERR_ORIGIN_UNAVAILABLE', retryable: true });
-    expect(origin.requests('/always-500.bin')).toHaveLength(5);
+    expect(stack.origin.requests('/always-500.bin')).toHaveLength(5);
   });
 });
 
 describe('when the request carries a checksum', () => {
   it('completes when the bytes match it', async () => {
-    const file = await origin.randomFile('checked.bin', 4096);
-    const id = await ferry.enqueue({ url: origin.route('/checked.bin', serveFile(file)), checksum: { algorithm: 'sha256', value: file.sha256.toUpperCase() } });
-    const final = await ferry.waitFor(id);
+    const file = await stack.origin.randomFile('checked.bin', 4096);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/checked.bin', serveFile(file)), checksum: { algorithm: 'sha256', value: file.sha256.toUpperCase() } });
+    const final = await stack.ferry.waitFor(id);
     expect(final.state).toBe('completed');
     expect(final.result?.sha256).toBe(file.sha256);
   });
 
   it('fails permanently, after one attempt, and publishes nothing when they do not', async () => {
-    const file = await origin.randomFile('tampered.bin', 4096);
-    const id = await ferry.enqueue({ url: origin.route('/tampered.bin', serveFile(file)), checksum: { algorithm: 'sha256', value: '0'.repeat(64) } });
-    const final = await ferry.waitFor(id);
+    const file = await stack.origin.randomFile('tampered.bin', 4096);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/tampered.bin', serveFile(file)), checksum: { algorithm: 'sha256', value: '0'.repeat(64) } });
+    const final = await stack.ferry.waitFor(id);
     expect(final.state).toBe('failed');
     expect(final.attempts.made).toBe(1);
     expect(final.error?.code).toBe('FERRY_ERR_CHECKSUM_MISMATCH');
     expect(final.error?.message).toContain(file.sha256);
-    expect(await listFiles(ferry.storageDir)).not.toContain('tampered.bin');
+    expect(await listFiles(stack.ferry.storageDir)).not.toContain('tampered.bin');
   });
 });
 
 describe('when two downloads want the same file name', () => {
   it('keeps both, the second as "name (1).ext"', async () => {
-    const a = await origin.randomFile('same-a.bin', 1000);
-    const b = await origin.randomFile('same-b.bin', 2000);
-    const first = await ferry.waitFor(await ferry.enqueue({ url: origin.route('/a/report.pdf', serveFile(a)) }));
-    const second = await ferry.waitFor(await ferry.enqueue({ url: origin.route('/b/report.pdf', serveFile(b)) }));
+    const a = await stack.origin.randomFile('same-a.bin', 1000);
+    const b = await stack.origin.randomFile('same-b.bin', 2000);
+    const first = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/a/report.pdf', serveFile(a)) }));
+    const second = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/b/report.pdf', serveFile(b)) }));
     expect(first.result?.filename).toBe('report.pdf');
     expect(second.result?.filename).toBe('report (1).pdf');
     expect(await sha256File(pathOf(first.result!.location))).toBe(a.sha256);
@@ -192,19 +175,19 @@ describe('when two downloads want the same file name', () => {
 
 describe('when the origin redirects', () => {
   it('follows up to five hops', async () => {
-    const file = await origin.randomFile('moved.bin', 2048);
-    const target = origin.route('/moved/final.bin', serveFile(file));
+    const file = await stack.origin.randomFile('moved.bin', 2048);
+    const target = stack.origin.route('/moved/final.bin', serveFile(file));
     let next = target;
-    for (let hop = 5; hop >= 1; hop -= 1) next = origin.route(`/hop-${hop}`, status(302, { location: next }));
-    const final = await ferry.waitFor(await ferry.enqueue({ url: next }));
+    for (let hop = 5; hop >= 1; hop -= 1) next = stack.origin.route(`/hop-${hop}`, status(302, { location: next }));
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: next }));
     expect(final.state).toBe('completed');
     expect(final.result?.filename).toBe('final.bin');
     expect(final.result?.sha256).toBe(file.sha256);
   });
 
   it('fails permanently on a redirect loop', async () => {
-    const url = origin.route('/loop', status(301, { location: '/loop' }));
-    const final = await ferry.waitFor(await ferry.enqueue({ url }));
+    const url = stack.origin.route('/loop', status(301, { location: '/loop' }));
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url }));
     expect(final.state).toBe('failed');
     expect(final.attempts.made).toBe(1);
     expect(final.error?.code).toBe('FERRY_ERR_TOO_MANY_REDIRECTS');
@@ -213,13 +196,13 @@ describe('when the origin redirects', () => {
 
 describe('when the request carries headers', () => {
   it('sends them to the origin but never shows their values in the API', async () => {
-    const file = await origin.randomFile('private.bin', 100);
-    const url = origin.route('/private.bin', serveFile(file));
-    const id = await ferry.enqueue({ url, headers: { Authorization: 'Bearer s3cr3t-token' } });
-    const final = await ferry.waitFor(id);
+    const file = await stack.origin.randomFile('private.bin', 100);
+    const url = stack.origin.route('/private.bin', serveFile(file));
+    const id = await stack.ferry.enqueue({ url, headers: { Authorization: 'Bearer s3cr3t-token' } });
+    const final = await stack.ferry.waitFor(id);
     expect(final.state).toBe('completed');
-    expect(origin.requests('/private.bin')[0]?.headers['authorization']).toBe('Bearer s3cr3t-token');
-    expect(origin.requests('/private.bin')[0]?.headers['accept-encoding']).toBe('identity');
+    expect(stack.origin.requests('/private.bin')[0]?.headers['authorization']).toBe('Bearer s3cr3t-token');
+    expect(stack.origin.requests('/private.bin')[0]?.headers['accept-encoding']).toBe('identity');
     expect(JSON.stringify(final)).not.toContain('s3cr3t');
   });
 });

@@ -1,20 +1,7 @@
-import type { RedisServer } from '@ferry/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ferry } from '../support/ferry.js';
-import { startTestRedis } from '../support/redis.js';
+import { describe, expect, it } from 'vitest';
+import { useStack } from '../support/stack.js';
 
-let redis: RedisServer;
-let ferry: Ferry;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  ferry = await Ferry.start(redis.url);
-});
-
-afterAll(async () => {
-  await ferry?.close();
-  await redis?.stop();
-});
+const stack = useStack();
 
 interface ErrorBody {
   code: string;
@@ -30,36 +17,40 @@ const BAD_REQUESTS: Array<[string, unknown, RegExp]> = [
   ['an ftp:// url', { url: 'ftp://example.com/a.bin' }, /url must be an absolute http:\/\/ or https:\/\/ URL/],
   ['a relative url', { url: '/a.bin' }, /url must be an absolute http/],
   ['a 10 KB url', { url: `https://example.com/${'a'.repeat(10_000)}` }, /url must be at most 2048 characters/],
-  ['an unknown field', { url: 'https://example.com/a', priority: 1 }, /priority is not a known field: remove it; allowed fields are url, filename, headers, checksum/],
+  ['an unknown field', { url: 'https://example.com/a', priority: 1 }, /priority is not a known field: remove it; allowed fields are url, filename, headers, checksum, maxBytes, onConflict/],
   ['a url of the wrong type', { url: 42 }, /url must be a string/],
   ['headers of the wrong type', { url: 'https://example.com/a', headers: 'x' }, /headers must be of type record/],
   ['a filename with a path', { url: 'https://example.com/a', filename: '../etc/passwd' }, /filename must be a bare file name/],
   ['a filename that is a device name', { url: 'https://example.com/a', filename: 'CON.txt' }, /filename must not be a reserved device name/],
   ['an engine-owned header', { url: 'https://example.com/a', headers: { Host: 'evil' } }, /headers\.Host is set by Ferry itself/],
   ['a header value with CRLF', { url: 'https://example.com/a', headers: { 'X-A': 'a\r\nX-B: b' } }, /headers\.X-A must not contain CR, LF or NUL/],
-  ['a checksum with an unknown algorithm', { url: 'https://example.com/a', checksum: { algorithm: 'crc32', value: 'abcd' } }, /checksum\.algorithm must be 'sha256'/],
-  ['a checksum of the wrong length', { url: 'https://example.com/a', checksum: { algorithm: 'sha256', value: 'abcd' } }, /checksum\.value must be 64 hexadecimal characters/],
+  ['a checksum with an unknown algorithm', { url: 'https://example.com/a', checksum: { algorithm: 'crc32', value: 'abcd' } }, /checksum\.algorithm must be one of sha256, sha512, sha1, md5/],
+  ['a checksum of the wrong length', { url: 'https://example.com/a', checksum: { algorithm: 'sha256', value: 'abcd' } }, /checksum\.value must be a sha256 digest: 64 hexadecimal characters or 32 bytes in base64/],
+  ['an md5 checksum of sha256 length', { url: 'https://example.com/a', checksum: { algorithm: 'md5', value: 'a'.repeat(64) } }, /checksum\.value must be a md5 digest: 32 hexadecimal/],
+  ['a maxBytes of zero', { url: 'https://example.com/a', maxBytes: 0 }, /maxBytes must be at least 1/],
+  ['a fractional maxBytes', { url: 'https://example.com/a', maxBytes: 1.5 }, /maxBytes must be a whole number of bytes/],
+  ['an unknown conflict policy', { url: 'https://example.com/a', onConflict: 'merge' }, /onConflict must be 'rename', 'overwrite' or 'fail'/],
 ];
 
 describe('when a download request is invalid', () => {
   it.each(BAD_REQUESTS)('answers 400 FERRY_ERR_VALIDATION for %s and enqueues nothing', async (_what, body, message) => {
-    const response = await ferry.request<ErrorBody>('POST', '/v1/downloads', body);
+    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', body);
 
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('FERRY_ERR_VALIDATION');
     expect(response.body.message).toMatch(message);
-    const counts = await ferry.queue.getJobCounts();
+    const counts = await stack.ferry.queue.getJobCounts();
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
   });
 
   it('lists every problem of the body, not only the first', async () => {
-    const response = await ferry.request<ErrorBody>('POST', '/v1/downloads', { url: 'ftp://x', filename: '..', extra: true });
+    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', { url: 'ftp://x', filename: '..', extra: true });
     expect(response.status).toBe(400);
     expect(response.body.issues?.map((issue) => issue.path).sort()).toEqual(['extra', 'filename', 'url']);
   });
 
   it('answers 415 with a hint when the body is not sent as JSON', async () => {
-    const response = await ferry.request<ErrorBody>('POST', '/v1/downloads', 'url=https://example.com', { 'content-type': 'application/x-www-form-urlencoded' });
+    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', 'url=https://example.com', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(response.status).toBe(415);
     expect(response.body).toEqual({ code: 'FERRY_ERR_UNSUPPORTED_MEDIA_TYPE', message: 'send the body as JSON with Content-Type: application/json' });
   });
@@ -67,16 +58,16 @@ describe('when a download request is invalid', () => {
 
 describe('when the body is larger than FERRY_API_BODY_LIMIT_BYTES', () => {
   it('answers 413 with a code and enqueues nothing', async () => {
-    const response = await ferry.request<ErrorBody>('POST', '/v1/downloads', { url: 'https://example.com/a', filename: 'x'.repeat(2 * 1024 * 1024) });
+    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', { url: 'https://example.com/a', filename: 'x'.repeat(2 * 1024 * 1024) });
     expect(response.status).toBe(413);
     expect(response.body.code).toBe('FERRY_ERR_PAYLOAD_TOO_LARGE');
-    expect(await ferry.queue.count()).toBe(0);
+    expect(await stack.ferry.queue.count()).toBe(0);
   });
 });
 
 describe('when a download id is unknown', () => {
   it('answers 404 with a code', async () => {
-    const response = await ferry.request<ErrorBody>('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000');
+    const response = await stack.ferry.request<ErrorBody>('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000');
     expect(response.status).toBe(404);
     expect(response.body.code).toBe('FERRY_ERR_NOT_FOUND');
   });
@@ -84,33 +75,33 @@ describe('when a download id is unknown', () => {
 
 describe('when a download is accepted', () => {
   it('answers 202 with the id, the state and a Location to poll', async () => {
-    const response = await ferry.request<{ id: string; state: string; url: string }>('POST', '/v1/downloads', { url: 'https://example.com/a.bin' });
+    const response = await stack.ferry.request<{ id: string; state: string; url: string }>('POST', '/v1/downloads', { url: 'https://example.com/a.bin' });
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), state: 'queued', url: 'https://example.com/a.bin' });
     expect(response.headers.get('location')).toBe(`/v1/downloads/${response.body.id}`);
-    const status = await ferry.status(response.body.id);
+    const status = await stack.ferry.status(response.body.id);
     expect(status).toMatchObject({ state: 'queued', attempts: { made: 0, max: 5 }, result: null, error: null, finishedAt: null });
-    await ferry.queue.obliterate({ force: true });
+    await stack.ferry.queue.obliterate({ force: true });
   });
 });
 
 describe('health endpoints', () => {
   it('/healthz and /readyz answer 200 while Redis is up', async () => {
-    expect((await ferry.request('GET', '/healthz')).status).toBe(200);
-    expect((await ferry.request('GET', '/readyz')).body).toEqual({ status: 'ready' });
+    expect((await stack.ferry.request('GET', '/healthz')).status).toBe(200);
+    expect((await stack.ferry.request('GET', '/readyz')).body).toEqual({ status: 'ready' });
   });
 });
 
 describe('when Redis goes down', () => {
   it('answers 503 quickly instead of hanging, and /readyz says so', async () => {
-    await redis.stop();
+    await stack.redis.stop();
     const started = Date.now();
-    const response = await ferry.request<ErrorBody>('POST', '/v1/downloads', { url: 'https://example.com/a.bin' });
+    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', { url: 'https://example.com/a.bin' });
     expect(response.status).toBe(503);
     expect(response.body.code).toBe('FERRY_ERR_REDIS_UNAVAILABLE');
     expect(response.headers.get('retry-after')).toBe('5');
     expect(Date.now() - started).toBeLessThan(5000);
-    expect((await ferry.request('GET', '/readyz')).status).toBe(503);
-    expect((await ferry.request('GET', '/healthz')).status).toBe(200);
+    expect((await stack.ferry.request('GET', '/readyz')).status).toBe(503);
+    expect((await stack.ferry.request('GET', '/healthz')).status).toBe(200);
   });
 });

@@ -1,35 +1,20 @@
-import type { RedisServer } from '@ferry/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ferry, type WorkerProcess } from '../support/ferry.js';
+import { describe, expect, it } from 'vitest';
+import type { WorkerProcess } from '../support/ferry.js';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
-import { serveFile, TestOrigin } from '../support/origin.js';
-import { startTestRedis } from '../support/redis.js';
+import { serveFile } from '../support/origin.js';
+import { useStack } from '../support/stack.js';
 
 const MiB = 1024 * 1024;
 
-let redis: RedisServer;
-let origin: TestOrigin;
-let ferry: Ferry;
-
-beforeEach(async () => {
-  redis = await startTestRedis();
-  origin = await TestOrigin.start();
-  ferry = await Ferry.start(redis.url);
-});
-
-afterEach(async () => {
-  await ferry?.close();
-  await origin?.close();
-  await redis?.stop();
-});
+const stack = useStack({ eachTest: true });
 
 /** Enqueues a slow download and waits until `worker` is streaming it. */
 async function slowDownloadUnderWay(name: string, size: number, bytesPerSecond: number) {
-  const file = await origin.randomFile(name, size);
-  const id = await ferry.enqueue({ url: origin.route(`/${name}`, serveFile(file, { bytesPerSecond })) });
-  await ferry.waitFor(id, ['active']);
+  const file = await stack.origin.randomFile(name, size);
+  const id = await stack.ferry.enqueue({ url: stack.origin.route(`/${name}`, serveFile(file, { bytesPerSecond })) });
+  await stack.ferry.waitFor(id, ['active']);
   const deadline = Date.now() + 20_000;
-  while ((await ferry.status(id)).progress.receivedBytes < MiB) {
+  while ((await stack.ferry.status(id)).progress.receivedBytes < MiB) {
     if (Date.now() > deadline) throw new Error('download did not start streaming');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -42,45 +27,45 @@ async function exitsWithin(worker: WorkerProcess, ms: number): Promise<number | 
 
 describe('when a worker is killed with SIGKILL mid-download', () => {
   it('lets another worker take the job over and finish it intact', async () => {
-    const doomed = await ferry.startWorker();
+    const doomed = await stack.ferry.startWorker();
     const { id, file } = await slowDownloadUnderWay('big-kill.bin', 50 * MiB, 10 * MiB);
-    await ferry.startWorker();
+    await stack.ferry.startWorker();
 
     doomed.child.kill('SIGKILL');
-    const final = await ferry.waitFor(id, ['completed', 'failed'], 60_000);
+    const final = await stack.ferry.waitFor(id, ['completed', 'failed'], 60_000);
 
     expect(final.state).toBe('completed');
     expect(await sha256File(pathOf(final.result!.location))).toBe(file.sha256);
     expect(final.result?.bytes).toBe(file.size);
-    expect(origin.requests('/big-kill.bin')).toHaveLength(2);
-    expect(await listFiles(ferry.storageDir)).toEqual(['big-kill.bin']);
+    expect(stack.origin.requests('/big-kill.bin')).toHaveLength(2);
+    expect(await listFiles(stack.ferry.storageDir)).toEqual(['big-kill.bin']);
   });
 });
 
 describe('when a worker receives SIGTERM mid-download', () => {
   it('finishes the active download before it exits', async () => {
-    const worker = await ferry.startWorker({ FERRY_LOG_LEVEL: 'info' });
+    const worker = await stack.ferry.startWorker({ FERRY_LOG_LEVEL: 'info' });
     const { id, file } = await slowDownloadUnderWay('drain.bin', 20 * MiB, 10 * MiB);
 
     worker.child.kill('SIGTERM');
     expect(await exitsWithin(worker, 15_000)).toBe(0);
 
-    const final = await ferry.status(id);
+    const final = await stack.ferry.status(id);
     expect(final.state).toBe('completed');
     expect(await sha256File(pathOf(final.result!.location))).toBe(file.sha256);
     expect(worker.logs()).toContain('shutting down gracefully');
   });
 
   it('interrupts at the deadline and hands the job back, without spending an attempt, to a worker that finishes it', async () => {
-    const worker = await ferry.startWorker({ FERRY_SHUTDOWN_DEADLINE_MS: '500' });
+    const worker = await stack.ferry.startWorker({ FERRY_SHUTDOWN_DEADLINE_MS: '500' });
     const { id, file } = await slowDownloadUnderWay('deadline.bin', 20 * MiB, 2 * MiB);
 
     worker.child.kill('SIGTERM');
     expect(await exitsWithin(worker, 5_000)).toBe(0);
-    expect((await ferry.status(id)).state).toBe('queued');
+    expect((await stack.ferry.status(id)).state).toBe('queued');
 
-    await ferry.startWorker();
-    const final = await ferry.waitFor(id, ['completed', 'failed'], 60_000);
+    await stack.ferry.startWorker();
+    const final = await stack.ferry.waitFor(id, ['completed', 'failed'], 60_000);
     expect(final.state).toBe('completed');
     expect(final.attempts.made).toBe(1);
     expect(await sha256File(pathOf(final.result!.location))).toBe(file.sha256);
@@ -88,7 +73,7 @@ describe('when a worker receives SIGTERM mid-download', () => {
   });
 
   it('interrupts at once on a second signal', async () => {
-    const worker = await ferry.startWorker({ FERRY_SHUTDOWN_DEADLINE_MS: '60000' });
+    const worker = await stack.ferry.startWorker({ FERRY_SHUTDOWN_DEADLINE_MS: '60000' });
     const { id } = await slowDownloadUnderWay('twice.bin', 20 * MiB, 2 * MiB);
 
     worker.child.kill('SIGTERM');
@@ -97,6 +82,6 @@ describe('when a worker receives SIGTERM mid-download', () => {
 
     expect(await exitsWithin(worker, 5_000)).toBe(0);
     expect(worker.logs()).toContain('received again');
-    expect((await ferry.status(id)).state).toBe('queued');
+    expect((await stack.ferry.status(id)).state).toBe('queued');
   });
 });

@@ -136,9 +136,15 @@ export class Ferry {
     throw new Error(`download ${id} did not reach ${states.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last)}\n${logs}`);
   }
 
-  async close(): Promise<void> {
-    for (const worker of this.workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
-    await Promise.all(this.workers.map((w) => w.exited));
-    await this.cleanup();
+  #closing: Promise<void> | undefined;
+
+  /** Kills the workers and stops the API; safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const worker of this.workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+      await Promise.all(this.workers.map((w) => w.exited));
+      await this.cleanup();
+    })();
+    return this.#closing;
   }
 }

@@ -107,30 +107,63 @@ export class TestOrigin {
 export interface ServeOptions {
   /** Throttle to about this many bytes per second. */
   readonly bytesPerSecond?: number;
-  /** Destroy the connection after this many body bytes, though Content-Length promised the whole file. */
+  /** Destroy the connection after this many body bytes of this response, though its length promised more. */
   readonly closeAfterBytes?: number;
+  /** Sent as ETag; If-Range is compared against it. */
+  readonly etag?: string;
+  /** How to treat a Range request: serve it (default when an ETag is set), ignore it (200, whole file), or answer 206 with a Content-Range that does not match. */
+  readonly range?: 'honour' | 'ignore' | 'wrong';
+  /** Send the body with chunked transfer encoding and no Content-Length. */
+  readonly chunked?: boolean;
   readonly headers?: Record<string, string>;
 }
 
-/** Serves a file with its true Content-Length, optionally slowly or cut short. */
+/** Bytes of body each response of a route actually put on the wire, in order. */
+export const bodyBytesSent = new Map<string, number[]>();
+
+function requestedStart(req: IncomingMessage, file: RandomFile, options: ServeOptions): number | undefined {
+  const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  if (match?.[1] === undefined || options.range === 'ignore') return undefined;
+  const ifRange = req.headers['if-range'];
+  if (ifRange !== undefined && ifRange !== options.etag) return undefined;
+  const start = Number(match[1]);
+  return start < file.size ? start : undefined;
+}
+
+/** Serves a file with its true length, optionally slowly, cut short, ranged, or chunked. */
 export function serveFile(file: RandomFile, options: ServeOptions = {}): Handler {
-  return async (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.size), ...options.headers });
-    const limit = options.closeAfterBytes ?? file.size;
+  return async (req, res) => {
+    const start = options.range === undefined && options.etag === undefined ? undefined : requestedStart(req, file, options);
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', ...options.headers };
+    if (options.etag !== undefined) headers['etag'] = options.etag;
+    if (!options.chunked) headers['content-length'] = String(file.size - (start ?? 0));
+    if (start !== undefined) {
+      const first = options.range === 'wrong' ? start + 1 : start;
+      headers['content-range'] = `bytes ${first}-${file.size - 1}/${file.size}`;
+    }
+    res.writeHead(start === undefined ? 200 : 206, headers);
+
+    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    const sentLog = bodyBytesSent.get(pathname) ?? [];
+    bodyBytesSent.set(pathname, sentLog);
+    const index = sentLog.push(0) - 1;
+    const from = start ?? 0;
+    const limit = Math.min(file.size - from, options.closeAfterBytes ?? Infinity);
     let sent = 0;
     const started = Date.now();
-    const body = limit === 0 ? [] : createReadStream(file.path, { highWaterMark: CHUNK, end: limit - 1 });
+    const body = limit === 0 ? [] : createReadStream(file.path, { highWaterMark: CHUNK, start: from, end: from + limit - 1 });
     for await (const chunk of body) {
       if (res.destroyed) break;
       const buffer = chunk as Buffer;
       if (!res.write(buffer)) await new Promise((resolve) => res.once('drain', resolve));
       sent += buffer.length;
+      sentLog[index] = sent;
       if (options.bytesPerSecond !== undefined) {
         const due = started + (sent / options.bytesPerSecond) * 1000;
         if (due > Date.now()) await sleep(due - Date.now());
       }
     }
-    if (limit < file.size) res.destroy();
+    if (limit < file.size - from) res.destroy();
     else res.end();
   };
 }

@@ -1,5 +1,6 @@
 import {
   checkEvictionPolicy,
+  createDownloadQueue,
   createHttpAgent,
   createLogger,
   createWorkerRedis,
@@ -9,6 +10,7 @@ import {
   runService,
 } from '@ferry/core';
 import { createDownloadWorker } from './create-worker.js';
+import { startPartJanitor } from './part-janitor.js';
 import { SHUTDOWN_REASON } from './processor.js';
 
 runService('ferry-worker', async () => {
@@ -19,14 +21,16 @@ runService('ferry-worker', async () => {
   await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
 
   const dispatcher = createHttpAgent(config.http);
-  const worker = createDownloadWorker({
-    config,
-    connection,
-    storage: new LocalDiskStorage(config.storageDir),
-    dispatcher,
-    logger,
-  });
+  const storage = new LocalDiskStorage(config.storageDir);
+  const worker = createDownloadWorker({ config, connection, storage, dispatcher, logger });
   await worker.waitUntilReady();
+  const queue = createDownloadQueue(config, connection);
+  const janitor = startPartJanitor({
+    storage,
+    jobState: (jobId) => queue.getJobState(jobId),
+    logger,
+    intervalMs: config.worker.janitorIntervalMs,
+  });
   logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir }, 'worker ready');
   process.send?.({ type: 'ready', service: 'worker' });
 
@@ -34,7 +38,9 @@ runService('ferry-worker', async () => {
     logger,
     deadlineMs: config.worker.shutdownDeadlineMs,
     graceful: async () => {
+      janitor.stop();
       await worker.close();
+      await queue.close();
       await dispatcher.close();
       await connection.quit();
     },

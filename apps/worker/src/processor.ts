@@ -5,7 +5,8 @@ import {
   DownloadRequest,
   encodeFailureReason,
   FerryError,
-  type DownloadProgress,
+  WorkerProgress,
+  type Config,
   type DownloadResult,
   type Logger,
   type Storage,
@@ -15,6 +16,7 @@ import {
 export const SHUTDOWN_REASON = 'worker shutting down';
 
 export interface ProcessorDeps {
+  readonly config: Config;
   readonly storage: Storage;
   readonly dispatcher: Dispatcher;
   readonly logger: Logger;
@@ -26,8 +28,8 @@ export interface ProcessorDeps {
  */
 function latestProgressWriter(job: Job) {
   let inFlight: Promise<void> | undefined;
-  let next: DownloadProgress | undefined;
-  const send = (progress: DownloadProgress): Promise<void> =>
+  let next: WorkerProgress | undefined;
+  const send = (progress: WorkerProgress): Promise<void> =>
     job.updateProgress(progress).then(
       () => undefined,
       () => undefined,
@@ -41,7 +43,7 @@ function latestProgressWriter(job: Job) {
     inFlight = undefined;
   };
   return {
-    report(progress: DownloadProgress) {
+    report(progress: WorkerProgress) {
       next = progress;
       inFlight ??= drain();
     },
@@ -67,7 +69,8 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, Downloa
       throw toJobFailure(err);
     }
     const progress = latestProgressWriter(job);
-    log.info({ url: parsed.data.url }, 'download started');
+    const resumeFrom = WorkerProgress.safeParse(job.progress).data?.checkpoint;
+    log.info({ url: parsed.data.url, resumeFromBytes: resumeFrom?.bytes }, 'download started');
     try {
       const result = await downloadToStorage(parsed.data, {
         jobId: job.id ?? 'unknown',
@@ -75,7 +78,16 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, Downloa
         signal: signal ?? new AbortController().signal,
         dispatcher: deps.dispatcher,
         storage: deps.storage,
+        maxBytes: deps.config.downloads.maxBytes,
+        onConflict: deps.config.downloads.onConflict,
+        resumeFrom,
         onProgress: progress.report,
+        assertOwnership: async () => {
+          await progress.flushed();
+          // A worker frozen past its lock (GC pause, SIGSTOP) must not publish a job another worker now runs.
+          const owned = token !== undefined && (await job.extendLock(token, deps.config.worker.lockDurationMs)) === 1;
+          if (!owned) throw new FerryError('FERRY_ERR_LOCK_LOST', 'this worker lost the job to another worker before publishing; the other worker finishes it');
+        },
       });
       await progress.flushed();
       log.info({ bytes: result.bytes, sha256: result.sha256, location: result.location }, 'download completed');

@@ -43,6 +43,10 @@ export const EnvSchema = z.object({
   FERRY_DATA_DIR: z.string().min(1).default('.ferry'),
   /** Where finished files land. Defaults to `$FERRY_DATA_DIR/files`. */
   FERRY_STORAGE_DIR: z.string().min(1).optional(),
+  /** Largest file a download may fetch, whatever the request says; unset means no server-wide cap. */
+  FERRY_MAX_DOWNLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  /** When the wanted file name is taken: rename (store `name (1).ext`), overwrite, or fail. Requests may choose. */
+  FERRY_ON_CONFLICT: z.enum(['rename', 'overwrite', 'fail']).default('rename'),
   /** Downloads one worker process runs at once. */
   FERRY_WORKER_CONCURRENCY: int(1, 1000).default(4),
   /** Attempts per download, the first included. */
@@ -65,6 +69,8 @@ export const EnvSchema = z.object({
   FERRY_WORKER_STALLED_INTERVAL_MS: durationMs(1000, 60 * MINUTE).default(30 * SECOND),
   /** How many times a job may be recovered from a dead worker before it fails. */
   FERRY_WORKER_MAX_STALLED_COUNT: int(0, 100).default(3),
+  /** How often a worker removes part files left by finished or vanished jobs (it also does at start-up). */
+  FERRY_JANITOR_INTERVAL_MS: durationMs(1000, DAY).default(10 * MINUTE),
   /** On SIGTERM/SIGINT, how long active downloads (and open API requests) may run on before the process stops anyway. */
   FERRY_SHUTDOWN_DEADLINE_MS: durationMs(0, 60 * MINUTE).default(30 * SECOND),
   /** Completed jobs are kept this long (seconds)... */
@@ -97,12 +103,17 @@ export interface Config {
   readonly api: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
   readonly dataDir: string;
   readonly storageDir: string;
+  readonly downloads: {
+    readonly maxBytes: number | undefined;
+    readonly onConflict: Env['FERRY_ON_CONFLICT'];
+  };
   readonly worker: {
     readonly concurrency: number;
     readonly lockDurationMs: number;
     readonly stalledIntervalMs: number;
     readonly maxStalledCount: number;
     readonly shutdownDeadlineMs: number;
+    readonly janitorIntervalMs: number;
   };
   readonly retry: {
     readonly attempts: number;
@@ -171,12 +182,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     api: { host: e.FERRY_API_HOST, port: e.FERRY_API_PORT, bodyLimitBytes: e.FERRY_API_BODY_LIMIT_BYTES },
     dataDir,
     storageDir: path.resolve(cwd, e.FERRY_STORAGE_DIR ?? path.join(dataDir, 'files')),
+    downloads: { maxBytes: e.FERRY_MAX_DOWNLOAD_BYTES, onConflict: e.FERRY_ON_CONFLICT },
     worker: {
       concurrency: e.FERRY_WORKER_CONCURRENCY,
       lockDurationMs: e.FERRY_WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: e.FERRY_WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: e.FERRY_WORKER_MAX_STALLED_COUNT,
       shutdownDeadlineMs: e.FERRY_SHUTDOWN_DEADLINE_MS,
+      janitorIntervalMs: e.FERRY_JANITOR_INTERVAL_MS,
     },
     retry: {
       attempts: e.FERRY_JOB_ATTEMPTS,

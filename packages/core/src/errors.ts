@@ -25,8 +25,12 @@ export const ERROR_CODES = {
   FERRY_ERR_TOO_MANY_REDIRECTS: { retryable: false, httpStatus: 502 },
   FERRY_ERR_BAD_REDIRECT: { retryable: false, httpStatus: 502 },
   FERRY_ERR_CHECKSUM_MISMATCH: { retryable: false, httpStatus: 502 },
+  FERRY_ERR_TOO_LARGE: { retryable: false, httpStatus: 502 },
+  FERRY_ERR_FILE_EXISTS: { retryable: false, httpStatus: 409 },
   FERRY_ERR_STORAGE: { retryable: true, httpStatus: 507 },
+  FERRY_ERR_STORAGE_FULL: { retryable: true, httpStatus: 507 },
   FERRY_ERR_ABORTED: { retryable: true, httpStatus: 503 },
+  FERRY_ERR_LOCK_LOST: { retryable: true, httpStatus: 503 },
   FERRY_ERR_STALLED: { retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;
 

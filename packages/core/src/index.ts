@@ -27,6 +27,8 @@ export {
   type RedisServerOptions,
 } from './redis/redis-server.js';
 export {
+  Checkpoint,
+  DIGEST_ALGORITHMS,
   DownloadFailure,
   DownloadProgress,
   DownloadRequest,
@@ -36,9 +38,14 @@ export {
   MAX_HEADER_COUNT,
   MAX_HEADERS_BYTES,
   MAX_URL_LENGTH,
+  WorkerProgress,
+  type DigestAlgorithm,
 } from './schemas.js';
 export { filenameFromUrl, sanitizeFilename, unsafeFilenameReason } from './storage/filename.js';
 export { runService } from './lifecycle/run-service.js';
 export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
 export { LocalDiskStorage, PARTS_DIRNAME } from './storage/local-disk.js';
-export type { PartWriter, Storage, StoredFile } from './storage/storage.js';
+export type { ConflictPolicy, PartWriter, Storage, StoredFile, StoredPart } from './storage/storage.js';
+export { chooseFilename, type FilenameSources } from './storage/choose-filename.js';
+export { dispositionFilenames, filenameFromContentDisposition, type DispositionFilenames } from './storage/content-disposition.js';
+export { extensionForContentType } from './storage/content-type-extension.js';

@@ -46,6 +46,38 @@ const RequestHeaders = z
     { error: `may total at most ${MAX_HEADERS_BYTES} bytes of names and values` },
   );
 
+export const DIGEST_ALGORITHMS = ['sha256', 'sha512', 'sha1', 'md5'] as const;
+export type DigestAlgorithm = (typeof DIGEST_ALGORITHMS)[number];
+const DIGEST_BYTES: Readonly<Record<DigestAlgorithm, number>> = { sha256: 32, sha512: 64, sha1: 20, md5: 16 };
+
+/** Hex (any case) or base64 (standard or URL-safe, padded or not) of the right length, as lowercase hex. */
+function digestToHex(value: string, algorithm: DigestAlgorithm): string | undefined {
+  const bytes = DIGEST_BYTES[algorithm];
+  if (new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(value)) return value.toLowerCase();
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) return undefined;
+  const decoded = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return decoded.length === bytes ? decoded.toString('hex') : undefined;
+}
+
+const Checksum = z
+  .strictObject({
+    algorithm: z.enum(DIGEST_ALGORITHMS, { error: `must be one of ${DIGEST_ALGORITHMS.join(', ')}` }),
+    value: z.string({ error: 'must be a string' }),
+  })
+  .transform((checksum, ctx) => {
+    const hex = digestToHex(checksum.value, checksum.algorithm);
+    if (hex === undefined) {
+      const bytes = DIGEST_BYTES[checksum.algorithm];
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `must be a ${checksum.algorithm} digest: ${bytes * 2} hexadecimal characters or ${bytes} bytes in base64`,
+      });
+      return z.NEVER;
+    }
+    return { algorithm: checksum.algorithm, value: hex };
+  });
+
 /** What a caller asks Ferry to download. The API validates with it; the worker re-parses job data with it. */
 export const DownloadRequest = z.strictObject({
   url: z
@@ -60,14 +92,15 @@ export const DownloadRequest = z.strictObject({
     })
     .optional(),
   headers: RequestHeaders.optional(),
-  checksum: z
-    .strictObject({
-      algorithm: z.literal('sha256', { error: "must be 'sha256'" }),
-      value: z
-        .string()
-        .regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hexadecimal characters' })
-        .transform((hex) => hex.toLowerCase()),
-    })
+  checksum: Checksum.optional(),
+  maxBytes: z
+    .number()
+    .int({ error: 'must be a whole number of bytes' })
+    .positive({ error: 'must be at least 1' })
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional(),
+  onConflict: z
+    .enum(['rename', 'overwrite', 'fail'], { error: "must be 'rename', 'overwrite' or 'fail'" })
     .optional(),
 });
 export type DownloadRequest = z.infer<typeof DownloadRequest>;
@@ -77,8 +110,13 @@ export const DownloadResult = z.object({
   location: z.string(),
   filename: z.string(),
   bytes: z.number().int().nonnegative(),
+  /** Always computed, whatever the request asked for. */
   sha256: z.string(),
+  /** The request's checksum, verified. */
+  digest: z.object({ algorithm: z.enum(DIGEST_ALGORITHMS), value: z.string() }).nullable(),
   contentType: z.string().nullable(),
+  etag: z.string().nullable(),
+  lastModified: z.string().nullable(),
 });
 export type DownloadResult = z.infer<typeof DownloadResult>;
 
@@ -87,6 +125,21 @@ export const DownloadProgress = z.object({
   totalBytes: z.number().int().nonnegative().nullable(),
 });
 export type DownloadProgress = z.infer<typeof DownloadProgress>;
+
+/**
+ * Where a later attempt can pick up: the part file, how many of its bytes are
+ * on disk, and the validator that proves the origin still serves the same bytes.
+ * Kept in the job's progress beside the public figures; the API never shows it.
+ */
+export const Checkpoint = z.object({
+  part: z.string(),
+  bytes: z.number().int().nonnegative(),
+  validator: z.string(),
+});
+export type Checkpoint = z.infer<typeof Checkpoint>;
+
+export const WorkerProgress = DownloadProgress.extend({ checkpoint: Checkpoint.optional() });
+export type WorkerProgress = z.infer<typeof WorkerProgress>;
 
 export const DownloadState = z.enum(['queued', 'active', 'completed', 'failed', 'delayed']);
 export type DownloadState = z.infer<typeof DownloadState>;

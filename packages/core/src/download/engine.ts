@@ -1,11 +1,14 @@
-import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import { FerryError } from '../errors.js';
-import type { DownloadProgress, DownloadRequest, DownloadResult } from '../schemas.js';
-import { filenameFromUrl } from '../storage/filename.js';
-import type { PartWriter, Storage } from '../storage/storage.js';
-import { contentLengthOf, contentTypeOf, openResponse } from './http-client.js';
+import type { Checkpoint, DownloadRequest, DownloadResult, WorkerProgress } from '../schemas.js';
+import { chooseFilename } from '../storage/choose-filename.js';
+import type { ConflictPolicy, PartWriter, Storage } from '../storage/storage.js';
+import { parseContentRange } from './content-range.js';
+import { Digests } from './digests.js';
+import { contentLengthOf, contentTypeOf, headerValue, openResponse, type OpenedResponse } from './http-client.js';
 import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
 
 /** Progress is reported at most this often, so a fast download cannot flood Redis. */
@@ -17,79 +20,213 @@ export interface DownloadContext {
   readonly signal: AbortSignal;
   readonly dispatcher: Dispatcher;
   readonly storage: Storage;
-  readonly onProgress?: (progress: DownloadProgress) => void;
+  /** Server-wide cap on a file's size; the request's `maxBytes` can only lower it. */
+  readonly maxBytes?: number | undefined;
+  /** Conflict policy when the request names none. */
+  readonly onConflict?: ConflictPolicy;
+  /** Where an earlier attempt stopped, if it left resumable bytes. */
+  readonly resumeFrom?: Checkpoint | undefined;
+  readonly onProgress?: (progress: WorkerProgress) => void;
+  /** Called just before publishing; throws if this worker no longer owns the job (its lock lapsed). */
+  readonly assertOwnership?: () => Promise<void>;
 }
 
-function progressMeter(totalBytes: number | null, onProgress: DownloadContext['onProgress']) {
-  const hash = createHash('sha256');
-  let receivedBytes = 0;
-  let lastReport = 0;
-  const meter = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      receivedBytes += chunk.length;
-      if (onProgress !== undefined) {
-        const now = performance.now();
-        if (now - lastReport >= PROGRESS_INTERVAL_MS) {
-          lastReport = now;
-          onProgress({ receivedBytes, totalBytes });
-        }
-      }
-      yield chunk;
-    }
+/** A validator that proves a later response carries the same bytes: a strong ETag, else Last-Modified. */
+function validatorOf(response: OpenedResponse): string | undefined {
+  const etag = headerValue(response.headers, 'etag');
+  if (etag !== undefined && !etag.startsWith('W/')) return etag;
+  return headerValue(response.headers, 'last-modified');
+}
+
+function tooLarge(limit: number, what: string): FerryError {
+  return new FerryError('FERRY_ERR_TOO_LARGE', `${what} exceeds the limit of ${limit} bytes`, { data: { maxBytes: limit } });
+}
+
+/**
+ * Copies the body into the part. Unlike stream.pipeline it leaves the part open
+ * when the body fails, so the bytes it has buffered can still be kept for a resume.
+ * A storage failure is returned rather than thrown, so the caller can tell the two apart.
+ */
+async function pump(body: Readable, writable: Writable, signal: AbortSignal, onChunk: (chunk: Buffer) => void): Promise<{ storageError?: Error }> {
+  let storageError: Error | undefined;
+  const onError = (err: Error) => {
+    storageError ??= err;
   };
-  return { meter, receivedBytes: () => receivedBytes, sha256: () => hash.digest('hex') };
+  writable.on('error', onError);
+  try {
+    for await (const chunk of body) {
+      if (storageError !== undefined) return { storageError };
+      onChunk(chunk as Buffer);
+      if (!writable.write(chunk)) await once(writable, 'drain', { signal });
+    }
+    writable.end();
+    await finished(writable);
+    return {};
+  } catch (err) {
+    if (storageError !== undefined) return { storageError };
+    throw err;
+  } finally {
+    writable.off('error', onError);
+  }
+}
+
+interface Transfer {
+  readonly response: OpenedResponse;
+  readonly part: PartWriter;
+  readonly digests: Digests;
+  /** Bytes already in the part before this response's body. */
+  readonly offset: number;
+  /** The complete size, when the origin said. */
+  readonly totalBytes: number | null;
+}
+
+/**
+ * Opens the response, resuming from a checkpoint when the origin agrees
+ * (206 with the matching Content-Range); any other answer starts from zero,
+ * so bytes of two versions of a resource are never spliced together.
+ */
+async function startTransfer(request: DownloadRequest, ctx: DownloadContext, headers: Record<string, string>): Promise<Transfer> {
+  const algorithm = request.checksum?.algorithm;
+  const checkpoint = ctx.resumeFrom;
+  if (checkpoint !== undefined && checkpoint.bytes > 0) {
+    const digests = new Digests(algorithm);
+    const part = await ctx.storage.resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk));
+    if (part !== undefined) {
+      const ranged = { ...headers, range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator };
+      const response = await openResponse(request.url, ranged, ctx.dispatcher, ctx.signal).catch(async (err: unknown) => {
+        await part.discard();
+        // 416: the resource is now shorter than what we kept, so it changed; start over below.
+        if (err instanceof FerryError && err.data['status'] === 416) return undefined;
+        throw err;
+      });
+      if (response !== undefined) {
+        const range = parseContentRange(headerValue(response.headers, 'content-range'));
+        if (response.statusCode === 206 && range?.first === checkpoint.bytes) {
+          return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete };
+        }
+        await part.discard();
+        // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
+        if (response.statusCode === 200) return fresh(ctx, response, algorithm);
+        await response.body.dump();
+      }
+    }
+  }
+  const response = await openResponse(request.url, headers, ctx.dispatcher, ctx.signal);
+  return fresh(ctx, response, algorithm);
+}
+
+async function fresh(ctx: DownloadContext, response: OpenedResponse, algorithm: Digests['requested']): Promise<Transfer> {
+  if (response.statusCode === 206) {
+    await response.body.dump();
+    throw new FerryError('FERRY_ERR_ORIGIN_REJECTED', `origin answered 206 Partial Content to a request for the whole of ${response.url}`);
+  }
+  const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt);
+  return { response, part, digests: new Digests(algorithm), offset: 0, totalBytes: contentLengthOf(response) };
 }
 
 /**
  * Streams one URL into storage: never buffers the body, hashes while it streams,
- * and publishes the file only once every byte is on disk and checked.
+ * resumes from an earlier attempt's bytes when the origin allows, and publishes
+ * the file only once every byte is on disk and checked.
  */
 export async function downloadToStorage(request: DownloadRequest, ctx: DownloadContext): Promise<DownloadResult> {
   const { signal } = ctx;
+  const limit = Math.min(request.maxBytes ?? Infinity, ctx.maxBytes ?? Infinity);
   let phase: DownloadPhase = 'request';
-  let part: PartWriter | undefined;
+  let transfer: Transfer | undefined;
+  let validator: string | undefined;
   try {
-    const response = await openResponse(request.url, request.headers ?? {}, ctx.dispatcher, signal);
-    const totalBytes = contentLengthOf(response);
-    phase = 'storage';
-    part = await ctx.storage.openPart(ctx.jobId, ctx.attempt);
-    let storageFailed = false;
-    part.writable.once('error', () => {
-      storageFailed = true;
-    });
-    const progress = progressMeter(totalBytes, ctx.onProgress);
+    transfer = await startTransfer(request, ctx, request.headers ?? {});
+    const { response, part, digests, offset, totalBytes } = transfer;
+    validator = validatorOf(response);
+    if (totalBytes !== null && totalBytes > limit) throw tooLarge(limit, `the file (${totalBytes} bytes)`);
+
+    let received = offset;
+    let lastReport = 0;
+    const report = () =>
+      ctx.onProgress?.({
+        receivedBytes: received,
+        totalBytes,
+        ...(validator === undefined ? {} : { checkpoint: { part: part.name, bytes: part.bytesWritten(), validator } }),
+      });
     phase = 'body';
-    try {
-      await pipeline(response.body, progress.meter, part.writable, { signal });
-    } catch (err) {
-      if (storageFailed) phase = 'storage';
-      throw err;
+    const outcome = await pump(response.body, part.writable, signal, (chunk) => {
+      // Checked before the chunk is written: the part never grows past the limit.
+      if (received + chunk.length > limit) throw tooLarge(limit, 'the body');
+      digests.update(chunk);
+      received += chunk.length;
+      const now = performance.now();
+      if (now - lastReport >= PROGRESS_INTERVAL_MS) {
+        lastReport = now;
+        report();
+      }
+    });
+    if (outcome.storageError !== undefined) {
+      phase = 'storage';
+      throw outcome.storageError;
     }
 
-    const bytes = progress.receivedBytes();
-    if (totalBytes !== null && bytes !== totalBytes) {
-      throw new FerryError('FERRY_ERR_TRUNCATED', `origin promised ${totalBytes} bytes but sent ${bytes} (${response.url})`, {
-        data: { expectedBytes: totalBytes, receivedBytes: bytes },
+    if (totalBytes !== null && received !== totalBytes) {
+      throw new FerryError('FERRY_ERR_TRUNCATED', `origin promised ${totalBytes} bytes but sent ${received} (${response.url})`, {
+        data: { expectedBytes: totalBytes, receivedBytes: received },
       });
     }
-    const sha256 = progress.sha256();
-    if (request.checksum !== undefined && request.checksum.value !== sha256) {
+    const { sha256, requested } = digests.finish();
+    if (request.checksum !== undefined && request.checksum.value !== requested) {
       throw new FerryError(
         'FERRY_ERR_CHECKSUM_MISMATCH',
-        `sha256 of the downloaded bytes is ${sha256}, the request expected ${request.checksum.value}`,
-        { data: { algorithm: 'sha256', expected: request.checksum.value, actual: sha256 } },
+        `${request.checksum.algorithm} of the downloaded bytes is ${requested}, the request expected ${request.checksum.value}`,
+        { data: { algorithm: request.checksum.algorithm, expected: request.checksum.value, actual: requested } },
       );
     }
-    ctx.onProgress?.({ receivedBytes: bytes, totalBytes: totalBytes ?? bytes });
+    ctx.onProgress?.({ receivedBytes: received, totalBytes: totalBytes ?? received });
 
     phase = 'storage';
-    const wanted = request.filename ?? filenameFromUrl(new URL(response.url)) ?? filenameFromUrl(new URL(request.url)) ?? ctx.jobId;
-    const stored = await part.commit(wanted);
-    part = undefined;
-    return { location: stored.location, filename: stored.filename, bytes, sha256, contentType: contentTypeOf(response) };
+    await ctx.assertOwnership?.();
+    const wanted = chooseFilename({
+      requested: request.filename,
+      contentDisposition: headerValue(response.headers, 'content-disposition'),
+      contentType: contentTypeOf(response),
+      finalUrl: response.url,
+      requestUrl: request.url,
+      jobId: ctx.jobId,
+    });
+    const stored = await part.commit(wanted, request.onConflict ?? ctx.onConflict ?? 'rename');
+    transfer = undefined;
+    return {
+      location: stored.location,
+      filename: stored.filename,
+      bytes: received,
+      sha256,
+      digest: request.checksum === undefined ? null : { algorithm: request.checksum.algorithm, value: request.checksum.value },
+      contentType: contentTypeOf(response),
+      etag: headerValue(response.headers, 'etag') ?? null,
+      lastModified: headerValue(response.headers, 'last-modified') ?? null,
+    };
   } catch (err) {
-    await part?.discard().catch(() => undefined);
-    throw toFerryError(err, phase, request.url, signal);
+    const failure = toFerryError(err, phase, request.url, signal);
+    await settlePart(transfer, failure, validator, ctx);
+    throw failure;
   }
+}
+
+// Storage failures free the space; a worker that lost its job leaves the bytes to the new owner's own part.
+const DISCARDING_CODES = new Set(['FERRY_ERR_STORAGE_FULL', 'FERRY_ERR_STORAGE', 'FERRY_ERR_LOCK_LOST']);
+
+/**
+ * After a failed attempt: keep the part for the next attempt when the failure
+ * may pass and the origin gave a validator; otherwise remove it.
+ */
+async function settlePart(transfer: Transfer | undefined, failure: FerryError, validator: string | undefined, ctx: DownloadContext): Promise<void> {
+  if (transfer === undefined) return;
+  const { part } = transfer;
+  const resumable = failure.retryable && validator !== undefined && !DISCARDING_CODES.has(failure.code);
+  if (resumable) {
+    const bytes = await part.keep().catch(() => undefined);
+    if (bytes !== undefined && bytes > 0) {
+      ctx.onProgress?.({ receivedBytes: bytes, totalBytes: transfer.totalBytes, checkpoint: { part: part.name, bytes, validator } });
+      return;
+    }
+  }
+  await part.discard().catch(() => undefined);
 }

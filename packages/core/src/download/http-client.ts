@@ -26,7 +26,7 @@ export interface OpenedResponse {
   readonly body: Dispatcher.ResponseData['body'];
 }
 
-function headerValue(headers: OpenedResponse['headers'], name: string): string | undefined {
+export function headerValue(headers: OpenedResponse['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

@@ -38,6 +38,12 @@ export function toFerryError(err: unknown, phase: DownloadPhase, url: string, si
   const detail = err instanceof Error ? err.message : String(err);
   const mapped = code === undefined ? undefined : UNDICI_CODES[code];
   if (mapped !== undefined) return new FerryError(mapped, `${detail} (${url})`, { cause: err, data: { cause: code } });
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new FerryError('FERRY_ERR_STORAGE_FULL', `storage is full (${code}); the partial file was removed and the download will be retried later`, {
+      cause: err,
+      data: { cause: code },
+    });
+  }
   if (phase === 'storage') {
     return new FerryError('FERRY_ERR_STORAGE', `could not write to storage: ${detail}`, { cause: err, data: { cause: code } });
   }

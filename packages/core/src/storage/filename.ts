@@ -1,4 +1,4 @@
-const MAX_FILENAME_BYTES = 255;
+export const MAX_FILENAME_BYTES = 255;
 // Names that Windows maps to devices whatever their extension; refused so files stay portable to SMB shares and Windows clients.
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 // C0 and C1 controls, and bidi controls that make a name display as something it is not.
@@ -18,7 +18,8 @@ export function unsafeFilenameReason(name: string): string | undefined {
   return undefined;
 }
 
-function truncateUtf8(name: string, maxBytes: number): string {
+/** The longest prefix of `name` that fits in `maxBytes` of UTF-8, never splitting a character. */
+export function truncateUtf8(name: string, maxBytes: number): string {
   let out = '';
   for (const char of name) {
     if (Buffer.byteLength(out + char, 'utf8') > maxBytes) break;

@@ -1,4 +1,8 @@
 import type { Writable } from 'node:stream';
+import type { Checkpoint } from '../schemas.js';
+
+/** What to do when a file of the wanted name already exists. */
+export type ConflictPolicy = 'rename' | 'overwrite' | 'fail';
 
 /** Where a finished file was published. */
 export interface StoredFile {
@@ -13,13 +17,34 @@ export interface StoredFile {
  * final name until `commit` publishes it whole.
  */
 export interface PartWriter {
+  /** The part's name, as a checkpoint records it. */
+  readonly name: string;
   readonly writable: Writable;
-  /** Makes the bytes durable and publishes them atomically under `filename` (or a numbered variant if taken). */
-  commit(filename: string): Promise<StoredFile>;
+  /** Bytes the storage has accepted so far (not merely queued). */
+  bytesWritten(): number;
+  /** Makes the bytes durable and publishes them atomically under `filename`, as `policy` says when the name is taken. */
+  commit(filename: string, policy: ConflictPolicy): Promise<StoredFile>;
+  /** Flushes and closes the part but keeps it, for a later attempt to resume; returns the bytes it holds. */
+  keep(): Promise<number>;
   /** Throws the bytes away. Safe to call after a failed commit and more than once. */
   discard(): Promise<void>;
 }
 
+/** A part file found on storage, for the janitor. */
+export interface StoredPart {
+  readonly name: string;
+  readonly jobId: string;
+  readonly modifiedAt: number;
+}
+
 export interface Storage {
   openPart(jobId: string, attempt: number): Promise<PartWriter>;
+  /**
+   * Starts this attempt's part with the first `checkpoint.bytes` bytes of an
+   * earlier attempt's part, passing each chunk to `onPrefix` (to hash it), then
+   * removes the earlier part. Undefined when that part is gone or shorter.
+   */
+  resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void): Promise<PartWriter | undefined>;
+  listParts(): Promise<StoredPart[]>;
+  removePart(name: string): Promise<void>;
 }

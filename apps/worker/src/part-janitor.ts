@@ -1,0 +1,35 @@
+import type { JobState } from 'bullmq';
+import type { Logger, Storage } from '@ferry/core';
+
+export interface PartJanitorDeps {
+  readonly storage: Storage;
+  readonly jobState: (jobId: string) => Promise<JobState | 'unknown'>;
+  readonly logger: Logger;
+  readonly intervalMs: number;
+}
+
+// Jobs that may still run: their part files are the bytes a later attempt resumes from.
+const LIVE_STATES = new Set<JobState | 'unknown'>(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * Part files outlive their jobs when a worker dies mid-download or a job fails
+ * for good while keeping resumable bytes. This removes the parts of jobs that
+ * are finished or gone, at start-up and then every `intervalMs`.
+ */
+export function startPartJanitor(deps: PartJanitorDeps): { sweep: () => Promise<number>; stop: () => void } {
+  const sweep = async (): Promise<number> => {
+    let removed = 0;
+    for (const part of await deps.storage.listParts()) {
+      if (LIVE_STATES.has(await deps.jobState(part.jobId))) continue;
+      await deps.storage.removePart(part.name);
+      removed += 1;
+    }
+    if (removed > 0) deps.logger.info({ removed }, 'removed part files of finished or vanished jobs');
+    return removed;
+  };
+  const run = () => sweep().catch((err: unknown) => deps.logger.warn({ err: (err as Error).message }, 'part janitor sweep failed'));
+  void run();
+  const timer = setInterval(() => void run(), deps.intervalMs);
+  timer.unref();
+  return { sweep, stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { listFiles, pathOf, sha256File } from '../support/files.js';
+import { bodyBytesSent, serveFile, status, type Handler } from '../support/origin.js';
+import { useStack } from '../support/stack.js';
+
+const MiB = 1024 * 1024;
+
+const stack = useStack({ workers: 1 });
+
+describe('when the connection closes mid-body and the origin supports ranges', () => {
+  it('resumes from the bytes kept on disk instead of starting over', async () => {
+    const file = await stack.origin.randomFile('resume.bin', 10 * MiB);
+    const route = '/resume/resume.bin';
+    const url = stack.origin.route(route, serveFile(file, { etag: '"v1"', closeAfterBytes: 4 * MiB }), serveFile(file, { etag: '"v1"' }));
+
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url }));
+
+    expect(final.state).toBe('completed');
+    expect(await sha256File(pathOf(final.result!.location))).toBe(file.sha256);
+    const [first, second] = stack.origin.requests(route);
+    expect(first?.headers.range).toBeUndefined();
+    expect(second?.headers['if-range']).toBe('"v1"');
+    const resumedAt = Number(/^bytes=(\d+)-$/.exec(String(second?.headers.range))?.[1]);
+    const [firstSent, secondSent] = bodyBytesSent.get(route) ?? [];
+    // Everything that reached the worker before the cut was kept: only bytes lost in flight are fetched twice.
+    expect(resumedAt).toBeGreaterThan(firstSent! - MiB);
+    expect(secondSent).toBe(file.size - resumedAt);
+    expect(final.result?.etag).toBe('"v1"');
+  });
+});
+
+describe('when the resource changes between attempts', () => {
+  it('starts again from zero and stores exactly the new version', async () => {
+    const v1 = await stack.origin.randomFile('changing-v1.bin', 6 * MiB);
+    const v2 = await stack.origin.randomFile('changing-v2.bin', 5 * MiB);
+    const route = '/changing.bin';
+    const url = stack.origin.route(route, serveFile(v1, { etag: '"v1"', closeAfterBytes: 3 * MiB }), serveFile(v2, { etag: '"v2"' }));
+
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url }));
+
+    expect(final.state).toBe('completed');
+    expect(stack.origin.requests(route)[1]?.headers['if-range']).toBe('"v1"');
+    expect(final.result?.bytes).toBe(v2.size);
+    expect(await sha256File(pathOf(final.result!.location))).toBe(v2.sha256);
+  });
+});
+
+describe('when the origin ignores Range', () => {
+  it('starts again from zero with the full body it sent', async () => {
+    const file = await stack.origin.randomFile('no-range.bin', 6 * MiB);
+    const route = '/no-range.bin';
+    const url = stack.origin.route(route, serveFile(file, { etag: '"a"', closeAfterBytes: 2 * MiB }), serveFile(file, { etag: '"a"', range: 'ignore' }));
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url }));
+    expect(final.state).toBe('completed');
+    expect(stack.origin.requests(route)).toHaveLength(2);
+    expect(await sha256File(pathOf(final.result!.location))).toBe(file.sha256);
+  });
+});
+
+describe('when the origin answers a range with the wrong Content-Range', () => {
+  it('throws that response away and fetches the whole file', async () => {
+    const file = await stack.origin.randomFile('bad-range.bin', 6 * MiB);
+    const route = '/bad-range.bin';
+    const url = stack.origin.route(
+      route,
+      serveFile(file, { etag: '"a"', closeAfterBytes: 2 * MiB }),
+      serveFile(file, { etag: '"a"', range: 'wrong' }),
+      serveFile(file, { etag: '"a"' }),
+    );
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url }));
+    expect(final.state).toBe('completed');
+    const requests = stack.origin.requests(route);
+    expect(requests[1]?.headers.range).toBeDefined();
+    expect(requests[2]?.headers.range).toBeUndefined();
+    expect(await sha256File(pathOf(final.result!.location))).toBe(file.sha256);
+  });
+});
+
+describe('when the request carries a checksum in another algorithm', () => {
+  const digest = (algorithm: string, bytes: Buffer, encoding: 'hex' | 'base64') => createHash(algorithm).update(bytes).digest(encoding);
+
+  it.each([
+    ['sha512', 'hex'],
+    ['sha512', 'base64'],
+    ['sha1', 'hex'],
+    ['md5', 'base64'],
+    ['sha256', 'base64'],
+  ] as const)('completes when a matching %s digest in %s is given', async (algorithm, encoding) => {
+    const file = await stack.origin.randomFile(`digest-${algorithm}-${encoding}.bin`, 70_000);
+    const { readFile } = await import('node:fs/promises');
+    const bytes = await readFile(file.path);
+    const value = digest(algorithm, bytes, encoding);
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route(`/digest/${algorithm}-${encoding}.bin`, serveFile(file)), checksum: { algorithm, value } }));
+    expect(final.state).toBe('completed');
+    expect(final.result?.digest).toEqual({ algorithm, value: digest(algorithm, bytes, 'hex') });
+    expect(final.result?.sha256).toBe(file.sha256);
+  });
+
+  it.each(['sha512', 'sha1', 'md5'] as const)('fails permanently when a %s digest does not match', async (algorithm) => {
+    const file = await stack.origin.randomFile(`wrong-${algorithm}.bin`, 1000);
+    const wrong = createHash(algorithm).update('something else').digest('hex');
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route(`/wrong/${algorithm}.bin`, serveFile(file)), checksum: { algorithm, value: wrong } }));
+    expect(final.state).toBe('failed');
+    expect(final.attempts.made).toBe(1);
+    expect(final.error?.code).toBe('FERRY_ERR_CHECKSUM_MISMATCH');
+    expect(await listFiles(stack.ferry.storageDir)).not.toContain(`${algorithm}.bin`);
+  });
+});
+
+describe('when a file is larger than maxBytes', () => {
+  it('fails permanently before reading the body when Content-Length says so', async () => {
+    const file = await stack.origin.randomFile('big-declared.bin', 8 * MiB);
+    const route = '/too-big/declared.bin';
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route(route, serveFile(file)), maxBytes: MiB }));
+    expect(final.state).toBe('failed');
+    expect(final.attempts.made).toBe(1);
+    expect(final.error).toMatchObject({ code: 'FERRY_ERR_TOO_LARGE', retryable: false });
+    expect(await listFiles(stack.ferry.storageDir)).not.toContain('declared.bin');
+  });
+
+  it('stops at the limit without Content-Length, and the part file never outgrows it', async () => {
+    const file = await stack.origin.randomFile('big-chunked.bin', 8 * MiB);
+    const limit = 2 * MiB;
+    const partsDir = path.join(stack.ferry.storageDir, '.parts');
+    let largestPart = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const name of await readdir(partsDir).catch(() => [])) {
+          largestPart = Math.max(largestPart, await stat(path.join(partsDir, name)).then((s) => s.size, () => 0));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const url = stack.origin.route('/too-big/chunked.bin', serveFile(file, { chunked: true, bytesPerSecond: 20 * MiB }));
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, maxBytes: limit }));
+    watching = false;
+    await watcher;
+    expect(final.state).toBe('failed');
+    expect(final.error?.code).toBe('FERRY_ERR_TOO_LARGE');
+    expect(largestPart).toBeLessThanOrEqual(limit);
+    expect(await readdir(partsDir)).toEqual([]);
+    void final;
+  });
+});
+
+describe('when the origin sends a gzip-encoded body', () => {
+  it('asks for identity and stores the bytes exactly as sent, still compressed', async () => {
+    const gz = gzipSync(Buffer.alloc(5 * MiB, 'a'));
+    const handler: Handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': String(gz.length) }).end(gz);
+    };
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/bomb.txt', handler) }));
+    expect(final.state).toBe('completed');
+    expect(stack.origin.requests('/bomb.txt')[0]?.headers['accept-encoding']).toBe('identity');
+    expect(final.result?.bytes).toBe(gz.length);
+    expect(final.result?.sha256).toBe(createHash('sha256').update(gz).digest('hex'));
+    expect((await stat(pathOf(final.result!.location))).size).toBe(gz.length);
+  });
+});
+
+describe('file names', () => {
+  const named = (disposition: string | undefined, contentType = 'application/octet-stream'): Handler => (_req, res) => {
+    // Node sends header strings as Latin-1; origins send UTF-8 names as raw bytes, which this reproduces.
+    const raw = disposition === undefined ? {} : { 'content-disposition': Buffer.from(disposition, 'utf8').toString('latin1') };
+    res.writeHead(200, { 'content-type': contentType, ...raw }).end('payload');
+  };
+
+  it.each([
+    ['attachment; filename="plain.txt"', 'plain.txt'],
+    [`attachment; filename="fallback.txt"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf`, 'résumé.pdf'],
+    ['attachment; filename="../../escape.txt"', '.._.._escape.txt'],
+    ['attachment; filename="/etc/passwd"', '_etc_passwd'],
+    ['attachment; filename="..\\\\win.txt"', '.._win.txt'],
+    [`attachment; filename*=UTF-8''%2e%2e%2fpct.txt`, '.._pct.txt'],
+    ['attachment; filename="CON"', '_CON'],
+    ['attachment; filename="evil\u202Etxt.exe"', 'eviltxt.exe'],
+  ])('stores Content-Disposition %j as %j, inside the storage root', async (disposition, expected) => {
+    const route = `/names/${encodeURIComponent(expected)}/download`;
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route(route, named(disposition)) }));
+    expect(final.state).toBe('completed');
+    expect(final.result?.filename).toBe(expected);
+    expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.storageDir);
+  });
+
+  it('caps a 300-byte name at 255 bytes', async () => {
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/names/long', named(`attachment; filename="${'x'.repeat(300)}.bin"`)) }));
+    expect(Buffer.byteLength(final.result!.filename)).toBeLessThanOrEqual(255);
+    expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.storageDir);
+  });
+
+  it('adds an extension from Content-Type when the name has none', async () => {
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/names/report', named(undefined, 'application/pdf')) }));
+    expect(final.result?.filename).toBe('report.pdf');
+  });
+
+  it('prefers the request filename over everything the origin says', async () => {
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/names/mine', named('attachment; filename="theirs.txt"')), filename: 'mine.dat' }));
+    expect(final.result?.filename).toBe('mine.dat');
+  });
+});
+
+describe('when the file name is taken', () => {
+  const body = (text: string): Handler => (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(text);
+  };
+
+  it('overwrites it when the request says so', async () => {
+    await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/conflict/one', body('first')), filename: 'shared.txt' }));
+    const second = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/conflict/two', body('second')), filename: 'shared.txt', onConflict: 'overwrite' }));
+    expect(second.result?.filename).toBe('shared.txt');
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(path.join(stack.ferry.storageDir, 'shared.txt'), 'utf8')).toBe('second');
+  });
+
+  it('fails permanently and keeps the existing file when the request says fail', async () => {
+    await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/conflict/three', body('original')), filename: 'kept.txt' }));
+    const second = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/conflict/four', body('intruder')), filename: 'kept.txt', onConflict: 'fail' }));
+    expect(second.state).toBe('failed');
+    expect(second.error).toMatchObject({ code: 'FERRY_ERR_FILE_EXISTS', retryable: false });
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(path.join(stack.ferry.storageDir, 'kept.txt'), 'utf8')).toBe('original');
+  });
+});
+
+describe('when the request carries credentials', () => {
+  it('shows them nowhere: not in logs, job data, API output or error messages', async () => {
+    const secret = 'Bearer top-secret-credential-42';
+    const worker = await stack.ferry.startWorker({ FERRY_LOG_LEVEL: 'trace' });
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/secret/denied', status(403)), headers: { Authorization: secret, Cookie: 'session=top-secret-cookie' } });
+    const final = await stack.ferry.waitFor(id);
+    expect(final.state).toBe('failed');
+    expect(stack.origin.requests('/secret/denied')[0]?.headers.authorization).toBe(secret);
+    const job = await stack.ferry.queue.getJob(id);
+    const everything = [JSON.stringify(final), job?.failedReason ?? '', (job?.stacktrace ?? []).join('\n'), worker.logs(), ...stack.ferry.workers.map((w) => w.logs())].join('\n');
+    expect(everything).not.toContain('top-secret');
+  });
+});
+
+describe('on status codes', () => {
+  it('retries 503 and answers ORIGIN_UNAVAILABLE, fails 410 at once with ORIGIN_REJECTED', async () => {
+    const gone = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/codes/gone', status(410)) }));
+    expect(gone).toMatchObject({ state: 'failed', attempts: { made: 1 }, error: { code: 'FERRY_ERR_ORIGIN_REJECTED', retryable: false } });
+  });
+});

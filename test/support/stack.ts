@@ -1,0 +1,68 @@
+import type { RedisServer } from '@ferry/core';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { Ferry } from './ferry.js';
+import { TestOrigin } from './origin.js';
+import { startTestRedis } from './redis.js';
+
+export interface StackOptions {
+  /** A fresh stack for every test instead of one per file. */
+  readonly eachTest?: boolean;
+  /** Worker processes to start with the API. */
+  readonly workers?: number;
+  /** Environment for the API and workers. */
+  readonly env?: Record<string, string>;
+}
+
+export interface Stack {
+  readonly redis: RedisServer;
+  readonly origin: TestOrigin;
+  readonly ferry: Ferry;
+  /** Replaces the API (and its workers) with one started with `env`; it is closed with the rest. */
+  restartFerry(env: Record<string, string>): Promise<Ferry>;
+}
+
+/**
+ * What every end-to-end suite runs against: a private redis-server, a fixture
+ * origin on 127.0.0.1 and Ferry's real API with real worker processes.
+ */
+export function useStack(options: StackOptions = {}): Stack {
+  let redis: RedisServer | undefined;
+  let origin: TestOrigin | undefined;
+  let ferry: Ferry | undefined;
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the test stack's ${what} is not running`);
+    return value;
+  };
+
+  const up = async () => {
+    redis = await startTestRedis();
+    origin = await TestOrigin.start();
+    ferry = await Ferry.start(redis.url, options.env);
+    for (let i = 0; i < (options.workers ?? 0); i += 1) await ferry.startWorker();
+  };
+  const down = async () => {
+    await ferry?.close();
+    await origin?.close();
+    await redis?.stop();
+    ferry = origin = redis = undefined;
+  };
+  (options.eachTest ? beforeEach : beforeAll)(up);
+  (options.eachTest ? afterEach : afterAll)(down);
+
+  return {
+    get redis() {
+      return started(redis, 'redis-server');
+    },
+    get origin() {
+      return started(origin, 'origin');
+    },
+    get ferry() {
+      return started(ferry, 'API');
+    },
+    async restartFerry(env) {
+      await ferry?.close();
+      ferry = await Ferry.start(started(redis, 'redis-server').url, env);
+      return ferry;
+    },
+  };
+}
