@@ -3,7 +3,7 @@
 // Prints one JSON line on stdout: { bytes, sha256, elapsedMs, peakRssMB, location, phases }.
 // Exits 1 (message on stderr) if the download fails.
 import { readFileSync } from 'node:fs';
-import { createHttpAgent, downloadToStorage, LocalDiskStorage, loadConfig } from '../packages/core/dist/index.js';
+import { downloadToStorage, HttpAgents, LocalDiskStorage, loadConfig, resolveTimeouts } from '../packages/core/dist/index.js';
 
 const [url, storageDir] = process.argv.slice(2);
 if (url === undefined || storageDir === undefined) {
@@ -41,7 +41,8 @@ function timedStorage(root, marks) {
 const abort = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => abort.abort(new Error(`${signal} received`)));
 
-const dispatcher = createHttpAgent(loadConfig({}).http);
+const agents = new HttpAgents();
+const timeouts = resolveTimeouts(undefined, loadConfig({}).http);
 const marks = {};
 const started = performance.now();
 let exitCode = 0;
@@ -52,7 +53,8 @@ try {
       jobId: 'bench',
       attempt: 1,
       signal: abort.signal,
-      dispatcher,
+      agents,
+      timeouts,
       storage: timedStorage(storageDir, marks),
       // The engine reports at most every PROGRESS_INTERVAL_MS; the first call marks the first body chunk.
       onProgress: () => (marks.firstByte ??= performance.now()),
@@ -75,6 +77,6 @@ try {
   process.stderr.write(`engine-child: ${err.code ?? err.name}: ${err.message}\n`);
   exitCode = 1;
 } finally {
-  await dispatcher.close();
+  await agents.close();
 }
 process.exitCode = exitCode;

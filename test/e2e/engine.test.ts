@@ -247,3 +247,76 @@ describe('on status codes', () => {
     expect(gone).toMatchObject({ state: 'failed', attempts: { made: 1 }, error: { code: 'FERRY_ERR_ORIGIN_REJECTED', retryable: false } });
   });
 });
+
+describe('timeouts', () => {
+  const hang: Handler = () => new Promise(() => undefined);
+
+  it('fails an attempt with FERRY_ERR_HEADERS_TIMEOUT when the origin never answers, and retries it', async () => {
+    const url = stack.origin.route('/timeouts/no-answer', hang);
+    const waiting = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, timeouts: { headersMs: 300 } }), ['delayed', 'failed']);
+    expect(waiting.error).toMatchObject({ code: 'FERRY_ERR_HEADERS_TIMEOUT', retryable: true });
+  });
+
+  it('fails an attempt with FERRY_ERR_BODY_TIMEOUT when the body stalls, and retries it', async () => {
+    const stall: Handler = (_req, res) => {
+      res.writeHead(200, { 'content-length': '1000000' });
+      res.write(Buffer.alloc(100_000));
+      return new Promise(() => undefined);
+    };
+    const url = stack.origin.route('/timeouts/stall', stall);
+    const waiting = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, timeouts: { bodyIdleMs: 300 } }), ['delayed', 'failed']);
+    expect(waiting.error).toMatchObject({ code: 'FERRY_ERR_BODY_TIMEOUT', retryable: true });
+  });
+
+  it('fails an attempt with FERRY_ERR_TOO_SLOW when the origin drips below the minimum speed', async () => {
+    const file = await stack.origin.randomFile('drip.bin', MiB);
+    const url = stack.origin.route('/timeouts/drip.bin', serveFile(file, { bytesPerSecond: 20_000 }));
+    const waiting = await stack.ferry.waitFor(
+      await stack.ferry.enqueue({ url, timeouts: { lowSpeedBytesPerSecond: 200_000, lowSpeedWindowMs: 500 } }),
+      ['delayed', 'failed'],
+    );
+    expect(waiting.error).toMatchObject({ code: 'FERRY_ERR_TOO_SLOW', retryable: true });
+    expect(waiting.error?.message).toMatch(/below the limit of 200000 bytes\/s/);
+  });
+});
+
+describe('when the origin breaks HTTP framing', () => {
+  const raw = (bytes: string): Handler => (req) => {
+    req.socket.end(bytes);
+  };
+
+  it('retries a chunked body that ends without its terminating chunk', async () => {
+    const url = stack.origin.route('/framing/chunked-cut', raw('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'));
+    const waiting = await stack.ferry.waitFor(await stack.ferry.enqueue({ url }), ['delayed', 'failed']);
+    expect(waiting.error).toMatchObject({ code: 'FERRY_ERR_TRUNCATED', retryable: true });
+  });
+
+  it('retries a body shorter than its Content-Length', async () => {
+    const url = stack.origin.route('/framing/short', raw('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n' + 'x'.repeat(40)));
+    const waiting = await stack.ferry.waitFor(await stack.ferry.enqueue({ url }), ['delayed', 'failed']);
+    expect(waiting.error).toMatchObject({ code: 'FERRY_ERR_TRUNCATED', retryable: true });
+  });
+
+  it('stores exactly the declared bytes when the origin sends more than its Content-Length', async () => {
+    const url = stack.origin.route('/framing/long.txt', raw('HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n' + '0123456789' + 'EXTRA-GARBAGE'));
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url }));
+    expect(final.state).toBe('completed');
+    expect(final.result?.bytes).toBe(10);
+    expect(final.result?.sha256).toBe(createHash('sha256').update('0123456789').digest('hex'));
+  });
+});
+
+describe('when the origin answers 503 with Retry-After as an HTTP-date', () => {
+  it('waits until that date before the next attempt', async () => {
+    const file = await stack.origin.randomFile('dated.bin', 100);
+    const later: Handler = (_req, res) => {
+      res.writeHead(503, { 'retry-after': new Date(Date.now() + 3000).toUTCString() }).end();
+    };
+    const route = '/retry-after/dated.bin';
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route(route, later, serveFile(file)) }));
+    expect(final.state).toBe('completed');
+    const [first, second] = stack.origin.requests(route);
+    // HTTP-dates have whole seconds: "3 s from now" can be as little as 2 s away.
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1900);
+  });
+});

@@ -17,7 +17,7 @@ const BAD_REQUESTS: Array<[string, unknown, RegExp]> = [
   ['an ftp:// url', { url: 'ftp://example.com/a.bin' }, /url must be an absolute http:\/\/ or https:\/\/ URL/],
   ['a relative url', { url: '/a.bin' }, /url must be an absolute http/],
   ['a 10 KB url', { url: `https://example.com/${'a'.repeat(10_000)}` }, /url must be at most 2048 characters/],
-  ['an unknown field', { url: 'https://example.com/a', priority: 1 }, /priority is not a known field: remove it; allowed fields are url, filename, headers, checksum, maxBytes, onConflict/],
+  ['an unknown field', { url: 'https://example.com/a', priority: 1 }, /priority is not a known field: remove it; allowed fields are url, filename, headers, checksum, maxBytes, timeouts, onConflict/],
   ['a url of the wrong type', { url: 42 }, /url must be a string/],
   ['headers of the wrong type', { url: 'https://example.com/a', headers: 'x' }, /headers must be of type record/],
   ['a filename with a path', { url: 'https://example.com/a', filename: '../etc/passwd' }, /filename must be a bare file name/],
@@ -29,6 +29,8 @@ const BAD_REQUESTS: Array<[string, unknown, RegExp]> = [
   ['an md5 checksum of sha256 length', { url: 'https://example.com/a', checksum: { algorithm: 'md5', value: 'a'.repeat(64) } }, /checksum\.value must be a md5 digest: 32 hexadecimal/],
   ['a maxBytes of zero', { url: 'https://example.com/a', maxBytes: 0 }, /maxBytes must be at least 1/],
   ['a fractional maxBytes', { url: 'https://example.com/a', maxBytes: 1.5 }, /maxBytes must be a whole number of bytes/],
+  ['a timeout over the server cap', { url: 'https://example.com/a', timeouts: { connectMs: 7_200_000 } }, /timeouts\.connectMs must be at most 3600000 \(the server's FERRY_MAX_TIMEOUT_MS\)/],
+  ['an unknown timeout', { url: 'https://example.com/a', timeouts: { totalMs: 5 } }, /timeouts\.totalMs is not a known field/],
   ['an unknown conflict policy', { url: 'https://example.com/a', onConflict: 'merge' }, /onConflict must be 'rename', 'overwrite' or 'fail'/],
 ];
 

@@ -33,7 +33,11 @@ export function describeZodIssues(error: z.ZodError, allowedKeys: readonly strin
 }
 
 export function validationError(error: z.ZodError, allowedKeys: readonly string[] = []): FerryError {
-  const issues = describeZodIssues(error, allowedKeys);
+  return invalidRequest(describeZodIssues(error, allowedKeys));
+}
+
+/** A 400 that lists every problem with its field, as the body came in. */
+export function invalidRequest(issues: Array<{ path: string; message: string }>): FerryError {
   const summary = issues.map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`)).join('; ');
   return new FerryError('FERRY_ERR_VALIDATION', `Invalid download request: ${summary}`, { data: { issues } });
 }

@@ -34,7 +34,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; see the README for the API` }),
   );
   await app.register(healthRoutes, { redis: deps.redis });
-  await app.register(downloadRoutes, { queue: deps.queue });
+  await app.register(downloadRoutes, { queue: deps.queue, http: config.http });
   await app.register(dashboard, { queue: deps.queue, user: config.dashboard.user, password: deps.dashboardPassword });
   return app;
 }

@@ -1,9 +1,9 @@
 import {
   checkEvictionPolicy,
   createDownloadQueue,
-  createHttpAgent,
   createLogger,
   createWorkerRedis,
+  HttpAgents,
   installShutdown,
   loadConfig,
   LocalDiskStorage,
@@ -20,9 +20,9 @@ runService('ferry-worker', async () => {
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
 
-  const dispatcher = createHttpAgent(config.http);
+  const agents = new HttpAgents();
   const storage = new LocalDiskStorage(config.storageDir);
-  const worker = createDownloadWorker({ config, connection, storage, dispatcher, logger });
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger });
   await worker.waitUntilReady();
   const queue = createDownloadQueue(config, connection);
   const janitor = startPartJanitor({
@@ -41,7 +41,7 @@ runService('ferry-worker', async () => {
       janitor.stop();
       await worker.close();
       await queue.close();
-      await dispatcher.close();
+      await agents.close();
       await connection.quit();
     },
     force: async () => {

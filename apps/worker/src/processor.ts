@@ -1,11 +1,12 @@
 import { UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
-import type { Dispatcher } from 'undici';
 import {
   downloadToStorage,
   DownloadRequest,
   encodeFailureReason,
   FerryError,
+  resolveTimeouts,
   WorkerProgress,
+  type HttpAgents,
   type Config,
   type DownloadResult,
   type Logger,
@@ -18,7 +19,7 @@ export const SHUTDOWN_REASON = 'worker shutting down';
 export interface ProcessorDeps {
   readonly config: Config;
   readonly storage: Storage;
-  readonly dispatcher: Dispatcher;
+  readonly agents: HttpAgents;
   readonly logger: Logger;
 }
 
@@ -76,7 +77,8 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, Downloa
         jobId: job.id ?? 'unknown',
         attempt,
         signal: signal ?? new AbortController().signal,
-        dispatcher: deps.dispatcher,
+        agents: deps.agents,
+        timeouts: resolveTimeouts(parsed.data.timeouts, deps.config.http),
         storage: deps.storage,
         maxBytes: deps.config.downloads.maxBytes,
         onConflict: deps.config.downloads.onConflict,

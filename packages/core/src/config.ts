@@ -63,6 +63,12 @@ export const EnvSchema = z.object({
   FERRY_HEADERS_TIMEOUT_MS: durationMs(1, 60 * MINUTE).default(30 * SECOND),
   /** Longest silence allowed between two chunks of a response body. */
   FERRY_BODY_IDLE_TIMEOUT_MS: durationMs(1, 60 * MINUTE).default(30 * SECOND),
+  /** Longest connect, headers or body-idle timeout a request may ask for. */
+  FERRY_MAX_TIMEOUT_MS: durationMs(1, DAY).default(60 * MINUTE),
+  /** Fail an attempt whose speed stays below this (bytes per second) for a whole FERRY_LOW_SPEED_WINDOW_MS, like aria2's --lowest-speed-limit; 0 turns the check off. */
+  FERRY_LOW_SPEED_BYTES_PER_SECOND: int(0, Number.MAX_SAFE_INTEGER).default(0),
+  /** The window the low-speed check averages over. */
+  FERRY_LOW_SPEED_WINDOW_MS: durationMs(100, DAY).default(60 * SECOND),
   /** How long a worker's claim on a job lasts without renewal before another worker may take it over. */
   FERRY_WORKER_LOCK_DURATION_MS: durationMs(1000, 60 * MINUTE).default(30 * SECOND),
   /** How often workers look for jobs whose worker died. */
@@ -125,6 +131,9 @@ export interface Config {
     readonly connectTimeoutMs: number;
     readonly headersTimeoutMs: number;
     readonly bodyIdleTimeoutMs: number;
+    readonly maxTimeoutMs: number;
+    readonly lowSpeedBytesPerSecond: number;
+    readonly lowSpeedWindowMs: number;
   };
   readonly retention: {
     readonly completed: { readonly age: number; readonly count: number };
@@ -201,6 +210,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectTimeoutMs: e.FERRY_CONNECT_TIMEOUT_MS,
       headersTimeoutMs: e.FERRY_HEADERS_TIMEOUT_MS,
       bodyIdleTimeoutMs: e.FERRY_BODY_IDLE_TIMEOUT_MS,
+      maxTimeoutMs: e.FERRY_MAX_TIMEOUT_MS,
+      lowSpeedBytesPerSecond: e.FERRY_LOW_SPEED_BYTES_PER_SECOND,
+      lowSpeedWindowMs: e.FERRY_LOW_SPEED_WINDOW_MS,
     },
     retention: {
       completed: { age: e.FERRY_RETAIN_COMPLETED_SECONDS, count: e.FERRY_RETAIN_COMPLETED_COUNT },

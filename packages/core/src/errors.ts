@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   FERRY_ERR_CONNECT_TIMEOUT: { retryable: true, httpStatus: 504 },
   FERRY_ERR_HEADERS_TIMEOUT: { retryable: true, httpStatus: 504 },
   FERRY_ERR_BODY_TIMEOUT: { retryable: true, httpStatus: 504 },
+  FERRY_ERR_TOO_SLOW: { retryable: true, httpStatus: 504 },
   FERRY_ERR_TRUNCATED: { retryable: true, httpStatus: 502 },
   FERRY_ERR_TOO_MANY_REDIRECTS: { retryable: false, httpStatus: 502 },
   FERRY_ERR_BAD_REDIRECT: { retryable: false, httpStatus: 502 },

@@ -1,6 +1,7 @@
 export { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
-export { createHttpAgent, MAX_REDIRECTS, USER_AGENT } from './download/http-client.js';
+export { HttpAgents, MAX_REDIRECTS, USER_AGENT } from './download/http-client.js';
+export { resolveTimeouts, timeoutCapIssues, type Timeouts } from './download/timeouts.js';
 export { downloadToStorage, PROGRESS_INTERVAL_MS, type DownloadContext } from './download/engine.js';
 export { isRetryableStatus } from './download/http-status.js';
 export { parseRetryAfter } from './download/retry-after.js';

@@ -78,6 +78,14 @@ const Checksum = z
     return { algorithm: checksum.algorithm, value: hex };
   });
 
+const positiveMs = () =>
+  z
+    .number()
+    .int({ error: 'must be a whole number of milliseconds' })
+    .positive({ error: 'must be at least 1' })
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional();
+
 /** What a caller asks Ferry to download. The API validates with it; the worker re-parses job data with it. */
 export const DownloadRequest = z.strictObject({
   url: z
@@ -98,6 +106,15 @@ export const DownloadRequest = z.strictObject({
     .int({ error: 'must be a whole number of bytes' })
     .positive({ error: 'must be at least 1' })
     .max(Number.MAX_SAFE_INTEGER)
+    .optional(),
+  timeouts: z
+    .strictObject({
+      connectMs: positiveMs(),
+      headersMs: positiveMs(),
+      bodyIdleMs: positiveMs(),
+      lowSpeedBytesPerSecond: z.number().int({ error: 'must be a whole number' }).nonnegative({ error: 'must be 0 or more' }).max(Number.MAX_SAFE_INTEGER).optional(),
+      lowSpeedWindowMs: positiveMs(),
+    })
     .optional(),
   onConflict: z
     .enum(['rename', 'overwrite', 'fail'], { error: "must be 'rename', 'overwrite' or 'fail'" })

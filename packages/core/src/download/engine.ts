@@ -1,14 +1,14 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { Dispatcher } from 'undici';
 import { FerryError } from '../errors.js';
 import type { Checkpoint, DownloadRequest, DownloadResult, WorkerProgress } from '../schemas.js';
 import { chooseFilename } from '../storage/choose-filename.js';
 import type { ConflictPolicy, PartWriter, Storage } from '../storage/storage.js';
 import { parseContentRange } from './content-range.js';
 import { Digests } from './digests.js';
-import { contentLengthOf, contentTypeOf, headerValue, openResponse, type OpenedResponse } from './http-client.js';
+import { contentLengthOf, contentTypeOf, headerValue, openResponse, type HttpAgents, type OpenedResponse, type RequestOptions } from './http-client.js';
+import type { Timeouts } from './timeouts.js';
 import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
 
 /** Progress is reported at most this often, so a fast download cannot flood Redis. */
@@ -18,7 +18,9 @@ export interface DownloadContext {
   readonly jobId: string;
   readonly attempt: number;
   readonly signal: AbortSignal;
-  readonly dispatcher: Dispatcher;
+  readonly agents: HttpAgents;
+  /** The limits for this download (see resolveTimeouts). */
+  readonly timeouts: Timeouts;
   readonly storage: Storage;
   /** Server-wide cap on a file's size; the request's `maxBytes` can only lower it. */
   readonly maxBytes?: number | undefined;
@@ -70,6 +72,28 @@ async function pump(body: Readable, writable: Writable, signal: AbortSignal, onC
   }
 }
 
+/**
+ * aria2's --lowest-speed-limit: every window, the bytes that arrived in it must
+ * average at least the limit, or the attempt is aborted. Returns the stopper.
+ */
+function watchLowSpeed(timeouts: Timeouts, received: () => number, abort: AbortController): () => void {
+  const { lowSpeedBytesPerSecond: limit, lowSpeedWindowMs: windowMs } = timeouts;
+  if (limit <= 0) return () => undefined;
+  let atWindowStart = received();
+  const timer = setInterval(() => {
+    const speed = ((received() - atWindowStart) * 1000) / windowMs;
+    atWindowStart = received();
+    if (speed < limit) {
+      abort.abort(
+        new FerryError('FERRY_ERR_TOO_SLOW', `the origin sent ${Math.round(speed)} bytes/s over the last ${windowMs} ms, below the limit of ${limit} bytes/s`, {
+          data: { bytesPerSecond: Math.round(speed), limit, windowMs },
+        }),
+      );
+    }
+  }, windowMs);
+  return () => clearInterval(timer);
+}
+
 interface Transfer {
   readonly response: OpenedResponse;
   readonly part: PartWriter;
@@ -85,7 +109,7 @@ interface Transfer {
  * (206 with the matching Content-Range); any other answer starts from zero,
  * so bytes of two versions of a resource are never spliced together.
  */
-async function startTransfer(request: DownloadRequest, ctx: DownloadContext, headers: Record<string, string>): Promise<Transfer> {
+async function startTransfer(request: DownloadRequest, ctx: DownloadContext, headers: Record<string, string>, http: RequestOptions): Promise<Transfer> {
   const algorithm = request.checksum?.algorithm;
   const checkpoint = ctx.resumeFrom;
   if (checkpoint !== undefined && checkpoint.bytes > 0) {
@@ -93,7 +117,7 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, hea
     const part = await ctx.storage.resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk));
     if (part !== undefined) {
       const ranged = { ...headers, range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator };
-      const response = await openResponse(request.url, ranged, ctx.dispatcher, ctx.signal).catch(async (err: unknown) => {
+      const response = await openResponse(request.url, ranged, http).catch(async (err: unknown) => {
         await part.discard();
         // 416: the resource is now shorter than what we kept, so it changed; start over below.
         if (err instanceof FerryError && err.data['status'] === 416) return undefined;
@@ -111,7 +135,7 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, hea
       }
     }
   }
-  const response = await openResponse(request.url, headers, ctx.dispatcher, ctx.signal);
+  const response = await openResponse(request.url, headers, http);
   return fresh(ctx, response, algorithm);
 }
 
@@ -130,13 +154,21 @@ async function fresh(ctx: DownloadContext, response: OpenedResponse, algorithm: 
  * the file only once every byte is on disk and checked.
  */
 export async function downloadToStorage(request: DownloadRequest, ctx: DownloadContext): Promise<DownloadResult> {
-  const { signal } = ctx;
+  const { timeouts } = ctx;
+  const tooSlow = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, tooSlow.signal]);
+  const http: RequestOptions = {
+    dispatcher: ctx.agents.for(timeouts.connectMs),
+    signal,
+    headersTimeoutMs: timeouts.headersMs,
+    bodyIdleTimeoutMs: timeouts.bodyIdleMs,
+  };
   const limit = Math.min(request.maxBytes ?? Infinity, ctx.maxBytes ?? Infinity);
   let phase: DownloadPhase = 'request';
   let transfer: Transfer | undefined;
   let validator: string | undefined;
   try {
-    transfer = await startTransfer(request, ctx, request.headers ?? {});
+    transfer = await startTransfer(request, ctx, request.headers ?? {}, http);
     const { response, part, digests, offset, totalBytes } = transfer;
     validator = validatorOf(response);
     if (totalBytes !== null && totalBytes > limit) throw tooLarge(limit, `the file (${totalBytes} bytes)`);
@@ -150,6 +182,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
         ...(validator === undefined ? {} : { checkpoint: { part: part.name, bytes: part.bytesWritten(), validator } }),
       });
     phase = 'body';
+    const watchdog = watchLowSpeed(timeouts, () => received, tooSlow);
     const outcome = await pump(response.body, part.writable, signal, (chunk) => {
       // Checked before the chunk is written: the part never grows past the limit.
       if (received + chunk.length > limit) throw tooLarge(limit, 'the body');
@@ -160,7 +193,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
         lastReport = now;
         report();
       }
-    });
+    }).finally(watchdog);
     if (outcome.storageError !== undefined) {
       phase = 'storage';
       throw outcome.storageError;
@@ -204,7 +237,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       lastModified: headerValue(response.headers, 'last-modified') ?? null,
     };
   } catch (err) {
-    const failure = toFerryError(err, phase, request.url, signal);
+    const failure = tooSlow.signal.aborted ? (tooSlow.signal.reason as FerryError) : toFerryError(err, phase, request.url, ctx.signal);
     await settlePart(transfer, failure, validator, ctx);
     throw failure;
   }

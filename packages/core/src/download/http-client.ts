@@ -1,6 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { FerryError } from '../errors.js';
-import type { Config } from '../config.js';
 import { statusError } from './http-status.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -10,13 +9,34 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 // Credentials meant for one origin must not follow a redirect to another.
 const ORIGIN_BOUND_HEADERS = new Set(['authorization', 'cookie']);
 
-/** One connection pool per process, with Ferry's timeouts. */
-export function createHttpAgent(http: Config['http']): Agent {
-  return new Agent({
-    connect: { timeout: http.connectTimeoutMs },
-    headersTimeout: http.headersTimeoutMs,
-    bodyTimeout: http.bodyIdleTimeoutMs,
-  });
+/**
+ * Connection pools by connect timeout: undici sets that timeout per pool, not per
+ * request, so a request asking for its own gets a pool of its own (most share one).
+ */
+export class HttpAgents {
+  readonly #agents = new Map<number, Agent>();
+
+  for(connectTimeoutMs: number): Agent {
+    let agent = this.#agents.get(connectTimeoutMs);
+    if (agent === undefined) {
+      agent = new Agent({ connect: { timeout: connectTimeoutMs } });
+      this.#agents.set(connectTimeoutMs, agent);
+    }
+    return agent;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#agents.values()].map((agent) => agent.close()));
+    this.#agents.clear();
+  }
+}
+
+export interface RequestOptions {
+  readonly dispatcher: Dispatcher;
+  readonly signal: AbortSignal;
+  readonly headersTimeoutMs: number;
+  /** Longest silence between two body chunks. */
+  readonly bodyIdleTimeoutMs: number;
 }
 
 export interface OpenedResponse {
@@ -39,19 +59,16 @@ function withoutOriginBoundHeaders(headers: Record<string, string>): Record<stri
  * GETs `url`, following redirects hop by hop, and returns the first 2xx
  * response with its body unread. Any other outcome is thrown as a FerryError.
  */
-export async function openResponse(
-  url: string,
-  headers: Record<string, string>,
-  dispatcher: Dispatcher,
-  signal: AbortSignal,
-): Promise<OpenedResponse> {
+export async function openResponse(url: string, headers: Record<string, string>, options: RequestOptions): Promise<OpenedResponse> {
   let current = new URL(url);
   let sentHeaders = headers;
   for (let hop = 0; ; hop += 1) {
     const response = await request(current, {
       method: 'GET',
-      dispatcher,
-      signal,
+      dispatcher: options.dispatcher,
+      signal: options.signal,
+      headersTimeout: options.headersTimeoutMs,
+      bodyTimeout: options.bodyIdleTimeoutMs,
       headers: { 'user-agent': USER_AGENT, ...sentHeaders, 'accept-encoding': 'identity' },
     });
     const { statusCode } = response;
