@@ -187,6 +187,19 @@ describe('file names', () => {
     expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.storageDir);
   });
 
+  // A bare %2e%2e segment never reaches Ferry as a name: URL parsing resolves it as "..", as browsers do.
+  it.each([
+    ['/names/url/%2e%2e%2f%2e%2e%2fetc%2fpasswd', '.._.._etc_passwd'],
+    ['/names/url/..%5Cwin.ini', '.._win.ini'],
+    ['/names/url/%00report.txt', 'report.txt'],
+    ['/names/url/nul.txt', '_nul.txt'],
+  ])('derives a safe name from the URL path %s', async (route, expected) => {
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route(route, named(undefined)) }));
+    expect(final.state).toBe('completed');
+    expect(final.result?.filename).toBe(expected);
+    expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.storageDir);
+  });
+
   it('caps a 300-byte name at 255 bytes', async () => {
     const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/names/long', named(`attachment; filename="${'x'.repeat(300)}.bin"`)) }));
     expect(Buffer.byteLength(final.result!.filename)).toBeLessThanOrEqual(255);
