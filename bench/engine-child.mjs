@@ -3,7 +3,7 @@
 // Prints one JSON line on stdout: { bytes, sha256, elapsedMs, peakRssMB, location, phases }.
 // Exits 1 (message on stderr) if the download fails.
 import { readFileSync } from 'node:fs';
-import { downloadToStorage, HttpAgents, LocalDiskStorage, loadConfig, resolveTimeouts } from '../packages/core/dist/index.js';
+import { downloadToStorage, EgressPolicy, HttpAgents, LocalDiskStorage, loadConfig, resolveTimeouts } from '../packages/core/dist/index.js';
 
 const [url, storageDir] = process.argv.slice(2);
 if (url === undefined || storageDir === undefined) {
@@ -41,7 +41,9 @@ function timedStorage(root, marks) {
 const abort = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => abort.abort(new Error(`${signal} received`)));
 
-const agents = new HttpAgents();
+// The benchmark's origin is on this machine: allow exactly its address and port.
+const origin = new URL(url);
+const agents = new HttpAgents(new EgressPolicy({ allowCidrs: [`${origin.hostname}/32`], allowPorts: [Number(origin.port)] }));
 const timeouts = resolveTimeouts(undefined, loadConfig({}).http);
 const marks = {};
 const started = performance.now();

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../support/files.js';
-import { serveFile, TestOrigin } from '../support/origin.js';
+import { serveFile, TEST_EGRESS_ENV, TestOrigin } from '../support/origin.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../apps/launcher/dist/main.js', import.meta.url));
 
@@ -19,7 +19,7 @@ interface Launched {
 
 /** Runs what `npm start` runs after its build step, in `cwd`, and waits for the banner. */
 async function launch(cwd: string, env: Record<string, string | undefined>): Promise<Launched> {
-  const childEnv = { ...process.env, REDIS_URL: undefined, FERRY_LOG_LEVEL: 'warn', FERRY_API_PORT: '0', ...env };
+  const childEnv = { ...process.env, REDIS_URL: undefined, FERRY_LOG_LEVEL: 'warn', FERRY_API_PORT: '0', ...TEST_EGRESS_ENV, ...env };
   const child = spawn(process.execPath, [LAUNCHER], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

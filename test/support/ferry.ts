@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from '@ferry/api';
+import { TEST_EGRESS_ENV } from './origin.js';
 import {
   createDownloadQueue,
   createProducerRedis,
@@ -28,6 +29,7 @@ const TEST_ENV = {
   FERRY_WORKER_STALLED_INTERVAL_MS: '1000',
   FERRY_SHUTDOWN_DEADLINE_MS: '5000',
   FERRY_DASHBOARD_PASSWORD: DASHBOARD_PASSWORD,
+  ...TEST_EGRESS_ENV,
 } as const;
 
 export interface WorkerProcess {

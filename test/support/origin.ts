@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,7 +24,39 @@ export interface RandomFile {
 const CHUNK = 64 * 1024;
 
 /**
- * A real HTTP origin on 127.0.0.1 port 0. Each path answers with a script of
+ * Origins listen on 127.0.0.2, the one loopback address the test workers are
+ * allowed (FERRY_EGRESS_ALLOW_CIDRS), so that 127.0.0.1 stays forbidden and the
+ * SSRF suite's canaries there prove it.
+ */
+export const ORIGIN_HOST = '127.0.0.2';
+export const TEST_PORTS = { from: 40_000, to: 40_999 } as const;
+/** What test workers and launched Ferry instances need to reach the fixture origins, and nothing else private. */
+export const TEST_EGRESS_ENV = {
+  FERRY_EGRESS_ALLOW_CIDRS: `${ORIGIN_HOST}/32`,
+  FERRY_EGRESS_ALLOW_PORTS: `${TEST_PORTS.from}-${TEST_PORTS.to}`,
+} as const;
+
+/** Binds a free port in TEST_PORTS, starting at a random one so parallel runs rarely collide. */
+export async function listenInTestPorts(server: Server, host: string): Promise<void> {
+  const span = TEST_PORTS.to - TEST_PORTS.from + 1;
+  const first = Math.floor(Math.random() * span);
+  for (let i = 0; i < span; i += 1) {
+    const port = TEST_PORTS.from + ((first + i) % span);
+    const bound = await new Promise<boolean>((resolve) => {
+      const onError = () => resolve(false);
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        resolve(true);
+      });
+    });
+    if (bound) return;
+  }
+  throw new Error(`no free port in ${TEST_PORTS.from}-${TEST_PORTS.to} on ${host}`);
+}
+
+/**
+ * A real HTTP origin on 127.0.0.2 (see ORIGIN_HOST). Each path answers with a script of
  * handlers, one per request in order (the last one repeats), and every request
  * is recorded so tests can assert on what crossed the wire.
  */
@@ -39,17 +71,19 @@ export class TestOrigin {
     this.#dir = dir;
   }
 
-  static async start(): Promise<TestOrigin> {
+  /** Listens on `host` at a free port in TEST_PORTS, the only ports the test workers may reach. */
+  static async start(host = ORIGIN_HOST): Promise<TestOrigin> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-test-origin-'));
     const server = http.createServer();
     const origin = new TestOrigin(server, dir);
     server.on('request', (req, res) => void origin.#handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listenInTestPorts(server, host);
     return origin;
   }
 
   get baseUrl(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    const { address, port } = this.#server.address() as AddressInfo;
+    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
   url(pathname: string): string {

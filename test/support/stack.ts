@@ -23,7 +23,7 @@ export interface Stack {
 
 /**
  * What every end-to-end suite runs against: a private redis-server, a fixture
- * origin on 127.0.0.1 and Ferry's real API with real worker processes.
+ * origin on 127.0.0.2 and Ferry's real API with real worker processes.
  */
 export function useStack(options: StackOptions = {}): Stack {
   let redis: RedisServer | undefined;

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { REDACTED_PATHS, type Config } from '@ferry/core';
+import { EgressPolicy, REDACTED_PATHS, type Config } from '@ferry/core';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -34,7 +34,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; see the README for the API` }),
   );
   await app.register(healthRoutes, { redis: deps.redis });
-  await app.register(downloadRoutes, { queue: deps.queue, http: config.http });
+  await app.register(downloadRoutes, { queue: deps.queue, http: config.http, egress: new EgressPolicy(config.egress) });
   await app.register(dashboard, { queue: deps.queue, user: config.dashboard.user, password: deps.dashboardPassword });
   return app;
 }

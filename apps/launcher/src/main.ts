@@ -75,6 +75,12 @@ for (const service of services) {
 }
 
 const where = redis === undefined ? `${redisUrl} (from REDIS_URL)` : `${redisUrl} (private redis-server, data in ${path.join(config.dataDir, 'redis')})`;
+const egressHint =
+  config.egress.allowCidrs?.length || config.egress.allowHosts?.length
+    ? ''
+    : `Workers fetch only public addresses on ports 80 and 443 (SSRF protection). To download from this
+machine or your network, set e.g. FERRY_EGRESS_ALLOW_CIDRS=127.0.0.1/32 FERRY_EGRESS_ALLOW_PORTS=8080.
+`;
 process.stdout.write(`
 Ferry is running.
   API        ${address}/v1/downloads
@@ -87,5 +93,6 @@ Try it:
   curl -s -X POST ${address}/v1/downloads -H 'content-type: application/json' -d '{"url":"https://example.com/"}'
   curl -s ${address}/v1/downloads/<id>
 
+${egressHint}
 Ctrl-C stops Ferry (a second Ctrl-C interrupts active downloads; they run again on the next start).
 `);

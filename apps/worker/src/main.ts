@@ -3,6 +3,7 @@ import {
   createDownloadQueue,
   createLogger,
   createWorkerRedis,
+  EgressPolicy,
   HttpAgents,
   installShutdown,
   loadConfig,
@@ -20,7 +21,7 @@ runService('ferry-worker', async () => {
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
 
-  const agents = new HttpAgents();
+  const agents = new HttpAgents(new EgressPolicy(config.egress));
   const storage = new LocalDiskStorage(config.storageDir);
   const worker = createDownloadWorker({ config, connection, storage, agents, logger });
   await worker.waitUntilReady();

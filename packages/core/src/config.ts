@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { EgressPolicyOptions, PortRule } from './egress/address-policy.js';
+import { parseCidrList, parseHostList, parsePortList } from './egress/egress-config.js';
 import { FerryError } from './errors.js';
 
 const SECOND = 1000;
@@ -14,6 +16,20 @@ const int = (min: number, max: number) =>
     .max(max, { error: `must be at most ${max}` });
 
 const durationMs = (min: number, max: number) => int(min, max);
+
+/** A comma-separated list read by one of the egress parsers, whose errors say how to write it. */
+const list = <T>(parse: (text: string) => T[]) =>
+  z
+    .string()
+    .transform((text, ctx): T[] => {
+      try {
+        return parse(text);
+      } catch (err) {
+        ctx.issues.push({ code: 'custom', message: (err as Error).message, input: text });
+        return z.NEVER;
+      }
+    })
+    .optional();
 
 /**
  * Every environment variable Ferry reads. Each is documented in `.env.example`
@@ -47,6 +63,12 @@ export const EnvSchema = z.object({
   FERRY_MAX_DOWNLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).optional(),
   /** When the wanted file name is taken: rename (store `name (1).ext`), overwrite, or fail. Requests may choose. */
   FERRY_ON_CONFLICT: z.enum(['rename', 'overwrite', 'fail']).default('rename'),
+  /** Non-public networks workers may reach anyway, e.g. 10.20.0.0/16,127.0.0.1/32. Unset: none (SSRF protection). */
+  FERRY_EGRESS_ALLOW_CIDRS: list(parseCidrList),
+  /** Host names whose addresses are not checked, e.g. files.internal.example. Unset: none. */
+  FERRY_EGRESS_ALLOW_HOSTS: list(parseHostList),
+  /** Ports workers may connect to besides 80 and 443, e.g. 8080,9000-9100. Unset: none. */
+  FERRY_EGRESS_ALLOW_PORTS: list<PortRule>(parsePortList),
   /** Downloads one worker process runs at once. */
   FERRY_WORKER_CONCURRENCY: int(1, 1000).default(4),
   /** Attempts per download, the first included. */
@@ -109,6 +131,7 @@ export interface Config {
   readonly api: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
   readonly dataDir: string;
   readonly storageDir: string;
+  readonly egress: EgressPolicyOptions;
   readonly downloads: {
     readonly maxBytes: number | undefined;
     readonly onConflict: Env['FERRY_ON_CONFLICT'];
@@ -191,6 +214,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     api: { host: e.FERRY_API_HOST, port: e.FERRY_API_PORT, bodyLimitBytes: e.FERRY_API_BODY_LIMIT_BYTES },
     dataDir,
     storageDir: path.resolve(cwd, e.FERRY_STORAGE_DIR ?? path.join(dataDir, 'files')),
+    egress: {
+      allowCidrs: e.FERRY_EGRESS_ALLOW_CIDRS ?? [],
+      allowHosts: e.FERRY_EGRESS_ALLOW_HOSTS ?? [],
+      allowPorts: e.FERRY_EGRESS_ALLOW_PORTS ?? [],
+    },
     downloads: { maxBytes: e.FERRY_MAX_DOWNLOAD_BYTES, onConflict: e.FERRY_ON_CONFLICT },
     worker: {
       concurrency: e.FERRY_WORKER_CONCURRENCY,

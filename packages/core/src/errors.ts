@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   FERRY_ERR_TRUNCATED: { retryable: true, httpStatus: 502 },
   FERRY_ERR_TOO_MANY_REDIRECTS: { retryable: false, httpStatus: 502 },
   FERRY_ERR_BAD_REDIRECT: { retryable: false, httpStatus: 502 },
+  FERRY_ERR_BLOCKED_DESTINATION: { retryable: false, httpStatus: 400 },
   FERRY_ERR_CHECKSUM_MISMATCH: { retryable: false, httpStatus: 502 },
   FERRY_ERR_TOO_LARGE: { retryable: false, httpStatus: 502 },
   FERRY_ERR_FILE_EXISTS: { retryable: false, httpStatus: 409 },

@@ -50,3 +50,19 @@ export type { ConflictPolicy, PartWriter, Storage, StoredFile, StoredPart } from
 export { chooseFilename, type FilenameSources } from './storage/choose-filename.js';
 export { dispositionFilenames, filenameFromContentDisposition, type DispositionFilenames } from './storage/content-disposition.js';
 export { extensionForContentType } from './storage/content-type-extension.js';
+export {
+  classifyAddress,
+  EgressPolicy,
+  normalizeHostname,
+  parseCidr,
+  type AddressCategory,
+  type AddressVerdict,
+  type EgressPolicyOptions,
+  type PortRule,
+} from './egress/address-policy.js';
+export { blockedDestination, type BlockReason } from './egress/blocked-destination.js';
+export { checkEndpoint, checkUrl } from './egress/check-url.js';
+export { checkRedirect } from './egress/check-redirect.js';
+export { EGRESS_VARIABLES, parseCidrList, parseEgressConfig, parseHostList, parsePortList } from './egress/egress-config.js';
+export { createGuardedAgent, type GuardedAgentOptions } from './egress/guarded-agent.js';
+export { createGuardedLookup, resolveChecked, systemResolver, type ResolvedAddress, type Resolver } from './egress/guarded-lookup.js';

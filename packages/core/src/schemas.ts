@@ -91,6 +91,9 @@ export const DownloadRequest = z.strictObject({
   url: z
     .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
     .max(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })
+    // URL parsers silently drop tabs and newlines, so the URL fetched would differ from the one sent: refuse instead.
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'must not contain control characters (tab, CR, LF…); percent-encode them' })
     .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' })),
   filename: z
     .string()

@@ -1,21 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
-import { DOWNLOAD_JOB, DownloadRequest, FerryError, timeoutCapIssues, type Config } from '@ferry/core';
+import { checkUrl, DOWNLOAD_JOB, DownloadRequest, FerryError, timeoutCapIssues, type Config, type EgressPolicy } from '@ferry/core';
 import { toDownloadStatus } from '../download-status.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
   readonly http: Config['http'];
+  /** Refuses URLs no worker may fetch at once, rather than as a failed job; workers check again, addresses included. */
+  readonly egress: EgressPolicy;
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress }) => {
   app.post('/v1/downloads', async (request, reply) => {
     const parsed = DownloadRequest.safeParse(request.body);
     if (!parsed.success) return sendError(reply, validationError(parsed.error, Object.keys(DownloadRequest.shape)));
     const overCap = timeoutCapIssues(parsed.data.timeouts, http);
     if (overCap.length > 0) return sendError(reply, invalidRequest(overCap));
+    checkUrl(new URL(parsed.data.url), egress, parsed.data.url);
     const id = randomUUID();
     await queue.add(DOWNLOAD_JOB, parsed.data, { jobId: id });
     request.log.info({ jobId: id, url: parsed.data.url }, 'download enqueued');

@@ -159,6 +159,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
   const signal = AbortSignal.any([ctx.signal, tooSlow.signal]);
   const http: RequestOptions = {
     dispatcher: ctx.agents.for(timeouts.connectMs),
+    policy: ctx.agents.policy,
     signal,
     headersTimeoutMs: timeouts.headersMs,
     bodyIdleTimeoutMs: timeouts.bodyIdleMs,

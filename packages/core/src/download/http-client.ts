@@ -1,4 +1,9 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Agent, type Dispatcher } from 'undici';
+import type { EgressPolicy } from '../egress/address-policy.js';
+import { checkRedirect } from '../egress/check-redirect.js';
+import { checkUrl } from '../egress/check-url.js';
+import { createGuardedAgent } from '../egress/guarded-agent.js';
+import { systemResolver, type Resolver } from '../egress/guarded-lookup.js';
 import { FerryError } from '../errors.js';
 import { statusError } from './http-status.js';
 import { parseRetryAfter } from './retry-after.js';
@@ -10,16 +15,22 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const ORIGIN_BOUND_HEADERS = new Set(['authorization', 'cookie']);
 
 /**
- * Connection pools by connect timeout: undici sets that timeout per pool, not per
- * request, so a request asking for its own gets a pool of its own (most share one).
+ * Connection pools that can only reach what the egress policy allows, one per
+ * connect timeout: undici sets that timeout per pool, not per request, so a
+ * request asking for its own gets a pool of its own (most share one).
  */
 export class HttpAgents {
   readonly #agents = new Map<number, Agent>();
 
+  constructor(
+    readonly policy: EgressPolicy,
+    private readonly resolve: Resolver = systemResolver,
+  ) {}
+
   for(connectTimeoutMs: number): Agent {
     let agent = this.#agents.get(connectTimeoutMs);
     if (agent === undefined) {
-      agent = new Agent({ connect: { timeout: connectTimeoutMs } });
+      agent = createGuardedAgent({ connectTimeoutMs, policy: this.policy, resolve: this.resolve });
       this.#agents.set(connectTimeoutMs, agent);
     }
     return agent;
@@ -33,6 +44,8 @@ export class HttpAgents {
 
 export interface RequestOptions {
   readonly dispatcher: Dispatcher;
+  /** Checked for the URL and every redirect hop; the dispatcher checks the addresses. */
+  readonly policy: EgressPolicy;
   readonly signal: AbortSignal;
   readonly headersTimeoutMs: number;
   /** Longest silence between two body chunks. */
@@ -61,6 +74,7 @@ function withoutOriginBoundHeaders(headers: Record<string, string>): Record<stri
  */
 export async function openResponse(url: string, headers: Record<string, string>, options: RequestOptions): Promise<OpenedResponse> {
   let current = new URL(url);
+  checkUrl(current, options.policy, url);
   let sentHeaders = headers;
   for (let hop = 0; ; hop += 1) {
     const response = await request(current, {
@@ -91,9 +105,7 @@ export async function openResponse(url: string, headers: Record<string, string>,
     } catch (cause) {
       throw new FerryError('FERRY_ERR_BAD_REDIRECT', `${current.href} redirected to an invalid URL: ${location}`, { cause });
     }
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      throw new FerryError('FERRY_ERR_BAD_REDIRECT', `${current.href} redirected to a ${next.protocol} URL; only http and https are followed`);
-    }
+    checkRedirect(current, next, options.policy, location);
     if (next.origin !== current.origin) sentHeaders = withoutOriginBoundHeaders(sentHeaders);
     current = next;
   }
