@@ -60,11 +60,14 @@ function environmentOf(service: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(environment).map(([name, value]) => [name, value === null ? '' : String(value)]));
 }
 
+// Variables with a format of their own get a stand-in in that format.
+const STAND_INS: Record<string, string> = { FERRY_API_KEYS: `stand-in:${'0'.repeat(64)}` };
+
 /** Resolves Compose's ${VAR} forms: defaults are used, required or plain variables get a stand-in value. */
 function interpolate(value: string): string {
   return value
     .replace(/\$\{([A-Za-z0-9_]+)(?:(:?[-?])([^}]*))?\}/g, (_match, name: string, operator: string | undefined, rest: string) =>
-      operator?.endsWith('-') ? rest : `stand-in-for-${name}`,
+      operator?.endsWith('-') ? rest : (STAND_INS[name] ?? `stand-in-for-${name}`),
     )
     .replace(/\$\$/g, '$');
 }

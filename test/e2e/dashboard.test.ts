@@ -31,7 +31,7 @@ describe('Bull Board at /admin/queues', () => {
   it('lists the downloads queue with its jobs, request headers redacted', async () => {
     const id = await stack.ferry.enqueue({ url: 'https://example.com/secret.bin', headers: { Authorization: 'Bearer very-secret-token' } });
 
-    const response = await stack.ferry.request<{ queues: Array<{ name: string; jobs: Array<{ id: string; data: { url: string; headers: Record<string, string> } }> }> }>(
+    const response = await stack.ferry.request<{ queues: Array<{ name: string; jobs: Array<{ id: string; data: unknown }> }> }>(
       'GET',
       '/admin/queues/api/queues?activeQueue=downloads&status=waiting&page=1',
       undefined,
@@ -42,7 +42,7 @@ describe('Bull Board at /admin/queues', () => {
     const queue = response.body.queues.find((q) => q.name === 'downloads');
     expect(queue).toBeDefined();
     const job = queue?.jobs.find((j) => j.id === id);
-    expect(job?.data).toEqual({ url: 'https://example.com/secret.bin', headers: { Authorization: '[redacted]' } });
+    expect(job?.data).toEqual({ owner: 'test', request: { url: 'https://example.com/secret.bin', headers: { Authorization: '[redacted]' } } });
     expect(JSON.stringify(response.body)).not.toContain('very-secret-token');
 
     const detail = await stack.ferry.request('GET', `/admin/queues/api/queues/downloads/${id}`, undefined, ADMIN);

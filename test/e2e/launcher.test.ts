@@ -59,6 +59,8 @@ describe('npm start without REDIS_URL', () => {
     const api = field(banner, /API\s+(http:\/\/\S+)\/v1\/downloads/);
     const redisUrl = field(banner, /Redis\s+(redis:\/\/\S+) \(private redis-server/);
     const password = field(banner, /user admin, password (\S+)/);
+    const key = field(banner, /key (fry_\S+)/);
+    const auth = { authorization: `Bearer ${key}` };
     expect(banner).toContain(`${api}/admin/queues`);
 
     const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
@@ -70,12 +72,12 @@ describe('npm start without REDIS_URL', () => {
 
     const file = await origin.randomFile('launched.bin', 300_000);
     const url = origin.route('/launched.bin', serveFile(file));
-    const posted = await fetch(`${api}/v1/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) });
+    const posted = await fetch(`${api}/v1/downloads`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ url }) });
     expect(posted.status).toBe(202);
     const { id } = (await posted.json()) as { id: string };
     let state = '';
     for (let i = 0; i < 200 && state !== 'completed'; i += 1) {
-      state = ((await (await fetch(`${api}/v1/downloads/${id}`)).json()) as { state: string }).state;
+      state = ((await (await fetch(`${api}/v1/downloads/${id}`, { headers: auth })).json()) as { state: string }).state;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(state).toBe('completed');
@@ -94,8 +96,9 @@ describe('npm start without REDIS_URL', () => {
     const second = await launch(cwd, {});
     try {
       expect(field(second.output(), /user admin, password (\S+)/)).toBe(password);
+      expect(field(second.output(), /key (fry_\S+)/)).toBe(key);
       const api2 = field(second.output(), /API\s+(http:\/\/\S+)\/v1\/downloads/);
-      const kept = (await (await fetch(`${api2}/v1/downloads/${id}`)).json()) as { state: string; result: { sha256: string } };
+      const kept = (await (await fetch(`${api2}/v1/downloads/${id}`, { headers: auth })).json()) as { state: string; result: { sha256: string } };
       expect(kept.state).toBe('completed');
       expect(kept.result.sha256).toBe(file.sha256);
     } finally {

@@ -11,12 +11,17 @@ import { TEST_EGRESS_ENV } from './origin.js';
 import {
   createDownloadQueue,
   createProducerRedis,
+  hashApiKey,
   loadConfig,
   type DownloadState,
   type DownloadStatus,
 } from '@ferry/core';
 
 export const DASHBOARD_PASSWORD = 'test-dashboard-password';
+/** Two callers: requests go out as `test` unless a test says otherwise. */
+export const API_KEY = 'fry_test-key-for-the-end-to-end-suites';
+export const OTHER_API_KEY = 'fry_other-key-that-owns-other-jobs';
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 /** Settings that keep retries and stalled-job recovery fast enough for a test, and logs quiet. */
 const TEST_ENV = {
@@ -29,6 +34,7 @@ const TEST_ENV = {
   FERRY_WORKER_STALLED_INTERVAL_MS: '1000',
   FERRY_SHUTDOWN_DEADLINE_MS: '5000',
   FERRY_DASHBOARD_PASSWORD: DASHBOARD_PASSWORD,
+  FERRY_API_KEYS: `test:${hashApiKey(API_KEY)},other:${hashApiKey(OTHER_API_KEY)}`,
   ...TEST_EGRESS_ENV,
 } as const;
 
@@ -97,7 +103,7 @@ export class Ferry {
   }
 
   async request<T = unknown>(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
-    const init: RequestInit = { method, headers: { ...headers } };
+    const init: RequestInit = { method, headers: { ...bearer(API_KEY), ...headers } };
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
       (init.headers as Record<string, string>)['content-type'] ??= 'application/json';

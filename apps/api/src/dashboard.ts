@@ -13,6 +13,8 @@ export interface DashboardOptions {
   readonly queue: Queue;
   readonly user: string;
   readonly password: string;
+  /** Hide and refuse every action that changes jobs or queues. */
+  readonly readOnly: boolean;
 }
 
 // Hashing first makes both sides the same length, so the comparison leaks neither content nor length.
@@ -30,16 +32,38 @@ function basicCredentials(header: string | undefined): { user: string; password:
 
 /** Job data as operators see it: callers' request headers may hold credentials. */
 export function redactJobData(data: unknown): unknown {
-  if (data === null || typeof data !== 'object' || !('headers' in data)) return data;
-  const headers = (data as { headers?: unknown }).headers;
-  if (headers === null || typeof headers !== 'object') return data;
-  return { ...data, headers: Object.fromEntries(Object.keys(headers).map((name) => [name, '[redacted]'])) };
+  const request = (data as { request?: { headers?: unknown } } | null)?.request;
+  if (request === undefined || request === null || typeof request.headers !== 'object' || request.headers === null) return data;
+  const headers = Object.fromEntries(Object.keys(request.headers).map((name) => [name, '[redacted]']));
+  return { ...(data as object), request: { ...request, headers } };
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Browsers send Basic credentials with cross-site requests too, so a page
+ * elsewhere could make an operator's browser delete jobs. State-changing
+ * requests must come from the dashboard's own origin; clients that are not
+ * browsers (curl) send neither header and are let through.
+ */
+function crossSiteReason(request: FastifyRequest): string | undefined {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site is ${site}`;
+  const origin = request.headers.origin;
+  if (origin === undefined) return undefined;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return `Origin ${origin} is not a URL`;
+  }
+  return host === request.headers.host ? undefined : `Origin ${origin} is not this dashboard`;
 }
 
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
-  const adapter = new BullMQAdapter(options.queue, { displayName: 'Downloads' });
+  const adapter = new BullMQAdapter(options.queue, { displayName: 'Downloads', readOnlyMode: options.readOnly });
   adapter.setFormatter('data', redactJobData);
   createBullBoard({ queues: [adapter], serverAdapter, options: { uiConfig: { boardTitle: 'Ferry' } } });
 
@@ -47,7 +71,15 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     const given = basicCredentials(request.headers.authorization);
     const userOk = given !== undefined && sameSecret(given.user, options.user);
     const passwordOk = given !== undefined && sameSecret(given.password, options.password);
-    if (userOk && passwordOk) return;
+    if (userOk && passwordOk) {
+      if (SAFE_METHODS.has(request.method)) return;
+      if (options.readOnly) {
+        return sendError(reply, new FerryError('FERRY_ERR_READ_ONLY', 'the dashboard is read-only (FERRY_DASHBOARD_READ_ONLY=true)'));
+      }
+      const reason = crossSiteReason(request);
+      if (reason === undefined) return;
+      return sendError(reply, new FerryError('FERRY_ERR_CROSS_SITE', `refused a cross-site request to change jobs: ${reason}`));
+    }
     void reply.header('www-authenticate', 'Basic realm="Ferry dashboard", charset="UTF-8"');
     return sendError(
       reply,

@@ -30,7 +30,7 @@ export function toDownloadStatus(job: Job, jobState: JobState | 'unknown'): Down
   const showsFailure = (state === 'failed' || state === 'delayed') && Boolean(job.failedReason);
   return {
     id: job.id,
-    url: String((job.data as { url?: unknown }).url ?? ''),
+    url: String((job.data as { request?: { url?: unknown } }).request?.url ?? ''),
     state,
     progress: progress.success ? progress.data : { receivedBytes: 0, totalBytes: null },
     attempts: { made: job.attemptsMade, max: job.opts.attempts ?? 1 },

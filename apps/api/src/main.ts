@@ -22,6 +22,13 @@ runService('ferry-api', async () => {
     );
   }
 
+  if (config.api.keys.length === 0) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      'FERRY_API_KEYS is not set: the API serves no one without keys. Make one with `npm run api-key -- <name>` and put the printed entry in FERRY_API_KEYS, or use `npm start`, which generates a development key.',
+    );
+  }
+
   const connection = createProducerRedis(config.redis.url);
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queue = createDownloadQueue(config, connection);

@@ -1,7 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { EgressPolicy, REDACTED_PATHS, type Config } from '@ferry/core';
+import rateLimit from '@fastify/rate-limit';
+import { EgressPolicy, FerryError, REDACTED_PATHS, type Config } from '@ferry/core';
+import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -34,7 +36,30 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; see the README for the API` }),
   );
   await app.register(healthRoutes, { redis: deps.redis });
-  await app.register(downloadRoutes, { queue: deps.queue, http: config.http, egress: new EgressPolicy(config.egress) });
-  await app.register(dashboard, { queue: deps.queue, user: config.dashboard.user, password: deps.dashboardPassword });
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', requireApiKey(config.api.keys));
+    await v1.register(rateLimit, {
+      max: config.api.rateLimit.max,
+      timeWindow: config.api.rateLimit.windowMs,
+      // Counted in Redis, so the limit holds across API replicas.
+      redis: deps.redis,
+      nameSpace: `${config.queuePrefix}:rate-limit:`,
+      keyGenerator: (request) => request.apiKey?.name ?? request.ip,
+      // With Redis down the route itself answers 503; the limiter should not turn that into a 500.
+      skipOnError: true,
+      errorResponseBuilder: (_request, context) =>
+        new FerryError(
+          'FERRY_ERR_RATE_LIMITED',
+          `this API key made more than ${context.max} requests in ${config.api.rateLimit.windowMs / 1000} s; retry in ${context.after} (see Retry-After)`,
+        ),
+    });
+    await v1.register(downloadRoutes, { queue: deps.queue, http: config.http, egress: new EgressPolicy(config.egress) });
+  });
+  await app.register(dashboard, {
+    queue: deps.queue,
+    user: config.dashboard.user,
+    password: deps.dashboardPassword,
+    readOnly: config.dashboard.readOnly,
+  });
   return app;
 }

@@ -1,23 +1,40 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FerryError, type Config } from '@ferry/core';
+import { FerryError, generateApiKey, hashApiKey, type Config } from '@ferry/core';
 
-/**
- * The dashboard password for this checkout: FERRY_DASHBOARD_PASSWORD if set,
- * else one generated on first start and kept (mode 600) so it survives restarts.
- * Production never gets a generated password.
- */
+/** A secret generated on first start and kept (mode 600) in the data dir, so it survives restarts. */
+async function keptSecret(config: Config, filename: string, generate: () => string): Promise<{ secret: string; file: string }> {
+  const file = path.join(config.dataDir, filename);
+  const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (kept.length >= 12) return { secret: kept, file };
+  const secret = generate();
+  await mkdir(config.dataDir, { recursive: true });
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return { secret, file };
+}
+
+function refuseInProduction(config: Config, variable: string): void {
+  if (config.env === 'production') {
+    throw new FerryError('FERRY_ERR_CONFIG', `NODE_ENV=production needs ${variable}; nothing is generated in production.`);
+  }
+}
+
+/** The dashboard password: FERRY_DASHBOARD_PASSWORD if set, else a kept generated one. */
 export async function dashboardPassword(config: Config): Promise<{ password: string; generatedIn?: string }> {
   if (config.dashboard.password !== undefined) return { password: config.dashboard.password };
-  if (config.env === 'production') {
-    throw new FerryError('FERRY_ERR_CONFIG', 'NODE_ENV=production needs FERRY_DASHBOARD_PASSWORD (12+ characters); no password is generated in production.');
-  }
-  const file = path.join(config.dataDir, 'dashboard-password');
-  const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
-  if (kept.length >= 12) return { password: kept, generatedIn: file };
-  const password = randomBytes(18).toString('base64url');
-  await mkdir(config.dataDir, { recursive: true });
-  await writeFile(file, `${password}\n`, { mode: 0o600 });
-  return { password, generatedIn: file };
+  refuseInProduction(config, 'FERRY_DASHBOARD_PASSWORD (12+ characters)');
+  const { secret, file } = await keptSecret(config, 'dashboard-password', () => randomBytes(18).toString('base64url'));
+  return { password: secret, generatedIn: file };
+}
+
+/**
+ * The API keys: FERRY_API_KEYS if set (the launcher then knows no key to print),
+ * else one kept generated key named "dev".
+ */
+export async function apiKeys(config: Config): Promise<{ entries: string; devKey?: string; generatedIn?: string }> {
+  if (config.api.keys.length > 0) return { entries: config.api.keys.map((k) => `${k.name}:${k.sha256}`).join(',') };
+  refuseInProduction(config, 'FERRY_API_KEYS (make entries with `npm run api-key -- <name>`)');
+  const { secret, file } = await keptSecret(config, 'dev-api-key', generateApiKey);
+  return { entries: `dev:${hashApiKey(secret)}`, devKey: secret, generatedIn: file };
 }

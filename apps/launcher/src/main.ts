@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createLogger, FerryError, findRedisServer, loadConfig, REDIS_INSTALL_HINT, type RedisServer } from '@ferry/core';
-import { dashboardPassword } from './dev-credentials.js';
+import { apiKeys, dashboardPassword } from './dev-credentials.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
 import { startService, type Service } from './supervise.js';
 
@@ -31,14 +31,16 @@ if (config.redis.url === undefined) {
 const redisUrl = config.redis.url ?? redis?.url ?? fail('no Redis');
 
 let credentials;
+let keys;
 try {
   credentials = await dashboardPassword(config);
+  keys = await apiKeys(config);
 } catch (err) {
   await redis?.stop();
   fail(err instanceof FerryError ? err.message : String(err));
 }
 
-const env = { ...process.env, REDIS_URL: redisUrl, FERRY_DASHBOARD_PASSWORD: credentials.password };
+const env = { ...process.env, REDIS_URL: redisUrl, FERRY_DASHBOARD_PASSWORD: credentials.password, FERRY_API_KEYS: keys.entries };
 const mainOf = (pkg: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(pkg))), 'main.js');
 const services: Service[] = [startService('api', mainOf('@ferry/api'), env), startService('worker', mainOf('@ferry/worker'), env)];
 
@@ -81,17 +83,20 @@ const egressHint =
     : `Workers fetch only public addresses on ports 80 and 443 (SSRF protection). To download from this
 machine or your network, set e.g. FERRY_EGRESS_ALLOW_CIDRS=127.0.0.1/32 FERRY_EGRESS_ALLOW_PORTS=8080.
 `;
+const keyLine = keys.devKey === undefined ? 'keys from FERRY_API_KEYS' : `key ${keys.devKey}  (generated, kept in ${keys.generatedIn})`;
+const auth = `-H 'authorization: Bearer ${keys.devKey ?? '<your key>'}'`;
 process.stdout.write(`
 Ferry is running.
   API        ${address}/v1/downloads
+             ${keyLine}
   Dashboard  ${address}/admin/queues
              user ${config.dashboard.user}, password ${credentials.password}${credentials.generatedIn ? `  (generated, kept in ${credentials.generatedIn})` : ''}
   Redis      ${where}
   Files      ${config.storageDir}
 
 Try it:
-  curl -s -X POST ${address}/v1/downloads -H 'content-type: application/json' -d '{"url":"https://example.com/"}'
-  curl -s ${address}/v1/downloads/<id>
+  curl -s -X POST ${address}/v1/downloads ${auth} -H 'content-type: application/json' -d '{"url":"https://example.com/"}'
+  curl -s ${address}/v1/downloads/<id> ${auth}
 
 ${egressHint}
 Ctrl-C stops Ferry (a second Ctrl-C interrupts active downloads; they run again on the next start).

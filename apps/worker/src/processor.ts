@@ -1,7 +1,7 @@
 import { UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
 import {
   downloadToStorage,
-  DownloadRequest,
+  DownloadJob,
   encodeFailureReason,
   FerryError,
   resolveTimeouts,
@@ -63,22 +63,23 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, Downloa
   return async (job, token, signal) => {
     const attempt = job.attemptsStarted;
     const log = deps.logger.child({ jobId: job.id, attempt });
-    const parsed = DownloadRequest.safeParse(job.data);
+    const parsed = DownloadJob.safeParse(job.data);
     if (!parsed.success) {
       const err = new FerryError('FERRY_ERR_INVALID_JOB', `job data does not match the download contract: ${parsed.error.message}`);
       log.error({ code: err.code }, err.message);
       throw toJobFailure(err);
     }
     const progress = latestProgressWriter(job);
+    const { request } = parsed.data;
     const resumeFrom = WorkerProgress.safeParse(job.progress).data?.checkpoint;
-    log.info({ url: parsed.data.url, resumeFromBytes: resumeFrom?.bytes }, 'download started');
+    log.info({ url: request.url, owner: parsed.data.owner, resumeFromBytes: resumeFrom?.bytes }, 'download started');
     try {
-      const result = await downloadToStorage(parsed.data, {
+      const result = await downloadToStorage(request, {
         jobId: job.id ?? 'unknown',
         attempt,
         signal: signal ?? new AbortController().signal,
         agents: deps.agents,
-        timeouts: resolveTimeouts(parsed.data.timeouts, deps.config.http),
+        timeouts: resolveTimeouts(request.timeouts, deps.config.http),
         storage: deps.storage,
         maxBytes: deps.config.downloads.maxBytes,
         onConflict: deps.config.downloads.onConflict,

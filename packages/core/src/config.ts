@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseApiKeys, type ApiKey } from './api-keys.js';
 import type { EgressPolicyOptions, PortRule } from './egress/address-policy.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress/egress-config.js';
 import { FerryError } from './errors.js';
@@ -55,6 +56,12 @@ export const EnvSchema = z.object({
   FERRY_API_PORT: int(0, 65535).default(3000),
   /** Largest request body the API accepts, in bytes. */
   FERRY_API_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** API keys, as name:sha256 entries (comma-separated); `npm run api-key -- <name>` makes one. The API refuses to start without any. */
+  FERRY_API_KEYS: list(parseApiKeys),
+  /** Requests one API key may make per FERRY_API_RATE_LIMIT_WINDOW_MS, counted in Redis across API replicas. */
+  FERRY_API_RATE_LIMIT: int(1, 1_000_000).default(600),
+  /** The rate limit's window. */
+  FERRY_API_RATE_LIMIT_WINDOW_MS: durationMs(1000, DAY).default(MINUTE),
   /** Where Ferry keeps its own state under `npm start` (embedded Redis data, default storage). */
   FERRY_DATA_DIR: z.string().min(1).default('.ferry'),
   /** Where finished files land. Defaults to `$FERRY_DATA_DIR/files`. */
@@ -115,6 +122,8 @@ export const EnvSchema = z.object({
   FERRY_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** Bull Board user name. */
   FERRY_DASHBOARD_USER: z.string().min(1).max(128).default('admin'),
+  /** Show the dashboard without its buttons that retry, promote, clean or delete jobs. */
+  FERRY_DASHBOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   /** Bull Board password; the API refuses to start without one (npm start generates one). */
   FERRY_DASHBOARD_PASSWORD: z.string().min(12, { error: 'must be at least 12 characters' }).max(256).optional(),
 });
@@ -128,7 +137,13 @@ export interface Config {
     readonly evictionCheck: Env['FERRY_REDIS_EVICTION_CHECK'];
   };
   readonly queuePrefix: string;
-  readonly api: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    readonly bodyLimitBytes: number;
+    readonly keys: readonly ApiKey[];
+    readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  };
   readonly dataDir: string;
   readonly storageDir: string;
   readonly egress: EgressPolicyOptions;
@@ -163,7 +178,7 @@ export interface Config {
     readonly failed: { readonly age: number; readonly count: number };
   };
   readonly log: { readonly level: Env['FERRY_LOG_LEVEL']; readonly format: Env['FERRY_LOG_FORMAT'] };
-  readonly dashboard: { readonly user: string; readonly password: string | undefined };
+  readonly dashboard: { readonly user: string; readonly password: string | undefined; readonly readOnly: boolean };
 }
 
 function deepFreeze<T extends object>(value: T): T {
@@ -211,7 +226,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     redis: { url: e.REDIS_URL, evictionCheck: e.FERRY_REDIS_EVICTION_CHECK },
     queuePrefix: e.FERRY_QUEUE_PREFIX,
-    api: { host: e.FERRY_API_HOST, port: e.FERRY_API_PORT, bodyLimitBytes: e.FERRY_API_BODY_LIMIT_BYTES },
+    api: {
+      host: e.FERRY_API_HOST,
+      port: e.FERRY_API_PORT,
+      bodyLimitBytes: e.FERRY_API_BODY_LIMIT_BYTES,
+      keys: e.FERRY_API_KEYS ?? [],
+      rateLimit: { max: e.FERRY_API_RATE_LIMIT, windowMs: e.FERRY_API_RATE_LIMIT_WINDOW_MS },
+    },
     dataDir,
     storageDir: path.resolve(cwd, e.FERRY_STORAGE_DIR ?? path.join(dataDir, 'files')),
     egress: {
@@ -247,7 +268,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       failed: { age: e.FERRY_RETAIN_FAILED_SECONDS, count: e.FERRY_RETAIN_FAILED_COUNT },
     },
     log: { level: e.FERRY_LOG_LEVEL, format: e.FERRY_LOG_FORMAT },
-    dashboard: { user: e.FERRY_DASHBOARD_USER, password: e.FERRY_DASHBOARD_PASSWORD },
+    dashboard: { user: e.FERRY_DASHBOARD_USER, password: e.FERRY_DASHBOARD_PASSWORD, readOnly: e.FERRY_DASHBOARD_READ_ONLY === 'true' },
   });
 }
 

@@ -1,3 +1,4 @@
+export { findApiKey, generateApiKey, hashApiKey, parseApiKeys, type ApiKey } from './api-keys.js';
 export { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
 export { HttpAgents, MAX_REDIRECTS, USER_AGENT } from './download/http-client.js';
@@ -31,6 +32,7 @@ export {
   Checkpoint,
   DIGEST_ALGORITHMS,
   DownloadFailure,
+  DownloadJob,
   DownloadProgress,
   DownloadRequest,
   DownloadResult,

@@ -125,6 +125,16 @@ export const DownloadRequest = z.strictObject({
 });
 export type DownloadRequest = z.infer<typeof DownloadRequest>;
 
+/**
+ * A download job as it sits in the queue: the request, and the name of the API
+ * key that made it (a key sees only its own jobs). Workers re-parse job data with it.
+ */
+export const DownloadJob = z.strictObject({
+  owner: z.string().min(1),
+  request: DownloadRequest,
+});
+export type DownloadJob = z.infer<typeof DownloadJob>;
+
 /** What a finished download returns, stored as the BullMQ job's return value. */
 export const DownloadResult = z.object({
   location: z.string(),

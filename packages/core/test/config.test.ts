@@ -7,11 +7,12 @@ describe('loadConfig', () => {
   it('fills every setting with its documented default from an empty environment', () => {
     const config = loadConfig({}, '/srv/ferry');
     expect(config.redis.url).toBeUndefined();
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, bodyLimitBytes: 1024 * 1024 });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, bodyLimitBytes: 1024 * 1024, keys: [], rateLimit: { max: 600, windowMs: 60_000 } });
     expect(config.dataDir).toBe('/srv/ferry/.ferry');
     expect(config.storageDir).toBe('/srv/ferry/.ferry/files');
     expect(config.retry).toEqual({ attempts: 5, backoffBaseMs: 1000, backoffMaxMs: 300_000, retryAfterMaxMs: 600_000 });
-    expect(config.dashboard).toEqual({ user: 'admin', password: undefined });
+    expect(config.dashboard).toEqual({ user: 'admin', password: undefined, readOnly: false });
+    expect(config.egress).toEqual({ allowCidrs: [], allowHosts: [], allowPorts: [] });
   });
 
   it('parses numbers and resolves relative paths against the working directory', () => {
@@ -60,5 +61,22 @@ describe('loadConfig', () => {
     expect(CONFIG_VARIABLES).toContain('REDIS_URL');
     expect(CONFIG_VARIABLES).toContain('FERRY_SHUTDOWN_DEADLINE_MS');
     expect(CONFIG_VARIABLES.every((name) => name === 'NODE_ENV' || name === 'REDIS_URL' || name.startsWith('FERRY_'))).toBe(true);
+  });
+});
+
+describe('FERRY_API_KEYS', () => {
+  const hash = 'a'.repeat(64);
+
+  it('reads name:sha256 entries', () => {
+    expect(loadConfig({ FERRY_API_KEYS: `billing:${hash}, ci:${'B'.repeat(64)}` }).api.keys).toEqual([
+      { name: 'billing', sha256: hash },
+      { name: 'ci', sha256: 'b'.repeat(64) },
+    ]);
+  });
+
+  it('refuses a raw key, a short hash or a repeated name, saying how to make an entry', () => {
+    expect(() => loadConfig({ FERRY_API_KEYS: 'fry_raw-key' })).toThrow(/FERRY_API_KEYS must be a comma-separated list of name:sha256 entries.*npm run api-key/);
+    expect(() => loadConfig({ FERRY_API_KEYS: 'ci:abc' })).toThrow(/name:sha256/);
+    expect(() => loadConfig({ FERRY_API_KEYS: `ci:${hash},ci:${hash}` })).toThrow(/names the key "ci" twice/);
   });
 });

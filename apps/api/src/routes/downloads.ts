@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { FastifyPluginAsync } from 'fastify';
-import { checkUrl, DOWNLOAD_JOB, DownloadRequest, FerryError, timeoutCapIssues, type Config, type EgressPolicy } from '@ferry/core';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { checkUrl, DOWNLOAD_JOB, DownloadRequest, FerryError, timeoutCapIssues, type Config, type DownloadJob, type EgressPolicy } from '@ferry/core';
 import { toDownloadStatus } from '../download-status.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
 
@@ -12,6 +12,11 @@ export interface DownloadRoutesOptions {
   readonly egress: EgressPolicy;
 }
 
+function ownerOf(request: FastifyRequest): string {
+  if (request.apiKey === undefined) throw new Error('download routes must be registered behind requireApiKey');
+  return request.apiKey.name;
+}
+
 export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress }) => {
   app.post('/v1/downloads', async (request, reply) => {
     const parsed = DownloadRequest.safeParse(request.body);
@@ -20,8 +25,9 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     if (overCap.length > 0) return sendError(reply, invalidRequest(overCap));
     checkUrl(new URL(parsed.data.url), egress, parsed.data.url);
     const id = randomUUID();
-    await queue.add(DOWNLOAD_JOB, parsed.data, { jobId: id });
-    request.log.info({ jobId: id, url: parsed.data.url }, 'download enqueued');
+    const job: DownloadJob = { owner: ownerOf(request), request: parsed.data };
+    await queue.add(DOWNLOAD_JOB, job, { jobId: id });
+    request.log.info({ jobId: id, url: parsed.data.url, owner: job.owner }, 'download enqueued');
     return reply
       .status(202)
       .header('location', `/v1/downloads/${id}`)
@@ -33,7 +39,9 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     // State first: a job read before its state could show "completed" without the result written in the same step.
     const state = await queue.getJobState(id);
     const job = await queue.getJob(id);
-    const status = job === undefined ? undefined : toDownloadStatus(job, state);
+    // Another key's job answers exactly like a missing one: ids are not a way to probe what others download.
+    const mine = job !== undefined && (job.data as Partial<DownloadJob>).owner === ownerOf(request);
+    const status = mine ? toDownloadStatus(job, state) : undefined;
     if (status === undefined) {
       return sendError(reply, new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`));
     }

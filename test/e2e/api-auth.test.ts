@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { hashApiKey } from '@ferry/core';
+import { API_KEY, bearer, DASHBOARD_PASSWORD, OTHER_API_KEY } from '../support/ferry.js';
+import { useStack } from '../support/stack.js';
+
+const LIMITED_KEY = 'fry_a-key-that-only-the-rate-limit-test-uses';
+const stack = useStack({
+  env: {
+    FERRY_API_KEYS: Object.entries({ test: API_KEY, other: OTHER_API_KEY, limited: LIMITED_KEY })
+      .map(([name, key]) => `${name}:${hashApiKey(key)}`)
+      .join(','),
+    FERRY_API_RATE_LIMIT: '20',
+    FERRY_API_RATE_LIMIT_WINDOW_MS: '60000',
+  },
+});
+const ADMIN = { authorization: `Basic ${Buffer.from(`admin:${DASHBOARD_PASSWORD}`).toString('base64')}` };
+
+interface ErrorBody {
+  code: string;
+  message: string;
+}
+
+describe('API keys', () => {
+  it('answers 401 with a code and a Bearer challenge without a key', async () => {
+    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', { url: 'https://example.com/a' }, { authorization: '' });
+    expect(response.status).toBe(401);
+    expect(response.body.code).toBe('FERRY_ERR_UNAUTHORIZED');
+    expect(response.body.message).toMatch(/Authorization: Bearer/);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="Ferry API"');
+    expect(await stack.ferry.queue.count()).toBe(0);
+  });
+
+  it('answers 401 to a wrong key, to a Basic header and on reads too', async () => {
+    for (const authorization of ['Bearer fry_not-a-key', 'Basic YWRtaW46eA==', 'Bearer']) {
+      const response = await stack.ferry.request<ErrorBody>('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000', undefined, { authorization });
+      expect(response.status, authorization).toBe(401);
+      expect(response.body.code).toBe('FERRY_ERR_UNAUTHORIZED');
+    }
+  });
+
+  it('lets a key read only its own jobs: another key gets 404, as for a job that does not exist', async () => {
+    const id = await stack.ferry.enqueue({ url: 'https://example.com/mine.bin' });
+    expect((await stack.ferry.request('GET', `/v1/downloads/${id}`)).status).toBe(200);
+    const theirs = await stack.ferry.request<ErrorBody>('GET', `/v1/downloads/${id}`, undefined, bearer(OTHER_API_KEY));
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.code).toBe('FERRY_ERR_NOT_FOUND');
+    const job = await stack.ferry.queue.getJob(id);
+    expect((job?.data as { owner: string }).owner).toBe('test');
+    await stack.ferry.queue.obliterate({ force: true });
+  });
+
+  it('keeps health checks open, for load balancers', async () => {
+    expect((await stack.ferry.request('GET', '/healthz', undefined, { authorization: '' })).status).toBe(200);
+  });
+});
+
+describe('the per-key rate limit', () => {
+  it('answers 429 with Retry-After past the limit, for that key only', async () => {
+    const statuses: number[] = [];
+    let limited: { status: number; headers: Headers; body: ErrorBody } | undefined;
+    for (let i = 0; i < 25; i += 1) {
+      const response = await stack.ferry.request<ErrorBody>('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000', undefined, bearer(LIMITED_KEY));
+      statuses.push(response.status);
+      if (response.status === 429) limited ??= response;
+    }
+    expect(statuses.filter((s) => s === 404)).toHaveLength(20);
+    expect(limited?.body.code).toBe('FERRY_ERR_RATE_LIMITED');
+    expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Counted per key: the test key still gets through.
+    expect((await stack.ferry.request('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000')).status).toBe(404);
+  });
+});
+
+describe('Bull Board against cross-site requests', () => {
+  it('refuses a state-changing request from another origin even with valid credentials', async () => {
+    const response = await stack.ferry.request<ErrorBody>('PUT', '/admin/queues/api/queues/downloads/clean/completed', undefined, {
+      ...ADMIN,
+      origin: 'https://evil.example',
+      'sec-fetch-site': 'cross-site',
+    });
+    expect(response.status).toBe(403);
+    expect(response.body.code).toBe('FERRY_ERR_CROSS_SITE');
+  });
+
+  it('lets the same request through from its own origin', async () => {
+    const origin = stack.ferry.baseUrl;
+    const response = await stack.ferry.request('PUT', '/admin/queues/api/queues/downloads/clean/completed', undefined, {
+      ...ADMIN,
+      origin,
+      'sec-fetch-site': 'same-origin',
+    });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('Bull Board in read-only mode', () => {
+  it('refuses every state-changing request and still lists the queue', async () => {
+    const ferry = await stack.restartFerry({ FERRY_DASHBOARD_READ_ONLY: 'true' });
+    const change = await ferry.request<ErrorBody>('PUT', '/admin/queues/api/queues/downloads/clean/completed', undefined, ADMIN);
+    expect(change.status).toBe(403);
+    expect(change.body.code).toBe('FERRY_ERR_READ_ONLY');
+    const list = await ferry.request<{ queues: Array<{ name: string; readOnlyMode: boolean }> }>('GET', '/admin/queues/api/queues', undefined, ADMIN);
+    expect(list.status).toBe(200);
+    expect(list.body.queues.find((q) => q.name === 'downloads')?.readOnlyMode).toBe(true);
+  });
+});
