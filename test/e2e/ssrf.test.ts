@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
-import { DOWNLOAD_JOB } from '@ferry/core';
+import { CALLBACK_JOB, CALLBACK_QUEUE, DOWNLOAD_JOB, type CallbackJob } from '@ferry/core';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenInTestPorts, status } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
@@ -36,6 +37,18 @@ function onThisMachine(url: URL): boolean {
   return /^(127\.\d+\.\d+\.\d+|0\.0\.0\.0|::1?|::ffff:(7f[0-9a-f]{2}:[0-9a-f]{1,4}|0:0)|::ffff:127\.\d+\.\d+\.\d+)$/i.test(host);
 }
 
+const stubStatus: CallbackJob['event']['data'] = {
+  id: 'stub',
+  url: 'https://example.com/',
+  state: 'failed',
+  progress: { receivedBytes: 0, totalBytes: null },
+  attempts: { made: 1, max: 1 },
+  result: null,
+  error: null,
+  createdAt: new Date(0).toISOString(),
+  finishedAt: null,
+};
+
 let v4: Awaited<ReturnType<typeof canary>>;
 let v6: Awaited<ReturnType<typeof canary>>;
 
@@ -50,10 +63,11 @@ afterAll(async () => {
 });
 
 describe('the SSRF payload corpus', () => {
-  it('refuses every payload at the API with a 400 and enqueues nothing', async () => {
+  it.each(['url', 'callbackUrl'])('refuses every payload as %s at the API with a 400 and enqueues nothing', async (field) => {
     let tried = 0;
     for (const payload of payloads) {
-      const response = await stack.ferry.request<{ code: string }>('POST', '/v1/downloads', { url: payload.url });
+      const body = field === 'url' ? { url: payload.url } : { url: 'https://example.com/file.bin', callbackUrl: payload.url };
+      const response = await stack.ferry.request<{ code: string }>('POST', '/v1/downloads', body);
       tried += 1;
       if (payload.needsDns) {
         // Refused by the worker's guarded lookup once it resolves the name; the API does not resolve names.
@@ -64,10 +78,10 @@ describe('the SSRF payload corpus', () => {
       expect(['FERRY_ERR_BLOCKED_DESTINATION', 'FERRY_ERR_VALIDATION'], payload.url).toContain(response.body.code);
     }
     await stack.ferry.queue.obliterate({ force: true });
-    console.log(`SSRF corpus: ${tried} payloads tried at the API`);
+    console.log(`SSRF corpus: ${tried} payloads tried at the API as ${field}`);
   });
 
-  it('never lets a worker connect, whether the payload comes directly, after one redirect or after three', async () => {
+  it('never lets a worker connect, whether the payload is queued directly, comes after one redirect or after three, or is a callback URL', async () => {
     const targets = payloads
       .filter((p) => !p.needsDns)
       .map((p) => {
@@ -101,6 +115,15 @@ describe('the SSRF payload corpus', () => {
       jobIds.push(await stack.ferry.enqueue({ url: hop1 }));
     }
 
+    // And as callback URLs, queued for delivery directly so that only the callback worker stands in the way.
+    const callbacks = new Queue(CALLBACK_QUEUE, { connection: { url: stack.redis.url }, prefix: 'ferry' });
+    const callbackIds: string[] = [];
+    for (const target of unique) {
+      const event: CallbackJob['event'] = { type: 'download.failed', timestamp: new Date().toISOString(), data: stubStatus };
+      const job = await callbacks.add(CALLBACK_JOB, { url: target, event } satisfies CallbackJob, { attempts: 1 });
+      callbackIds.push(job.id!);
+    }
+
     for (const id of jobIds) {
       const final = await stack.ferry.waitFor(id);
       expect(final.state).toBe('failed');
@@ -108,8 +131,16 @@ describe('the SSRF payload corpus', () => {
       expect(final.error?.code, JSON.stringify(final)).toBe('FERRY_ERR_BLOCKED_DESTINATION');
       expect(final.error?.message).not.toMatch(/127\.0\.0\.2/);
     }
+    for (const id of callbackIds) {
+      const deadline = Date.now() + 20_000;
+      while ((await callbacks.getJobState(id)) !== 'failed' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect((await callbacks.getJob(id))?.failedReason).toMatch(/^FERRY_ERR_BLOCKED_DESTINATION: /);
+    }
+    await callbacks.close();
     expect(v4.connections() + v6.connections()).toBe(0);
-    console.log(`SSRF corpus: ${unique.length} loopback targets × (direct, 1 redirect, 3 redirects) = ${jobIds.length} jobs, 0 connections to the canaries`);
+    console.log(
+      `SSRF corpus: ${unique.length} loopback targets × (queued directly, after 1 redirect, after 3 redirects, as a callback) = ${jobIds.length + callbackIds.length} jobs, 0 connections to the canaries`,
+    );
   });
 
   it('refuses a redirect from https to http and to other schemes', async () => {

@@ -22,6 +22,7 @@ export const DASHBOARD_PASSWORD = 'test-dashboard-password';
 export const API_KEY = 'fry_test-key-for-the-end-to-end-suites';
 export const OTHER_API_KEY = 'fry_other-key-that-owns-other-jobs';
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+export const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 /** Settings that keep retries and stalled-job recovery fast enough for a test, and logs quiet. */
 const TEST_ENV = {
@@ -35,6 +36,8 @@ const TEST_ENV = {
   FERRY_SHUTDOWN_DEADLINE_MS: '5000',
   FERRY_DASHBOARD_PASSWORD: DASHBOARD_PASSWORD,
   FERRY_API_KEYS: `test:${hashApiKey(API_KEY)},other:${hashApiKey(OTHER_API_KEY)}`,
+  FERRY_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+  FERRY_CALLBACK_BACKOFF_BASE_MS: '100',
   ...TEST_EGRESS_ENV,
 } as const;
 

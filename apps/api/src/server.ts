@@ -53,7 +53,12 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
           `this API key made more than ${context.max} requests in ${config.api.rateLimit.windowMs / 1000} s; retry in ${context.after} (see Retry-After)`,
         ),
     });
-    await v1.register(downloadRoutes, { queue: deps.queue, http: config.http, egress: new EgressPolicy(config.egress) });
+    await v1.register(downloadRoutes, {
+      queue: deps.queue,
+      http: config.http,
+      egress: new EgressPolicy(config.egress),
+      callbacksEnabled: config.callbacks.secrets.length > 0,
+    });
   });
   await app.register(dashboard, {
     queue: deps.queue,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FerryError, generateApiKey, hashApiKey, type Config } from '@ferry/core';
+import { FerryError, generateApiKey, generateWebhookSecret, hashApiKey, type Config } from '@ferry/core';
 
 /** A secret generated on first start and kept (mode 600) in the data dir, so it survives restarts. */
 async function keptSecret(config: Config, filename: string, generate: () => string): Promise<{ secret: string; file: string }> {
@@ -37,4 +37,14 @@ export async function apiKeys(config: Config): Promise<{ entries: string; devKey
   refuseInProduction(config, 'FERRY_API_KEYS (make entries with `npm run api-key -- <name>`)');
   const { secret, file } = await keptSecret(config, 'dev-api-key', generateApiKey);
   return { entries: `dev:${hashApiKey(secret)}`, devKey: secret, generatedIn: file };
+}
+
+/**
+ * The secrets that sign completion callbacks: FERRY_WEBHOOK_SECRETS if set, else
+ * (outside production) a kept generated one; production without any just has no callbacks.
+ */
+export async function webhookSecrets(config: Config): Promise<{ secrets: string; generated?: string; generatedIn?: string }> {
+  if (config.callbacks.secrets.length > 0 || config.env === 'production') return { secrets: config.callbacks.secrets.join(',') };
+  const { secret, file } = await keptSecret(config, 'dev-webhook-secret', generateWebhookSecret);
+  return { secrets: secret, generated: secret, generatedIn: file };
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createLogger, FerryError, findRedisServer, loadConfig, REDIS_INSTALL_HINT, type RedisServer } from '@ferry/core';
-import { apiKeys, dashboardPassword } from './dev-credentials.js';
+import { apiKeys, dashboardPassword, webhookSecrets } from './dev-credentials.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
 import { startService, type Service } from './supervise.js';
 
@@ -32,15 +32,23 @@ const redisUrl = config.redis.url ?? redis?.url ?? fail('no Redis');
 
 let credentials;
 let keys;
+let webhooks;
 try {
   credentials = await dashboardPassword(config);
   keys = await apiKeys(config);
+  webhooks = await webhookSecrets(config);
 } catch (err) {
   await redis?.stop();
   fail(err instanceof FerryError ? err.message : String(err));
 }
 
-const env = { ...process.env, REDIS_URL: redisUrl, FERRY_DASHBOARD_PASSWORD: credentials.password, FERRY_API_KEYS: keys.entries };
+const env = {
+  ...process.env,
+  REDIS_URL: redisUrl,
+  FERRY_DASHBOARD_PASSWORD: credentials.password,
+  FERRY_API_KEYS: keys.entries,
+  FERRY_WEBHOOK_SECRETS: webhooks.secrets,
+};
 const mainOf = (pkg: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(pkg))), 'main.js');
 const services: Service[] = [startService('api', mainOf('@ferry/api'), env), startService('worker', mainOf('@ferry/worker'), env)];
 
@@ -91,6 +99,7 @@ Ferry is running.
              ${keyLine}
   Dashboard  ${address}/admin/queues
              user ${config.dashboard.user}, password ${credentials.password}${credentials.generatedIn ? `  (generated, kept in ${credentials.generatedIn})` : ''}
+  Callbacks  ${webhooks.generated === undefined ? (webhooks.secrets === '' ? 'off (no FERRY_WEBHOOK_SECRETS)' : 'signed with FERRY_WEBHOOK_SECRETS') : `signed with ${webhooks.generated}  (generated, kept in ${webhooks.generatedIn})`}
   Redis      ${where}
   Files      ${config.storageDir}
 

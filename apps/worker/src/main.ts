@@ -1,5 +1,6 @@
 import {
   checkEvictionPolicy,
+  createCallbackQueue,
   createDownloadQueue,
   createLogger,
   createWorkerRedis,
@@ -10,6 +11,8 @@ import {
   LocalDiskStorage,
   runService,
 } from '@ferry/core';
+import { emitCallbacks } from './callback-emitter.js';
+import { createCallbackWorker } from './create-callback-worker.js';
 import { createDownloadWorker } from './create-worker.js';
 import { startPartJanitor } from './part-janitor.js';
 import { SHUTDOWN_REASON } from './processor.js';
@@ -24,7 +27,10 @@ runService('ferry-worker', async () => {
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const storage = new LocalDiskStorage(config.storageDir);
   const worker = createDownloadWorker({ config, connection, storage, agents, logger });
-  await worker.waitUntilReady();
+  const callbacks = createCallbackQueue(config, connection);
+  emitCallbacks(worker, callbacks, logger);
+  const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
+  await Promise.all([worker.waitUntilReady(), callbackWorker.waitUntilReady()]);
   const queue = createDownloadQueue(config, connection);
   const janitor = startPartJanitor({
     storage,
@@ -40,13 +46,14 @@ runService('ferry-worker', async () => {
     deadlineMs: config.worker.shutdownDeadlineMs,
     graceful: async () => {
       janitor.stop();
-      await worker.close();
-      await queue.close();
+      await Promise.all([worker.close(), callbackWorker.close()]);
+      await Promise.all([queue.close(), callbacks.close()]);
       await agents.close();
       await connection.quit();
     },
     force: async () => {
       worker.cancelAllJobs(SHUTDOWN_REASON);
+      callbackWorker.cancelAllJobs(SHUTDOWN_REASON);
       // If a processor ignores its signal, do not hang forever.
       setTimeout(() => process.exit(1), 5000).unref();
     },

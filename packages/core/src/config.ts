@@ -4,6 +4,7 @@ import { parseApiKeys, type ApiKey } from './api-keys.js';
 import type { EgressPolicyOptions, PortRule } from './egress/address-policy.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress/egress-config.js';
 import { FerryError } from './errors.js';
+import { parseWebhookSecrets } from './webhooks/secrets.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -62,6 +63,14 @@ export const EnvSchema = z.object({
   FERRY_API_RATE_LIMIT: int(1, 1_000_000).default(600),
   /** The rate limit's window. */
   FERRY_API_RATE_LIMIT_WINDOW_MS: durationMs(1000, DAY).default(MINUTE),
+  /** Secrets that sign completion callbacks (Standard Webhooks `whsec_…`, comma-separated; all sign, for rotation). Unset: requests with a callbackUrl are refused. */
+  FERRY_WEBHOOK_SECRETS: list(parseWebhookSecrets),
+  /** Delivery attempts per callback, the first included. */
+  FERRY_CALLBACK_ATTEMPTS: int(1, 100).default(10),
+  /** First delay between callback attempts; each later one doubles, with jitter. */
+  FERRY_CALLBACK_BACKOFF_BASE_MS: durationMs(0, DAY).default(SECOND),
+  /** How long a receiver may take to answer a callback. */
+  FERRY_CALLBACK_TIMEOUT_MS: durationMs(1, 10 * MINUTE).default(10 * SECOND),
   /** Where Ferry keeps its own state under `npm start` (embedded Redis data, default storage). */
   FERRY_DATA_DIR: z.string().min(1).default('.ferry'),
   /** Where finished files land. Defaults to `$FERRY_DATA_DIR/files`. */
@@ -147,6 +156,12 @@ export interface Config {
   readonly dataDir: string;
   readonly storageDir: string;
   readonly egress: EgressPolicyOptions;
+  readonly callbacks: {
+    readonly secrets: readonly string[];
+    readonly attempts: number;
+    readonly backoffBaseMs: number;
+    readonly timeoutMs: number;
+  };
   readonly downloads: {
     readonly maxBytes: number | undefined;
     readonly onConflict: Env['FERRY_ON_CONFLICT'];
@@ -241,6 +256,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPorts: e.FERRY_EGRESS_ALLOW_PORTS ?? [],
     },
     downloads: { maxBytes: e.FERRY_MAX_DOWNLOAD_BYTES, onConflict: e.FERRY_ON_CONFLICT },
+    callbacks: {
+      secrets: e.FERRY_WEBHOOK_SECRETS ?? [],
+      attempts: e.FERRY_CALLBACK_ATTEMPTS,
+      backoffBaseMs: e.FERRY_CALLBACK_BACKOFF_BASE_MS,
+      timeoutMs: e.FERRY_CALLBACK_TIMEOUT_MS,
+    },
     worker: {
       concurrency: e.FERRY_WORKER_CONCURRENCY,
       lockDurationMs: e.FERRY_WORKER_LOCK_DURATION_MS,

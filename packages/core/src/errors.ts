@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   FERRY_ERR_STORAGE_FULL: { retryable: true, httpStatus: 507 },
   FERRY_ERR_ABORTED: { retryable: true, httpStatus: 503 },
   FERRY_ERR_LOCK_LOST: { retryable: true, httpStatus: 503 },
+  FERRY_ERR_CALLBACK_REJECTED: { retryable: true, httpStatus: 502 },
   FERRY_ERR_STALLED: { retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;
 

@@ -8,6 +8,7 @@ export { isRetryableStatus } from './download/http-status.js';
 export { parseRetryAfter } from './download/retry-after.js';
 export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
 export { decodeFailureReason, encodeFailureReason } from './failure.js';
+export { toDownloadStatus } from './download-status.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export {
   backoffPolicy,
@@ -68,3 +69,6 @@ export { checkRedirect } from './egress/check-redirect.js';
 export { EGRESS_VARIABLES, parseCidrList, parseEgressConfig, parseHostList, parsePortList } from './egress/egress-config.js';
 export { createGuardedAgent, type GuardedAgentOptions } from './egress/guarded-agent.js';
 export { createGuardedLookup, resolveChecked, systemResolver, type ResolvedAddress, type Resolver } from './egress/guarded-lookup.js';
+export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, callbackJobOptions, createCallbackQueue } from './webhooks/callbacks.js';
+export { generateWebhookSecret, parseWebhookSecrets } from './webhooks/secrets.js';
+export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';

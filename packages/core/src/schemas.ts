@@ -86,15 +86,19 @@ const positiveMs = () =>
     .max(Number.MAX_SAFE_INTEGER)
     .optional();
 
+/** An absolute http(s) URL, exactly as it will be fetched. */
+const HttpUrl = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+  .max(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })
+  // URL parsers silently drop tabs and newlines, so the URL fetched would differ from the one sent: refuse instead.
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'must not contain control characters (tab, CR, LF…); percent-encode them' })
+  .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' }));
+
 /** What a caller asks Ferry to download. The API validates with it; the worker re-parses job data with it. */
 export const DownloadRequest = z.strictObject({
-  url: z
-    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
-    .max(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })
-    // URL parsers silently drop tabs and newlines, so the URL fetched would differ from the one sent: refuse instead.
-    // eslint-disable-next-line no-control-regex
-    .regex(/^[^\u0000-\u001f\u007f]*$/, { error: 'must not contain control characters (tab, CR, LF…); percent-encode them' })
-    .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' })),
+  url: HttpUrl,
+  callbackUrl: HttpUrl.optional(),
   filename: z
     .string()
     .superRefine((name, ctx) => {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { checkUrl, DOWNLOAD_JOB, DownloadRequest, FerryError, timeoutCapIssues, type Config, type DownloadJob, type EgressPolicy } from '@ferry/core';
-import { toDownloadStatus } from '../download-status.js';
+import { checkUrl, DOWNLOAD_JOB, DownloadRequest, FerryError, timeoutCapIssues, toDownloadStatus, type Config, type DownloadJob, type EgressPolicy } from '@ferry/core';
 import { invalidRequest, sendError, validationError } from '../errors.js';
 
 export interface DownloadRoutesOptions {
@@ -10,6 +9,8 @@ export interface DownloadRoutesOptions {
   readonly http: Config['http'];
   /** Refuses URLs no worker may fetch at once, rather than as a failed job; workers check again, addresses included. */
   readonly egress: EgressPolicy;
+  /** Whether FERRY_WEBHOOK_SECRETS is set: callbacks cannot be signed otherwise. */
+  readonly callbacksEnabled: boolean;
 }
 
 function ownerOf(request: FastifyRequest): string {
@@ -17,13 +18,19 @@ function ownerOf(request: FastifyRequest): string {
   return request.apiKey.name;
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress, callbacksEnabled }) => {
   app.post('/v1/downloads', async (request, reply) => {
     const parsed = DownloadRequest.safeParse(request.body);
     if (!parsed.success) return sendError(reply, validationError(parsed.error, Object.keys(DownloadRequest.shape)));
     const overCap = timeoutCapIssues(parsed.data.timeouts, http);
     if (overCap.length > 0) return sendError(reply, invalidRequest(overCap));
     checkUrl(new URL(parsed.data.url), egress, parsed.data.url);
+    if (parsed.data.callbackUrl !== undefined) {
+      if (!callbacksEnabled) {
+        return sendError(reply, invalidRequest([{ path: 'callbackUrl', message: 'cannot be used: this server has no FERRY_WEBHOOK_SECRETS to sign callbacks with' }]));
+      }
+      checkUrl(new URL(parsed.data.callbackUrl), egress, parsed.data.callbackUrl);
+    }
     const id = randomUUID();
     const job: DownloadJob = { owner: ownerOf(request), request: parsed.data };
     await queue.add(DOWNLOAD_JOB, job, { jobId: id });

@@ -1,11 +1,6 @@
 import type { Job, JobState } from 'bullmq';
-import {
-  decodeFailureReason,
-  DownloadProgress,
-  DownloadResult,
-  type DownloadState,
-  type DownloadStatus,
-} from '@ferry/core';
+import { decodeFailureReason } from './failure.js';
+import { DownloadProgress, DownloadResult, type DownloadState, type DownloadStatus } from './schemas.js';
 
 const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> = {
   waiting: 'queued',

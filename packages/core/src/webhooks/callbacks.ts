@@ -1,0 +1,37 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { DownloadStatus } from '../schemas.js';
+
+export const CALLBACK_QUEUE = 'callbacks';
+export const CALLBACK_JOB = 'callback';
+
+/** The JSON body of a completion callback, in the Standard Webhooks shape. */
+export const CallbackEvent = z.object({
+  type: z.enum(['download.completed', 'download.failed']),
+  timestamp: z.iso.datetime(),
+  data: DownloadStatus,
+});
+export type CallbackEvent = z.infer<typeof CallbackEvent>;
+
+/** A delivery waiting in the callbacks queue: the same body goes out on every attempt. */
+export const CallbackJob = z.strictObject({
+  url: z.string(),
+  event: CallbackEvent,
+});
+export type CallbackJob = z.infer<typeof CallbackJob>;
+
+/** BullMQ's own exponential backoff with jitter is enough here: receivers send no Retry-After we honour. */
+export function callbackJobOptions(config: Config) {
+  return {
+    attempts: config.callbacks.attempts,
+    backoff: { type: 'exponential', delay: config.callbacks.backoffBaseMs, jitter: 0.5 },
+    removeOnComplete: { age: config.retention.completed.age, count: config.retention.completed.count },
+    removeOnFail: { age: config.retention.failed.age, count: config.retention.failed.count },
+  };
+}
+
+export function createCallbackQueue(config: Config, connection: Redis): Queue {
+  return new Queue(CALLBACK_QUEUE, { connection, prefix: config.queuePrefix, defaultJobOptions: callbackJobOptions(config) });
+}

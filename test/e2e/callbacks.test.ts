@@ -1,0 +1,158 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { CALLBACK_QUEUE, generateWebhookSecret, verifyWebhook } from '@ferry/core';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEBHOOK_SECRET } from '../support/ferry.js';
+import { serveFile, status, type Handler } from '../support/origin.js';
+import { useStack } from '../support/stack.js';
+
+const stack = useStack({ workers: 1 });
+
+interface Delivery {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  readonly answered: number;
+}
+
+/** A receiver route on the fixture origin that records each delivery and answers with `statuses` in turn. */
+function receiver(path: string, ...statuses: number[]): { url: string; deliveries: Delivery[] } {
+  const deliveries: Delivery[] = [];
+  const handler: Handler = async (req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    for await (const chunk of req) body += String(chunk);
+    const answered = statuses[Math.min(deliveries.length, statuses.length - 1)] ?? 200;
+    deliveries.push({ headers: req.headers, body, answered });
+    res.writeHead(answered).end();
+  };
+  return { url: stack.origin.route(path, handler), deliveries };
+}
+
+async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const asHeaders = (headers: IncomingHttpHeaders) => headers as Record<string, string | undefined>;
+
+let callbacks: Queue;
+beforeAll(() => {
+  callbacks = new Queue(CALLBACK_QUEUE, { connection: { url: stack.redis.url }, prefix: 'ferry' });
+});
+afterAll(async () => {
+  await callbacks?.close();
+});
+
+describe('when a download with a callbackUrl completes', () => {
+  it('POSTs one signed download.completed event that the documented verifier accepts', async () => {
+    const file = await stack.origin.randomFile('called-back.bin', 5000);
+    const hook = receiver('/hooks/completed', 204);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/cb/called-back.bin', serveFile(file)), callbackUrl: hook.url });
+    await until(() => hook.deliveries.length === 1, 'the callback');
+
+    const [delivery] = hook.deliveries;
+    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(delivery!.headers), delivery!.body) as { type: string; data: { id: string; result: { sha256: string } } };
+    expect(event.type).toBe('download.completed');
+    expect(event.data.id).toBe(id);
+    expect(event.data.result.sha256).toBe(file.sha256);
+    expect(delivery!.headers['webhook-id']).toBe(`${id}.download.completed`);
+    expect(delivery!.headers['content-type']).toBe('application/json');
+  });
+
+  it('is rejected by the verifier when the body was tampered with or the delivery is replayed later', async () => {
+    const file = await stack.origin.randomFile('tamper.bin', 100);
+    const hook = receiver('/hooks/tamper', 200);
+    await stack.ferry.enqueue({ url: stack.origin.route('/cb/tamper.bin', serveFile(file)), callbackUrl: hook.url });
+    await until(() => hook.deliveries.length === 1, 'the callback');
+    const { headers, body } = hook.deliveries[0]!;
+
+    expect(() => verifyWebhook(WEBHOOK_SECRET, asHeaders(headers), body.replace('download.completed', 'download.failed'))).toThrow(/no signature matches/);
+    expect(() => verifyWebhook(generateWebhookSecret(), asHeaders(headers), body)).toThrow(/no signature matches/);
+    const later = Number(headers['webhook-timestamp']) + 600;
+    expect(() => verifyWebhook(WEBHOOK_SECRET, asHeaders(headers), body, { now: later })).toThrow(/outside the tolerance/);
+  });
+});
+
+describe('when the receiver fails twice, then succeeds', () => {
+  it('retries with the same webhook-id and records exactly one successful delivery', async () => {
+    const file = await stack.origin.randomFile('flaky-hook.bin', 100);
+    const hook = receiver('/hooks/flaky', 500, 503, 200);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/cb/flaky-hook.bin', serveFile(file)), callbackUrl: hook.url });
+    await until(() => hook.deliveries.length === 3, 'three deliveries');
+
+    expect(hook.deliveries.map((d) => d.answered)).toEqual([500, 503, 200]);
+    expect(new Set(hook.deliveries.map((d) => d.headers['webhook-id']))).toEqual(new Set([`${id}.download.completed`]));
+    // The 200 is on the wire a moment before the worker records the delivery.
+    const deadline = Date.now() + 5000;
+    while ((await callbacks.getJobState(`${id}.download.completed`)) !== 'completed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    const state = await callbacks.getJobState(`${id}.download.completed`);
+    const finished = await callbacks.getJob(`${id}.download.completed`);
+    expect(state).toBe('completed');
+    expect(finished?.returnvalue).toEqual({ status: 200, attempt: 3 });
+    expect(finished?.attemptsMade).toBe(3);
+    // Nothing more arrives once it was delivered.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(hook.deliveries).toHaveLength(3);
+  });
+});
+
+describe('when a download fails for good', () => {
+  it('POSTs one download.failed event with the error, after the last attempt only', async () => {
+    const hook = receiver('/hooks/failed', 200);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/cb/flaky-then-gone', status(503), status(404)), callbackUrl: hook.url });
+    await until(() => hook.deliveries.length === 1, 'the callback');
+    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(hook.deliveries[0]!.headers), hook.deliveries[0]!.body) as {
+      type: string;
+      data: { id: string; state: string; attempts: { made: number }; error: { code: string } };
+    };
+    expect(event).toMatchObject({ type: 'download.failed', data: { id, state: 'failed', attempts: { made: 2 }, error: { code: 'FERRY_ERR_ORIGIN_REJECTED' } } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hook.deliveries).toHaveLength(1);
+  });
+});
+
+describe('callback URLs', () => {
+  it('pass the egress guard: a loopback callback is refused at the API', async () => {
+    const response = await stack.ferry.request<{ code: string }>('POST', '/v1/downloads', { url: 'https://example.com/a', callbackUrl: 'http://127.0.0.1:40000/hook' });
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('FERRY_ERR_BLOCKED_DESTINATION');
+  });
+
+  it('are not followed through redirects: a 3xx answer is a failed delivery', async () => {
+    const file = await stack.origin.randomFile('redirected-hook.bin', 100);
+    const target = receiver('/hooks/redirect-target', 200);
+    const redirecting = stack.origin.route('/hooks/redirecting', status(307, { location: target.url }));
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/cb/redirected-hook.bin', serveFile(file)), callbackUrl: redirecting });
+    await until(() => stack.origin.requests('/hooks/redirecting').length >= 2, 'a retried delivery');
+    expect(target.deliveries).toHaveLength(0);
+    const job = await callbacks.getJob(`${id}.download.completed`);
+    expect(job?.failedReason).toMatch(/^FERRY_ERR_CALLBACK_REJECTED: .* answered 307/);
+  });
+});
+
+describe('the verifier in the README', () => {
+  it('is the code the suite runs, and it accepts a real delivery and refuses a tampered one', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const snippet = /```ts\n(import \{ createHmac[\s\S]*?)```/.exec(readme)?.[1];
+    expect(snippet).toBeDefined();
+    const dir = new URL('../.tmp/', import.meta.url);
+    await mkdir(dir, { recursive: true });
+    const file = new URL('readme-verifier.ts', dir);
+    await writeFile(file, snippet!);
+    try {
+      const { verifyFerryEvent } = (await import(file.href)) as { verifyFerryEvent: (s: string, h: Record<string, string | undefined>, b: string) => unknown };
+      const data = await stack.origin.randomFile('readme-hook.bin', 10);
+      const hook = receiver('/hooks/readme', 200);
+      await stack.ferry.enqueue({ url: stack.origin.route('/cb/readme-hook.bin', serveFile(data)), callbackUrl: hook.url });
+      await until(() => hook.deliveries.length === 1, 'the callback');
+      const { headers, body } = hook.deliveries[0]!;
+      expect(verifyFerryEvent(WEBHOOK_SECRET, asHeaders(headers), body)).toMatchObject({ type: 'download.completed' });
+      expect(() => verifyFerryEvent(WEBHOOK_SECRET, asHeaders(headers), `${body} `)).toThrow(/bad signature/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
