@@ -56,7 +56,7 @@ export const EnvSchema = z.object({
   /** Port the API listens on; 0 picks a free one. */
   FERRY_API_PORT: int(0, 65535).default(3000),
   /** Largest request body the API accepts, in bytes. */
-  FERRY_API_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  FERRY_API_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(256 * 1024),
   /** API keys, as name:sha256 entries (comma-separated); `npm run api-key -- <name>` makes one. The API refuses to start without any. */
   FERRY_API_KEYS: list(parseApiKeys),
   /** Requests one API key may make per FERRY_API_RATE_LIMIT_WINDOW_MS, counted in Redis across API replicas. */
