@@ -1,11 +1,14 @@
 // One Ferry download, measured in its own process so that its peak RSS is Ferry's alone.
-// Usage: node bench/engine-child.mjs <url> <storage-dir>
-// Prints one JSON line on stdout: { bytes, sha256, elapsedMs, peakRssMB, location, phases }.
+// Usage: node bench/engine-child.mjs <url> <storage-dir> [options-json]
+//   options-json: {"stopAtBytes": N} interrupts the download once N bytes arrived, as a worker shutting down
+//   would, and prints the checkpoint it leaves; {"resumeFrom": checkpoint} resumes from one.
+// Prints one JSON line on stdout: { bytes, sha256, elapsedMs, peakRssMB, location, phases } or { stopped, checkpoint }.
 // Exits 1 (message on stderr) if the download fails.
 import { readFileSync } from 'node:fs';
 import { downloadToStorage, EgressPolicy, HttpAgents, LocalDiskStorage, loadConfig, resolveTimeouts } from '../packages/core/dist/index.js';
 
-const [url, storageDir] = process.argv.slice(2);
+const [url, storageDir, optionsJson] = process.argv.slice(2);
+const { stopAtBytes, resumeFrom } = JSON.parse(optionsJson ?? '{}');
 if (url === undefined || storageDir === undefined) {
   process.stderr.write('usage: node bench/engine-child.mjs <url> <storage-dir>\n');
   process.exit(2);
@@ -29,6 +32,9 @@ function peakRssMB() {
 function timedStorage(root, marks) {
   const storage = new LocalDiskStorage(root);
   return {
+    resumePart: (...args) => storage.resumePart(...args),
+    listParts: () => storage.listParts(),
+    removePart: (name) => storage.removePart(name),
     async openPart(jobId, attempt) {
       const part = await storage.openPart(jobId, attempt);
       part.writable.once('finish', () => (marks.finish = performance.now()));
@@ -46,6 +52,7 @@ const origin = new URL(url);
 const agents = new HttpAgents(new EgressPolicy({ allowCidrs: [`${origin.hostname}/32`], allowPorts: [Number(origin.port)] }));
 const timeouts = resolveTimeouts(undefined, loadConfig({}).http);
 const marks = {};
+let checkpoint;
 const started = performance.now();
 let exitCode = 0;
 try {
@@ -53,13 +60,18 @@ try {
     { url },
     {
       jobId: 'bench',
-      attempt: 1,
+      attempt: resumeFrom === undefined ? 1 : 2,
+      resumeFrom,
       signal: abort.signal,
       agents,
       timeouts,
       storage: timedStorage(storageDir, marks),
       // The engine reports at most every PROGRESS_INTERVAL_MS; the first call marks the first body chunk.
-      onProgress: () => (marks.firstByte ??= performance.now()),
+      onProgress: (progress) => {
+        marks.firstByte ??= performance.now();
+        checkpoint = progress.checkpoint ?? checkpoint;
+        if (stopAtBytes !== undefined && progress.receivedBytes >= stopAtBytes && !abort.signal.aborted) abort.abort(new Error('stopped by the benchmark'));
+      },
     },
   );
   const ended = performance.now();
@@ -76,8 +88,13 @@ try {
     })}\n`,
   );
 } catch (err) {
-  process.stderr.write(`engine-child: ${err.code ?? err.name}: ${err.message}\n`);
-  exitCode = 1;
+  if (stopAtBytes !== undefined && err.code === 'FERRY_ERR_ABORTED' && checkpoint !== undefined) {
+    // Interrupted on purpose: the engine kept the bytes and reported where a resume can start.
+    process.stdout.write(`${JSON.stringify({ stopped: true, checkpoint, peakRssMB: peakRssMB() })}\n`);
+  } else {
+    process.stderr.write(`engine-child: ${err.code ?? err.name}: ${err.message}\n`);
+    exitCode = 1;
+  }
 } finally {
   await agents.close();
 }
