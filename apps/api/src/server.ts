@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { EgressPolicy, FerryError, REDACTED_PATHS, type Config } from '@ferry/core';
+import { EgressPolicy, FerryError, IdempotencyStore, REDACTED_PATHS, type Config } from '@ferry/core';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
@@ -58,6 +58,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       http: config.http,
       egress: new EgressPolicy(config.egress),
       callbacksEnabled: config.callbacks.secrets.length > 0,
+      idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
     });
   });
   await app.register(dashboard, {

@@ -71,6 +71,8 @@ export const EnvSchema = z.object({
   FERRY_CALLBACK_BACKOFF_BASE_MS: durationMs(0, DAY).default(SECOND),
   /** How long a receiver may take to answer a callback. */
   FERRY_CALLBACK_TIMEOUT_MS: durationMs(1, 10 * MINUTE).default(10 * SECOND),
+  /** How long an Idempotency-Key keeps answering with its job's id, even after retention removed the job. */
+  FERRY_IDEMPOTENCY_TTL_SECONDS: int(60, 365 * 24 * 3600).default(24 * 3600),
   /** Where Ferry keeps its own state under `npm start` (embedded Redis data, default storage). */
   FERRY_DATA_DIR: z.string().min(1).default('.ferry'),
   /** Where finished files land. Defaults to `$FERRY_DATA_DIR/files`. */
@@ -152,6 +154,7 @@ export interface Config {
     readonly bodyLimitBytes: number;
     readonly keys: readonly ApiKey[];
     readonly rateLimit: { readonly max: number; readonly windowMs: number };
+    readonly idempotencyTtlSeconds: number;
   };
   readonly dataDir: string;
   readonly storageDir: string;
@@ -247,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: e.FERRY_API_BODY_LIMIT_BYTES,
       keys: e.FERRY_API_KEYS ?? [],
       rateLimit: { max: e.FERRY_API_RATE_LIMIT, windowMs: e.FERRY_API_RATE_LIMIT_WINDOW_MS },
+      idempotencyTtlSeconds: e.FERRY_IDEMPOTENCY_TTL_SECONDS,
     },
     dataDir,
     storageDir: path.resolve(cwd, e.FERRY_STORAGE_DIR ?? path.join(dataDir, 'files')),

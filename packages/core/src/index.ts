@@ -8,7 +8,8 @@ export { isRetryableStatus } from './download/http-status.js';
 export { parseRetryAfter } from './download/retry-after.js';
 export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
 export { decodeFailureReason, encodeFailureReason } from './failure.js';
-export { toDownloadStatus } from './download-status.js';
+export { downloadStateOf, toDownloadStatus } from './download-status.js';
+export { IDEMPOTENCY_KEY, IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export {
   backoffPolicy,

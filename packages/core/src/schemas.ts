@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { IDEMPOTENCY_KEY } from './idempotency.js';
 import { unsafeFilenameReason } from './storage/filename.js';
 
 export const MAX_URL_LENGTH = 2048;
@@ -99,6 +100,11 @@ const HttpUrl = z
 export const DownloadRequest = z.strictObject({
   url: HttpUrl,
   callbackUrl: HttpUrl.optional(),
+  /** The same as the Idempotency-Key header, for clients that cannot set headers. */
+  idempotencyKey: z
+    .string()
+    .regex(IDEMPOTENCY_KEY, { error: 'must be 1-255 printable ASCII characters without spaces' })
+    .optional(),
   filename: z
     .string()
     .superRefine((name, ctx) => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { requestFingerprint } from '../src/idempotency.js';
 import { DownloadRequest } from '../src/schemas.js';
 
 const digest = (algorithm: string, encoding: 'hex' | 'base64' | 'base64url') => createHash(algorithm).update('ferry').digest(encoding);
@@ -32,5 +33,15 @@ describe('DownloadRequest url', () => {
 
   it.each(['ftp://example.com/a', 'file:///etc/passwd', 'javascript:alert(1)', 'example.com/a', '', `https://e.com/${'a'.repeat(2048)}`])('refuses %j', (url) => {
     expect(DownloadRequest.safeParse({ url }).success).toBe(false);
+  });
+});
+
+describe('requestFingerprint', () => {
+  it('ignores field order and the idempotency key, and nothing else', () => {
+    const a = DownloadRequest.parse({ url: 'https://example.com/a', filename: 'a.bin', idempotencyKey: 'k1' });
+    const b = DownloadRequest.parse({ filename: 'a.bin', url: 'https://example.com/a' });
+    const c = DownloadRequest.parse({ url: 'https://example.com/a', filename: 'b.bin' });
+    expect(requestFingerprint(a)).toBe(requestFingerprint(b));
+    expect(requestFingerprint(a)).not.toBe(requestFingerprint(c));
   });
 });

@@ -1,7 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { checkUrl, DOWNLOAD_JOB, DownloadRequest, FerryError, timeoutCapIssues, toDownloadStatus, type Config, type DownloadJob, type EgressPolicy } from '@ferry/core';
+import {
+  checkUrl,
+  DOWNLOAD_JOB,
+  downloadStateOf,
+  DownloadRequest,
+  FerryError,
+  IDEMPOTENCY_KEY,
+  requestFingerprint,
+  timeoutCapIssues,
+  toDownloadStatus,
+  type Config,
+  type DownloadJob,
+  type EgressPolicy,
+  type IdempotencyStore,
+} from '@ferry/core';
 import { invalidRequest, sendError, validationError } from '../errors.js';
 
 export interface DownloadRoutesOptions {
@@ -11,6 +25,7 @@ export interface DownloadRoutesOptions {
   readonly egress: EgressPolicy;
   /** Whether FERRY_WEBHOOK_SECRETS is set: callbacks cannot be signed otherwise. */
   readonly callbacksEnabled: boolean;
+  readonly idempotency: IdempotencyStore;
 }
 
 function ownerOf(request: FastifyRequest): string {
@@ -18,7 +33,7 @@ function ownerOf(request: FastifyRequest): string {
   return request.apiKey.name;
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress, callbacksEnabled }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress, callbacksEnabled, idempotency }) => {
   app.post('/v1/downloads', async (request, reply) => {
     const parsed = DownloadRequest.safeParse(request.body);
     if (!parsed.success) return sendError(reply, validationError(parsed.error, Object.keys(DownloadRequest.shape)));
@@ -31,10 +46,40 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       }
       checkUrl(new URL(parsed.data.callbackUrl), egress, parsed.data.callbackUrl);
     }
+    const header = request.headers['idempotency-key'];
+    const idempotencyKey = typeof header === 'string' ? header : parsed.data.idempotencyKey;
+    if (typeof header === 'string' && (!IDEMPOTENCY_KEY.test(header) || (parsed.data.idempotencyKey ?? header) !== header)) {
+      return sendError(
+        reply,
+        invalidRequest([{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces, and equal idempotencyKey if both are sent' }]),
+      );
+    }
+    const owner = ownerOf(request);
     const id = randomUUID();
-    const job: DownloadJob = { owner: ownerOf(request), request: parsed.data };
-    await queue.add(DOWNLOAD_JOB, job, { jobId: id });
-    request.log.info({ jobId: id, url: parsed.data.url, owner: job.owner }, 'download enqueued');
+    const fingerprint = requestFingerprint(parsed.data);
+    if (idempotencyKey !== undefined) {
+      const earlier = await idempotency.claim(owner, idempotencyKey, { id, fingerprint, enqueued: false });
+      if (earlier !== undefined) {
+        if (earlier.fingerprint !== fingerprint) {
+          return sendError(
+            reply,
+            new FerryError('FERRY_ERR_IDEMPOTENCY_CONFLICT', `Idempotency-Key ${idempotencyKey} was used for a different request (download ${earlier.id}); use a new key for a new request`),
+          );
+        }
+        // No job: either the first request is still enqueueing it, or retention has removed it since.
+        const state = downloadStateOf(await queue.getJobState(earlier.id)) ?? (earlier.enqueued ? 'expired' : 'queued');
+        return reply.status(200).header('location', `/v1/downloads/${earlier.id}`).send({ id: earlier.id, state, url: parsed.data.url });
+      }
+    }
+    const job: DownloadJob = { owner, request: parsed.data };
+    try {
+      await queue.add(DOWNLOAD_JOB, job, { jobId: id });
+    } catch (err) {
+      if (idempotencyKey !== undefined) await idempotency.release(owner, idempotencyKey).catch(() => undefined);
+      throw err;
+    }
+    if (idempotencyKey !== undefined) await idempotency.markEnqueued(owner, idempotencyKey, { id, fingerprint, enqueued: true });
+    request.log.info({ jobId: id, url: parsed.data.url, owner }, 'download enqueued');
     return reply
       .status(202)
       .header('location', `/v1/downloads/${id}`)
