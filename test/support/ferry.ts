@@ -38,6 +38,8 @@ const TEST_ENV = {
   FERRY_API_KEYS: `test:${hashApiKey(API_KEY)},other:${hashApiKey(OTHER_API_KEY)}`,
   FERRY_WEBHOOK_SECRETS: WEBHOOK_SECRET,
   FERRY_CALLBACK_BACKOFF_BASE_MS: '100',
+  // Suites poll the API far faster than any caller should; the rate-limit suite sets its own limit.
+  FERRY_API_RATE_LIMIT: '1000000',
   ...TEST_EGRESS_ENV,
 } as const;
 

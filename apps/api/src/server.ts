@@ -59,6 +59,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       egress: new EgressPolicy(config.egress),
       callbacksEnabled: config.callbacks.secrets.length > 0,
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
+      storageDir: config.storageDir,
     });
   });
   await app.register(dashboard, {

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import {
@@ -13,6 +17,7 @@ import {
   toDownloadStatus,
   type Config,
   type DownloadJob,
+  type DownloadStatus,
   type EgressPolicy,
   type IdempotencyStore,
 } from '@ferry/core';
@@ -26,6 +31,8 @@ export interface DownloadRoutesOptions {
   /** Whether FERRY_WEBHOOK_SECRETS is set: callbacks cannot be signed otherwise. */
   readonly callbacksEnabled: boolean;
   readonly idempotency: IdempotencyStore;
+  /** Where completed files are, for the content route. */
+  readonly storageDir: string;
 }
 
 function ownerOf(request: FastifyRequest): string {
@@ -33,7 +40,9 @@ function ownerOf(request: FastifyRequest): string {
   return request.apiKey.name;
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress, callbacksEnabled, idempotency }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress, callbacksEnabled, idempotency, storageDir }) => {
+  await app.register(fastifyStatic, { root: storageDir, serve: false });
+
   app.post('/v1/downloads', async (request, reply) => {
     const parsed = DownloadRequest.safeParse(request.body);
     if (!parsed.success) return sendError(reply, validationError(parsed.error, Object.keys(DownloadRequest.shape)));
@@ -86,17 +95,32 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       .send({ id, state: 'queued', url: parsed.data.url });
   });
 
-  app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => {
-    const { id } = request.params;
+  /** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
+  async function ownStatus(request: FastifyRequest, id: string): Promise<DownloadStatus> {
     // State first: a job read before its state could show "completed" without the result written in the same step.
     const state = await queue.getJobState(id);
     const job = await queue.getJob(id);
-    // Another key's job answers exactly like a missing one: ids are not a way to probe what others download.
     const mine = job !== undefined && (job.data as Partial<DownloadJob>).owner === ownerOf(request);
     const status = mine ? toDownloadStatus(job, state) : undefined;
-    if (status === undefined) {
-      return sendError(reply, new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`));
+    if (status === undefined) throw new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
+    return status;
+  }
+
+  app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => reply.send(await ownStatus(request, request.params.id)));
+
+  app.get<{ Params: { id: string } }>('/v1/downloads/:id/content', async (request, reply) => {
+    const status = await ownStatus(request, request.params.id);
+    if (status.result === null) {
+      throw new FerryError('FERRY_ERR_NOT_READY', `download ${status.id} is ${status.state}; its content is available once it is completed`);
     }
-    return reply.send(status);
+    const file = fileURLToPath(status.result.location);
+    // Only files this API can serve from its own storage directory; a result from elsewhere is not followed.
+    if (path.dirname(file) !== storageDir) throw new FerryError('FERRY_ERR_NOT_FOUND', `the file of download ${status.id} is not in this API's storage`);
+    if (!existsSync(file)) throw new FerryError('FERRY_ERR_NOT_FOUND', `the file of download ${status.id} is no longer in storage`);
+    void reply
+      .header('content-type', status.result.contentType ?? 'application/octet-stream')
+      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(status.result.filename)}`);
+    // Range, If-Range, ETag and If-None-Match are @fastify/send's, as for any static file.
+    return reply.sendFile(path.basename(file), storageDir, { contentType: false, cacheControl: false, dotfiles: 'allow' });
   });
 };

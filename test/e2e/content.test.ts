@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
+import { pathOf } from '../support/files.js';
+import { serveFile, status } from '../support/origin.js';
+import { useStack } from '../support/stack.js';
+
+const stack = useStack({ workers: 1 });
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+async function get(path: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${stack.ferry.baseUrl}${path}`, { headers: { ...bearer(API_KEY), ...headers } });
+  return { response, body: Buffer.from(await response.arrayBuffer()) };
+}
+
+describe('GET /v1/downloads/{id}/content', () => {
+  it('streams the stored bytes with Content-Type, Content-Length, ETag and a download name', async () => {
+    const file = await stack.origin.randomFile('served.bin', 3 * 1024 * 1024 + 17);
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/served.bin', serveFile(file, { headers: { 'content-type': 'application/x-ferry-test' } })) }));
+    const { response, body } = await get(`/v1/downloads/${final.id}/content`);
+    expect(response.status).toBe(200);
+    expect(sha256(body)).toBe(file.sha256);
+    expect(response.headers.get('content-type')).toBe('application/x-ferry-test');
+    expect(response.headers.get('content-length')).toBe(String(file.size));
+    expect(response.headers.get('accept-ranges')).toBe('bytes');
+    expect(response.headers.get('etag')).toBeTruthy();
+    expect(response.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''served.bin");
+  });
+
+  it('serves a Range with 206 and exactly those bytes, and honours If-None-Match', async () => {
+    const file = await stack.origin.randomFile('ranged.bin', 100_000);
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/ranged.bin', serveFile(file)) }));
+    const all = await readFile(file.path);
+    const ranged = await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=1000-1999' });
+    expect(ranged.response.status).toBe(206);
+    expect(ranged.response.headers.get('content-range')).toBe(`bytes 1000-1999/${file.size}`);
+    expect(ranged.body.equals(all.subarray(1000, 2000))).toBe(true);
+    const tail = await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=-10' });
+    expect(tail.body.equals(all.subarray(file.size - 10))).toBe(true);
+    const etag = ranged.response.headers.get('etag')!;
+    // Not fetch(): the Fetch standard adds Cache-Control: no-cache to a request carrying If-None-Match.
+    const revalidated = await request(`${stack.ferry.baseUrl}/v1/downloads/${final.id}/content`, { headers: { ...bearer(API_KEY), 'if-none-match': etag } });
+    await revalidated.body.dump();
+    expect(revalidated.statusCode).toBe(304);
+  });
+
+  it('answers 409 FERRY_ERR_NOT_READY before the download completes, and 404 for another key or a deleted file', async () => {
+    const failed = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/missing', status(404)) }));
+    const notReady = await get(`/v1/downloads/${failed.id}/content`);
+    expect(notReady.response.status).toBe(409);
+    expect(JSON.parse(notReady.body.toString()).code).toBe('FERRY_ERR_NOT_READY');
+
+    const file = await stack.origin.randomFile('gone.bin', 10);
+    const done = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/gone.bin', serveFile(file)) }));
+    expect((await get(`/v1/downloads/${done.id}/content`, bearer(OTHER_API_KEY))).response.status).toBe(404);
+    await rm(pathOf(done.result!.location));
+    const gone = await get(`/v1/downloads/${done.id}/content`);
+    expect(gone.response.status).toBe(404);
+    expect(JSON.parse(gone.body.toString()).message).toMatch(/no longer in storage/);
+  });
+});
