@@ -17,7 +17,7 @@ const BAD_REQUESTS: Array<[string, unknown, RegExp]> = [
   ['an ftp:// url', { url: 'ftp://example.com/a.bin' }, /url must be an absolute http:\/\/ or https:\/\/ URL/],
   ['a relative url', { url: '/a.bin' }, /url must be an absolute http/],
   ['a 10 KB url', { url: `https://example.com/${'a'.repeat(10_000)}` }, /url must be at most 2048 characters/],
-  ['an unknown field', { url: 'https://example.com/a', priority: 1 }, /priority is not a known field: remove it; allowed fields are url, callbackUrl, idempotencyKey, filename, headers, checksum, maxBytes, timeouts, onConflict/],
+  ['an unknown field', { url: 'https://example.com/a', speed: 1 }, /speed is not a known field: remove it; allowed fields are url, callbackUrl, idempotencyKey, filename, headers, checksum, maxBytes, timeouts, priority, delayMs, notBefore, onConflict/],
   ['a url of the wrong type', { url: 42 }, /url must be a string/],
   ['headers of the wrong type', { url: 'https://example.com/a', headers: 'x' }, /headers must be of type record/],
   ['a filename with a path', { url: 'https://example.com/a', filename: '../etc/passwd' }, /filename must be a bare file name/],

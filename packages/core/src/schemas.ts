@@ -6,6 +6,9 @@ import { unsafeFilenameReason } from './storage/filename.js';
 export const MAX_URL_LENGTH = 2048;
 export const MAX_HEADER_COUNT = 32;
 export const MAX_HEADERS_BYTES = 8 * 1024;
+/** BullMQ's largest priority. */
+export const MAX_PRIORITY = 2 ** 21;
+export const MAX_DELAY_MS = 30 * 24 * 3600 * 1000;
 
 // Headers whose value the engine decides: a caller-supplied one would break framing, caching or routing.
 const ENGINE_OWNED_HEADERS = new Set([
@@ -129,9 +132,26 @@ export const DownloadRequest = z.strictObject({
       lowSpeedWindowMs: positiveMs(),
     })
     .optional(),
+  /** 1 is the highest; jobs without one run before any with one, as BullMQ orders them. */
+  priority: z
+    .number()
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1 (the highest priority)' })
+    .max(MAX_PRIORITY, { error: `must be at most ${MAX_PRIORITY}` })
+    .optional(),
+  delayMs: z
+    .number()
+    .int({ error: 'must be a whole number of milliseconds' })
+    .nonnegative({ error: 'must be 0 or more' })
+    .max(MAX_DELAY_MS, { error: `must be at most ${MAX_DELAY_MS} (30 days)` })
+    .optional(),
+  notBefore: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-12-01T08:00:00Z' }).optional(),
   onConflict: z
     .enum(['rename', 'overwrite', 'fail'], { error: "must be 'rename', 'overwrite' or 'fail'" })
     .optional(),
+}).refine((request) => request.delayMs === undefined || request.notBefore === undefined, {
+  path: ['notBefore'],
+  error: 'cannot be combined with delayMs: send one or the other',
 });
 export type DownloadRequest = z.infer<typeof DownloadRequest>;
 

@@ -35,6 +35,12 @@ export interface DownloadRoutesOptions {
   readonly storageDir: string;
 }
 
+/** BullMQ's options for a request's priority and start time. */
+function scheduling(request: DownloadRequest): { priority?: number; delay?: number } {
+  const delay = request.delayMs ?? (request.notBefore === undefined ? undefined : Math.max(0, Date.parse(request.notBefore) - Date.now()));
+  return { ...(request.priority === undefined ? {} : { priority: request.priority }), ...(delay === undefined || delay === 0 ? {} : { delay }) };
+}
+
 function ownerOf(request: FastifyRequest): string {
   if (request.apiKey === undefined) throw new Error('download routes must be registered behind requireApiKey');
   return request.apiKey.name;
@@ -81,8 +87,9 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       }
     }
     const job: DownloadJob = { owner, request: parsed.data };
+    const when = scheduling(parsed.data);
     try {
-      await queue.add(DOWNLOAD_JOB, job, { jobId: id });
+      await queue.add(DOWNLOAD_JOB, job, { jobId: id, ...when });
     } catch (err) {
       if (idempotencyKey !== undefined) await idempotency.release(owner, idempotencyKey).catch(() => undefined);
       throw err;
@@ -92,7 +99,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     return reply
       .status(202)
       .header('location', `/v1/downloads/${id}`)
-      .send({ id, state: 'queued', url: parsed.data.url });
+      .send({ id, state: when.delay === undefined ? 'queued' : 'delayed', url: parsed.data.url });
   });
 
   /** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
