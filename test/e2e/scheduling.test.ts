@@ -42,3 +42,25 @@ describe('delayMs and notBefore', () => {
     expect(both.body.message).toMatch(/notBefore cannot be combined with delayMs/);
   });
 });
+
+describe('POST /v1/downloads/{id}/retry', () => {
+  it('runs a failed download again with fresh attempts, and refuses one that has not failed', async () => {
+    const file = await stack.origin.randomFile('second-chance.bin', 500);
+    // 404 fails at once; the retry then finds the file.
+    const route = '/retry/second-chance.bin';
+    const id = await stack.ferry.enqueue({ url: stack.origin.route(route, (_req, res) => void res.writeHead(404).end(), serveFile(file)) });
+    expect((await stack.ferry.waitFor(id)).state).toBe('failed');
+
+    const retried = await stack.ferry.request<{ id: string; state: string }>('POST', `/v1/downloads/${id}/retry`);
+    expect(retried.status).toBe(202);
+    expect(retried.body).toMatchObject({ id, state: 'queued' });
+    const final = await stack.ferry.waitFor(id);
+    expect(final.state).toBe('completed');
+    expect(final.attempts.made).toBe(1);
+    expect(final.result?.sha256).toBe(file.sha256);
+
+    const again = await stack.ferry.request<{ code: string }>('POST', `/v1/downloads/${id}/retry`);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('FERRY_ERR_NOT_RETRYABLE_STATE');
+  });
+});

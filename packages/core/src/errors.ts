@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   FERRY_ERR_NOT_FOUND: { retryable: false, httpStatus: 404 },
   FERRY_ERR_IDEMPOTENCY_CONFLICT: { retryable: false, httpStatus: 409 },
   FERRY_ERR_NOT_READY: { retryable: true, httpStatus: 409 },
+  FERRY_ERR_NOT_RETRYABLE_STATE: { retryable: false, httpStatus: 409 },
   FERRY_ERR_UNAUTHORIZED: { retryable: false, httpStatus: 401 },
   FERRY_ERR_CROSS_SITE: { retryable: false, httpStatus: 403 },
   FERRY_ERR_READ_ONLY: { retryable: false, httpStatus: 403 },

@@ -115,6 +115,18 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => reply.send(await ownStatus(request, request.params.id)));
 
+  app.post<{ Params: { id: string } }>('/v1/downloads/:id/retry', async (request, reply) => {
+    const status = await ownStatus(request, request.params.id);
+    if (status.state !== 'failed') {
+      throw new FerryError('FERRY_ERR_NOT_RETRYABLE_STATE', `download ${status.id} is ${status.state}; only a failed download can be retried`);
+    }
+    const job = await queue.getJob(status.id);
+    // A retry is a fresh start: the full number of attempts again.
+    await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    request.log.info({ jobId: status.id }, 'download retried');
+    return reply.status(202).header('location', `/v1/downloads/${status.id}`).send({ id: status.id, state: 'queued', url: status.url });
+  });
+
   app.get<{ Params: { id: string } }>('/v1/downloads/:id/content', async (request, reply) => {
     const status = await ownStatus(request, request.params.id);
     if (status.result === null) {
