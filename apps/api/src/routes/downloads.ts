@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -47,6 +48,8 @@ function ownerOf(request: FastifyRequest): string {
 }
 
 export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress, callbacksEnabled, idempotency, storageDir }) => {
+  // Workers create it on their first download; the API may start first, and @fastify/static wants it to exist.
+  await mkdir(storageDir, { recursive: true });
   await app.register(fastifyStatic, { root: storageDir, serve: false });
 
   app.post('/v1/downloads', async (request, reply) => {
