@@ -107,36 +107,38 @@ interface Transfer {
 /**
  * Opens the response, resuming from a checkpoint when the origin agrees
  * (206 with the matching Content-Range); any other answer starts from zero,
- * so bytes of two versions of a resource are never spliced together.
+ * so bytes of two versions of a resource are never spliced together. The kept
+ * part is copied only once the origin agreed: if the ranged request itself
+ * fails, the checkpoint and its part stay as they were for the next attempt.
  */
 async function startTransfer(request: DownloadRequest, ctx: DownloadContext, headers: Record<string, string>, http: RequestOptions): Promise<Transfer> {
   const algorithm = request.checksum?.algorithm;
   const checkpoint = ctx.resumeFrom;
   if (checkpoint !== undefined && checkpoint.bytes > 0) {
-    const digests = new Digests(algorithm);
-    const part = await ctx.storage.resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk));
-    if (part !== undefined) {
-      const ranged = { ...headers, range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator };
-      const response = await openResponse(request.url, ranged, http).catch(async (err: unknown) => {
-        await part.discard();
-        // 416: the resource is now shorter than what we kept, so it changed; start over below.
-        if (err instanceof FerryError && err.data['status'] === 416) return undefined;
+    const ranged = { ...headers, range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator };
+    const response = await openResponse(request.url, ranged, http).catch((err: unknown) => {
+      // 416: the resource is now shorter than what we kept, so it changed; start over below.
+      if (err instanceof FerryError && err.data['status'] === 416) return undefined;
+      throw err;
+    });
+    const range = parseContentRange(response === undefined ? undefined : headerValue(response.headers, 'content-range'));
+    if (response?.statusCode === 206 && range?.first === checkpoint.bytes) {
+      const digests = new Digests(algorithm);
+      const part = await ctx.storage.resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk)).catch(async (err: unknown) => {
+        await response.body.dump();
         throw err;
       });
-      if (response !== undefined) {
-        const range = parseContentRange(headerValue(response.headers, 'content-range'));
-        if (response.statusCode === 206 && range?.first === checkpoint.bytes) {
-          return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete };
-        }
-        await part.discard();
-        // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
-        if (response.statusCode === 200) return fresh(ctx, response, algorithm);
-        await response.body.dump();
-      }
+      if (part !== undefined) return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete };
+      await response.body.dump();
+    } else {
+      // The kept bytes are of a version the origin no longer serves (or will not serve in part).
+      await ctx.storage.removePart(checkpoint.part);
+      // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
+      if (response?.statusCode === 200) return fresh(ctx, response, algorithm);
+      await response?.body.dump();
     }
   }
-  const response = await openResponse(request.url, headers, http);
-  return fresh(ctx, response, algorithm);
+  return fresh(ctx, await openResponse(request.url, headers, http), algorithm);
 }
 
 async function fresh(ctx: DownloadContext, response: OpenedResponse, algorithm: Digests['requested']): Promise<Transfer> {

@@ -41,7 +41,7 @@ export interface Storage {
   openPart(jobId: string, attempt: number): Promise<PartWriter>;
   /**
    * Starts this attempt's part with the first `checkpoint.bytes` bytes of an
-   * earlier attempt's part, passing each chunk to `onPrefix` (to hash it), then
+   * earlier attempt's part (called once the origin agreed to send the rest), passing each chunk to `onPrefix` (to hash it), then
    * removes the earlier part. Undefined when that part is gone or shorter.
    */
   resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void): Promise<PartWriter | undefined>;
