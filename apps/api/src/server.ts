@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { EgressPolicy, FerryError, IdempotencyStore, REDACTED_PATHS, type Config } from '@ferry/core';
+import { DownloadIndex, EgressPolicy, FerryError, IdempotencyStore, REDACTED_PATHS, type Config } from '@ferry/core';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
@@ -55,9 +55,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
     await v1.register(downloadRoutes, {
       queue: deps.queue,
-      http: config.http,
-      egress: new EgressPolicy(config.egress),
-      callbacksEnabled: config.callbacks.secrets.length > 0,
+      policy: { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 },
+      index: new DownloadIndex(deps.redis, config.queuePrefix),
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
       storageDir: config.storageDir,
     });

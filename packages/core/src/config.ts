@@ -73,6 +73,10 @@ export const EnvSchema = z.object({
   FERRY_CALLBACK_TIMEOUT_MS: durationMs(1, 10 * MINUTE).default(10 * SECOND),
   /** How long an Idempotency-Key keeps answering with its job's id, even after retention removed the job. */
   FERRY_IDEMPOTENCY_TTL_SECONDS: int(60, 365 * 24 * 3600).default(24 * 3600),
+  /** Most downloads one `POST /v1/batches` may hold. */
+  FERRY_BATCH_MAX_SIZE: int(1, 100_000).default(10_000),
+  /** Largest `POST /v1/batches` body, in bytes (other routes keep FERRY_API_BODY_LIMIT_BYTES). */
+  FERRY_BATCH_BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
   /** Where Ferry keeps its own state under `npm start` (embedded Redis data, default storage). */
   FERRY_DATA_DIR: z.string().min(1).default('.ferry'),
   /** Where finished files land. Defaults to `$FERRY_DATA_DIR/files`. */
@@ -155,6 +159,8 @@ export interface Config {
     readonly keys: readonly ApiKey[];
     readonly rateLimit: { readonly max: number; readonly windowMs: number };
     readonly idempotencyTtlSeconds: number;
+    readonly batchMaxSize: number;
+    readonly batchBodyLimitBytes: number;
   };
   readonly dataDir: string;
   readonly storageDir: string;
@@ -251,6 +257,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keys: e.FERRY_API_KEYS ?? [],
       rateLimit: { max: e.FERRY_API_RATE_LIMIT, windowMs: e.FERRY_API_RATE_LIMIT_WINDOW_MS },
       idempotencyTtlSeconds: e.FERRY_IDEMPOTENCY_TTL_SECONDS,
+      batchMaxSize: e.FERRY_BATCH_MAX_SIZE,
+      batchBodyLimitBytes: e.FERRY_BATCH_BODY_LIMIT_BYTES,
     },
     dataDir,
     storageDir: path.resolve(cwd, e.FERRY_STORAGE_DIR ?? path.join(dataDir, 'files')),

@@ -32,6 +32,7 @@ export function toDownloadStatus(job: Job, jobState: JobState | 'unknown'): Down
     id: job.id,
     url: String((job.data as { request?: { url?: unknown } }).request?.url ?? ''),
     state,
+    batchId: (job.data as { batchId?: string }).batchId ?? null,
     progress: progress.success ? progress.data : { receivedBytes: 0, totalBytes: null },
     attempts: { made: job.attemptsMade, max: job.opts.attempts ?? 1 },
     result: result?.success ? result.data : null,

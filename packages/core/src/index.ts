@@ -1,3 +1,19 @@
+export {
+  BatchAccepted,
+  BatchCounts,
+  BatchMember,
+  BatchProgressEvent,
+  BatchQuery,
+  BatchRequest,
+  BatchState,
+  BatchStatus,
+  DEFAULT_PAGE_LIMIT,
+  DownloadAccepted,
+  DownloadEvent,
+  DownloadList,
+  ListQuery,
+  MAX_PAGE_LIMIT,
+} from './api-schemas.js';
 export { findApiKey, generateApiKey, hashApiKey, parseApiKeys, type ApiKey } from './api-keys.js';
 export { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
@@ -9,6 +25,7 @@ export { parseRetryAfter } from './download/retry-after.js';
 export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
 export { decodeFailureReason, encodeFailureReason } from './failure.js';
 export { downloadStateOf, toDownloadStatus } from './download-status.js';
+export { DownloadIndex } from './download-index.js';
 export { IDEMPOTENCY_KEY, IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export {

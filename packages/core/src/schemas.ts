@@ -162,6 +162,8 @@ export type DownloadRequest = z.infer<typeof DownloadRequest>;
 export const DownloadJob = z.strictObject({
   owner: z.string().min(1),
   request: DownloadRequest,
+  /** The batch the download was enqueued in, if any. */
+  batchId: z.string().optional(),
 });
 export type DownloadJob = z.infer<typeof DownloadJob>;
 
@@ -201,7 +203,12 @@ export type Checkpoint = z.infer<typeof Checkpoint>;
 export const WorkerProgress = DownloadProgress.extend({ checkpoint: Checkpoint.optional() });
 export type WorkerProgress = z.infer<typeof WorkerProgress>;
 
-export const DownloadState = z.enum(['queued', 'active', 'completed', 'failed', 'delayed']);
+/**
+ * `paused` and `cancelled` are Ferry's own: BullMQ knows neither. A paused job
+ * waits in BullMQ's delayed set until resumed; a cancelled one is a failed job
+ * whose reason is FERRY_ERR_CANCELLED.
+ */
+export const DownloadState = z.enum(['queued', 'active', 'delayed', 'paused', 'completed', 'failed', 'cancelled']);
 export type DownloadState = z.infer<typeof DownloadState>;
 
 export const DownloadFailure = z.object({
@@ -216,6 +223,7 @@ export const DownloadStatus = z.object({
   id: z.string(),
   url: z.string(),
   state: DownloadState,
+  batchId: z.string().nullable().default(null),
   progress: DownloadProgress,
   attempts: z.object({ made: z.number().int(), max: z.number().int() }),
   result: DownloadResult.nullable(),

@@ -7,39 +7,28 @@ import fastifyStatic from '@fastify/static';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import {
-  checkUrl,
-  DOWNLOAD_JOB,
   downloadStateOf,
   DownloadRequest,
   FerryError,
   IDEMPOTENCY_KEY,
   requestFingerprint,
-  timeoutCapIssues,
   toDownloadStatus,
-  type Config,
+  type DownloadIndex,
   type DownloadJob,
   type DownloadStatus,
-  type EgressPolicy,
   type IdempotencyStore,
 } from '@ferry/core';
+import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
+import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
-  readonly http: Config['http'];
-  /** Refuses URLs no worker may fetch at once, rather than as a failed job; workers check again, addresses included. */
-  readonly egress: EgressPolicy;
-  /** Whether FERRY_WEBHOOK_SECRETS is set: callbacks cannot be signed otherwise. */
-  readonly callbacksEnabled: boolean;
+  readonly policy: RequestPolicy;
+  readonly index: DownloadIndex;
   readonly idempotency: IdempotencyStore;
   /** Where completed files are, for the content route. */
   readonly storageDir: string;
-}
-
-/** BullMQ's options for a request's priority and start time. */
-function scheduling(request: DownloadRequest): { priority?: number; delay?: number } {
-  const delay = request.delayMs ?? (request.notBefore === undefined ? undefined : Math.max(0, Date.parse(request.notBefore) - Date.now()));
-  return { ...(request.priority === undefined ? {} : { priority: request.priority }), ...(delay === undefined || delay === 0 ? {} : { delay }) };
 }
 
 function ownerOf(request: FastifyRequest): string {
@@ -47,7 +36,7 @@ function ownerOf(request: FastifyRequest): string {
   return request.apiKey.name;
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, http, egress, callbacksEnabled, idempotency, storageDir }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, policy, index, idempotency, storageDir }) => {
   // Workers create it on their first download; the API may start first, and @fastify/static wants it to exist.
   await mkdir(storageDir, { recursive: true });
   await app.register(fastifyStatic, { root: storageDir, serve: false });
@@ -55,15 +44,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   app.post('/v1/downloads', async (request, reply) => {
     const parsed = DownloadRequest.safeParse(request.body);
     if (!parsed.success) return sendError(reply, validationError(parsed.error, Object.keys(DownloadRequest.shape)));
-    const overCap = timeoutCapIssues(parsed.data.timeouts, http);
-    if (overCap.length > 0) return sendError(reply, invalidRequest(overCap));
-    checkUrl(new URL(parsed.data.url), egress, parsed.data.url);
-    if (parsed.data.callbackUrl !== undefined) {
-      if (!callbacksEnabled) {
-        return sendError(reply, invalidRequest([{ path: 'callbackUrl', message: 'cannot be used: this server has no FERRY_WEBHOOK_SECRETS to sign callbacks with' }]));
-      }
-      checkUrl(new URL(parsed.data.callbackUrl), egress, parsed.data.callbackUrl);
-    }
+    checkDownloadRequest(parsed.data, policy);
     const header = request.headers['idempotency-key'];
     const idempotencyKey = typeof header === 'string' ? header : parsed.data.idempotencyKey;
     if (typeof header === 'string' && (!IDEMPOTENCY_KEY.test(header) || (parsed.data.idempotencyKey ?? header) !== header)) {
@@ -89,10 +70,9 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
         return reply.status(200).header('location', `/v1/downloads/${earlier.id}`).send({ id: earlier.id, state, url: parsed.data.url });
       }
     }
-    const job: DownloadJob = { owner, request: parsed.data };
-    const when = scheduling(parsed.data);
+    let delayed: boolean | undefined;
     try {
-      await queue.add(DOWNLOAD_JOB, job, { jobId: id, ...when });
+      [delayed] = await enqueueDownloads(queue, index, [{ id, job: { owner, request: parsed.data } }]);
     } catch (err) {
       if (idempotencyKey !== undefined) await idempotency.release(owner, idempotencyKey).catch(() => undefined);
       throw err;
@@ -102,7 +82,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     return reply
       .status(202)
       .header('location', `/v1/downloads/${id}`)
-      .send({ id, state: when.delay === undefined ? 'queued' : 'delayed', url: parsed.data.url });
+      .send({ id, state: delayed === true ? 'delayed' : 'queued', url: parsed.data.url });
   });
 
   /** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
