@@ -55,6 +55,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
     await v1.register(downloadRoutes, {
       queue: deps.queue,
+      redis: deps.redis,
       policy: { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 },
       index: new DownloadIndex(deps.redis, config.queuePrefix),
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),

@@ -21,13 +21,16 @@ export function downloadStateOf(jobState: JobState | 'unknown'): DownloadState |
 }
 
 /** The public view of a job; undefined when the job vanished between lookup and state read. */
-export function toDownloadStatus(job: Job, jobState: JobState | 'unknown'): DownloadStatus | undefined {
-  const state = STATES[jobState];
-  if (state === undefined || job.id === undefined) return undefined;
+export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', control?: 'pause' | 'cancel'): DownloadStatus | undefined {
+  const mapped = STATES[jobState];
+  if (mapped === undefined || job.id === undefined) return undefined;
+  // A delayed job is waiting to retry: its last failure says why.
+  const failure = (mapped === 'failed' || mapped === 'delayed') && job.failedReason ? decodeFailureReason(job.failedReason) : undefined;
+  // A paused job waits in the delayed set; a cancelled one is a failed job with its own code.
+  const state: DownloadState =
+    mapped === 'delayed' && control === 'pause' ? 'paused' : mapped === 'failed' && failure?.code === 'FERRY_ERR_CANCELLED' ? 'cancelled' : mapped;
   const result = state === 'completed' ? DownloadResult.safeParse(job.returnvalue) : undefined;
   const progress = DownloadProgress.safeParse(job.progress);
-  // A delayed job is waiting to retry: its last failure says why.
-  const showsFailure = (state === 'failed' || state === 'delayed') && Boolean(job.failedReason);
   return {
     id: job.id,
     url: String((job.data as { request?: { url?: unknown } }).request?.url ?? ''),
@@ -36,8 +39,8 @@ export function toDownloadStatus(job: Job, jobState: JobState | 'unknown'): Down
     progress: progress.success ? progress.data : { receivedBytes: 0, totalBytes: null },
     attempts: { made: job.attemptsMade, max: job.opts.attempts ?? 1 },
     result: result?.success ? result.data : null,
-    error: showsFailure ? decodeFailureReason(job.failedReason) : null,
+    error: failure ?? null,
     createdAt: new Date(job.timestamp).toISOString(),
-    finishedAt: state === 'completed' || state === 'failed' ? iso(job.finishedOn) : null,
+    finishedAt: state === 'completed' || state === 'failed' || state === 'cancelled' ? iso(job.finishedOn) : null,
   };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import {
   downloadStateOf,
@@ -12,10 +13,11 @@ import {
   FerryError,
   IDEMPOTENCY_KEY,
   requestFingerprint,
-  toDownloadStatus,
+  loadDownloadStatus,
   type DownloadIndex,
   type DownloadJob,
   type DownloadStatus,
+  type LoadedDownload,
   type IdempotencyStore,
 } from '@ferry/core';
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
@@ -24,6 +26,8 @@ import { invalidRequest, sendError, validationError } from '../errors.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
+  /** The queue's connection. */
+  readonly redis: Redis;
   readonly policy: RequestPolicy;
   readonly index: DownloadIndex;
   readonly idempotency: IdempotencyStore;
@@ -36,7 +40,7 @@ function ownerOf(request: FastifyRequest): string {
   return request.apiKey.name;
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, policy, index, idempotency, storageDir }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, idempotency, storageDir }) => {
   // Workers create it on their first download; the API may start first, and @fastify/static wants it to exist.
   await mkdir(storageDir, { recursive: true });
   await app.register(fastifyStatic, { root: storageDir, serve: false });
@@ -86,15 +90,14 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   });
 
   /** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
-  async function ownStatus(request: FastifyRequest, id: string): Promise<DownloadStatus> {
-    // State first: a job read before its state could show "completed" without the result written in the same step.
-    const state = await queue.getJobState(id);
-    const job = await queue.getJob(id);
-    const mine = job !== undefined && (job.data as Partial<DownloadJob>).owner === ownerOf(request);
-    const status = mine ? toDownloadStatus(job, state) : undefined;
-    if (status === undefined) throw new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
-    return status;
+  async function ownDownload(request: FastifyRequest, id: string): Promise<LoadedDownload> {
+    const loaded = await loadDownloadStatus(queue, redis, id);
+    if (loaded === undefined || (loaded.job.data as Partial<DownloadJob>).owner !== ownerOf(request)) {
+      throw new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
+    }
+    return loaded;
   }
+  const ownStatus = async (request: FastifyRequest, id: string): Promise<DownloadStatus> => (await ownDownload(request, id)).status;
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => reply.send(await ownStatus(request, request.params.id)));
 
