@@ -1,14 +1,15 @@
 // One Ferry download, measured in its own process so that its peak RSS is Ferry's alone.
 // Usage: node bench/engine-child.mjs <url> <storage-dir> [options-json]
 //   options-json: {"stopAtBytes": N} interrupts the download once N bytes arrived, as a worker shutting down
-//   would, and prints the checkpoint it leaves; {"resumeFrom": checkpoint} resumes from one.
-// Prints one JSON line on stdout: { bytes, sha256, elapsedMs, peakRssMB, location, phases } or { stopped, checkpoint }.
+//   would, and prints the checkpoint it leaves; {"resumeFrom": checkpoint} resumes from one;
+//   {"digest": "off"} skips the engine's sha256 (skipSha256), so the result's sha256 is empty.
+// Prints one JSON line on stdout: { bytes, sha256, elapsedMs, cpuMs, peakRssMB, location, phases } or { stopped, checkpoint }.
 // Exits 1 (message on stderr) if the download fails.
 import { readFileSync } from 'node:fs';
 import { downloadToStorage, EgressPolicy, HttpAgents, LocalDiskStorage, loadConfig, resolveTimeouts } from '../packages/core/dist/index.js';
 
 const [url, storageDir, optionsJson] = process.argv.slice(2);
-const { stopAtBytes, resumeFrom } = JSON.parse(optionsJson ?? '{}');
+const { stopAtBytes, resumeFrom, digest = 'on' } = JSON.parse(optionsJson ?? '{}');
 if (url === undefined || storageDir === undefined) {
   process.stderr.write('usage: node bench/engine-child.mjs <url> <storage-dir>\n');
   process.exit(2);
@@ -25,9 +26,9 @@ function peakRssMB() {
 }
 
 /**
- * LocalDiskStorage, plus timestamps of the part file's 'finish' (last byte handed to
- * the kernel) and 'close' (after the fsync that `flush: true` asks for). The engine
- * itself is untouched: this only listens.
+ * LocalDiskStorage, plus timestamps of the moment the part's last byte was written
+ * (flush) and of the end of commit (fsync, link, directory fsync). The engine itself
+ * is untouched: this only listens.
  */
 function timedStorage(root, marks) {
   const storage = new LocalDiskStorage(root);
@@ -37,11 +38,24 @@ function timedStorage(root, marks) {
     removePart: (name) => storage.removePart(name),
     async openPart(jobId, attempt) {
       const part = await storage.openPart(jobId, attempt);
-      part.writable.once('finish', () => (marks.finish = performance.now()));
-      part.writable.once('close', () => (marks.close = performance.now()));
+      const { flush, commit } = part;
+      part.flush = async () => {
+        await flush.call(part);
+        marks.finish = performance.now();
+      };
+      part.commit = async (...args) => {
+        const stored = await commit.apply(part, args);
+        marks.close = performance.now();
+        return stored;
+      };
       return part;
     },
   };
+}
+
+function cpuMsSince(before) {
+  const { user, system } = process.cpuUsage(before);
+  return (user + system) / 1000;
 }
 
 const abort = new AbortController();
@@ -53,6 +67,7 @@ const agents = new HttpAgents(new EgressPolicy({ allowCidrs: [`${origin.hostname
 const timeouts = resolveTimeouts(undefined, loadConfig({}).http);
 const marks = {};
 let checkpoint;
+const cpuBefore = process.cpuUsage();
 const started = performance.now();
 let exitCode = 0;
 try {
@@ -66,6 +81,7 @@ try {
       agents,
       timeouts,
       storage: timedStorage(storageDir, marks),
+      skipSha256: digest === 'off',
       // The engine reports at most every PROGRESS_INTERVAL_MS; the first call marks the first body chunk.
       onProgress: (progress) => {
         marks.firstByte ??= performance.now();
@@ -81,10 +97,12 @@ try {
       bytes: result.bytes,
       sha256: result.sha256,
       elapsedMs: ended - started,
+      // CPU time of every thread of the process during the call: what the download costs on a busy machine.
+      cpuMs: cpuMsSince(cpuBefore),
       peakRssMB: peakRssMB(),
       location: result.location,
       // Milliseconds from the start of downloadToStorage.
-      phases: { firstByteMs: since(marks.firstByte), writeFinishMs: since(marks.finish), fsyncClosedMs: since(marks.close), doneMs: since(ended) },
+      phases: { firstByteMs: since(marks.firstByte), writeFinishMs: since(marks.finish), committedMs: since(marks.close), doneMs: since(ended) },
     })}\n`,
   );
 } catch (err) {

@@ -1,6 +1,4 @@
-import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { FerryError } from '../errors.js';
 import type { Checkpoint, DownloadRequest, DownloadResult, WorkerProgress } from '../schemas.js';
 import { chooseFilename } from '../storage/choose-filename.js';
@@ -31,6 +29,16 @@ export interface DownloadContext {
   readonly onProgress?: (progress: WorkerProgress) => void;
   /** Called just before publishing; throws if this worker no longer owns the job (its lock lapsed). */
   readonly assertOwnership?: () => Promise<void>;
+  /**
+   * For bench/ alone, to measure what hashing costs: skips the sha256 of the
+   * content (the result's `sha256` is then empty). A checksum the request asked
+   * for is still computed and checked. Workers never set it.
+   */
+  readonly skipSha256?: boolean;
+}
+
+function digestsFor(request: DownloadRequest, ctx: DownloadContext): Digests {
+  return new Digests(request.checksum?.algorithm, { sha256: ctx.skipSha256 !== true });
 }
 
 /** A validator that proves a later response carries the same bytes: a strong ETag, else Last-Modified. */
@@ -49,27 +57,14 @@ function tooLarge(limit: number, what: string): FerryError {
  * when the body fails, so the bytes it has buffered can still be kept for a resume.
  * A storage failure is returned rather than thrown, so the caller can tell the two apart.
  */
-async function pump(body: Readable, writable: Writable, signal: AbortSignal, onChunk: (chunk: Buffer) => void): Promise<{ storageError?: Error }> {
-  let storageError: Error | undefined;
-  const onError = (err: Error) => {
-    storageError ??= err;
-  };
-  writable.on('error', onError);
-  try {
-    for await (const chunk of body) {
-      if (storageError !== undefined) return { storageError };
-      onChunk(chunk as Buffer);
-      if (!writable.write(chunk)) await once(writable, 'drain', { signal });
-    }
-    writable.end();
-    await finished(writable);
-    return {};
-  } catch (err) {
-    if (storageError !== undefined) return { storageError };
-    throw err;
-  } finally {
-    writable.off('error', onError);
+async function pump(body: Readable, part: PartWriter, signal: AbortSignal, onChunk: (chunk: Buffer) => void): Promise<{ storageError?: Error }> {
+  for await (const chunk of body) {
+    if (part.failure !== undefined) return { storageError: part.failure };
+    onChunk(chunk as Buffer);
+    if (!part.write(chunk as Buffer)) await part.drained(signal);
   }
+  await part.flush();
+  return part.failure === undefined ? {} : { storageError: part.failure };
 }
 
 /**
@@ -112,7 +107,6 @@ interface Transfer {
  * fails, the checkpoint and its part stay as they were for the next attempt.
  */
 async function startTransfer(request: DownloadRequest, ctx: DownloadContext, headers: Record<string, string>, http: RequestOptions): Promise<Transfer> {
-  const algorithm = request.checksum?.algorithm;
   const checkpoint = ctx.resumeFrom;
   if (checkpoint !== undefined && checkpoint.bytes > 0) {
     const ranged = { ...headers, range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator };
@@ -123,7 +117,7 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, hea
     });
     const range = parseContentRange(response === undefined ? undefined : headerValue(response.headers, 'content-range'));
     if (response?.statusCode === 206 && range?.first === checkpoint.bytes) {
-      const digests = new Digests(algorithm);
+      const digests = digestsFor(request, ctx);
       const part = await ctx.storage.resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk)).catch(async (err: unknown) => {
         await response.body.dump();
         throw err;
@@ -134,20 +128,20 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, hea
       // The kept bytes are of a version the origin no longer serves (or will not serve in part).
       await ctx.storage.removePart(checkpoint.part);
       // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
-      if (response?.statusCode === 200) return fresh(ctx, response, algorithm);
+      if (response?.statusCode === 200) return fresh(ctx, response, digestsFor(request, ctx));
       await response?.body.dump();
     }
   }
-  return fresh(ctx, await openResponse(request.url, headers, http), algorithm);
+  return fresh(ctx, await openResponse(request.url, headers, http), digestsFor(request, ctx));
 }
 
-async function fresh(ctx: DownloadContext, response: OpenedResponse, algorithm: Digests['requested']): Promise<Transfer> {
+async function fresh(ctx: DownloadContext, response: OpenedResponse, digests: Digests): Promise<Transfer> {
   if (response.statusCode === 206) {
     await response.body.dump();
     throw new FerryError('FERRY_ERR_ORIGIN_REJECTED', `origin answered 206 Partial Content to a request for the whole of ${response.url}`);
   }
   const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt);
-  return { response, part, digests: new Digests(algorithm), offset: 0, totalBytes: contentLengthOf(response) };
+  return { response, part, digests, offset: 0, totalBytes: contentLengthOf(response) };
 }
 
 /**
@@ -186,7 +180,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       });
     phase = 'body';
     const watchdog = watchLowSpeed(timeouts, () => received, tooSlow);
-    const outcome = await pump(response.body, part.writable, signal, (chunk) => {
+    const outcome = await pump(response.body, part, signal, (chunk) => {
       // Checked before the chunk is written: the part never grows past the limit.
       if (received + chunk.length > limit) throw tooLarge(limit, 'the body');
       digests.update(chunk);

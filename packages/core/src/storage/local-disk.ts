@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../errors.js';
 import type { Checkpoint } from '../schemas.js';
+import { FileAppender } from './file-appender.js';
 import { numberedFilename } from './filename.js';
 import type { ConflictPolicy, PartWriter, Storage, StoredFile, StoredPart } from './storage.js';
 
@@ -13,7 +13,7 @@ import type { ConflictPolicy, PartWriter, Storage, StoredFile, StoredPart } from
 export const PARTS_DIRNAME = '.parts';
 const PART_SUFFIX = '.part';
 const MAX_NAME_COLLISIONS = 10_000;
-const WRITE_BUFFER_BYTES = 1024 * 1024;
+const READ_BUFFER_BYTES = 1024 * 1024;
 
 async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -58,31 +58,46 @@ function insideRoot(root: string, filename: string): string {
 }
 
 class LocalPartWriter implements PartWriter {
-  readonly writable: WriteStream;
-  #error: Error | undefined;
+  readonly #opening: Promise<FileHandle>;
+  readonly #appender: FileAppender;
+  #closing: Promise<void> | undefined;
 
   constructor(
     private readonly root: string,
     private readonly partPath: string,
   ) {
-    // `flush` fsyncs before close: once the stream has closed, the bytes are durable.
-    this.writable = createWriteStream(partPath, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: WRITE_BUFFER_BYTES });
-    // Kept rather than thrown: a write error after the download gave up (while keeping or discarding) must not crash the worker.
-    this.writable.on('error', (err) => {
-      this.#error ??= err;
-    });
+    this.#opening = open(partPath, 'wx', 0o644);
+    // An open that fails is reported by the first write or by closing; it must not crash the worker meanwhile.
+    this.#opening.catch(() => undefined);
+    this.#appender = new FileAppender(this.#opening);
   }
 
   get name(): string {
     return path.basename(this.partPath);
   }
 
+  get failure(): Error | undefined {
+    return this.#appender.failure;
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.#appender.append(chunk);
+  }
+
+  drained(signal?: AbortSignal): Promise<void> {
+    return this.#appender.drained(signal);
+  }
+
+  flush(): Promise<void> {
+    return this.#appender.flush();
+  }
+
   bytesWritten(): number {
-    return this.writable.bytesWritten;
+    return this.#appender.bytesWritten();
   }
 
   async commit(filename: string, policy: ConflictPolicy): Promise<StoredFile> {
-    if (!this.writable.closed) await finished(this.writable);
+    await this.#close(true);
     let published: string;
     if (policy === 'overwrite') {
       await rename(this.partPath, insideRoot(this.root, filename));
@@ -96,28 +111,32 @@ class LocalPartWriter implements PartWriter {
   }
 
   async keep(): Promise<number> {
-    // A failed pipeline has usually destroyed the stream already; what it wrote before that is on disk.
-    if (!this.writable.destroyed && !this.writable.writableEnded) this.writable.end();
-    await this.#closed();
-    if (this.#error !== undefined) throw this.#error;
-    const handle = await open(this.partPath, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return this.writable.bytesWritten;
+    await this.#close(true);
+    return this.bytesWritten();
   }
 
   async discard(): Promise<void> {
-    this.writable.destroy();
-    // The stream opens its file asynchronously: unlinking before it closes could run before the file even exists.
-    await this.#closed();
+    // The file may still be opening: unlinking before that could run before the file even exists.
+    await this.#close(false).catch(() => undefined);
     await unlink(this.partPath).catch(ignoreMissing);
   }
 
-  #closed(): Promise<void> {
-    return this.writable.closed ? Promise.resolve() : new Promise<void>((resolve) => this.writable.once('close', () => resolve()));
+  /**
+   * Closes the part once, whoever asks first. Keeping writes what is queued and
+   * fsyncs, so the bytes are durable once it returns; throws what stopped the writes.
+   */
+  async #close(keeping: boolean): Promise<void> {
+    this.#closing ??= (async () => {
+      await (keeping ? this.#appender.flush() : this.#appender.settle());
+      const handle = await this.#opening;
+      try {
+        if (keeping && this.#appender.failure === undefined) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    })();
+    await this.#closing;
+    if (this.#appender.failure !== undefined) throw this.#appender.failure;
   }
 }
 
@@ -151,10 +170,12 @@ export class LocalDiskStorage implements Storage {
     const part = await this.openPart(jobId, attempt);
     try {
       if (checkpoint.bytes > 0) {
-        for await (const chunk of createReadStream(previous, { start: 0, end: checkpoint.bytes - 1, highWaterMark: WRITE_BUFFER_BYTES })) {
+        for await (const chunk of createReadStream(previous, { start: 0, end: checkpoint.bytes - 1, highWaterMark: READ_BUFFER_BYTES })) {
           onPrefix(chunk as Buffer);
-          if (!part.writable.write(chunk)) await new Promise<void>((resolve) => part.writable.once('drain', () => resolve()));
+          if (!part.write(chunk as Buffer)) await part.drained();
         }
+        await part.flush();
+        if (part.failure !== undefined) throw part.failure;
       }
     } catch (err) {
       await part.discard();

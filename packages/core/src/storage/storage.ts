@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import type { Checkpoint } from '../schemas.js';
 
 /** What to do when a file of the wanted name already exists. */
@@ -19,8 +18,15 @@ export interface StoredFile {
 export interface PartWriter {
   /** The part's name, as a checkpoint records it. */
   readonly name: string;
-  readonly writable: Writable;
-  /** Bytes the storage has accepted so far (not merely queued). */
+  /** Queues the next chunk. False means: wait for `drained` before writing more. */
+  write(chunk: Buffer): boolean;
+  /** Resolves when there is room for more chunks or writing failed (see `failure`); rejects only when `signal` aborts. */
+  drained(signal?: AbortSignal): Promise<void>;
+  /** Waits until every queued chunk is written (or writing failed); never rejects. */
+  flush(): Promise<void>;
+  /** The error that stopped the writes, if one did; later chunks are dropped. */
+  readonly failure: Error | undefined;
+  /** Bytes the storage has accepted so far (not merely queued), from the start with no gap. */
   bytesWritten(): number;
   /** Makes the bytes durable and publishes them atomically under `filename`, as `policy` says when the name is taken. */
   commit(filename: string, policy: ConflictPolicy): Promise<StoredFile>;
