@@ -1,6 +1,6 @@
 // Ferry's download engine against curl, both fetching one file from a local origin.
 // Usage (from the repo root, after `npm run build`):
-//   node bench/download-vs-curl.mjs [--size-mib 1024] [--runs 3] [--origin auto|nginx|node]
+//   node bench/download-vs-curl.mjs [--size-mib 1024] [--runs 3] [--origin auto|nginx|node] [--node-flag <flag>]...
 // Prints figures only; exits non-zero only when a download fails or a checksum does not match.
 // See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,6 +17,13 @@ import { parseArgs } from 'node:util';
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const CORE_DIST = path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js');
 const ENGINE_CHILD = path.join(BENCH_DIR, 'engine-child.mjs');
+/** Node flags for every engine child (--node-flag), to measure a worker started with them. Set once, in main. */
+let engineNodeFlags = [];
+
+/** Runs the engine child with its arguments. */
+function runEngine(args) {
+  return run(process.execPath, [...engineNodeFlags, ENGINE_CHILD, ...args], { captureStdout: true });
+}
 const MIB = 1024 * 1024;
 const MB = 1e6;
 const SOURCE_NAME = 'source.bin';
@@ -32,11 +39,12 @@ function parseOptions() {
       'size-mib': { type: 'string', default: '1024' },
       runs: { type: 'string', default: '3' },
       origin: { type: 'string', default: 'auto' },
+      'node-flag': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: node bench/download-vs-curl.mjs [--size-mib 1024] [--runs 3] [--origin auto|nginx|node]');
+    console.log('usage: node bench/download-vs-curl.mjs [--size-mib 1024] [--runs 3] [--origin auto|nginx|node] [--node-flag <flag>]...');
     process.exit(0);
   }
   const sizeMiB = Number(values['size-mib']);
@@ -44,7 +52,7 @@ function parseOptions() {
   if (!Number.isInteger(sizeMiB) || sizeMiB < 1) usageError('--size-mib must be a whole number of MiB, at least 1');
   if (!Number.isInteger(runs) || runs < 1) usageError('--runs must be a whole number, at least 1');
   if (!['auto', 'nginx', 'node'].includes(values.origin)) usageError('--origin must be auto, nginx or node');
-  return { sizeBytes: sizeMiB * MIB, runs, origin: values.origin };
+  return { sizeBytes: sizeMiB * MIB, runs, origin: values.origin, nodeFlags: values['node-flag'] };
 }
 
 function usageError(message) {
@@ -289,7 +297,7 @@ async function sha256OfFile(file) {
 async function runFerry(tmp, url, sizeBytes, sourceSha256, digest) {
   const storageDir = path.join(tmp, 'ferry-store');
   try {
-    const { code, stdout, wallMs } = await run(process.execPath, [ENGINE_CHILD, url, storageDir, JSON.stringify({ digest })], { captureStdout: true });
+    const { code, stdout, wallMs } = await runEngine([url, storageDir, JSON.stringify({ digest })]);
     if (code !== 0) return { ok: false, error: `engine child exited with ${code}` };
     const result = JSON.parse(stdout.trim().split('\n').at(-1));
     const stored = fileURLToPath(result.location);
@@ -329,10 +337,10 @@ async function runResume(tmp, url, sizeBytes, sourceSha256, accessLog) {
   const storageDir = path.join(tmp, 'ferry-resume');
   const logLinesBefore = accessLog === undefined ? 0 : (await readFile(accessLog, 'utf8')).split('\n').filter(Boolean).length;
   try {
-    const first = await run(process.execPath, [ENGINE_CHILD, url, storageDir, JSON.stringify({ stopAtBytes: Math.floor(sizeBytes / 2) })], { captureStdout: true });
+    const first = await runEngine([url, storageDir, JSON.stringify({ stopAtBytes: Math.floor(sizeBytes / 2) })]);
     const stopped = first.code === 0 ? JSON.parse(first.stdout.trim().split('\n').at(-1)) : undefined;
     if (stopped?.stopped !== true) return { ok: false, error: `the interrupted run did not leave a checkpoint (exit ${first.code})` };
-    const second = await run(process.execPath, [ENGINE_CHILD, url, storageDir, JSON.stringify({ resumeFrom: stopped.checkpoint })], { captureStdout: true });
+    const second = await runEngine([url, storageDir, JSON.stringify({ resumeFrom: stopped.checkpoint })]);
     if (second.code !== 0) return { ok: false, error: `the resumed run exited with ${second.code}` };
     const result = JSON.parse(second.stdout.trim().split('\n').at(-1));
     if (result.sha256 !== sourceSha256 || result.bytes !== sizeBytes) return { ok: false, error: `the resumed file is wrong: ${result.bytes} bytes, sha256 ${result.sha256}` };
@@ -379,7 +387,8 @@ function printTable(rows) {
 // ---------------------------------------------------------------- main
 
 async function main() {
-  const { sizeBytes, runs, origin } = parseOptions();
+  const { sizeBytes, runs, origin, nodeFlags } = parseOptions();
+  engineNodeFlags = nodeFlags;
   if (!existsSync(CORE_DIST)) {
     console.error(`download-vs-curl: ${path.relative(process.cwd(), CORE_DIST)} is missing; run \`npx turbo run build --filter=@ferry/core\` first`);
     return 1;
@@ -412,6 +421,7 @@ async function main() {
   const server = nginxVersion !== null ? await startNginx(tmp, wwwDir, port, nginxVersion) : await startNodeServer(sourceFile, sizeBytes, port);
   console.log(`Origin: ${server.label} at ${server.url}`);
   console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  if (nodeFlags.length > 0) console.log(`Engine children run with: ${nodeFlags.join(' ')}`);
   console.log(`Runs: ${runs}; each run does curl, Ferry with the digest on and Ferry with it off, in rotating order.\n`);
 
   const rows = [];
@@ -509,6 +519,7 @@ async function main() {
       sizeBytes,
       mbUnit: 1e6,
       node: process.version,
+      engineNodeFlags: nodeFlags,
       cpus: os.cpus().length,
       sourceSha256,
       failed,
