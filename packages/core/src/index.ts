@@ -1,19 +1,5 @@
-export {
-  BatchAccepted,
-  BatchCounts,
-  BatchMember,
-  BatchProgressEvent,
-  BatchQuery,
-  BatchRequest,
-  BatchState,
-  BatchStatus,
-  DEFAULT_PAGE_LIMIT,
-  DownloadAccepted,
-  DownloadEvent,
-  DownloadList,
-  ListQuery,
-  MAX_PAGE_LIMIT,
-} from './api-schemas.js';
+// The HTTP contract (all of api-schemas.ts among it), also importable alone as @ferry/core/contract.
+export * from './contract.js';
 export { findApiKey, generateApiKey, hashApiKey, parseApiKeys, type ApiKey } from './api-keys.js';
 export { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
