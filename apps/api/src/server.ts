@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { DownloadIndex, EgressPolicy, FerryError, IdempotencyStore, REDACTED_PATHS, type Config } from '@ferry/core';
+import { DownloadControl, DownloadIndex, EgressPolicy, FerryError, IdempotencyStore, REDACTED_PATHS, type Config } from '@ferry/core';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
@@ -58,6 +58,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       redis: deps.redis,
       policy: { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 },
       index: new DownloadIndex(deps.redis, config.queuePrefix),
+      control: new DownloadControl(deps.queue, deps.redis, config.queuePrefix),
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
       storageDir: config.storageDir,
     });
