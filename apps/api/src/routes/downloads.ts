@@ -13,6 +13,7 @@ import {
   DownloadRequest,
   FerryError,
   IDEMPOTENCY_KEY,
+  ListQuery,
   requestFingerprint,
   loadDownloadStatus,
   type ControlAction,
@@ -27,6 +28,7 @@ import {
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
+import { listDownloads } from '../list-downloads.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
@@ -106,6 +108,12 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       .status(202)
       .header('location', `/v1/downloads/${id}`)
       .send({ id, state: delayed === true ? 'delayed' : 'queued', url: parsed.data.url });
+  });
+
+  app.get('/v1/downloads', async (request, reply) => {
+    const query = ListQuery.safeParse(request.query);
+    if (!query.success) return sendError(reply, validationError(query.error, Object.keys(ListQuery.shape), 'list query'));
+    return reply.send(await listDownloads(queue, redis, index, ownerOf(request), query.data));
   });
 
   /** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
