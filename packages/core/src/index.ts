@@ -97,5 +97,6 @@ export { EGRESS_VARIABLES, parseCidrList, parseEgressConfig, parseHostList, pars
 export { createGuardedAgent, type GuardedAgentOptions } from './egress/guarded-agent.js';
 export { createGuardedLookup, resolveChecked, systemResolver, type ResolvedAddress, type Resolver } from './egress/guarded-lookup.js';
 export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, callbackJobOptions, createCallbackQueue } from './webhooks/callbacks.js';
+export { queueDownloadCallback } from './webhooks/download-callback.js';
 export { generateWebhookSecret, parseWebhookSecrets } from './webhooks/secrets.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';

@@ -16,6 +16,7 @@ import {
   ListQuery,
   requestFingerprint,
   loadDownloadStatus,
+  queueDownloadCallback,
   type ControlAction,
   type DownloadAccepted,
   type DownloadControl,
@@ -37,6 +38,8 @@ export interface DownloadRoutesOptions {
   readonly policy: RequestPolicy;
   readonly index: DownloadIndex;
   readonly control: DownloadControl;
+  /** Where a download cancelled before any worker took it gets its callback queued. */
+  readonly callbacks: Queue;
   readonly idempotency: IdempotencyStore;
   /** Where completed files are, for the content route. */
   readonly storageDir: string;
@@ -61,7 +64,7 @@ function ownerOf(request: FastifyRequest): string {
   return request.apiKey.name;
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, idempotency, storageDir }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, callbacks, idempotency, storageDir }) => {
   // Workers create it on their first download; the API may start first, and @fastify/static wants it to exist.
   await mkdir(storageDir, { recursive: true });
   await app.register(fastifyStatic, { root: storageDir, serve: false });
@@ -141,7 +144,14 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     if (status.state === target) return accepted(reply, 200, status, target);
     const outcome = await control.request(id, action);
     if (outcome === 'missing') throw notFound(id);
-    if (outcome === target) return accepted(reply, 200, status, target);
+    if (outcome === target) {
+      // Cancelled here, not by a worker: the callback a worker would have queued is this API's to queue.
+      if (outcome === 'cancelled') {
+        const { job } = await ownDownload(request, id);
+        await queueDownloadCallback(callbacks, job, 'failed');
+      }
+      return accepted(reply, 200, status, target);
+    }
     if (outcome === 'active') {
       const deadline = Date.now() + STOP_WAIT_MS;
       for (;;) {
