@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/**
+ * A real terminal: a detached tmux session on a private tmux server, so the command
+ * under test sees a TTY of a known size and the screen can be read back as text.
+ */
+export class TmuxTerminal {
+  static #count = 0;
+
+  private constructor(
+    private readonly socket: string,
+    readonly session: string,
+  ) {}
+
+  /**
+   * Runs `command` (a shell command line) in a new 120×30 session; the pane stays open
+   * afterwards with `EXIT=<status>` as its last line, for `exitCode`.
+   */
+  static async start(command: string, { columns = 120, rows = 30 } = {}): Promise<TmuxTerminal> {
+    const terminal = new TmuxTerminal(`ferry-test-${process.pid}`, `t${(TmuxTerminal.#count += 1)}`);
+    // -u: UTF-8 whatever this process's locale; the command's output then reaches the pane unchanged.
+    await terminal.#tmux('-u', 'new-session', '-d', '-s', terminal.session, '-x', String(columns), '-y', String(rows), `${command}; echo EXIT=$?; sleep 600`);
+    return terminal;
+  }
+
+  /** The screen as text, one line per row. */
+  async screen(): Promise<string> {
+    return (await this.#tmux('capture-pane', '-p', '-t', this.session)).stdout;
+  }
+
+  /** The screen once `pattern` appears on it. */
+  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = await this.screen();
+      if (pattern.test(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`${pattern} did not appear in ${timeoutMs} ms; the screen:\n${screen}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** The command's exit status, once it has exited. */
+  async exitCode(timeoutMs = 60_000): Promise<number> {
+    const screen = await this.waitFor(/^EXIT=\d+$/m, timeoutMs);
+    return Number(/^EXIT=(\d+)$/m.exec(screen)![1]);
+  }
+
+  async close(): Promise<void> {
+    await this.#tmux('kill-session', '-t', this.session).catch(() => undefined);
+  }
+
+  #tmux(...args: string[]) {
+    return run('tmux', ['-L', this.socket, ...args]);
+  }
+}
