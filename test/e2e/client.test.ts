@@ -119,3 +119,67 @@ describe('when the caller aborts', () => {
     expect((await client().wait(id)).sha256).toBe(file.sha256);
   });
 });
+
+/** Resolves at the first progress report, for acting on a download while it is active. */
+function firstProgress(): { onProgress: () => void; reported: Promise<void> } {
+  let onProgress = () => {};
+  const reported = new Promise<void>((resolve) => (onProgress = resolve));
+  return { onProgress, reported };
+}
+
+describe('when a download is cancelled while a caller waits', () => {
+  it('wait rejects with FERRY_ERR_CANCELLED', async () => {
+    const file = await stack.origin.randomFile('client-cancel.bin', 1024 * KiB);
+    const url = stack.origin.route('/client/cancel.bin', serveFile(file, { bytesPerSecond: 128 * KiB }));
+    const { id } = await client().enqueue({ url });
+    const { onProgress, reported } = firstProgress();
+    const waiting = rejection(client().wait(id, { onProgress }));
+    await reported;
+
+    const cancelled = await client().cancel(id);
+
+    expect(['cancelled', 'active']).toContain(cancelled.state);
+    expect(await waiting).toMatchObject({ code: 'FERRY_ERR_CANCELLED', status: undefined });
+    expect(await client().get(id)).toMatchObject({ state: 'cancelled', error: { code: 'FERRY_ERR_CANCELLED' } });
+  });
+});
+
+describe('when a download is paused while a caller waits', () => {
+  it('wait goes on waiting, and resolves with the result after resume', async () => {
+    const file = await stack.origin.randomFile('client-pause.bin', 512 * KiB);
+    const url = stack.origin.route('/client/pause.bin', serveFile(file, { etag: '"cp1"', bytesPerSecond: 128 * KiB }));
+    const { id } = await client().enqueue({ url });
+    const { onProgress, reported } = firstProgress();
+    let settled = false;
+    const waiting = client()
+      .wait(id, { onProgress })
+      .finally(() => (settled = true));
+    await reported;
+
+    expect(['paused', 'active']).toContain((await client().pause(id)).state);
+    while ((await client().get(id)).state !== 'paused') await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(settled).toBe(false);
+
+    expect(await client().resume(id)).toEqual({ id, state: 'queued', url });
+    expect((await waiting).sha256).toBe(file.sha256);
+    expect(await rejection(client().resume(id))).toMatchObject({ code: 'FERRY_ERR_WRONG_STATE', status: 409 });
+  });
+});
+
+describe('list', () => {
+  it("pages through the key's downloads newest first, filtered by state", async () => {
+    const url = stack.origin.url('/client/later.bin');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) ids.push((await client().enqueue({ url, delayMs: 60_000 })).id);
+
+    const first = await client().list({ state: 'delayed', limit: 2 });
+    const second = await client().list({ state: 'delayed', limit: 2, cursor: first.nextCursor ?? undefined });
+
+    expect(first.items.map((d) => d.id)).toEqual([ids[2], ids[1]]);
+    expect(second.items.map((d) => d.id)).toEqual([ids[0]]);
+    expect(second.nextCursor).toBeNull();
+    expect(first.items.every((d) => d.state === 'delayed' && d.url === url)).toBe(true);
+    for (const id of ids) await client().cancel(id);
+  });
+});
