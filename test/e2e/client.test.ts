@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FerryClient, FerryClientError, type ProgressEvent } from '@ferry/client';
+import { FerryClient, type ProgressEvent } from '@ferry/client';
 import { freePort } from '@ferry/core';
+import { rejection } from '../support/client-errors.js';
 import { API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
@@ -8,18 +9,6 @@ import { useStack } from '../support/stack.js';
 const KiB = 1024;
 const stack = useStack({ workers: 1 });
 const client = () => new FerryClient({ baseUrl: stack.ferry.baseUrl, apiKey: API_KEY, pollIntervalMs: 100 });
-
-/** What `promise` rejected with. */
-async function rejection(promise: Promise<unknown>): Promise<FerryClientError> {
-  const err = await promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
-    },
-    (reason: unknown) => reason,
-  );
-  expect(err).toBeInstanceOf(FerryClientError);
-  return err as FerryClientError;
-}
 
 describe('when a download completes', () => {
   it('wait resolves with its result, whose sha256 is that of the file the origin served', async () => {

@@ -26,9 +26,9 @@ export class TmuxTerminal {
     return terminal;
   }
 
-  /** The screen as text, one line per row. */
+  /** The screen as text, one line per row; a line the terminal wrapped is joined back. */
   async screen(): Promise<string> {
-    return (await this.#tmux('capture-pane', '-p', '-t', this.session)).stdout;
+    return (await this.#tmux('capture-pane', '-p', '-J', '-t', this.session)).stdout;
   }
 
   /** The screen once `pattern` appears on it. */
