@@ -1,3 +1,4 @@
+import type { DownloadResult, ProgressEvent } from '@ferry/client';
 import { FerryClientError } from '@ferry/client';
 import type { Context } from './context.js';
 import { ProgressBoard } from './progress-board.js';
@@ -15,6 +16,16 @@ export interface Failure {
   readonly error: FerryClientError;
 }
 
+/** Where a follower reports what happens to each download. */
+export interface Report {
+  progress(id: string, progress: ProgressEvent): void;
+  completed(id: string, result: DownloadResult): void;
+  failed(id: string, error: FerryClientError): void;
+}
+
+/** Follows the downloads until every one has ended (or the signal fired), reporting as it goes. */
+export type Follow = (report: Report) => Promise<void>;
+
 export function asClientError(err: unknown): FerryClientError {
   if (err instanceof FerryClientError) return err;
   return new FerryClientError('FERRY_CLIENT_ERR_BAD_RESPONSE', err instanceof Error ? err.message : String(err), { cause: err });
@@ -26,25 +37,27 @@ export function describeFailure({ url, id, error }: Failure): string {
 }
 
 /**
- * Waits for every download with a progress bar each, then prints "N succeeded, M failed"
- * and each failure's code and message; `refused` (never enqueued) count as failed.
+ * Shows a progress bar per download while `follow` runs, then prints "N succeeded, M failed"
+ * and each failure's code and message; `refused` URLs (never enqueued) count as failed.
  */
-export async function watchDownloads(ctx: Context, downloads: readonly Download[], refused: readonly Failure[] = []): Promise<number> {
+export async function watchDownloads(ctx: Context, downloads: readonly Download[], follow: Follow, refused: readonly Failure[] = []): Promise<number> {
   const board = new ProgressBoard(ctx.out, downloads, ctx.env);
+  const urls = new Map(downloads.map(({ id, url }) => [id, url]));
   const failures: Failure[] = [...refused];
-  await Promise.all(
-    downloads.map(async ({ id, url }) => {
-      try {
-        board.completed(id, await ctx.client.wait(id, { signal: ctx.signal, onProgress: (progress) => board.progress(id, progress) }));
-      } catch (err) {
-        const error = asClientError(err);
-        if (error.code === 'FERRY_CLIENT_ERR_ABORTED') return;
+  try {
+    await follow({
+      progress: (id, progress) => board.progress(id, progress),
+      completed: (id, result) => board.completed(id, result),
+      failed: (id, error) => {
         board.failed(id, error);
-        failures.push({ url, id, error });
-      }
-    }),
-  );
-  board.stop();
+        failures.push({ url: urls.get(id) ?? id, id, error });
+      },
+    });
+  } catch (err) {
+    if (!ctx.signal.aborted) throw err;
+  } finally {
+    board.stop();
+  }
   if (ctx.signal.aborted) {
     ctx.err.write(`Stopped waiting; the downloads go on in Ferry (ferry status <id> shows one).\n`);
     return EXIT.interrupted;

@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { followEach } from '../follow.js';
 import { UsageError, EXIT } from '../usage.js';
 import { asClientError, describeFailure, watchDownloads, type Download, type Failure } from '../watch.js';
 
@@ -22,6 +23,6 @@ export async function add(ctx: Context, urls: readonly string[], wait: boolean):
       ctx.err.write(`${describeFailure({ url, error })}\n`);
     }
   }
-  if (wait) return watchDownloads(ctx, accepted, refused);
+  if (wait) return watchDownloads(ctx, accepted, followEach(ctx, accepted), refused);
   return refused.length === 0 ? EXIT.ok : EXIT.failed;
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryClientError } from '@ferry/client';
 import type { Context } from '../context.js';
+import { followBatch } from '../follow.js';
 import { EXIT, UsageError } from '../usage.js';
 import { watchDownloads } from '../watch.js';
 
@@ -37,7 +38,7 @@ export async function batch(ctx: Context, file: string | undefined, wait: boolea
   }
   ctx.out.write(`batch ${accepted.id}: ${accepted.size} downloads\n`);
   const downloads = accepted.downloads.map((id, index) => ({ id, url: entries[index]?.url ?? '' }));
-  if (wait) return watchDownloads(ctx, downloads);
+  if (wait) return watchDownloads(ctx, downloads, followBatch(ctx, accepted.id, downloads));
   for (const { id, url } of downloads) ctx.out.write(`${id}  ${url}\n`);
   return EXIT.ok;
 }
