@@ -2,10 +2,20 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { DownloadIndex, EgressPolicy, FerryError, IdempotencyStore, REDACTED_PATHS, type Config } from '@ferry/core';
+import {
+  createBatchStore,
+  createCallbackQueue,
+  DownloadIndex,
+  EgressPolicy,
+  FerryError,
+  IdempotencyStore,
+  REDACTED_PATHS,
+  type Config,
+} from '@ferry/core';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
+import { batchRoutes } from './routes/batches.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 
@@ -53,13 +63,28 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
           `this API key made more than ${context.max} requests in ${config.api.rateLimit.windowMs / 1000} s; retry in ${context.after} (see Retry-After)`,
         ),
     });
+    const policy = { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 };
+    const index = new DownloadIndex(deps.redis, config.queuePrefix);
+    // Cancelling a batch can end it, and then the API queues its completion callback.
+    const callbacks = createCallbackQueue(config, deps.redis);
+    v1.addHook('onClose', () => callbacks.close());
+    const batches = createBatchStore(config, { redis: deps.redis, downloads: deps.queue, callbacks });
     await v1.register(downloadRoutes, {
       queue: deps.queue,
       redis: deps.redis,
-      policy: { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 },
-      index: new DownloadIndex(deps.redis, config.queuePrefix),
+      policy,
+      index,
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
+      batches,
       storageDir: config.storageDir,
+    });
+    await v1.register(batchRoutes, {
+      queue: deps.queue,
+      policy,
+      index,
+      batches,
+      maxSize: config.api.batchMaxSize,
+      bodyLimitBytes: config.api.batchBodyLimitBytes,
     });
   });
   await app.register(dashboard, {

@@ -1,5 +1,6 @@
 import {
   checkEvictionPolicy,
+  createBatchStore,
   createCallbackQueue,
   createDownloadQueue,
   createLogger,
@@ -11,6 +12,7 @@ import {
   LocalDiskStorage,
   runService,
 } from '@ferry/core';
+import { recordBatchOutcomes } from './batch-outcomes.js';
 import { emitCallbacks } from './callback-emitter.js';
 import { createCallbackWorker } from './create-callback-worker.js';
 import { createDownloadWorker } from './create-worker.js';
@@ -26,12 +28,13 @@ runService('ferry-worker', async () => {
 
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const storage = new LocalDiskStorage(config.storageDir);
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger });
+  const queue = createDownloadQueue(config, connection);
   const callbacks = createCallbackQueue(config, connection);
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger });
   emitCallbacks(worker, callbacks, logger);
+  recordBatchOutcomes(worker, createBatchStore(config, { redis: connection, downloads: queue, callbacks }), logger);
   const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
   await Promise.all([worker.waitUntilReady(), callbackWorker.waitUntilReady()]);
-  const queue = createDownloadQueue(config, connection);
   const janitor = startPartJanitor({
     storage,
     jobState: (jobId) => queue.getJobState(jobId),

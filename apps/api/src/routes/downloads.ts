@@ -14,6 +14,7 @@ import {
   IDEMPOTENCY_KEY,
   requestFingerprint,
   loadDownloadStatus,
+  type BatchStore,
   type DownloadIndex,
   type DownloadJob,
   type DownloadStatus,
@@ -23,6 +24,7 @@ import {
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
+import { ownerOf } from '../owner.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
@@ -31,16 +33,13 @@ export interface DownloadRoutesOptions {
   readonly policy: RequestPolicy;
   readonly index: DownloadIndex;
   readonly idempotency: IdempotencyStore;
+  /** A retried batch member runs again, so its batch must count it as running. */
+  readonly batches: BatchStore;
   /** Where completed files are, for the content route. */
   readonly storageDir: string;
 }
 
-function ownerOf(request: FastifyRequest): string {
-  if (request.apiKey === undefined) throw new Error('download routes must be registered behind requireApiKey');
-  return request.apiKey.name;
-}
-
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, idempotency, storageDir }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, idempotency, batches, storageDir }) => {
   // Workers create it on their first download; the API may start first, and @fastify/static wants it to exist.
   await mkdir(storageDir, { recursive: true });
   await app.register(fastifyStatic, { root: storageDir, serve: false });
@@ -107,8 +106,16 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       throw new FerryError('FERRY_ERR_NOT_RETRYABLE_STATE', `download ${status.id} is ${status.state}; only a failed download can be retried`);
     }
     const job = await queue.getJob(status.id);
-    // A retry is a fresh start: the full number of attempts again.
-    await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    if (job === undefined) throw new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${status.id}: it was removed by retention`);
+    // Forgotten before the retry, so that the retried run's own end is the one recorded.
+    if (status.batchId !== null) await batches.reopen(status.batchId, status.id);
+    try {
+      // A retry is a fresh start: the full number of attempts again.
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    } catch (err) {
+      if (status.batchId !== null) await batches.recordOutcome(job, 'failed');
+      throw err;
+    }
     request.log.info({ jobId: status.id }, 'download retried');
     return reply.status(202).header('location', `/v1/downloads/${status.id}`).send({ id: status.id, state: 'queued', url: status.url });
   });
