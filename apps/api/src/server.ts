@@ -5,6 +5,8 @@ import rateLimit from '@fastify/rate-limit';
 import {
   createBatchStore,
   createCallbackQueue,
+  createWorkerRedis,
+  DOWNLOAD_QUEUE,
   DownloadIndex,
   EgressPolicy,
   FerryError,
@@ -15,8 +17,10 @@ import {
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
+import { JobEventHub } from './events/job-event-hub.js';
 import { batchRoutes } from './routes/batches.js';
 import { downloadRoutes } from './routes/downloads.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 
 export interface ServerDeps {
@@ -26,6 +30,13 @@ export interface ServerDeps {
   readonly redis: Redis;
   /** Bull Board's password. Required: the dashboard can delete and retry jobs. */
   readonly dashboardPassword: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The process's one QueueEvents reader, shared by every event stream. */
+    readonly downloadEvents: JobEventHub;
+  }
 }
 
 /** Builds the API without listening, so tests can `inject()` and `main.ts` alone binds a port. */
@@ -42,6 +53,15 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   });
   app.setErrorHandler(errorHandler);
+  const hub = new JobEventHub({
+    queueName: DOWNLOAD_QUEUE,
+    prefix: config.queuePrefix,
+    connection: createWorkerRedis(config.redis.url),
+    redis: deps.redis,
+    logger: app.log,
+  });
+  app.decorate('downloadEvents', hub);
+  app.addHook('onClose', () => hub.close());
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; see the README for the API` }),
   );
@@ -86,6 +106,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       maxSize: config.api.batchMaxSize,
       bodyLimitBytes: config.api.batchBodyLimitBytes,
     });
+    await v1.register(eventRoutes, { queue: deps.queue, redis: deps.redis, batches, hub });
   });
   await app.register(dashboard, {
     queue: deps.queue,

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { BatchQuery, BatchRequest, FerryError, type BatchRecord, type BatchStore, type DownloadIndex } from '@ferry/core';
+import type { FastifyPluginAsync } from 'fastify';
+import { BatchQuery, BatchRequest, FerryError, type BatchStore, type DownloadIndex } from '@ferry/core';
 import { checkCallbackUrl, checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, validationError } from '../errors.js';
-import { ownerOf } from '../owner.js';
+import { ownBatch, ownerOf } from '../owner.js';
 
 export interface BatchRoutesOptions {
   readonly queue: Queue;
@@ -89,19 +89,10 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, {
       .send({ id, size: members.length, downloads: members.map((m) => m.id) });
   });
 
-  /** The caller's own batch; another key's answers exactly like a missing one. */
-  async function ownBatch(request: FastifyRequest, id: string): Promise<BatchRecord> {
-    const batch = await batches.load(id);
-    if (batch === undefined || batch.owner !== ownerOf(request)) {
-      throw new FerryError('FERRY_ERR_NOT_FOUND', `no batch with id ${id}: it never existed or was removed by retention`);
-    }
-    return batch;
-  }
-
   app.get<{ Params: { id: string } }>('/v1/batches/:id', async (request, reply) => {
     const query = BatchQuery.safeParse(request.query);
     if (!query.success) throw validationError(query.error, Object.keys(BatchQuery.shape), 'query');
-    const batch = await ownBatch(request, request.params.id);
+    const batch = await ownBatch(request, batches, request.params.id);
     const offset = parseCursor(query.data.cursor, batch.size);
     const [{ summary }, items] = await Promise.all([batches.summary(batch), batches.page(batch, offset, query.data.limit)]);
     const next = offset + items.length;

@@ -13,18 +13,15 @@ import {
   FerryError,
   IDEMPOTENCY_KEY,
   requestFingerprint,
-  loadDownloadStatus,
   type BatchStore,
   type DownloadIndex,
-  type DownloadJob,
   type DownloadStatus,
-  type LoadedDownload,
   type IdempotencyStore,
 } from '@ferry/core';
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
-import { ownerOf } from '../owner.js';
+import { ownDownload, ownerOf } from '../owner.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
@@ -88,15 +85,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       .send({ id, state: delayed === true ? 'delayed' : 'queued', url: parsed.data.url });
   });
 
-  /** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
-  async function ownDownload(request: FastifyRequest, id: string): Promise<LoadedDownload> {
-    const loaded = await loadDownloadStatus(queue, redis, id);
-    if (loaded === undefined || (loaded.job.data as Partial<DownloadJob>).owner !== ownerOf(request)) {
-      throw new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
-    }
-    return loaded;
-  }
-  const ownStatus = async (request: FastifyRequest, id: string): Promise<DownloadStatus> => (await ownDownload(request, id)).status;
+  const ownStatus = async (request: FastifyRequest, id: string): Promise<DownloadStatus> => (await ownDownload(request, queue, redis, id)).status;
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => reply.send(await ownStatus(request, request.params.id)));
 
