@@ -32,14 +32,14 @@ export function describeZodIssues(error: z.ZodError, allowedKeys: readonly strin
   });
 }
 
-export function validationError(error: z.ZodError, allowedKeys: readonly string[] = [], what?: string): FerryError {
+export function validationError(error: z.ZodError, allowedKeys: readonly string[] = [], what = 'download request'): FerryError {
   return invalidRequest(describeZodIssues(error, allowedKeys), what);
 }
 
 // A batch can have thousands of problems: the message names the first few, `issues` has them all.
 const ISSUES_IN_MESSAGE = 10;
 
-/** A 400 that lists every problem with its field, as the body came in. */
+/** A 400 that lists every problem with its field, as the body (or query) came in. */
 export function invalidRequest(issues: Array<{ path: string; message: string }>, what = 'download request'): FerryError {
   const shown = issues.slice(0, ISSUES_IN_MESSAGE).map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`));
   if (issues.length > ISSUES_IN_MESSAGE) shown.push(`and ${issues.length - ISSUES_IN_MESSAGE} more (see issues)`);

@@ -10,7 +10,7 @@ export function ownerOf(request: FastifyRequest): string {
 }
 
 /** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
-export async function ownDownload(request: FastifyRequest, queue: Queue, redis: Redis, id: string): Promise<LoadedDownload> {
+export async function loadOwnDownload(request: FastifyRequest, queue: Queue, redis: Redis, id: string): Promise<LoadedDownload> {
   const loaded = await loadDownloadStatus(queue, redis, id);
   if (loaded === undefined || (loaded.job.data as Partial<DownloadJob>).owner !== ownerOf(request)) {
     throw new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);

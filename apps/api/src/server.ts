@@ -7,6 +7,7 @@ import {
   createCallbackQueue,
   createWorkerRedis,
   DOWNLOAD_QUEUE,
+  DownloadControl,
   DownloadIndex,
   EgressPolicy,
   FerryError,
@@ -53,6 +54,14 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   });
   app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; see the README for the API` }),
+  );
+  await app.register(healthRoutes, { redis: deps.redis });
+  const callbacks = createCallbackQueue(config, deps.redis);
+  callbacks.on('error', (err) => app.log.warn({ err: err.message }, 'callbacks queue error'));
+  app.addHook('onClose', () => callbacks.close());
+  const batches = createBatchStore(config, { redis: deps.redis, downloads: deps.queue, callbacks });
   const hub = new JobEventHub({
     queueName: DOWNLOAD_QUEUE,
     prefix: config.queuePrefix,
@@ -62,10 +71,6 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.decorate('downloadEvents', hub);
   app.addHook('onClose', () => hub.close());
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; see the README for the API` }),
-  );
-  await app.register(healthRoutes, { redis: deps.redis });
   await app.register(async (v1) => {
     v1.addHook('onRequest', requireApiKey(config.api.keys));
     await v1.register(rateLimit, {
@@ -85,15 +90,14 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
     const policy = { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 };
     const index = new DownloadIndex(deps.redis, config.queuePrefix);
-    // Cancelling a batch can end it, and then the API queues its completion callback.
-    const callbacks = createCallbackQueue(config, deps.redis);
-    v1.addHook('onClose', () => callbacks.close());
-    const batches = createBatchStore(config, { redis: deps.redis, downloads: deps.queue, callbacks });
+    const control = new DownloadControl(deps.queue, deps.redis, config.queuePrefix);
     await v1.register(downloadRoutes, {
       queue: deps.queue,
       redis: deps.redis,
       policy,
       index,
+      control,
+      callbacks,
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
       batches,
       storageDir: config.storageDir,

@@ -18,6 +18,7 @@ import { createCallbackWorker } from './create-callback-worker.js';
 import { createDownloadWorker } from './create-worker.js';
 import { startPartJanitor } from './part-janitor.js';
 import { SHUTDOWN_REASON } from './processor.js';
+import { WorkerControls } from './worker-controls.js';
 
 runService('ferry-worker', async () => {
   const config = loadConfig();
@@ -29,8 +30,10 @@ runService('ferry-worker', async () => {
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const storage = new LocalDiskStorage(config.storageDir);
   const queue = createDownloadQueue(config, connection);
+  const controls = new WorkerControls(connection, (id) => queue.toKey(id), config.queuePrefix, logger);
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls });
+  await controls.start(worker);
   const callbacks = createCallbackQueue(config, connection);
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger });
   emitCallbacks(worker, callbacks, logger);
   recordBatchOutcomes(worker, createBatchStore(config, { redis: connection, downloads: queue, callbacks }), logger);
   const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
@@ -50,6 +53,7 @@ runService('ferry-worker', async () => {
     graceful: async () => {
       janitor.stop();
       await Promise.all([worker.close(), callbackWorker.close()]);
+      await controls.close();
       await Promise.all([queue.close(), callbacks.close()]);
       await agents.close();
       await connection.quit();

@@ -27,6 +27,14 @@ export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } fro
 export { decodeFailureReason, encodeFailureReason } from './failure.js';
 export { downloadStateOf, toDownloadStatus } from './download-status.js';
 export { DownloadIndex } from './download-index.js';
+export {
+  cancelledError,
+  controlChannel,
+  ControlMessage,
+  DownloadControl,
+  PAUSED_FOR_MS,
+  type ControlOutcome,
+} from './download-control.js';
 export { CONTROL_FIELD, loadDownloadStatus, type ControlAction, type LoadedDownload } from './load-download-status.js';
 export { IDEMPOTENCY_KEY, IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
@@ -98,6 +106,7 @@ export {
   createCallbackQueue,
   type DownloadCallbackType,
 } from './webhooks/callbacks.js';
+export { queueDownloadCallback } from './webhooks/download-callback.js';
 export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions, type NewBatch } from './batches/batch-store.js';
 export { emptyCounts, summarizeMembers, type MemberRow, type MemberSummary } from './batches/batch-summary.js';
 export { generateWebhookSecret, parseWebhookSecrets } from './webhooks/secrets.js';

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { BatchProgressEvent, BatchStore, DownloadEvent, DownloadStatus } from '@ferry/core';
 import { openEventStream, type EventStream } from '../events/event-stream.js';
 import { FINAL_EVENTS, type JobEventHub } from '../events/job-event-hub.js';
-import { ownBatch, ownDownload } from '../owner.js';
+import { loadOwnDownload, ownBatch } from '../owner.js';
 
 export interface EventRoutesOptions {
   readonly queue: Queue;
@@ -87,7 +87,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
     await stream(
       reply,
       [request.params.id],
-      async () => (await ownDownload(request, queue, redis, request.params.id)).status,
+      async () => (await loadOwnDownload(request, queue, redis, request.params.id)).status,
       async (events, status) => {
         events.send('state', { type: 'state', id: status.id, state: status.state } satisfies DownloadEvent);
         const final = finalEvent(status);

@@ -10,7 +10,7 @@ export const CALLBACK_JOB = 'callback';
 
 /** The JSON body of a completion callback, in the Standard Webhooks shape: a download's status, or a batch's once all its downloads ended. */
 export const CallbackEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.enum(['download.completed', 'download.failed']), timestamp: z.iso.datetime(), data: DownloadStatus }),
+  z.object({ type: z.enum(['download.completed', 'download.failed', 'download.cancelled']), timestamp: z.iso.datetime(), data: DownloadStatus }),
   z.object({ type: z.literal('batch.completed'), timestamp: z.iso.datetime(), data: BatchSummary }),
 ]);
 export type CallbackEvent = z.infer<typeof CallbackEvent>;
