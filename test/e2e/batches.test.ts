@@ -131,6 +131,47 @@ describe('when some members of a batch get 404', () => {
   }, 60_000);
 });
 
+describe('when a running batch is cancelled', () => {
+  it('cancels its waiting and active members, ends cancelled with the right counts, and sends one callback', async () => {
+    const slow = await stack.origin.randomFile('batch-slow.bin', 512 * 1024);
+    const quick = await stack.origin.randomFile('batch-quick.bin', 1000);
+    const hook = receiver(stack.origin, '/hooks/batch-cancelled', 200);
+    // 20 slow members for 16 worker slots: some are running when the batch is cancelled, some still waiting.
+    const downloads = [
+      { url: stack.origin.route('/batch/quick.bin', serveFile(quick)) },
+      ...Array.from({ length: 20 }, (_, i) => ({ url: stack.origin.route(`/batch/slow-${i}.bin`, serveFile(slow, { bytesPerSecond: 64 * 1024 })) })),
+    ];
+    const accepted = await submit({ downloads, callbackUrl: hook.url });
+    await stack.ferry.waitFor(accepted.downloads[0]!);
+    await until(async () => (await batchStatus(stack.ferry, accepted.id)).counts.active > 0, 'members to start');
+
+    const cancel = await stack.ferry.request<BatchStatus>('DELETE', `/v1/batches/${accepted.id}`);
+    expect(cancel.status).toBe(202);
+    expect(cancel.body.state).toBe('cancelled');
+    expect(cancel.body.counts.queued).toBe(0);
+
+    const ended = await waitForEnd(accepted.id);
+    expect(ended.state).toBe('cancelled');
+    expect(ended.counts).toEqual({ ...noCounts, completed: 1, cancelled: 20 });
+    expect((await stack.ferry.status(accepted.downloads[20]!)).error?.code).toBe('FERRY_ERR_CANCELLED');
+    await until(() => hook.deliveries.length === 1, 'the batch callback');
+    expect(JSON.parse(hook.deliveries[0]!.body)).toMatchObject({ type: 'batch.completed', data: { state: 'cancelled', counts: { completed: 1, cancelled: 20 } } });
+
+    const again = await stack.ferry.request<BatchStatus>('DELETE', `/v1/batches/${accepted.id}`);
+    expect(again.status).toBe(202);
+    expect(again.body.counts).toEqual(ended.counts);
+  }, 60_000);
+
+  it('refuses to cancel a batch that has ended', async () => {
+    const file = await stack.origin.randomFile('batch-over.bin', 100);
+    const accepted = await submit({ downloads: [{ url: stack.origin.route('/batch/over.bin', serveFile(file)) }] });
+    await waitForEnd(accepted.id);
+    const response = await stack.ferry.request<ErrorBody>('DELETE', `/v1/batches/${accepted.id}`);
+    expect(response.status).toBe(409);
+    expect(response.body).toMatchObject({ code: 'FERRY_ERR_WRONG_STATE', message: `batch ${accepted.id} has ended; only a running batch can be cancelled` });
+  });
+});
+
 describe('when a batch is invalid', () => {
   it('answers 400 naming every failing index, and enqueues nothing', async () => {
     const before = await jobCount();

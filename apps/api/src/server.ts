@@ -107,6 +107,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       policy,
       index,
       batches,
+      control,
+      callbacks,
       maxSize: config.api.batchMaxSize,
       bodyLimitBytes: config.api.batchBodyLimitBytes,
     });

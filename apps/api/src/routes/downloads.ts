@@ -15,7 +15,6 @@ import {
   IDEMPOTENCY_KEY,
   ListQuery,
   requestFingerprint,
-  queueDownloadCallback,
   type ControlAction,
   type DownloadAccepted,
   type DownloadControl,
@@ -30,6 +29,7 @@ import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
 import { listDownloads } from '../list-downloads.js';
 import { loadOwnDownload, ownerOf } from '../owner.js';
+import { reportCancelled } from '../report-cancelled.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
@@ -137,12 +137,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     const outcome = await control.request(id, action);
     if (outcome === 'missing') throw notFound(id);
     if (outcome === target) {
-      // Cancelled here, not by a worker: the callback a worker would have queued is this API's to queue.
-      if (outcome === 'cancelled') {
-        const { job } = await ownDownload(request, id);
-        await queueDownloadCallback(callbacks, job, 'failed');
-        await batches.recordOutcome(job, 'failed');
-      }
+      if (outcome === 'cancelled') await reportCancelled(callbacks, batches, (await ownDownload(request, id)).job);
       return accepted(reply, 200, status, target);
     }
     if (outcome === 'active') {
