@@ -118,11 +118,15 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       if (ended) events.end();
       return !ended;
     };
-    const reportSoon = coalesced(async () => {
-      await report().catch((err: unknown) => {
+    // The stream is open by now: a failure ends it (the client may reconnect) rather than reaching the error handler.
+    const reportOrEnd = () =>
+      report().catch((err: unknown) => {
         request.log.warn({ batchId: batch.id, err: (err as Error).message }, 'could not report batch progress');
         events?.end();
+        return false;
       });
+    const reportSoon = coalesced(async () => {
+      await reportOrEnd();
     });
     await stream(
       reply,
@@ -130,7 +134,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       async () => undefined,
       async (opened) => {
         events = opened;
-        return report();
+        return reportOrEnd();
       },
       (opened, event) => {
         opened.send(event.type, event);
