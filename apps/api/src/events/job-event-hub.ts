@@ -35,6 +35,7 @@ export class JobEventHub {
   constructor(options: JobEventHubOptions) {
     this.#options = options;
     this.#events = new QueueEvents(options.queueName, { connection: options.connection, prefix: options.prefix });
+    options.connection.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'queue events connection error'));
     this.#events.on('error', (err) => options.logger.warn({ err: err.message }, 'queue events error'));
     const on = (name: string, toEvent: (args: Record<string, unknown>, at: number) => DownloadEvent | undefined | Promise<DownloadEvent | undefined>) =>
       this.#events.on(name as 'active', (args: unknown, id: string) => {
