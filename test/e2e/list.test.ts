@@ -1,6 +1,6 @@
 import type { DownloadAccepted, DownloadList } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
-import { OTHER_API_KEY, bearer, type Ferry } from '../support/ferry.js';
+import { OTHER_API_KEY, bearer, type ApiResponse, type Ferry } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 
@@ -21,7 +21,7 @@ async function listAll(ferry: Ferry, query: string, between?: () => Promise<void
   const pages: number[] = [];
   let cursor: string | null = null;
   do {
-    const response = await ferry.request<DownloadList>('GET', `/v1/downloads?${query}${cursor === null ? '' : `&cursor=${cursor}`}`);
+    const response: ApiResponse<DownloadList> = await ferry.request<DownloadList>('GET', `/v1/downloads?${query}${cursor === null ? '' : `&cursor=${cursor}`}`);
     expect(response.status).toBe(200);
     ids.push(...response.body.items.map((item) => item.id));
     pages.push(response.body.items.length);
