@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@ferry/core';
 import { API_KEY } from '../support/ferry.js';
-import { serveFile } from '../support/origin.js';
+import { serveFile, status } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 import { TmuxTerminal } from '../support/terminal.js';
 
@@ -64,6 +64,41 @@ describe('ferry add --wait in a terminal', () => {
     expect(after).toMatch(/^✓ slow\.bin +█{24} 100% {2}1\.0 MiB {2}done$/m);
     expect(after.match(/slow\.bin +[█░]/g)).toHaveLength(1);
     expect(after).toMatch(/^1 succeeded, 0 failed$/m);
+  });
+});
+
+describe('ferry batch --wait in a terminal', () => {
+  it('exits 1 when one of two downloads fails, with "1 succeeded, 1 failed" and the failure code', async () => {
+    const file = await stack.origin.randomFile('cli-good.bin', 512 * KiB);
+    const good = stack.origin.route('/cli/good.bin', serveFile(file, { bytesPerSecond: 256 * KiB }));
+    const missing = stack.origin.route('/cli/missing.bin', status(404));
+    await writeFile(path.join(dir, 'urls.txt'), `# two downloads\n${good}\n\n${missing}\n`);
+
+    const terminal = await ferryInTerminal('batch', 'urls.txt', '--wait');
+
+    // The batch's event stream drives the bars.
+    await terminal.waitFor(/^ {2}good\.bin +█*░+ +[1-9]\d?% {2}\d+ KiB \/ 512 KiB/m);
+    expect(await terminal.exitCode()).toBe(1);
+    const screen = await terminal.screen();
+    expect(screen).toMatch(/^batch \S+: 2 downloads$/m);
+    expect(screen).toMatch(/^✓ good\.bin +█{24} 100% {2}512 KiB {2}done$/m);
+    expect(screen).toMatch(/^✗ missing\.bin .* FERRY_ERR_ORIGIN_REJECTED$/m);
+    expect(screen).toMatch(/^1 succeeded, 1 failed$/m);
+    expect(screen).toContain(`  ✗ ${missing} (`);
+    expect(screen).toContain(`): FERRY_ERR_ORIGIN_REJECTED: origin answered 404 Not Found for ${missing}`);
+  });
+});
+
+describe('ferry batch with a URL Ferry refuses', () => {
+  it('names the line of the file it is on, enqueues nothing and exits 1', async () => {
+    await writeFile(path.join(dir, 'bad.txt'), `${stack.origin.url('/cli/fine.bin')}\n# then a typo\nhttps//example.com/typo.bin\n`);
+
+    const terminal = await ferryInTerminal('batch', 'bad.txt');
+
+    expect(await terminal.exitCode()).toBe(1);
+    const screen = await terminal.screen();
+    expect(screen).toContain('Ferry enqueued nothing: bad.txt has URLs it refuses (FERRY_ERR_VALIDATION)');
+    expect(screen).toContain('  bad.txt:3: https//example.com/typo.bin: url must be an absolute http:// or https:// URL');
   });
 });
 
