@@ -9,14 +9,13 @@ import { freePort } from '@ferry/core';
 import { API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
-import { TmuxTerminal } from '../support/terminal.js';
+import { shellQuote, TmuxTerminal } from '../support/terminal.js';
 
 const KiB = 1024;
 /** The `ferry` that `npm install` links for the repository, as `npx ferry` runs it. */
 const FERRY = fileURLToPath(new URL('../../node_modules/.bin/ferry', import.meta.url));
 const stack = useStack({ workers: 2 });
 
-const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 const terminals: TmuxTerminal[] = [];
 let dir: string;
 
@@ -32,8 +31,8 @@ afterAll(async () => {
 
 /** `ferry <args>` in a real terminal, in `dir`, against the test stack. */
 async function ferryInTerminal(...args: string[]): Promise<TmuxTerminal> {
-  const env = `LANG=C.UTF-8 FERRY_URL=${quote(stack.ferry.baseUrl)} FERRY_API_KEY=${quote(API_KEY)}`;
-  const terminal = await TmuxTerminal.start(`cd ${quote(dir)} && env ${env} ${quote(FERRY)} ${args.map(quote).join(' ')}`);
+  const env = `LANG=C.UTF-8 FERRY_URL=${shellQuote(stack.ferry.baseUrl)} FERRY_API_KEY=${shellQuote(API_KEY)}`;
+  const terminal = await TmuxTerminal.start(`cd ${shellQuote(dir)} && env ${env} ${shellQuote(FERRY)} ${args.map(shellQuote).join(' ')}`);
   terminals.push(terminal);
   return terminal;
 }
@@ -64,6 +63,22 @@ describe('ferry add --wait in a terminal', () => {
     expect(after).toMatch(/^✓ slow\.bin +█{24} 100% {2}1\.0 MiB {2}done$/m);
     expect(after.match(/slow\.bin +[█░]/g)).toHaveLength(1);
     expect(after).toMatch(/^1 succeeded, 0 failed$/m);
+  });
+});
+
+describe('Ctrl-C while ferry waits', () => {
+  it('stops waiting with exit status 130, and the download goes on in Ferry', async () => {
+    const file = await stack.origin.randomFile('cli-interrupted.bin', 512 * KiB);
+    const url = stack.origin.route('/cli/interrupted.bin', serveFile(file, { bytesPerSecond: 128 * KiB }));
+    const terminal = await ferryInTerminal('add', url, '--wait');
+    const screen = await terminal.waitFor(/interrupted\.bin +█*░+ +[1-9]\d?%/);
+    const id = /^([0-9a-f-]{36}) {2}queued/m.exec(screen)![1]!;
+
+    await terminal.press('C-c');
+
+    expect(await terminal.exitCode()).toBe(130);
+    expect(await terminal.screen()).toContain('Stopped waiting; the downloads go on in Ferry (ferry status <id> shows one).');
+    expect((await stack.ferry.waitFor(id)).result?.sha256).toBe(file.sha256);
   });
 });
 

@@ -90,6 +90,16 @@ describe('batches', () => {
     expect(await client().getBatch(accepted.id)).toMatchObject({ id: accepted.id, state: 'completed_with_failures', size: 2 });
   });
 
+  it('cancelBatch cancels the members that have not ended, and their waits reject with FERRY_ERR_CANCELLED', async () => {
+    const later = stack.origin.url('/client/member-later.bin');
+    const accepted = await client().enqueueBatch({ downloads: [{ url: later, delayMs: 60_000 }, { url: later, delayMs: 60_000 }] });
+
+    const cancelled = await client().cancelBatch(accepted.id);
+
+    expect(cancelled).toMatchObject({ id: accepted.id, state: 'cancelled', size: 2 });
+    for (const id of accepted.downloads) expect((await rejection(client().wait(id))).code).toBe('FERRY_ERR_CANCELLED');
+  });
+
   it('enqueueBatch refuses a batch with an invalid member, naming its index, and enqueues nothing', async () => {
     const err = await rejection(client().enqueueBatch({ downloads: [{ url: stack.origin.url('/fine') }, { url: 'not a url' }] }));
     expect(err).toMatchObject({ code: 'FERRY_ERR_VALIDATION', status: 400 });

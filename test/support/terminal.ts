@@ -3,6 +3,11 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** `value` as one word for sh and bash. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
 /**
  * A real terminal: a detached tmux session on a private tmux server, so the command
  * under test sees a TTY of a known size and the screen can be read back as text.
@@ -22,7 +27,9 @@ export class TmuxTerminal {
   static async start(command: string, { columns = 120, rows = 30 } = {}): Promise<TmuxTerminal> {
     const terminal = new TmuxTerminal(`ferry-test-${process.pid}`, `t${(TmuxTerminal.#count += 1)}`);
     // -u: UTF-8 whatever this process's locale; the command's output then reaches the pane unchanged.
-    await terminal.#tmux('-u', 'new-session', '-d', '-s', terminal.session, '-x', String(columns), '-y', String(rows), `${command}; echo EXIT=$?; sleep 600`);
+    // bash, not sh: on Ctrl-C it waits for the command and goes on when the command handled the signal itself.
+    const script = `${command}; echo EXIT=$?; sleep 600`;
+    await terminal.#tmux('-u', 'new-session', '-d', '-s', terminal.session, '-x', String(columns), '-y', String(rows), `exec bash -c ${shellQuote(script)}`);
     return terminal;
   }
 
@@ -46,6 +53,11 @@ export class TmuxTerminal {
   async exitCode(timeoutMs = 60_000): Promise<number> {
     const screen = await this.waitFor(/^EXIT=\d+$/m, timeoutMs);
     return Number(/^EXIT=(\d+)$/m.exec(screen)![1]);
+  }
+
+  /** Types `keys` as tmux names them: `C-c` is Ctrl-C. */
+  async press(keys: string): Promise<void> {
+    await this.#tmux('send-keys', '-t', this.session, keys);
   }
 
   async close(): Promise<void> {

@@ -83,7 +83,12 @@ export class FerryClient {
   /** A batch with one page of its members (`limit`, `cursor` as in list). */
   getBatch(id: string, options: CallOptions & { limit?: number; cursor?: string } = {}): Promise<BatchStatus> {
     const query = queryString({ limit: options.limit, cursor: options.cursor });
-    return this.#call('GET', `v1/batches/${encodeURIComponent(id)}${query}`, BatchStatus, options);
+    return this.#call('GET', `${batchPath(id)}${query}`, BatchStatus, options);
+  }
+
+  /** Cancels every member that has not ended; the batch answers with `state: "cancelled"`. */
+  cancelBatch(id: string, options: CallOptions = {}): Promise<BatchStatus> {
+    return this.#call('DELETE', batchPath(id), BatchStatus, options);
   }
 
   /** One page of the key's downloads, newest first; pass the page's `nextCursor` as `cursor` for the next. */
@@ -122,7 +127,7 @@ export class FerryClient {
 
   /** The events of every member of a batch, and a `batch` event after each member ends; the last one has the batch's final state. */
   batchEvents(id: string, options: CallOptions = {}): AsyncGenerator<DownloadEvent | BatchProgressEvent> {
-    return eventStream(this.#stream(`v1/batches/${encodeURIComponent(id)}/events`, options.signal), BATCH_EVENTS);
+    return eventStream(this.#stream(`${batchPath(id)}/events`, options.signal), BATCH_EVENTS);
   }
 
   /**
@@ -160,6 +165,10 @@ export class FerryClient {
 
 function downloadPath(id: string): string {
   return `v1/downloads/${encodeURIComponent(id)}`;
+}
+
+function batchPath(id: string): string {
+  return `v1/batches/${encodeURIComponent(id)}`;
 }
 
 function queryString(params: Record<string, string | number | undefined>): string {
