@@ -51,7 +51,7 @@ export interface ListOptions extends CallOptions {
   readonly cursor?: string;
 }
 
-/** A typed client of Ferry's HTTP API (/work/notes/api-contract.md, README "Client and CLI"). */
+/** A typed client of Ferry's HTTP API (README "Client and CLI"; routes and schemas in @ferry/core/contract). */
 export class FerryClient {
   readonly baseUrl: string;
   readonly #apiKey: string;
