@@ -113,7 +113,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   app.get('/v1/downloads', async (request, reply) => {
     const query = ListQuery.safeParse(request.query);
     if (!query.success) return sendError(reply, validationError(query.error, Object.keys(ListQuery.shape), 'list query'));
-    return reply.send(await listDownloads(queue, redis, index, ownerOf(request), query.data));
+    return reply.send(await listDownloads({ queue, redis, index, batches }, ownerOf(request), query.data));
   });
 
   const ownDownload = (request: FastifyRequest, id: string): Promise<LoadedDownload> => loadOwnDownload(request, queue, redis, id);

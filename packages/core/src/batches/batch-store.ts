@@ -175,9 +175,9 @@ export class BatchStore {
     });
   }
 
-  /** Every member id, in request order. */
-  async memberIds(id: string): Promise<string[]> {
-    const entries = await this.#redis.lrange(this.#keys(id)[2], 0, -1);
+  /** Member ids in request order: all of them, or those at positions `start`..`stop` (inclusive). */
+  async memberIds(id: string, start = 0, stop = -1): Promise<string[]> {
+    const entries = await this.#redis.lrange(this.#keys(id)[2], start, stop);
     return entries.map((entry) => entry.slice(0, entry.indexOf(' ')));
   }
 
