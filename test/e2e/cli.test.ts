@@ -32,7 +32,8 @@ afterAll(async () => {
 /** `ferry <args>` in a real terminal, in `dir`, against the test stack. */
 async function ferryInTerminal(...args: string[]): Promise<TmuxTerminal> {
   const env = `LANG=C.UTF-8 FERRY_URL=${shellQuote(stack.ferry.baseUrl)} FERRY_API_KEY=${shellQuote(API_KEY)}`;
-  const terminal = await TmuxTerminal.start(`cd ${shellQuote(dir)} && env ${env} ${shellQuote(FERRY)} ${args.map(shellQuote).join(' ')}`);
+  const command = `cd ${shellQuote(dir)} && env ${env} ${shellQuote(FERRY)} ${args.map(shellQuote).join(' ')}`;
+  const terminal = await TmuxTerminal.start(command, { socket: path.join(dir, 'tmux.sock') });
   terminals.push(terminal);
   return terminal;
 }

@@ -16,16 +16,18 @@ export class TmuxTerminal {
   static #count = 0;
 
   private constructor(
+    /** The tmux server's socket file: a private server, gone with the socket's directory. */
     private readonly socket: string,
     readonly session: string,
   ) {}
 
   /**
-   * Runs `command` (a shell command line) in a new 120×30 session; the pane stays open
+   * Runs `command` (a shell command line) in a new session, 120×30 unless told, on the tmux server
+   * at `socket` (started if need be); the pane stays open
    * afterwards with `EXIT=<status>` as its last line, for `exitCode`.
    */
-  static async start(command: string, { columns = 120, rows = 30 } = {}): Promise<TmuxTerminal> {
-    const terminal = new TmuxTerminal(`ferry-test-${process.pid}`, `t${(TmuxTerminal.#count += 1)}`);
+  static async start(command: string, { socket, columns = 120, rows = 30 }: { socket: string; columns?: number; rows?: number }): Promise<TmuxTerminal> {
+    const terminal = new TmuxTerminal(socket, `t${(TmuxTerminal.#count += 1)}`);
     // -u: UTF-8 whatever this process's locale; the command's output then reaches the pane unchanged.
     // bash, not sh: on Ctrl-C it waits for the command and goes on when the command handled the signal itself.
     const script = `${command}; echo EXIT=$?; sleep 600`;
@@ -65,6 +67,6 @@ export class TmuxTerminal {
   }
 
   #tmux(...args: string[]) {
-    return run('tmux', ['-L', this.socket, ...args]);
+    return run('tmux', ['-S', this.socket, ...args]);
   }
 }
