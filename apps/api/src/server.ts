@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import {
   createBatchStore,
+  DownloadEndings,
   createCallbackQueue,
   createWorkerRedis,
   DOWNLOAD_QUEUE,
@@ -62,6 +63,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   callbacks.on('error', (err) => app.log.warn({ err: err.message }, 'callbacks queue error'));
   app.addHook('onClose', () => callbacks.close());
   const batches = createBatchStore(config, { redis: deps.redis, downloads: deps.queue, callbacks });
+  const endings = new DownloadEndings({ redis: deps.redis, downloads: deps.queue, callbacks, batches, prefix: config.queuePrefix });
   const hub = new JobEventHub({
     queueName: DOWNLOAD_QUEUE,
     prefix: config.queuePrefix,
@@ -97,7 +99,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       policy,
       index,
       control,
-      callbacks,
+      endings,
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
       batches,
       storageDir: config.storageDir,
@@ -108,7 +110,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       index,
       batches,
       control,
-      callbacks,
+      endings,
       maxSize: config.api.batchMaxSize,
       bodyLimitBytes: config.api.batchBodyLimitBytes,
     });

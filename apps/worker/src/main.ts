@@ -5,6 +5,7 @@ import {
   createDownloadQueue,
   createLogger,
   createWorkerRedis,
+  DownloadEndings,
   EgressPolicy,
   HttpAgents,
   installShutdown,
@@ -12,12 +13,11 @@ import {
   LocalDiskStorage,
   runService,
 } from '@ferry/core';
-import { recordBatchOutcomes } from './batch-outcomes.js';
-import { emitCallbacks } from './callback-emitter.js';
 import { createCallbackWorker } from './create-callback-worker.js';
 import { createDownloadWorker } from './create-worker.js';
 import { startPartJanitor } from './part-janitor.js';
 import { SHUTDOWN_REASON } from './processor.js';
+import { reportEndings, startEndingsSweep } from './report-endings.js';
 import { WorkerControls } from './worker-controls.js';
 
 runService('ferry-worker', async () => {
@@ -31,11 +31,13 @@ runService('ferry-worker', async () => {
   const storage = new LocalDiskStorage(config.storageDir);
   const queue = createDownloadQueue(config, connection);
   const controls = new WorkerControls(connection, (id) => queue.toKey(id), config.queuePrefix, logger);
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls });
-  await controls.start(worker);
   const callbacks = createCallbackQueue(config, connection);
-  emitCallbacks(worker, callbacks, logger);
-  recordBatchOutcomes(worker, createBatchStore(config, { redis: connection, downloads: queue, callbacks }), logger);
+  const batches = createBatchStore(config, { redis: connection, downloads: queue, callbacks });
+  const endings = new DownloadEndings({ redis: connection, downloads: queue, callbacks, batches, prefix: config.queuePrefix });
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, endings });
+  await controls.start(worker);
+  reportEndings(worker, endings, logger);
+  const sweep = startEndingsSweep(endings, config.worker.endingsSweepIntervalMs, logger);
   const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
   await Promise.all([worker.waitUntilReady(), callbackWorker.waitUntilReady()]);
   const janitor = startPartJanitor({
@@ -52,6 +54,7 @@ runService('ferry-worker', async () => {
     deadlineMs: config.worker.shutdownDeadlineMs,
     graceful: async () => {
       janitor.stop();
+      sweep.stop();
       await Promise.all([worker.close(), callbackWorker.close()]);
       await controls.close();
       await Promise.all([queue.close(), callbacks.close()]);

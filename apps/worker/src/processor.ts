@@ -10,6 +10,7 @@ import {
   WorkerProgress,
   type HttpAgents,
   type Config,
+  type DownloadEndings,
   type DownloadResult,
   type Logger,
   type Storage,
@@ -25,6 +26,7 @@ export interface ProcessorDeps {
   readonly agents: HttpAgents;
   readonly logger: Logger;
   readonly controls: WorkerControls;
+  readonly endings: DownloadEndings;
 }
 
 /** What the engine's signal carries when BullMQ aborts: pause and cancel become the coded errors the attempt ends in. */
@@ -82,8 +84,16 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, Downloa
   return async (job, token, signal) => {
     const id = job.id ?? 'unknown';
     deps.controls.track(id);
+    // Marked before BullMQ records the end, so a worker dying right after still has it reported.
+    const ending = () => deps.endings.expect(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not mark the end'));
     try {
-      return await runDownload(deps, job, token, signal);
+      const result = await runDownload(deps, job, token, signal);
+      await ending();
+      return result;
+    } catch (err) {
+      // Paused or handed back at shutdown: not an end.
+      if (!(err instanceof DelayedError || err instanceof WaitingError)) await ending();
+      throw err;
     } finally {
       deps.controls.untrack(id);
     }

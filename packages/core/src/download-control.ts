@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { FerryError } from './errors.js';
+import { endingsKey } from './download-endings.js';
 import { encodeFailureReason } from './failure.js';
 import { CONTROL_FIELD, type ControlAction } from './load-download-status.js';
 
@@ -27,7 +28,8 @@ export type ControlOutcome = 'paused' | 'cancelled' | 'active' | 'completed' | '
  * - finished or gone: nothing to do, say which;
  * - active: record the request on the job for the worker that holds it (it is also told by pub/sub);
  * - waiting, prioritized or delayed: carry it out here, as BullMQ itself would:
- *   cancel = move to the failed set with FERRY_ERR_CANCELLED, pause = move to the delayed set far ahead.
+ *   cancel = move to the failed set with FERRY_ERR_CANCELLED (and mark the end for reporting, see DownloadEndings),
+ *   pause = move to the delayed set far ahead.
  * A cancel is never downgraded to a pause.
  */
 const REQUEST_CONTROL = `
@@ -47,6 +49,7 @@ if action == "cancel" then
   rcall("HSET", jobKey, "failedReason", ARGV[4], "finishedOn", ARGV[3])
   rcall("HDEL", jobKey, ARGV[7])
   rcall("ZADD", KEYS[7], ARGV[3], jobId)
+  rcall("ZADD", KEYS[11], ARGV[3], jobId)
   rcall("XADD", KEYS[9], "MAXLEN", "~", maxEvents, "*", "event", "failed", "jobId", jobId, "failedReason", ARGV[4], "prev", "waiting")
   return "cancelled"
 end
@@ -75,7 +78,7 @@ export class DownloadControl {
     const pausedUntil = now + PAUSED_FOR_MS;
     const outcome = (await this.redis.eval(
       REQUEST_CONTROL,
-      10,
+      11,
       key(id),
       key('wait'),
       key('paused'),
@@ -86,6 +89,7 @@ export class DownloadControl {
       key('completed'),
       key('events'),
       key('meta'),
+      endingsKey(this.prefix),
       id,
       action,
       now,

@@ -9,6 +9,7 @@ import {
   type BatchRecord,
   type BatchStatus,
   type BatchStore,
+  type DownloadEndings,
   type DownloadControl,
   type DownloadIndex,
 } from '@ferry/core';
@@ -16,7 +17,6 @@ import { checkCallbackUrl, checkDownloadRequest, type RequestPolicy } from '../c
 import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, validationError } from '../errors.js';
 import { ownBatch, ownerOf } from '../owner.js';
-import { reportCancelled } from '../report-cancelled.js';
 
 export interface BatchRoutesOptions {
   readonly queue: Queue;
@@ -24,8 +24,8 @@ export interface BatchRoutesOptions {
   readonly index: DownloadIndex;
   readonly batches: BatchStore;
   readonly control: DownloadControl;
-  /** Where members cancelled before any worker took them get their callbacks queued. */
-  readonly callbacks: Queue;
+  /** Reports the end of a download cancelled here rather than by a worker (its callback, its batch count). */
+  readonly endings: DownloadEndings;
   readonly maxSize: number;
   readonly bodyLimitBytes: number;
 }
@@ -72,7 +72,7 @@ function parseCursor(cursor: string | undefined, size: number): number {
   return offset;
 }
 
-export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, { queue, policy, index, batches, control, callbacks, maxSize, bodyLimitBytes }) => {
+export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, { queue, policy, index, batches, control, endings, maxSize, bodyLimitBytes }) => {
   app.post('/v1/batches', { bodyLimit: bodyLimitBytes }, async (request, reply) => {
     // Counted before parsing: a body far over the limit should not be validated item by item only to be refused.
     const given = (request.body as { downloads?: unknown } | null)?.downloads;
@@ -147,7 +147,7 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, {
         running.slice(from, from + CANCEL_CONCURRENCY).map(async ({ id }) => {
           if ((await control.request(id, 'cancel')) !== 'cancelled') return;
           const job = await queue.getJob(id);
-          if (job !== undefined) await reportCancelled(callbacks, batches, job);
+          if (job !== undefined) await endings.report(job, 'failed');
         }),
       );
     }

@@ -19,6 +19,7 @@ import {
   type DownloadAccepted,
   type DownloadControl,
   type BatchStore,
+  type DownloadEndings,
   type DownloadIndex,
   type DownloadStatus,
   type LoadedDownload,
@@ -29,7 +30,6 @@ import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
 import { listDownloads } from '../list-downloads.js';
 import { loadOwnDownload, ownerOf } from '../owner.js';
-import { reportCancelled } from '../report-cancelled.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
@@ -38,8 +38,8 @@ export interface DownloadRoutesOptions {
   readonly policy: RequestPolicy;
   readonly index: DownloadIndex;
   readonly control: DownloadControl;
-  /** Where a download cancelled before any worker took it gets its callback queued. */
-  readonly callbacks: Queue;
+  /** Reports the end of a download cancelled here rather than by a worker (its callback, its batch count). */
+  readonly endings: DownloadEndings;
   readonly idempotency: IdempotencyStore;
   /** A cancelled or retried batch member changes its batch's outcome. */
   readonly batches: BatchStore;
@@ -61,7 +61,7 @@ function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
   );
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, callbacks, idempotency, batches, storageDir }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, endings, idempotency, batches, storageDir }) => {
   // Workers create it on their first download; the API may start first, and @fastify/static wants it to exist.
   await mkdir(storageDir, { recursive: true });
   await app.register(fastifyStatic, { root: storageDir, serve: false });
@@ -137,7 +137,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     const outcome = await control.request(id, action);
     if (outcome === 'missing') throw notFound(id);
     if (outcome === target) {
-      if (outcome === 'cancelled') await reportCancelled(callbacks, batches, (await ownDownload(request, id)).job);
+      if (outcome === 'cancelled') await endings.report((await ownDownload(request, id)).job, 'failed');
       return accepted(reply, 200, status, target);
     }
     if (outcome === 'active') {
