@@ -6,6 +6,7 @@ import { DownloadIndex, EgressPolicy, FerryError, IdempotencyStore, REDACTED_PAT
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
+import { openApiDocs } from './openapi/plugin.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 
@@ -33,9 +34,10 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; see the README for the API` }),
+    reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; the API is described at /docs` }),
   );
   await app.register(healthRoutes, { redis: deps.redis });
+  await app.register(openApiDocs);
   await app.register(async (v1) => {
     v1.addHook('onRequest', requireApiKey(config.api.keys));
     await v1.register(rateLimit, {

@@ -1,0 +1,254 @@
+import {
+  BatchAccepted,
+  BatchProgressEvent,
+  BatchQuery,
+  BatchRequest,
+  BatchStatus,
+  DownloadAccepted,
+  DownloadEvent,
+  DownloadList,
+  DownloadRequest,
+  DownloadStatus,
+  ListQuery,
+} from '@ferry/core';
+import type { Operation } from './operation.js';
+
+const NOT_FOUND = 'no download with this id for this API key: it never existed, retention removed it, or another key made it';
+const BATCH_NOT_FOUND = 'no batch with this id for this API key: it never existed, retention removed it, or another key made it';
+const BAD_BODY = 'the body is not valid: `issues` names each field and what it must be; nothing was enqueued';
+const NOT_JSON = 'the body was not sent as `Content-Type: application/json`';
+
+/** An example stream: each event is an `event:` line with its type and a `data:` line with it as JSON. */
+const sse = (events: ReadonlyArray<{ type: string }>): string => events.map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`).join('');
+const ID = '6f1c0a52-0d0e-4a53-9a3e-2f6a1b1f5c11';
+const DOWNLOAD_EVENTS: DownloadEvent[] = [
+  { type: 'state', id: ID, state: 'active' },
+  { type: 'progress', id: ID, receivedBytes: 524288, totalBytes: 1048576, bytesPerSecond: 262144, etaSeconds: 2 },
+  {
+    type: 'completed',
+    id: ID,
+    result: { location: 'file:///srv/ferry/files/data.csv', filename: 'data.csv', bytes: 1048576, sha256: '…', digest: null, contentType: 'text/csv', etag: null, lastModified: null },
+  },
+];
+const BATCH_EVENT: BatchProgressEvent = {
+  type: 'batch',
+  id: 'b7a2d3c4-5e6f-4a1b-8c9d-0e1f2a3b4c5d',
+  state: 'completed',
+  counts: { queued: 0, active: 0, delayed: 0, paused: 0, completed: 1, failed: 0, cancelled: 0, expired: 0 },
+};
+
+/** Cancel and pause act at once, unless a worker is running the download: then that worker stops it, a moment later. */
+const stoppedBy = (state: string): string =>
+  `A download no worker is running is ${state} at once (\`200\`); an active one is stopped by its worker: the answer is \`202\` with \`state: "active"\`, and the status turns \`${state}\` shortly after.`;
+const stopResponses = (done: string): Operation['responses'] => ({
+  200: { description: done, body: { json: DownloadAccepted } },
+  202: { description: 'The download is active; its worker is stopping it.', body: { json: DownloadAccepted } },
+});
+
+/** The routes Ferry serves, in the order the document lists them. */
+export const OPERATIONS: readonly Operation[] = [
+  {
+    method: 'post',
+    path: '/v1/downloads',
+    operationId: 'createDownload',
+    tag: 'downloads',
+    summary: 'Enqueue a download',
+    description: [
+      'Validates the request, checks the URL against the egress policy, and enqueues one download. Unknown fields are refused.',
+      '',
+      '**Idempotency**: send an `Idempotency-Key` header (or the `idempotencyKey` field; both must agree when both are sent). ' +
+        'A retried POST with the same key and the same body answers `200` with the first download instead of enqueueing again — ' +
+        'also after retention removed the job (`state: "expired"`), for `FERRY_IDEMPOTENCY_TTL_SECONDS`. ' +
+        'The same key with a different body is `409 FERRY_ERR_IDEMPOTENCY_CONFLICT`. Keys are per API key.',
+    ].join('\n'),
+    body: DownloadRequest,
+    headers: ['Idempotency-Key'],
+    responses: {
+      202: { description: 'Enqueued; `Location` is the status URL.', body: { json: DownloadAccepted }, headers: ['Location'] },
+      200: { description: 'An `Idempotency-Key` replay: the download the first request made, in its state now.', body: { json: DownloadAccepted }, headers: ['Location'] },
+    },
+    errors: {
+      FERRY_ERR_VALIDATION: BAD_BODY,
+      FERRY_ERR_BLOCKED_DESTINATION: 'the URL (or callbackUrl) shows a destination workers may not reach: a non-public address, a port other than 80/443, a user name…',
+      FERRY_ERR_IDEMPOTENCY_CONFLICT: 'the Idempotency-Key was used, by this API key, for a different body',
+      FERRY_ERR_PAYLOAD_TOO_LARGE: 'the body is larger than FERRY_API_BODY_LIMIT_BYTES',
+      FERRY_ERR_UNSUPPORTED_MEDIA_TYPE: NOT_JSON,
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/downloads',
+    operationId: 'listDownloads',
+    tag: 'downloads',
+    summary: "List this key's downloads",
+    description:
+      "A page of this API key's downloads, newest first; with `batch`, that batch's members in batch order. " +
+      '**Cursor pagination**: pass the `nextCursor` of a page as `cursor` to get the next one, unchanged; it is `null` on the last page.',
+    query: ListQuery,
+    responses: { 200: { description: 'A page of downloads.', body: { json: DownloadList } } },
+    errors: { FERRY_ERR_VALIDATION: 'a query parameter is not valid (an unknown state, a limit outside 1-1000, a cursor that was not a nextCursor, an unknown parameter)' },
+  },
+  {
+    method: 'get',
+    path: '/v1/downloads/{id}',
+    operationId: 'getDownload',
+    tag: 'downloads',
+    summary: "A download's state, progress and result",
+    description:
+      '`progress` is updated at most every 250 ms while bytes arrive; `attempts.made` counts finished attempts. ' +
+      'A failed (or retrying) download has `error: { code, message, retryable }`: `retryable: false` means the same request will not succeed later. ' +
+      'A cancelled download has `state: "cancelled"` and `error.code` `FERRY_ERR_CANCELLED`.',
+    responses: { 200: { description: 'The download.', body: { json: DownloadStatus } } },
+    errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND },
+  },
+  {
+    method: 'delete',
+    path: '/v1/downloads/{id}',
+    operationId: 'cancelDownload',
+    tag: 'downloads',
+    summary: 'Cancel a download',
+    description: `Cancelling is final: the download ends in \`cancelled\` (not \`failed\`) and its part file is removed. ${stoppedBy('cancelled')}`,
+    responses: stopResponses('Cancelled.'),
+    errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download has already completed or failed' },
+  },
+  {
+    method: 'post',
+    path: '/v1/downloads/{id}/pause',
+    operationId: 'pauseDownload',
+    tag: 'downloads',
+    summary: 'Pause a download',
+    description: `A paused download waits, outside the queue, until \`POST /v1/downloads/{id}/resume\`. ${stoppedBy('paused')}`,
+    responses: stopResponses('Paused.'),
+    errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download has ended (completed, failed or cancelled)' },
+  },
+  {
+    method: 'post',
+    path: '/v1/downloads/{id}/resume',
+    operationId: 'resumeDownload',
+    tag: 'downloads',
+    summary: 'Resume a paused download',
+    description: 'Queues a paused download again; it continues from the bytes it kept when the origin allows a ranged request.',
+    responses: { 202: { description: 'Queued again.', body: { json: DownloadAccepted } } },
+    errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download is not paused' },
+  },
+  {
+    method: 'post',
+    path: '/v1/downloads/{id}/retry',
+    operationId: 'retryDownload',
+    tag: 'downloads',
+    summary: 'Retry a failed download',
+    description: 'Runs a failed or cancelled download again, with the full number of attempts (resuming from kept bytes when it can), under the same id.',
+    responses: { 202: { description: 'Queued again.', body: { json: DownloadAccepted }, headers: ['Location'] } },
+    errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_NOT_RETRYABLE_STATE: 'the download is neither failed nor cancelled' },
+  },
+  {
+    method: 'get',
+    path: '/v1/downloads/{id}/content',
+    operationId: 'getDownloadContent',
+    tag: 'downloads',
+    summary: "A completed download's file",
+    description:
+      "Streams the stored file with the origin's `Content-Type`, `Content-Length`, `ETag` and `Content-Disposition: attachment`. " +
+      '**Range**: `Range: bytes=…` (one range) answers `206` with `Content-Range`; `If-Range` with the `ETag` makes the range conditional on the file being the same. ' +
+      '`If-None-Match` with the `ETag` answers `304` when the file has not changed. The API must see the workers\' storage directory (`FERRY_STORAGE_DIR`).',
+    headers: ['Range', 'If-Range', 'If-None-Match'],
+    responses: {
+      200: { description: 'The whole file.', body: { file: true }, headers: ['Content-Length', 'ETag', 'Accept-Ranges', 'Content-Disposition'] },
+      206: { description: 'The requested range.', body: { file: true }, headers: ['Content-Range', 'Content-Length', 'ETag', 'Accept-Ranges', 'Content-Disposition'] },
+      304: { description: 'Not modified: `If-None-Match` matched the `ETag`.', headers: ['ETag'] },
+    },
+    errors: {
+      FERRY_ERR_NOT_FOUND: `${NOT_FOUND}; or its file is no longer in storage`,
+      FERRY_ERR_NOT_READY: 'the download has not completed yet',
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/downloads/{id}/events',
+    operationId: 'streamDownloadEvents',
+    tag: 'downloads',
+    summary: "A download's events, live",
+    description:
+      'Server-Sent Events: each event\'s `event:` line is its `type` and its `data:` line the event as JSON. ' +
+      'The first event is a `state` event with the download as it is; `progress` events follow while bytes arrive; ' +
+      'the stream ends after `completed`, `failed` or `cancelled`.',
+    responses: { 200: { description: 'An event stream.', body: { events: [DownloadEvent], example: sse(DOWNLOAD_EVENTS) } } },
+    errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND },
+  },
+  {
+    method: 'post',
+    path: '/v1/batches',
+    operationId: 'createBatch',
+    tag: 'batches',
+    summary: 'Enqueue a batch of downloads',
+    description:
+      'All or nothing: every download is validated first, and one invalid download refuses the whole batch (`issues` name it by index, e.g. `downloads.3.url`) with nothing enqueued. ' +
+      'A batch holds at most `FERRY_BATCH_MAX_SIZE` downloads and its body at most `FERRY_BATCH_BODY_LIMIT_BYTES`. ' +
+      '`callbackUrl` is called once, when every download of the batch has ended.',
+    body: BatchRequest,
+    responses: { 202: { description: 'Enqueued; `downloads` are the ids in request order, `Location` the batch status URL.', body: { json: BatchAccepted }, headers: ['Location'] } },
+    errors: {
+      FERRY_ERR_VALIDATION: `${BAD_BODY}; also when the batch holds more than FERRY_BATCH_MAX_SIZE downloads`,
+      FERRY_ERR_BLOCKED_DESTINATION: 'a URL or callbackUrl shows a destination workers may not reach; nothing was enqueued',
+      FERRY_ERR_PAYLOAD_TOO_LARGE: 'the body is larger than FERRY_BATCH_BODY_LIMIT_BYTES',
+      FERRY_ERR_UNSUPPORTED_MEDIA_TYPE: NOT_JSON,
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/batches/{id}',
+    operationId: 'getBatch',
+    tag: 'batches',
+    summary: "A batch's state, counts and members",
+    description:
+      'Counts of members per state, bytes received (and expected, once every size is known), and a page of members in batch order. ' +
+      '**Cursor pagination**: pass `members.nextCursor` as `cursor` for the next page of members; it is `null` on the last page.',
+    query: BatchQuery,
+    responses: { 200: { description: 'The batch.', body: { json: BatchStatus } } },
+    errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND, FERRY_ERR_VALIDATION: 'a query parameter is not valid (a limit outside 1-1000, a cursor that was not a nextCursor)' },
+  },
+  {
+    method: 'delete',
+    path: '/v1/batches/{id}',
+    operationId: 'cancelBatch',
+    tag: 'batches',
+    summary: 'Cancel a batch',
+    description: 'Cancels every member that has not ended, as `DELETE /v1/downloads/{id}` would; members already finished keep their outcome.',
+    responses: { 202: { description: 'The batch, its members being cancelled.', body: { json: BatchStatus } } },
+    errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND },
+  },
+  {
+    method: 'get',
+    path: '/v1/batches/{id}/events',
+    operationId: 'streamBatchEvents',
+    tag: 'batches',
+    summary: "A batch's events, live",
+    description:
+      'Server-Sent Events, framed as for a download: the events of every member, and a `batch` event after each member ends. ' +
+      'The last event is a `batch` event with the final state, then the stream ends.',
+    responses: { 200: { description: 'An event stream.', body: { events: [DownloadEvent, BatchProgressEvent], example: sse([...DOWNLOAD_EVENTS, BATCH_EVENT]) } } },
+    errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'health',
+    tag: 'health',
+    summary: 'The process is up',
+    description: 'Answers while the process serves HTTP; says nothing about Redis. No API key.',
+    public: true,
+    responses: { 200: { description: '`{"status": "ok"}`' } },
+    errors: {},
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'ready',
+    tag: 'health',
+    summary: 'Ready to accept downloads',
+    description: 'Redis answers within a second. No API key.',
+    public: true,
+    responses: { 200: { description: '`{"status": "ready"}`' } },
+    errors: { FERRY_ERR_REDIS_UNAVAILABLE: 'Redis did not answer' },
+  },
+];
