@@ -25,7 +25,7 @@ const TAGS: OpenAPIV3_1.TagObject[] = [
 ];
 
 function content(body: SuccessBody): Record<string, OpenAPIV3_1.MediaTypeObject> {
-  if ('json' in body) return { 'application/json': { schema: refTo(body.json) } };
+  if ('json' in body) return { 'application/json': { schema: refTo(body.json), ...(body.example === undefined ? {} : { example: body.example }) } };
   if ('events' in body) {
     const events = body.events.map(refTo);
     // The schema is one event's `data:` JSON; the stream is many such events, as the operation describes.

@@ -9,8 +9,8 @@ export type RequestHeader = 'Idempotency-Key' | 'Range' | 'If-Range' | 'If-None-
 
 /** What a successful response carries. */
 export type SuccessBody =
-  /** JSON described by a schema registered in `schemas.ts`. */
-  | { readonly json: z.ZodType }
+  /** JSON described by a schema registered in `schemas.ts`, with an example where the generated one would mislead. */
+  | { readonly json: z.ZodType; readonly example?: unknown }
   /** Server-Sent Events whose `data:` lines are these schemas, as JSON. */
   | { readonly events: readonly z.ZodType[]; readonly example: string }
   /** The stored file's bytes, in the origin's Content-Type. */

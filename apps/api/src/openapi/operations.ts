@@ -10,8 +10,9 @@ import {
   DownloadRequest,
   DownloadStatus,
   ListQuery,
+  type DownloadState,
 } from '@ferry/core';
-import type { Operation } from './operation.js';
+import type { Operation, SuccessBody } from './operation.js';
 
 const NOT_FOUND = 'no download with this id for this API key: it never existed, retention removed it, or another key made it';
 const BATCH_NOT_FOUND = 'no batch with this id for this API key: it never existed, retention removed it, or another key made it';
@@ -30,6 +31,8 @@ const DOWNLOAD_EVENTS: DownloadEvent[] = [
     result: { location: 'file:///srv/ferry/files/data.csv', filename: 'data.csv', bytes: 1048576, sha256: '…', digest: null, contentType: 'text/csv', etag: null, lastModified: null },
   },
 ];
+/** What the POST and control routes answer, with the state each one leaves the download in. */
+const accepted = (state: DownloadAccepted['state']): SuccessBody => ({ json: DownloadAccepted, example: { id: ID, state, url: 'https://example.com/data.csv' } satisfies DownloadAccepted });
 const BATCH_EVENT: BatchProgressEvent = {
   type: 'batch',
   id: 'b7a2d3c4-5e6f-4a1b-8c9d-0e1f2a3b4c5d',
@@ -40,9 +43,9 @@ const BATCH_EVENT: BatchProgressEvent = {
 /** Cancel and pause act at once, unless a worker is running the download: then that worker stops it, a moment later. */
 const stoppedBy = (state: string): string =>
   `A download no worker is running is ${state} at once (\`200\`); an active one is stopped by its worker: the answer is \`202\` with \`state: "active"\`, and the status turns \`${state}\` shortly after.`;
-const stopResponses = (done: string): Operation['responses'] => ({
-  200: { description: done, body: { json: DownloadAccepted } },
-  202: { description: 'The download is active; its worker is stopping it.', body: { json: DownloadAccepted } },
+const stopResponses = (done: string, state: DownloadState): Operation['responses'] => ({
+  200: { description: done, body: accepted(state) },
+  202: { description: 'The download is active; its worker is stopping it.', body: accepted('active') },
 });
 
 /** The routes Ferry serves, in the order the document lists them. */
@@ -64,8 +67,8 @@ export const OPERATIONS: readonly Operation[] = [
     body: DownloadRequest,
     headers: ['Idempotency-Key'],
     responses: {
-      202: { description: 'Enqueued; `Location` is the status URL.', body: { json: DownloadAccepted }, headers: ['Location'] },
-      200: { description: 'An `Idempotency-Key` replay: the download the first request made, in its state now.', body: { json: DownloadAccepted }, headers: ['Location'] },
+      202: { description: 'Enqueued (`delayed` with `delayMs` or `notBefore`); `Location` is the status URL.', body: accepted('queued'), headers: ['Location'] },
+      200: { description: 'An `Idempotency-Key` replay: the download the first request made, in its state now.', body: accepted('completed'), headers: ['Location'] },
     },
     errors: {
       FERRY_ERR_VALIDATION: BAD_BODY,
@@ -108,7 +111,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'downloads',
     summary: 'Cancel a download',
     description: `Cancelling is final: the download ends in \`cancelled\` (not \`failed\`) and its part file is removed. ${stoppedBy('cancelled')}`,
-    responses: stopResponses('Cancelled.'),
+    responses: stopResponses('Cancelled.', 'cancelled'),
     errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download has already completed or failed' },
   },
   {
@@ -118,7 +121,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'downloads',
     summary: 'Pause a download',
     description: `A paused download waits, outside the queue, until \`POST /v1/downloads/{id}/resume\`. ${stoppedBy('paused')}`,
-    responses: stopResponses('Paused.'),
+    responses: stopResponses('Paused.', 'paused'),
     errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download has ended (completed, failed or cancelled)' },
   },
   {
@@ -128,7 +131,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'downloads',
     summary: 'Resume a paused download',
     description: 'Queues a paused download again; it continues from the bytes it kept when the origin allows a ranged request.',
-    responses: { 202: { description: 'Queued again.', body: { json: DownloadAccepted } } },
+    responses: { 202: { description: 'Queued again.', body: accepted('queued') } },
     errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download is not paused' },
   },
   {
@@ -138,7 +141,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'downloads',
     summary: 'Retry a failed download',
     description: 'Runs a failed or cancelled download again, with the full number of attempts (resuming from kept bytes when it can), under the same id.',
-    responses: { 202: { description: 'Queued again.', body: { json: DownloadAccepted }, headers: ['Location'] } },
+    responses: { 202: { description: 'Queued again.', body: accepted('queued'), headers: ['Location'] } },
     errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_NOT_RETRYABLE_STATE: 'the download is neither failed nor cancelled' },
   },
   {
