@@ -68,7 +68,8 @@ function responseChecker(document: OpenApiDocument) {
   addFormats.default(ajv);
   // Refs inside the document are `#/components/…`: with an $id they resolve against the document itself.
   ajv.addSchema({ ...document, $id: BASE });
-  return (method: string, path: string, response: ApiResponse): void => {
+  return (method: string, path: string, response: ApiResponse, status: number): void => {
+    expect(response.status, `${method.toUpperCase()} ${path}: ${JSON.stringify(response.body)}`).toBe(status);
     const documented = document.paths[path]?.[method]?.responses[String(response.status)];
     expect(documented, `${method.toUpperCase()} ${path} documents ${response.status}: ${JSON.stringify(response.body)}`).toBeDefined();
     expect(Object.keys(documented!.content ?? {})).toEqual(['application/json']);
@@ -136,19 +137,28 @@ describe('the OpenAPI document', () => {
     const { ferry, origin } = stack;
     const file = await origin.randomFile('described.csv', 20_000);
     const created = await ferry.request<{ id: string }>('POST', '/v1/downloads', { url: origin.route('/described.csv', serveFile(file)) });
-    expectDocumented('post', '/v1/downloads', created);
+    expectDocumented('post', '/v1/downloads', created, 202);
     const final = await ferry.waitFor(created.body.id);
     expect(final.state).toBe('completed');
-    expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', `/v1/downloads/${final.id}`));
-    expectDocumented('post', '/v1/downloads/{id}/retry', await ferry.request('POST', `/v1/downloads/${final.id}/retry`));
-    expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', { url: 'ftp://example.com/a' }));
-    expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', { url: 'http://10.0.0.1/a' }));
-    expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', 'url=x', { 'content-type': 'text/plain' }));
-    expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000'));
-    expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', `/v1/downloads/${final.id}`, undefined, { authorization: '' }));
+    expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', `/v1/downloads/${final.id}`), 200);
+    expectDocumented('post', '/v1/downloads/{id}/retry', await ferry.request('POST', `/v1/downloads/${final.id}/retry`), 409);
+    expectDocumented('get', '/v1/downloads/{id}/content', await ferry.request('GET', `/v1/downloads/${final.id}/content`, undefined, { range: 'bytes=50000-' }), 400);
+    expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', { url: 'ftp://example.com/a' }), 400);
+    expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', { url: 'http://10.0.0.1/a' }), 400);
+    expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', 'url=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415);
+    expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000'), 404);
+    expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', `/v1/downloads/${final.id}`, undefined, { authorization: '' }), 401);
     const delayed = await ferry.request<{ id: string }>('POST', '/v1/downloads', { url: origin.route('/later.csv', serveFile(file)), delayMs: 3_600_000 });
-    expectDocumented('post', '/v1/downloads', delayed);
-    expectDocumented('get', '/v1/downloads/{id}/content', await ferry.request('GET', `/v1/downloads/${delayed.body.id}/content`));
+    expectDocumented('post', '/v1/downloads', delayed, 202);
+    expectDocumented('get', '/v1/downloads/{id}/content', await ferry.request('GET', `/v1/downloads/${delayed.body.id}/content`), 409);
+    expectDocumented('get', '/v1/downloads', await ferry.request('GET', '/v1/downloads?limit=1'), 200);
+    expectDocumented('get', '/v1/downloads', await ferry.request('GET', '/v1/downloads?limit=0'), 400);
+    expectDocumented('post', '/v1/downloads/{id}/pause', await ferry.request('POST', `/v1/downloads/${delayed.body.id}/pause`), 200);
+    expectDocumented('post', '/v1/downloads/{id}/resume', await ferry.request('POST', `/v1/downloads/${delayed.body.id}/resume`), 202);
+    expectDocumented('post', '/v1/downloads/{id}/resume', await ferry.request('POST', `/v1/downloads/${delayed.body.id}/resume`), 409);
+    const waiting = await ferry.request<{ id: string }>('POST', '/v1/downloads', { url: origin.route('/later.csv', serveFile(file)), delayMs: 3_600_000 });
+    expectDocumented('delete', '/v1/downloads/{id}', await ferry.request('DELETE', `/v1/downloads/${waiting.body.id}`), 200);
+    expectDocumented('delete', '/v1/downloads/{id}', await ferry.request('DELETE', `/v1/downloads/${final.id}`), 409);
   });
 });
 

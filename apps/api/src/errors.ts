@@ -28,14 +28,14 @@ export function describeZodIssues(error: z.ZodError, allowedKeys: readonly strin
   });
 }
 
-export function validationError(error: z.ZodError, allowedKeys: readonly string[] = []): FerryError {
-  return invalidRequest(describeZodIssues(error, allowedKeys));
+export function validationError(error: z.ZodError, allowedKeys: readonly string[] = [], what = 'download request'): FerryError {
+  return invalidRequest(describeZodIssues(error, allowedKeys), what);
 }
 
-/** A 400 that lists every problem with its field, as the body came in. */
-export function invalidRequest(issues: Array<{ path: string; message: string }>): FerryError {
+/** A 400 that lists every problem with its field, as the body (or query) came in. */
+export function invalidRequest(issues: Array<{ path: string; message: string }>, what = 'download request'): FerryError {
   const summary = issues.map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`)).join('; ');
-  return new FerryError('FERRY_ERR_VALIDATION', `Invalid download request: ${summary}`, { data: { issues } });
+  return new FerryError('FERRY_ERR_VALIDATION', `Invalid ${what}: ${summary}`, { data: { issues } });
 }
 
 // Fastify's own errors (body parsing, limits) carry FST_ codes; callers see Ferry's.

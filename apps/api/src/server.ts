@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { DownloadIndex, EgressPolicy, FerryError, IdempotencyStore, REDACTED_PATHS, type Config } from '@ferry/core';
+import { createCallbackQueue, DownloadControl, DownloadIndex, EgressPolicy, FerryError, IdempotencyStore, REDACTED_PATHS, type Config } from '@ferry/core';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
@@ -38,6 +38,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
   await app.register(healthRoutes, { redis: deps.redis });
   await app.register(openApiDocs);
+  const callbacks = createCallbackQueue(config, deps.redis);
+  callbacks.on('error', (err) => app.log.warn({ err: err.message }, 'callbacks queue error'));
+  app.addHook('onClose', () => callbacks.close());
   await app.register(async (v1) => {
     v1.addHook('onRequest', requireApiKey(config.api.keys));
     await v1.register(rateLimit, {
@@ -60,6 +63,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       redis: deps.redis,
       policy: { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 },
       index: new DownloadIndex(deps.redis, config.queuePrefix),
+      control: new DownloadControl(deps.queue, deps.redis, config.queuePrefix),
+      callbacks,
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
       storageDir: config.storageDir,
     });

@@ -16,6 +16,7 @@ import { createCallbackWorker } from './create-callback-worker.js';
 import { createDownloadWorker } from './create-worker.js';
 import { startPartJanitor } from './part-janitor.js';
 import { SHUTDOWN_REASON } from './processor.js';
+import { WorkerControls } from './worker-controls.js';
 
 runService('ferry-worker', async () => {
   const config = loadConfig();
@@ -26,12 +27,14 @@ runService('ferry-worker', async () => {
 
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const storage = new LocalDiskStorage(config.storageDir);
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger });
+  const queue = createDownloadQueue(config, connection);
+  const controls = new WorkerControls(connection, (id) => queue.toKey(id), config.queuePrefix, logger);
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls });
+  await controls.start(worker);
   const callbacks = createCallbackQueue(config, connection);
   emitCallbacks(worker, callbacks, logger);
   const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
   await Promise.all([worker.waitUntilReady(), callbackWorker.waitUntilReady()]);
-  const queue = createDownloadQueue(config, connection);
   const janitor = startPartJanitor({
     storage,
     jobState: (jobId) => queue.getJobState(jobId),
@@ -47,6 +50,7 @@ runService('ferry-worker', async () => {
     graceful: async () => {
       janitor.stop();
       await Promise.all([worker.close(), callbackWorker.close()]);
+      await controls.close();
       await Promise.all([queue.close(), callbacks.close()]);
       await agents.close();
       await connection.quit();

@@ -26,6 +26,14 @@ export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } fro
 export { decodeFailureReason, encodeFailureReason } from './failure.js';
 export { downloadStateOf, toDownloadStatus } from './download-status.js';
 export { DownloadIndex } from './download-index.js';
+export {
+  cancelledError,
+  controlChannel,
+  ControlMessage,
+  DownloadControl,
+  PAUSED_FOR_MS,
+  type ControlOutcome,
+} from './download-control.js';
 export { CONTROL_FIELD, loadDownloadStatus, type ControlAction, type LoadedDownload } from './load-download-status.js';
 export { IDEMPOTENCY_KEY, IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
@@ -89,5 +97,6 @@ export { EGRESS_VARIABLES, parseCidrList, parseEgressConfig, parseHostList, pars
 export { createGuardedAgent, type GuardedAgentOptions } from './egress/guarded-agent.js';
 export { createGuardedLookup, resolveChecked, systemResolver, type ResolvedAddress, type Resolver } from './egress/guarded-lookup.js';
 export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, callbackJobOptions, createCallbackQueue } from './webhooks/callbacks.js';
+export { queueDownloadCallback } from './webhooks/download-callback.js';
 export { generateWebhookSecret, parseWebhookSecrets } from './webhooks/secrets.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';

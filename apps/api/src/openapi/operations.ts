@@ -17,7 +17,7 @@ import type { Operation, SuccessBody } from './operation.js';
 const NOT_FOUND = 'no download with this id for this API key: it never existed, retention removed it, or another key made it';
 const BATCH_NOT_FOUND = 'no batch with this id for this API key: it never existed, retention removed it, or another key made it';
 const BAD_BODY = 'the body is not valid: `issues` names each field and what it must be; nothing was enqueued';
-const NOT_JSON = 'the body was not sent as `Content-Type: application/json`';
+const NOT_JSON = 'the body was sent with a Content-Type the API does not read: send `application/json`';
 
 /** An example stream: each event is an `event:` line with its type and a `data:` line with it as JSON. */
 const sse = (events: ReadonlyArray<{ type: string }>): string => events.map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`).join('');
@@ -42,10 +42,12 @@ const BATCH_EVENT: BatchProgressEvent = {
 
 /** Cancel and pause act at once, unless a worker is running the download: then that worker stops it, a moment later. */
 const stoppedBy = (state: string): string =>
-  `A download no worker is running is ${state} at once (\`200\`); an active one is stopped by its worker: the answer is \`202\` with \`state: "active"\`, and the status turns \`${state}\` shortly after.`;
+  `Works from any API replica, whichever worker runs the download. A waiting download is ${state} at once; an active one is stopped by its worker (told over Redis), ` +
+  `and the answer waits up to 2 s for it: \`200\` with \`state: "${state}"\`, or \`202\` with \`state: "active"\` if the worker has not confirmed yet (it still will). ` +
+  `Asking again for a download already ${state} answers \`200\`.`;
 const stopResponses = (done: string, state: DownloadState): Operation['responses'] => ({
-  200: { description: done, body: accepted(state) },
-  202: { description: 'The download is active; its worker is stopping it.', body: accepted('active') },
+  200: { description: done, body: accepted(state), headers: ['Location'] },
+  202: { description: 'The download is active; its worker is stopping it.', body: accepted('active'), headers: ['Location'] },
 });
 
 /** The routes Ferry serves, in the order the document lists them. */
@@ -86,7 +88,9 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "List this key's downloads",
     description:
       "A page of this API key's downloads, newest first; with `batch`, that batch's members in batch order. " +
-      '**Cursor pagination**: pass the `nextCursor` of a page as `cursor` to get the next one, unchanged; it is `null` on the last page.',
+      '**Cursor pagination**: pass the `nextCursor` of a page as `cursor` to get the next one, unchanged; it is `null` on the last page. ' +
+      'A cursor is a position, not an offset: downloads added while you page go before the first page and never shift later ones. ' +
+      'With a filter a page can hold fewer than `limit` items and still have a `nextCursor`.',
     query: ListQuery,
     responses: { 200: { description: 'A page of downloads.', body: { json: DownloadList } } },
     errors: { FERRY_ERR_VALIDATION: 'a query parameter is not valid (an unknown state, a limit outside 1-1000, a cursor that was not a nextCursor, an unknown parameter)' },
@@ -110,7 +114,7 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: 'cancelDownload',
     tag: 'downloads',
     summary: 'Cancel a download',
-    description: `Cancelling is final: the download ends in \`cancelled\` (not \`failed\`) and its part file is removed. ${stoppedBy('cancelled')}`,
+    description: `Cancels a queued, delayed, paused or active download: it ends in \`cancelled\` (not \`failed\`, \`error.code\` \`FERRY_ERR_CANCELLED\`) and its partial file is removed. ${stoppedBy('cancelled')}`,
     responses: stopResponses('Cancelled.', 'cancelled'),
     errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download has already completed or failed' },
   },
@@ -120,7 +124,7 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: 'pauseDownload',
     tag: 'downloads',
     summary: 'Pause a download',
-    description: `A paused download waits, outside the queue, until \`POST /v1/downloads/{id}/resume\`. ${stoppedBy('paused')}`,
+    description: `Stops a queued, delayed or active download and keeps what it fetched (the part file and its checkpoint) without spending an attempt; it stays paused until \`POST /v1/downloads/{id}/resume\`. ${stoppedBy('paused')}`,
     responses: stopResponses('Paused.', 'paused'),
     errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download has ended (completed, failed or cancelled)' },
   },
@@ -130,9 +134,10 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: 'resumeDownload',
     tag: 'downloads',
     summary: 'Resume a paused download',
-    description: 'Queues a paused download again; it continues from the bytes it kept when the origin allows a ranged request.',
-    responses: { 202: { description: 'Queued again.', body: accepted('queued') } },
-    errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download is not paused' },
+    description:
+      'Queues a paused download again. It continues with a `Range` request from the kept bytes when the origin gave a validator (a strong `ETag` or `Last-Modified`), otherwise from the start.',
+    responses: { 202: { description: 'Queued again.', body: accepted('queued'), headers: ['Location'] } },
+    errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the download is not paused, or its worker is still pausing it' },
   },
   {
     method: 'post',
@@ -163,6 +168,8 @@ export const OPERATIONS: readonly Operation[] = [
     errors: {
       FERRY_ERR_NOT_FOUND: `${NOT_FOUND}; or its file is no longer in storage`,
       FERRY_ERR_NOT_READY: 'the download has not completed yet',
+      // @fastify/send's 416 and 412 reach the error handler as client errors.
+      FERRY_ERR_VALIDATION: 'the `Range` starts past the end of the file (message "Range Not Satisfiable"), or an `If-Match` / `If-Unmodified-Since` precondition failed ("Precondition Failed")',
     },
   },
   {

@@ -9,7 +9,7 @@ export const CALLBACK_JOB = 'callback';
 
 /** The JSON body of a completion callback, in the Standard Webhooks shape. */
 export const CallbackEvent = z.object({
-  type: z.enum(['download.completed', 'download.failed']),
+  type: z.enum(['download.completed', 'download.failed', 'download.cancelled']),
   timestamp: z.iso.datetime(),
   data: DownloadStatus,
 });
