@@ -45,9 +45,14 @@ function parameters(operation: Operation): Array<OpenAPIV3_1.ParameterObject | O
   );
   const query = operation.query === undefined ? undefined : querySchema(operation.query);
   const inQuery = Object.entries(query?.properties ?? {}).map(
-    ([name, schema]): OpenAPIV3_1.ParameterObject => ({ name, in: 'query', required: query?.required?.includes(name) ?? false, description: QUERY_DESCRIPTIONS[name],
+    ([name, schema]): OpenAPIV3_1.ParameterObject => ({
+      name,
+      in: 'query',
+      required: query?.required?.includes(name) ?? false,
+      description: QUERY_DESCRIPTIONS[name],
       // openapi-types gives a 3.1 parameter 3.0's schema type.
-      schema: schema as OpenAPIV3_1.ParameterObject['schema'] }),
+      schema: schema as OpenAPIV3_1.ParameterObject['schema'],
+    }),
   );
   const headers = (operation.headers ?? []).map((name) => ({ $ref: `#/components/parameters/${name}` }));
   return [...inPath, ...inQuery, ...headers];
