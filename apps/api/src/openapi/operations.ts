@@ -192,14 +192,15 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'batches',
     summary: 'Enqueue a batch of downloads',
     description:
-      'All or nothing: every download is validated first, and one invalid download refuses the whole batch (`issues` name it by index, e.g. `downloads.3.url`) with nothing enqueued. ' +
+      'All or nothing: every download is validated first, and one invalid download refuses the whole batch (`issues` name every failing index, e.g. `downloads.3.url`) with nothing enqueued. ' +
       'A batch holds at most `FERRY_BATCH_MAX_SIZE` downloads and its body at most `FERRY_BATCH_BODY_LIMIT_BYTES`. ' +
       '`callbackUrl` is called once, when every download of the batch has ended.',
     body: BatchRequest,
     responses: { 202: { description: 'Enqueued; `downloads` are the ids in request order, `Location` the batch status URL.', body: { json: BatchAccepted }, headers: ['Location'] } },
     errors: {
-      FERRY_ERR_VALIDATION: `${BAD_BODY}; also when the batch holds more than FERRY_BATCH_MAX_SIZE downloads`,
-      FERRY_ERR_BLOCKED_DESTINATION: 'a URL or callbackUrl shows a destination workers may not reach; nothing was enqueued',
+      FERRY_ERR_VALIDATION:
+        `${BAD_BODY}. Also for more than FERRY_BATCH_MAX_SIZE downloads, an \`idempotencyKey\` on an item, or a URL workers may not reach ` +
+        '(its issue, e.g. `downloads.3`, carries FERRY_ERR_BLOCKED_DESTINATION in its message)',
       FERRY_ERR_PAYLOAD_TOO_LARGE: 'the body is larger than FERRY_BATCH_BODY_LIMIT_BYTES',
       FERRY_ERR_UNSUPPORTED_MEDIA_TYPE: NOT_JSON,
     },
@@ -234,8 +235,8 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'batches',
     summary: "A batch's events, live",
     description:
-      'Server-Sent Events, framed as for a download: the events of every member, and a `batch` event after each member ends. ' +
-      'The last event is a `batch` event with the final state, then the stream ends.',
+      'Server-Sent Events, framed as for a download. The first event is a `batch` event with the counts as they are; then come the live events of every member, ' +
+      'and a `batch` event with fresh counts after members end. The last event is a `batch` event with the final state, then the stream ends.',
     responses: { 200: { description: 'An event stream.', body: { events: [DownloadEvent, BatchProgressEvent], example: sse([...DOWNLOAD_EVENTS, BATCH_EVENT]) } } },
     errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND },
   },
