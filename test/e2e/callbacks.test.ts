@@ -1,48 +1,22 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { CALLBACK_QUEUE, generateWebhookSecret, verifyWebhook } from '@ferry/core';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET } from '../support/ferry.js';
-import { serveFile, status, type Handler } from '../support/origin.js';
+import { serveFile, status } from '../support/origin.js';
+import { asHeaders, receiver as receiverOn, until } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
 
 const stack = useStack({ workers: 1 });
 
-interface Delivery {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-  readonly answered: number;
-}
-
 /** A receiver route on the fixture origin that records each delivery and answers with `statuses` in turn. */
-function receiver(path: string, ...statuses: number[]): { url: string; deliveries: Delivery[] } {
-  const deliveries: Delivery[] = [];
-  const handler: Handler = async (req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    for await (const chunk of req) body += String(chunk);
-    const answered = statuses[Math.min(deliveries.length, statuses.length - 1)] ?? 200;
-    deliveries.push({ headers: req.headers, body, answered });
-    res.writeHead(answered).end();
-  };
-  return { url: stack.origin.route(path, handler), deliveries };
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const receiver = (path: string, ...statuses: number[]) => receiverOn(stack.origin, path, ...statuses);
 
 /** A callback's job id and webhook-id: the download, the event type and when the download ended. */
 async function callbackId(id: string, type: string): Promise<string> {
   const { finishedAt } = await stack.ferry.status(id);
   return `${id}.${type}.${Date.parse(finishedAt ?? '')}`;
 }
-
-const asHeaders = (headers: IncomingHttpHeaders) => headers as Record<string, string | undefined>;
 
 let callbacks: Queue;
 beforeAll(() => {

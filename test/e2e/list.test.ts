@@ -1,6 +1,6 @@
-import type { DownloadAccepted, DownloadList } from '@ferry/core';
+import type { BatchAccepted, DownloadAccepted, DownloadList } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
-import { OTHER_API_KEY, bearer, type Ferry } from '../support/ferry.js';
+import { OTHER_API_KEY, bearer, type ApiResponse, type Ferry } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 
@@ -21,7 +21,7 @@ async function listAll(ferry: Ferry, query: string, between?: () => Promise<void
   const pages: number[] = [];
   let cursor: string | null = null;
   do {
-    const response = await ferry.request<DownloadList>('GET', `/v1/downloads?${query}${cursor === null ? '' : `&cursor=${cursor}`}`);
+    const response: ApiResponse<DownloadList> = await ferry.request<DownloadList>('GET', `/v1/downloads?${query}${cursor === null ? '' : `&cursor=${cursor}`}`);
     expect(response.status).toBe(200);
     ids.push(...response.body.items.map((item) => item.id));
     pages.push(response.body.items.length);
@@ -64,6 +64,26 @@ describe('GET /v1/downloads', () => {
     const everything = await listAll(ferry, 'limit=100');
     expect(everything.ids).not.toContain(b);
     expect(everything.ids).toHaveLength(5);
+  });
+
+  it('lists a batch’s members in the order the batch request gave them, with its own cursors', async () => {
+    const { ferry } = stack;
+    const file = await stack.origin.randomFile('member.bin', 16);
+    const url = stack.origin.route('/member.bin', serveFile(file));
+    await enqueueMany(ferry, 3, 'outside');
+    const batch = await ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [0, 1, 2, 3, 4].map((n) => ({ url: `${url}?m=${n}` })) });
+    expect(batch.status).toBe(202);
+
+    const listed = await listAll(ferry, `batch=${batch.body.id}&limit=2`);
+    expect(listed.ids).toEqual(batch.body.downloads);
+    expect(listed.pages).toEqual([2, 2, 1]);
+    const ownerPage = await ferry.request<DownloadList>('GET', '/v1/downloads?limit=1');
+    const mixed = await ferry.request<{ code: string; issues: Array<{ path: string }> }>('GET', `/v1/downloads?batch=${batch.body.id}&cursor=${ownerPage.body.nextCursor}`);
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.issues[0]?.path).toBe('cursor');
+    const theirs = await ferry.request<{ code: string }>('GET', `/v1/downloads?batch=${batch.body.id}`, undefined, bearer(OTHER_API_KEY));
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.code).toBe('FERRY_ERR_NOT_FOUND');
   });
 
   it('shows another key nothing of this key’s downloads', async () => {

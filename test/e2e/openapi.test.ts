@@ -6,8 +6,9 @@ import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, isErrorCode } from '@ferry/core';
-import type { ApiResponse } from '../support/ferry.js';
+import { API_KEY, bearer, type ApiResponse } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
+import { openSse, type SseEvent } from '../support/sse.js';
 import { useStack } from '../support/stack.js';
 
 const stack = useStack({ workers: 1 });
@@ -62,23 +63,39 @@ function registeredRoutes(app: FastifyInstance): string[] {
 
 const BASE = 'https://ferry.invalid/openapi.json';
 
-/** Checks real answers against what the document says the route answers with their status, JSON bodies against its schema. */
+/** Checks real answers against what the document says the route answers with their status: JSON bodies and SSE events against its schemas. */
 function responseChecker(document: OpenApiDocument) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats.default(ajv);
   // Refs inside the document are `#/components/…`: with an $id they resolve against the document itself.
   ajv.addSchema({ ...document, $id: BASE });
-  return (method: string, path: string, response: ApiResponse, status: number): void => {
-    expect(response.status, `${method.toUpperCase()} ${path}: ${JSON.stringify(response.body)}`).toBe(status);
-    const documented = document.paths[path]?.[method]?.responses[String(response.status)];
-    expect(documented, `${method.toUpperCase()} ${path} documents ${response.status}: ${JSON.stringify(response.body)}`).toBeDefined();
-    expect(Object.keys(documented!.content ?? {})).toEqual(['application/json']);
-    const pointer = ['paths', path, method, 'responses', String(response.status), 'content', 'application/json', 'schema']
-      .map((part) => part.replace(/~/g, '~0').replace(/\//g, '~1'))
-      .join('/');
+  function expectMatches(method: string, path: string, status: number, media: string, value: unknown): void {
+    const route = `${method.toUpperCase()} ${path} ${status}`;
+    const documented = document.paths[path]?.[method]?.responses[String(status)];
+    expect(documented, `${route} is documented: ${JSON.stringify(value)}`).toBeDefined();
+    expect(Object.keys(documented!.content ?? {}), route).toEqual([media]);
+    const pointer = ['paths', path, method, 'responses', String(status), 'content', media, 'schema'].map((part) => part.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
     const validate = ajv.compile({ $ref: `${BASE}#/${pointer}` });
-    validate(response.body);
-    expect(validate.errors ?? [], `${method.toUpperCase()} ${path} ${response.status}: ${JSON.stringify(response.body)}`).toEqual([]);
+    validate(value);
+    expect(validate.errors ?? [], `${route}: ${JSON.stringify(value)}`).toEqual([]);
+  }
+  return {
+    answer(method: string, path: string, response: ApiResponse, status: number): void {
+      expect(response.status, `${method.toUpperCase()} ${path}: ${JSON.stringify(response.body)}`).toBe(status);
+      expectMatches(method, path, status, 'application/json', response.body);
+    },
+    async stream(path: string, url: string): Promise<SseEvent[]> {
+      const sse = await openSse(url, bearer(API_KEY));
+      expect(sse.status).toBe(200);
+      expect(sse.contentType).toMatch(/^text\/event-stream/);
+      const events: SseEvent[] = [];
+      for await (const event of sse.events()) {
+        expect(event.event).toBe((event.data as { type: string }).type);
+        expectMatches('get', path, 200, 'text/event-stream', event.data);
+        events.push(event);
+      }
+      return events;
+    },
   };
 }
 
@@ -133,7 +150,8 @@ describe('the OpenAPI document', () => {
   });
 
   it('describes what the API really answers: each status is documented for its route, and each body matches its schema', async () => {
-    const expectDocumented = responseChecker(await servedDocument());
+    const check = responseChecker(await servedDocument());
+    const expectDocumented = check.answer;
     const { ferry, origin } = stack;
     const file = await origin.randomFile('described.csv', 20_000);
     const created = await ferry.request<{ id: string }>('POST', '/v1/downloads', { url: origin.route('/described.csv', serveFile(file)) });
@@ -159,6 +177,20 @@ describe('the OpenAPI document', () => {
     const waiting = await ferry.request<{ id: string }>('POST', '/v1/downloads', { url: origin.route('/later.csv', serveFile(file)), delayMs: 3_600_000 });
     expectDocumented('delete', '/v1/downloads/{id}', await ferry.request('DELETE', `/v1/downloads/${waiting.body.id}`), 200);
     expectDocumented('delete', '/v1/downloads/{id}', await ferry.request('DELETE', `/v1/downloads/${final.id}`), 409);
+    const events = await check.stream('/v1/downloads/{id}/events', `${ferry.baseUrl}/v1/downloads/${final.id}/events`);
+    expect(events.map((event) => event.event)).toEqual(['state', 'completed']);
+
+    const batch = await ferry.request<{ id: string }>('POST', '/v1/batches', {
+      downloads: [{ url: origin.route('/described.csv', serveFile(file)) }, { url: origin.route('/later.csv', serveFile(file)), delayMs: 3_600_000 }],
+    });
+    expectDocumented('post', '/v1/batches', batch, 202);
+    expectDocumented('post', '/v1/batches', await ferry.request('POST', '/v1/batches', { downloads: [{ url: 'http://10.0.0.1/a' }] }), 400);
+    expectDocumented('get', '/v1/batches/{id}', await ferry.request('GET', `/v1/batches/${batch.body.id}?limit=1`), 200);
+    expectDocumented('get', '/v1/batches/{id}', await ferry.request('GET', `/v1/batches/${batch.body.id}?limit=0`), 400);
+    expectDocumented('get', '/v1/batches/{id}', await ferry.request('GET', '/v1/batches/00000000-0000-0000-0000-000000000000'), 404);
+    expectDocumented('delete', '/v1/batches/{id}', await ferry.request('DELETE', `/v1/batches/${batch.body.id}`), 202);
+    const batchEvents = await check.stream('/v1/batches/{id}/events', `${ferry.baseUrl}/v1/batches/${batch.body.id}/events`);
+    expect(batchEvents.at(-1)?.data).toMatchObject({ type: 'batch', state: 'cancelled' });
   });
 });
 

@@ -32,10 +32,14 @@ export function validationError(error: z.ZodError, allowedKeys: readonly string[
   return invalidRequest(describeZodIssues(error, allowedKeys), what);
 }
 
+// A batch can have thousands of problems: the message names the first few, `issues` has them all.
+const ISSUES_IN_MESSAGE = 10;
+
 /** A 400 that lists every problem with its field, as the body (or query) came in. */
 export function invalidRequest(issues: Array<{ path: string; message: string }>, what = 'download request'): FerryError {
-  const summary = issues.map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`)).join('; ');
-  return new FerryError('FERRY_ERR_VALIDATION', `Invalid ${what}: ${summary}`, { data: { issues } });
+  const shown = issues.slice(0, ISSUES_IN_MESSAGE).map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`));
+  if (issues.length > ISSUES_IN_MESSAGE) shown.push(`and ${issues.length - ISSUES_IN_MESSAGE} more (see issues)`);
+  return new FerryError('FERRY_ERR_VALIDATION', `Invalid ${what}: ${shown.join('; ')}`, { data: { issues } });
 }
 
 // Fastify's own errors (body parsing, limits) carry FST_ codes; callers see Ferry's.
@@ -43,7 +47,7 @@ const FASTIFY_CODES: Readonly<Record<string, [ErrorCode, string]>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: ['FERRY_ERR_VALIDATION', 'the body is not valid JSON'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['FERRY_ERR_VALIDATION', 'the body is empty: send a JSON object such as {"url": "https://example.com/file.bin"}'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['FERRY_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with Content-Type: application/json'],
-  FST_ERR_CTP_BODY_TOO_LARGE: ['FERRY_ERR_PAYLOAD_TOO_LARGE', 'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES)'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['FERRY_ERR_PAYLOAD_TOO_LARGE', 'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES; FERRY_BATCH_BODY_LIMIT_BYTES for batches)'],
 };
 
 function toFerryError(error: FastifyError | Error): FerryError {

@@ -1,5 +1,6 @@
 import {
   checkEvictionPolicy,
+  createBatchStore,
   createCallbackQueue,
   createDownloadQueue,
   createLogger,
@@ -11,6 +12,7 @@ import {
   LocalDiskStorage,
   runService,
 } from '@ferry/core';
+import { recordBatchOutcomes } from './batch-outcomes.js';
 import { emitCallbacks } from './callback-emitter.js';
 import { createCallbackWorker } from './create-callback-worker.js';
 import { createDownloadWorker } from './create-worker.js';
@@ -33,6 +35,7 @@ runService('ferry-worker', async () => {
   await controls.start(worker);
   const callbacks = createCallbackQueue(config, connection);
   emitCallbacks(worker, callbacks, logger);
+  recordBatchOutcomes(worker, createBatchStore(config, { redis: connection, downloads: queue, callbacks }), logger);
   const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
   await Promise.all([worker.waitUntilReady(), callbackWorker.waitUntilReady()]);
   const janitor = startPartJanitor({

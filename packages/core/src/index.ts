@@ -7,6 +7,7 @@ export {
   BatchRequest,
   BatchState,
   BatchStatus,
+  BatchSummary,
   DEFAULT_PAGE_LIMIT,
   DownloadAccepted,
   DownloadEvent,
@@ -96,7 +97,17 @@ export { checkRedirect } from './egress/check-redirect.js';
 export { EGRESS_VARIABLES, parseCidrList, parseEgressConfig, parseHostList, parsePortList } from './egress/egress-config.js';
 export { createGuardedAgent, type GuardedAgentOptions } from './egress/guarded-agent.js';
 export { createGuardedLookup, resolveChecked, systemResolver, type ResolvedAddress, type Resolver } from './egress/guarded-lookup.js';
-export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, callbackJobOptions, createCallbackQueue } from './webhooks/callbacks.js';
+export {
+  CALLBACK_JOB,
+  CALLBACK_QUEUE,
+  CallbackEvent,
+  CallbackJob,
+  callbackJobOptions,
+  createCallbackQueue,
+  type DownloadCallbackType,
+} from './webhooks/callbacks.js';
 export { queueDownloadCallback } from './webhooks/download-callback.js';
+export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions, type NewBatch } from './batches/batch-store.js';
+export { emptyCounts, summarizeMembers, type MemberRow, type MemberSummary } from './batches/batch-summary.js';
 export { generateWebhookSecret, parseWebhookSecrets } from './webhooks/secrets.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';

@@ -179,9 +179,10 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'downloads',
     summary: "A download's events, live",
     description:
-      'Server-Sent Events: each event\'s `event:` line is its `type` and its `data:` line the event as JSON. ' +
-      'The first event is a `state` event with the download as it is; `progress` events follow while bytes arrive; ' +
-      'the stream ends after `completed`, `failed` or `cancelled`.',
+      'Server-Sent Events: each event\'s `event:` line is its `type` and its `data:` line the event as JSON, with a `: keep-alive` comment every 15 s. ' +
+      'The first event is a `state` event with the state as it is, then one for each change; `progress` events come at most every 250 ms while bytes arrive ' +
+      '(`bytesPerSecond` averaged over the last 5 s). The stream ends after `completed`, `failed` (after the last attempt only) or `cancelled` — at once for a download that has already ended. ' +
+      'Any API replica serves any download. An unknown id answers 404 as JSON, without a stream.',
     responses: { 200: { description: 'An event stream.', body: { events: [DownloadEvent], example: sse(DOWNLOAD_EVENTS) } } },
     errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND },
   },
@@ -212,7 +213,9 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'batches',
     summary: "A batch's state, counts and members",
     description:
-      'Counts of members per state, bytes received (and expected, once every size is known), and a page of members in batch order. ' +
+      '`counts` has one number per member state (`expired` for members retention removed), read from the live jobs. ' +
+      '`state` is `running` until no member is waiting or running, then `completed`, or `completed_with_failures` if any member failed or was cancelled; `cancelled` once the batch itself is. ' +
+      '`bytes.expected` is `null` while any running member\'s size is unknown. `members.items` are in request order. ' +
       '**Cursor pagination**: pass `members.nextCursor` as `cursor` for the next page of members; it is `null` on the last page.',
     query: BatchQuery,
     responses: { 200: { description: 'The batch.', body: { json: BatchStatus } } },
@@ -224,9 +227,11 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: 'cancelBatch',
     tag: 'batches',
     summary: 'Cancel a batch',
-    description: 'Cancels every member that has not ended, as `DELETE /v1/downloads/{id}` would; members already finished keep their outcome.',
-    responses: { 202: { description: 'The batch, its members being cancelled.', body: { json: BatchStatus } } },
-    errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND },
+    description:
+      'Cancels every member that has not ended, as `DELETE /v1/downloads/{id}` would (waiting ones at once, active ones by their workers); members that completed stay completed. ' +
+      '`finishedAt` is set once the last active member has stopped; then the `batch.completed` callback (with `state: "cancelled"`) is sent. Cancelling a cancelled batch again answers the same.',
+    responses: { 202: { description: 'The batch, now `state: "cancelled"`, with its first page of members.', body: { json: BatchStatus }, headers: ['Location'] } },
+    errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the batch has ended on its own: there is nothing left to cancel' },
   },
   {
     method: 'get',

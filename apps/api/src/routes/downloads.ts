@@ -15,13 +15,11 @@ import {
   IDEMPOTENCY_KEY,
   ListQuery,
   requestFingerprint,
-  loadDownloadStatus,
-  queueDownloadCallback,
   type ControlAction,
   type DownloadAccepted,
   type DownloadControl,
+  type BatchStore,
   type DownloadIndex,
-  type DownloadJob,
   type DownloadStatus,
   type LoadedDownload,
   type IdempotencyStore,
@@ -30,6 +28,8 @@ import { checkDownloadRequest, type RequestPolicy } from '../check-download-requ
 import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
 import { listDownloads } from '../list-downloads.js';
+import { loadOwnDownload, ownerOf } from '../owner.js';
+import { reportCancelled } from '../report-cancelled.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
@@ -41,6 +41,8 @@ export interface DownloadRoutesOptions {
   /** Where a download cancelled before any worker took it gets its callback queued. */
   readonly callbacks: Queue;
   readonly idempotency: IdempotencyStore;
+  /** A cancelled or retried batch member changes its batch's outcome. */
+  readonly batches: BatchStore;
   /** Where completed files are, for the content route. */
   readonly storageDir: string;
 }
@@ -59,12 +61,7 @@ function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
   );
 }
 
-function ownerOf(request: FastifyRequest): string {
-  if (request.apiKey === undefined) throw new Error('download routes must be registered behind requireApiKey');
-  return request.apiKey.name;
-}
-
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, callbacks, idempotency, storageDir }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, callbacks, idempotency, batches, storageDir }) => {
   // Workers create it on their first download; the API may start first, and @fastify/static wants it to exist.
   await mkdir(storageDir, { recursive: true });
   await app.register(fastifyStatic, { root: storageDir, serve: false });
@@ -116,15 +113,10 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   app.get('/v1/downloads', async (request, reply) => {
     const query = ListQuery.safeParse(request.query);
     if (!query.success) return sendError(reply, validationError(query.error, Object.keys(ListQuery.shape), 'list query'));
-    return reply.send(await listDownloads(queue, redis, index, ownerOf(request), query.data));
+    return reply.send(await listDownloads({ queue, redis, index, batches }, ownerOf(request), query.data));
   });
 
-  /** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
-  async function ownDownload(request: FastifyRequest, id: string): Promise<LoadedDownload> {
-    const loaded = await loadDownloadStatus(queue, redis, id);
-    if (loaded === undefined || (loaded.job.data as Partial<DownloadJob>).owner !== ownerOf(request)) throw notFound(id);
-    return loaded;
-  }
+  const ownDownload = (request: FastifyRequest, id: string): Promise<LoadedDownload> => loadOwnDownload(request, queue, redis, id);
   const ownStatus = async (request: FastifyRequest, id: string): Promise<DownloadStatus> => (await ownDownload(request, id)).status;
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => reply.send(await ownStatus(request, request.params.id)));
@@ -145,11 +137,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     const outcome = await control.request(id, action);
     if (outcome === 'missing') throw notFound(id);
     if (outcome === target) {
-      // Cancelled here, not by a worker: the callback a worker would have queued is this API's to queue.
-      if (outcome === 'cancelled') {
-        const { job } = await ownDownload(request, id);
-        await queueDownloadCallback(callbacks, job, 'failed');
-      }
+      if (outcome === 'cancelled') await reportCancelled(callbacks, batches, (await ownDownload(request, id)).job);
       return accepted(reply, 200, status, target);
     }
     if (outcome === 'active') {
@@ -191,8 +179,15 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       throw new FerryError('FERRY_ERR_NOT_RETRYABLE_STATE', `download ${status.id} is ${status.state}; only a failed or cancelled download can be retried`);
     }
     await control.clear(status.id);
-    // A retry is a fresh start: the full number of attempts again.
-    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    // Forgotten before the retry, so that the retried run's own end is the one its batch records.
+    if (status.batchId !== null) await batches.reopen(status.batchId, status.id);
+    try {
+      // A retry is a fresh start: the full number of attempts again.
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    } catch (err) {
+      if (status.batchId !== null) await batches.recordOutcome(job, 'failed');
+      throw err;
+    }
     request.log.info({ jobId: status.id }, 'download retried');
     return accepted(reply, 202, status, 'queued');
   });

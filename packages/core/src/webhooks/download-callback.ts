@@ -1,9 +1,9 @@
 import type { Job, JobState, Queue } from 'bullmq';
 import { toDownloadStatus } from '../download-status.js';
 import { DownloadJob } from '../schemas.js';
-import { CALLBACK_JOB, type CallbackEvent, type CallbackJob } from './callbacks.js';
+import { CALLBACK_JOB, type CallbackJob, type DownloadCallbackType } from './callbacks.js';
 
-const EVENT_TYPES: Partial<Record<string, CallbackEvent['type']>> = {
+const EVENT_TYPES: Partial<Record<string, DownloadCallbackType>> = {
   completed: 'download.completed',
   failed: 'download.failed',
   cancelled: 'download.cancelled',
