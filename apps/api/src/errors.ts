@@ -1,12 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CODES, FerryError, isRedisUnavailableError, type ErrorCode } from '@ferry/core';
+import type { ErrorBody } from './error-body.js';
 
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-  issues?: Array<{ path: string; message: string }>;
-}
 
 /**
  * Turns zod issues into lines a person can act on: which field, and what it must be.

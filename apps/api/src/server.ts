@@ -20,6 +20,7 @@ import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
 import { JobEventHub } from './events/job-event-hub.js';
+import { openApiDocs } from './openapi/plugin.js';
 import { batchRoutes } from './routes/batches.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { eventRoutes } from './routes/events.js';
@@ -56,9 +57,10 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; see the README for the API` }),
+    reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; the API is described at /docs` }),
   );
   await app.register(healthRoutes, { redis: deps.redis });
+  await app.register(openApiDocs);
   const callbacks = createCallbackQueue(config, deps.redis);
   callbacks.on('error', (err) => app.log.warn({ err: err.message }, 'callbacks queue error'));
   app.addHook('onClose', () => callbacks.close());
