@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CONTROL_FIELD, decodeFailureReason, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
@@ -14,6 +15,8 @@ export interface JobEventHubOptions {
   readonly redis: Redis;
   readonly logger: { warn(details: object, message: string): void };
 }
+
+const CLOSE_WAIT_MS = 2000;
 
 /** The DownloadEvent types after which a download's stream ends. */
 export const FINAL_EVENTS: ReadonlySet<DownloadEvent['type']> = new Set(['completed', 'failed', 'cancelled']);
@@ -111,7 +114,8 @@ export class JobEventHub {
   }
 
   async close(): Promise<void> {
-    await this.#events.close();
+    // With Redis unreachable BullMQ's close waits for a reconnect that may never come; shutdown must not.
+    await Promise.race([this.#events.close(), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
     this.#options.connection.disconnect();
   }
 }
