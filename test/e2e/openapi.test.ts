@@ -160,7 +160,7 @@ describe('the OpenAPI document', () => {
     expect(final.state).toBe('completed');
     expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', `/v1/downloads/${final.id}`), 200);
     expectDocumented('post', '/v1/downloads/{id}/retry', await ferry.request('POST', `/v1/downloads/${final.id}/retry`), 409);
-    expectDocumented('get', '/v1/downloads/{id}/content', await ferry.request('GET', `/v1/downloads/${final.id}/content`, undefined, { range: 'bytes=50000-' }), 400);
+    expectDocumented('get', '/v1/downloads/{id}/content', await ferry.request('GET', `/v1/downloads/${final.id}/content`, undefined, { range: 'bytes=50000-' }), 416);
     expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', { url: 'ftp://example.com/a' }), 400);
     expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', { url: 'http://10.0.0.1/a' }), 400);
     expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', 'url=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415);

@@ -65,6 +65,16 @@ function toFerryError(error: FastifyError | Error): FerryError {
     return new FerryError(ferryCode, code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? `${hint}: ${error.message}` : hint, { cause: error });
   }
   const status = (error as FastifyError).statusCode;
+  // @fastify/send's answers to conditional and range requests on the content route.
+  if (status === 416) {
+    return new FerryError('FERRY_ERR_RANGE_NOT_SATISFIABLE', 'the Range starts past the end of the file; the Content-Range header gives its size', {
+      cause: error,
+      data: { headers: (error as { headers?: Record<string, string> }).headers ?? {} },
+    });
+  }
+  if (status === 412) {
+    return new FerryError('FERRY_ERR_PRECONDITION_FAILED', 'the file does not match If-Match or changed since If-Unmodified-Since', { cause: error });
+  }
   if (status !== undefined && status >= 400 && status < 500) {
     return new FerryError('FERRY_ERR_VALIDATION', error.message, { cause: error });
   }
@@ -76,6 +86,8 @@ export function sendError(reply: FastifyReply, err: FerryError): FastifyReply {
   const issues = err.data['issues'];
   if (Array.isArray(issues)) body.issues = issues as ErrorBody['issues'];
   if (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE') void reply.header('retry-after', '5');
+  const contentRange = (err.data['headers'] as Record<string, string> | undefined)?.['Content-Range'];
+  if (contentRange !== undefined) void reply.header('content-range', contentRange);
   return reply.status(ERROR_CODES[err.code].httpStatus).send(body);
 }
 

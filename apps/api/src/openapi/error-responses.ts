@@ -16,6 +16,7 @@ const HEADERS_BY_STATUS: Readonly<Record<number, readonly ResponseHeader[]>> = {
   401: ['WWW-Authenticate'],
   429: ['Retry-After'],
   503: ['Retry-After'],
+  416: ['Content-Range'],
 };
 
 /** Every code an operation may answer with, and when. */

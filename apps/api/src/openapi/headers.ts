@@ -27,6 +27,8 @@ export const REQUEST_HEADERS: Readonly<Record<RequestHeader, OpenAPIV3_1.Paramet
   Range: { name: 'Range', in: 'header', description: 'One byte range, e.g. `bytes=1000-1999` or `bytes=-10` (the last 10 bytes).', schema: text },
   'If-Range': { name: 'If-Range', in: 'header', description: 'An `ETag`: serve the range only if the file still has it, else the whole file.', schema: text },
   'If-None-Match': { name: 'If-None-Match', in: 'header', description: 'An `ETag`: answer 304 if the file still has it.', schema: text },
+  'If-Match': { name: 'If-Match', in: 'header', description: 'An `ETag`: answer 412 unless the file still has it.', schema: text },
+  'If-Unmodified-Since': { name: 'If-Unmodified-Since', in: 'header', description: 'An HTTP date: answer 412 if the file changed since.', schema: text },
 };
 
 /** What the query parameters mean; their types and limits come from the zod schemas. */

@@ -5,7 +5,7 @@ import type { ErrorCode } from '@ferry/core';
 export type ResponseHeader = 'Location' | 'Retry-After' | 'WWW-Authenticate' | 'ETag' | 'Accept-Ranges' | 'Content-Range' | 'Content-Disposition' | 'Content-Length';
 
 /** Request headers the document defines once (components/parameters). */
-export type RequestHeader = 'Idempotency-Key' | 'Range' | 'If-Range' | 'If-None-Match';
+export type RequestHeader = 'Idempotency-Key' | 'Range' | 'If-Range' | 'If-None-Match' | 'If-Match' | 'If-Unmodified-Since';
 
 /** What a successful response carries. */
 export type SuccessBody =

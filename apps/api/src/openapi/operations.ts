@@ -159,7 +159,7 @@ export const OPERATIONS: readonly Operation[] = [
       "Streams the stored file with the origin's `Content-Type`, `Content-Length`, `ETag` and `Content-Disposition: attachment`. " +
       '**Range**: `Range: bytes=…` (one range) answers `206` with `Content-Range`; `If-Range` with the `ETag` makes the range conditional on the file being the same. ' +
       '`If-None-Match` with the `ETag` answers `304` when the file has not changed. The API must see the workers\' storage directory (`FERRY_STORAGE_DIR`).',
-    headers: ['Range', 'If-Range', 'If-None-Match'],
+    headers: ['Range', 'If-Range', 'If-None-Match', 'If-Match', 'If-Unmodified-Since'],
     responses: {
       200: { description: 'The whole file.', body: { file: true }, headers: ['Content-Length', 'ETag', 'Accept-Ranges', 'Content-Disposition'] },
       206: { description: 'The requested range.', body: { file: true }, headers: ['Content-Range', 'Content-Length', 'ETag', 'Accept-Ranges', 'Content-Disposition'] },
@@ -168,8 +168,8 @@ export const OPERATIONS: readonly Operation[] = [
     errors: {
       FERRY_ERR_NOT_FOUND: `${NOT_FOUND}; or its file is no longer in storage`,
       FERRY_ERR_NOT_READY: 'the download has not completed yet',
-      // @fastify/send's 416 and 412 reach the error handler as client errors.
-      FERRY_ERR_VALIDATION: 'the `Range` starts past the end of the file (message "Range Not Satisfiable"), or an `If-Match` / `If-Unmodified-Since` precondition failed ("Precondition Failed")',
+      FERRY_ERR_RANGE_NOT_SATISFIABLE: 'the `Range` starts past the end of the file; `Content-Range: bytes */<size>` gives its size',
+      FERRY_ERR_PRECONDITION_FAILED: 'an `If-Match` or `If-Unmodified-Since` precondition failed',
     },
   },
   {
