@@ -1,5 +1,5 @@
-// How fast downloads get into the queue: Ferry's batch endpoint and one POST per download,
-// beside raw BullMQ addBulk, in the same run against the same private redis-server.
+// How fast downloads get into the queue: Ferry's batch endpoint, and the typed client (batches,
+// and one POST per download), beside raw BullMQ addBulk, in the same run against the same private redis-server.
 // Usage (from the repo root, after `npm run build`):
 //   node bench/enqueue.mjs [--count 20000] [--runs 1] [--in-flight 64]
 // Prints figures only; exits non-zero only when a path did not enqueue every download. See bench/README.md.
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const core = await import(path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js'));
 const { createServer } = await import(path.join(BENCH_DIR, '..', 'apps', 'api', 'dist', 'index.js'));
+const { FerryClient } = await import(path.join(BENCH_DIR, '..', 'packages', 'client', 'dist', 'index.js'));
 
 const API_KEY = `fry_bench-${randomUUID()}`;
 const STATUS_READS = 5;
@@ -42,22 +43,6 @@ function parseOptions() {
 
 /** The requests every path enqueues: URLs on a public name no worker will fetch (none runs). */
 const requestFor = (run, i) => ({ url: `https://downloads.example.com/bench/${run}/${i}.bin` });
-
-/**
- * One download through the API, as a caller would send it. This is the one place to switch
- * to the typed client (packages/client) once it exists: `client.downloads.create(request)`.
- */
-function makeEnqueueOne(baseUrl) {
-  return async (request) => {
-    const response = await fetch(`${baseUrl}/v1/downloads`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify(request),
-    });
-    if (response.status !== 202) throw new Error(`POST /v1/downloads answered ${response.status}: ${await response.text()}`);
-    await response.arrayBuffer();
-  };
-}
 
 async function postJson(url, body) {
   const response = await fetch(url, {
@@ -90,7 +75,8 @@ async function main() {
   await queue.waitUntilReady();
   const app = await createServer({ config, queue, redis, dashboardPassword: 'bench-dashboard-password' });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-  const enqueueOne = makeEnqueueOne(baseUrl);
+  // What a backend service would use.
+  const client = new FerryClient({ baseUrl, apiKey: API_KEY });
   const batchSize = config.api.batchMaxSize;
 
   const paths = [
@@ -119,11 +105,20 @@ async function main() {
       },
     },
     {
-      name: `POST /v1/downloads, ${options.inFlight} in flight`,
+      name: `client.enqueueBatch, ${Math.min(batchSize, options.count)} per batch`,
+      async run(run) {
+        for (let from = 0; from < options.count; from += batchSize) {
+          const size = Math.min(batchSize, options.count - from);
+          await client.enqueueBatch({ downloads: Array.from({ length: size }, (_, i) => requestFor(run, from + i)) });
+        }
+      },
+    },
+    {
+      name: `client.enqueue, ${options.inFlight} in flight`,
       async run(run) {
         let next = 0;
         const lane = async () => {
-          while (next < options.count) await enqueueOne(requestFor(run, next++));
+          while (next < options.count) await client.enqueue(requestFor(run, next++));
         };
         await Promise.all(Array.from({ length: Math.min(options.inFlight, options.count) }, lane));
       },
