@@ -12,9 +12,11 @@ ENV TURBO_TELEMETRY_DISABLED=1
 # npm ci needs every workspace the lockfile names, the test one included.
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/client/package.json packages/client/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/launcher/package.json apps/launcher/
+COPY apps/cli/package.json apps/cli/
 COPY test/package.json test/
 RUN --mount=type=cache,target=/root/.npm npm ci
 COPY tsconfig.base.json turbo.json ./
@@ -29,9 +31,11 @@ ENV FERRY_DATA_DIR=/var/lib/ferry
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/client/package.json packages/client/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/launcher/package.json apps/launcher/
+COPY apps/cli/package.json apps/cli/
 COPY test/package.json test/
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
 COPY --from=build /app/packages/core/dist packages/core/dist

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, EnvSchema, loadConfig } from '@ferry/core';
@@ -284,6 +286,24 @@ describe('Dockerfile', () => {
     }
   });
 
+  it('copies every workspace manifest before each npm ci, as npm ci needs the lockfile\'s whole workspace tree', () => {
+    const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces.flatMap((pattern) =>
+      pattern.endsWith('/*')
+        ? readdirSync(new URL(pattern.slice(0, -1), root), { withFileTypes: true })
+            .filter((entry) => entry.isDirectory() && existsSync(new URL(`${pattern.slice(0, -1)}${entry.name}/package.json`, root)))
+            .map((entry) => `${pattern.slice(0, -1)}${entry.name}`)
+        : [pattern],
+    );
+    for (const [index, step] of steps.entries()) {
+      if (step.keyword !== 'RUN' || !/\bnpm ci\b/.test(step.args)) continue;
+      const stage = steps.slice(0, index).findLastIndex((s) => s.keyword === 'FROM');
+      const copied = steps.slice(stage, index).filter((s) => s.keyword === 'COPY' && !s.args.includes('--from=')).map((s) => s.args);
+      for (const workspace of workspaces) {
+        expect(copied.some((args) => args.includes(`${workspace}/package.json`)), `${workspace}/package.json is copied before "${step.args}"`).toBe(true);
+      }
+    }
+  });
+
   it('runs the final stage as the node user', () => {
     expect(finalStage.filter((step) => step.keyword === 'USER').at(-1)?.args).toBe('node');
   });
@@ -305,6 +325,15 @@ describe('Dockerfile', () => {
     expect(targets).not.toHaveLength(0);
     for (const { target, exists } of targets) expect(exists, `CMD runs ${target}`).toBe(true);
   });
+});
+
+describe('package-lock.json', () => {
+  it('is one npm ci accepts (the Dockerfile installs with it)', () => {
+    // A dry run checks the lockfile against every manifest without touching node_modules or the network.
+    const run = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], { cwd: fileURLToPath(root), encoding: 'utf8' });
+    expect(run.stderr.split('\n').filter((line) => /npm error/.test(line)).slice(0, 5), 'npm ci --dry-run errors').toEqual([]);
+    expect(run.status).toBe(0);
+  }, 60_000);
 });
 
 describe('.dockerignore', () => {

@@ -1,42 +1,22 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { CALLBACK_QUEUE, generateWebhookSecret, verifyWebhook } from '@ferry/core';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET } from '../support/ferry.js';
-import { serveFile, status, type Handler } from '../support/origin.js';
+import { serveFile, status } from '../support/origin.js';
+import { asHeaders, receiver as receiverOn, until } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
 
 const stack = useStack({ workers: 1 });
 
-interface Delivery {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-  readonly answered: number;
-}
-
 /** A receiver route on the fixture origin that records each delivery and answers with `statuses` in turn. */
-function receiver(path: string, ...statuses: number[]): { url: string; deliveries: Delivery[] } {
-  const deliveries: Delivery[] = [];
-  const handler: Handler = async (req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    for await (const chunk of req) body += String(chunk);
-    const answered = statuses[Math.min(deliveries.length, statuses.length - 1)] ?? 200;
-    deliveries.push({ headers: req.headers, body, answered });
-    res.writeHead(answered).end();
-  };
-  return { url: stack.origin.route(path, handler), deliveries };
-}
+const receiver = (path: string, ...statuses: number[]) => receiverOn(stack.origin, path, ...statuses);
 
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/** A callback's job id and webhook-id: the download, the event type and when the download ended. */
+async function callbackId(id: string, type: string): Promise<string> {
+  const { finishedAt } = await stack.ferry.status(id);
+  return `${id}.${type}.${Date.parse(finishedAt ?? '')}`;
 }
-
-const asHeaders = (headers: IncomingHttpHeaders) => headers as Record<string, string | undefined>;
 
 let callbacks: Queue;
 beforeAll(() => {
@@ -58,7 +38,7 @@ describe('when a download with a callbackUrl completes', () => {
     expect(event.type).toBe('download.completed');
     expect(event.data.id).toBe(id);
     expect(event.data.result.sha256).toBe(file.sha256);
-    expect(delivery!.headers['webhook-id']).toBe(`${id}.download.completed`);
+    expect(delivery!.headers['webhook-id']).toBe(await callbackId(id, 'download.completed'));
     expect(delivery!.headers['content-type']).toBe('application/json');
   });
 
@@ -84,12 +64,13 @@ describe('when the receiver fails twice, then succeeds', () => {
     await until(() => hook.deliveries.length === 3, 'three deliveries');
 
     expect(hook.deliveries.map((d) => d.answered)).toEqual([500, 503, 200]);
-    expect(new Set(hook.deliveries.map((d) => d.headers['webhook-id']))).toEqual(new Set([`${id}.download.completed`]));
+    const callback = await callbackId(id, 'download.completed');
+    expect(new Set(hook.deliveries.map((d) => d.headers['webhook-id']))).toEqual(new Set([callback]));
     // The 200 is on the wire a moment before the worker records the delivery.
     const deadline = Date.now() + 5000;
-    while ((await callbacks.getJobState(`${id}.download.completed`)) !== 'completed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    const state = await callbacks.getJobState(`${id}.download.completed`);
-    const finished = await callbacks.getJob(`${id}.download.completed`);
+    while ((await callbacks.getJobState(callback)) !== 'completed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    const state = await callbacks.getJobState(callback);
+    const finished = await callbacks.getJob(callback);
     expect(state).toBe('completed');
     expect(finished?.returnvalue).toEqual({ status: 200, attempt: 3 });
     expect(finished?.attemptsMade).toBe(3);
@@ -114,6 +95,36 @@ describe('when a download fails for good', () => {
   });
 });
 
+describe('when a download is cancelled, or retried and ends again', () => {
+  it('POSTs download.cancelled whether the download was waiting or running', async () => {
+    const hook = receiver('/hooks/cancelled', 200);
+    const file = await stack.origin.randomFile('cancel-me.bin', 64 * 1024 * 1024);
+    const queued = await stack.ferry.enqueue({ url: stack.origin.route('/cb/later.bin', serveFile(file)), callbackUrl: hook.url, delayMs: 60_000 });
+    const running = await stack.ferry.enqueue({ url: stack.origin.route('/cb/cancel-me.bin', serveFile(file, { bytesPerSecond: 4 * 1024 * 1024 })), callbackUrl: hook.url });
+    await until(async () => (await stack.ferry.status(running)).progress.receivedBytes > 0, 'the download to start');
+    for (const id of [queued, running]) await stack.ferry.request('DELETE', `/v1/downloads/${id}`);
+    await until(() => hook.deliveries.length === 2, 'two callbacks');
+
+    const events = hook.deliveries.map((d) => verifyWebhook(WEBHOOK_SECRET, asHeaders(d.headers), d.body) as { type: string; data: { id: string; state: string } });
+    expect(events.map((e) => [e.type, e.data.state]).sort()).toEqual([
+      ['download.cancelled', 'cancelled'],
+      ['download.cancelled', 'cancelled'],
+    ]);
+    expect(events.map((e) => e.data.id).sort()).toEqual([queued, running].sort());
+  });
+
+  it('reports a retried download that fails again as a second event with its own webhook-id', async () => {
+    const hook = receiver('/hooks/twice', 200);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/cb/always-gone', status(404)), callbackUrl: hook.url });
+    await until(() => hook.deliveries.length === 1, 'the first callback');
+    await stack.ferry.request('POST', `/v1/downloads/${id}/retry`);
+    await until(() => hook.deliveries.length === 2, 'the second callback');
+    const ids = hook.deliveries.map((d) => d.headers['webhook-id']);
+    expect(new Set(ids).size).toBe(2);
+    expect(ids[1]).toBe(await callbackId(id, 'download.failed'));
+  });
+});
+
 describe('callback URLs', () => {
   it('pass the egress guard: a loopback callback is refused at the API', async () => {
     const response = await stack.ferry.request<{ code: string }>('POST', '/v1/downloads', { url: 'https://example.com/a', callbackUrl: 'http://127.0.0.1:40000/hook' });
@@ -128,7 +139,7 @@ describe('callback URLs', () => {
     const id = await stack.ferry.enqueue({ url: stack.origin.route('/cb/redirected-hook.bin', serveFile(file)), callbackUrl: redirecting });
     await until(() => stack.origin.requests('/hooks/redirecting').length >= 2, 'a retried delivery');
     expect(target.deliveries).toHaveLength(0);
-    const job = await callbacks.getJob(`${id}.download.completed`);
+    const job = await callbacks.getJob(await callbackId(id, 'download.completed'));
     expect(job?.failedReason).toMatch(/^FERRY_ERR_CALLBACK_REJECTED: .* answered 307/);
   });
 });

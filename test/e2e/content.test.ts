@@ -46,6 +46,18 @@ describe('GET /v1/downloads/{id}/content', () => {
     expect(revalidated.statusCode).toBe(304);
   });
 
+  it('answers 416 with the size for a Range past the end, and 412 for a failed If-Match', async () => {
+    const file = await stack.origin.randomFile('short.bin', 5000);
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/short.bin', serveFile(file)) }));
+    const past = await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=5000-' });
+    expect(past.response.status).toBe(416);
+    expect(past.response.headers.get('content-range')).toBe('bytes */5000');
+    expect(JSON.parse(past.body.toString())).toMatchObject({ code: 'FERRY_ERR_RANGE_NOT_SATISFIABLE' });
+    const stale = await get(`/v1/downloads/${final.id}/content`, { 'if-match': '"not-the-etag"' });
+    expect(stale.response.status).toBe(412);
+    expect(JSON.parse(stale.body.toString())).toMatchObject({ code: 'FERRY_ERR_PRECONDITION_FAILED' });
+  });
+
   it('answers 409 FERRY_ERR_NOT_READY before the download completes, and 404 for another key or a deleted file', async () => {
     const failed = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/missing', status(404)) }));
     const notReady = await get(`/v1/downloads/${failed.id}/content`);

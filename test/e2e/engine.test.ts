@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
-import { bodyBytesSent, serveFile, status, type Handler } from '../support/origin.js';
+import { bodyBytesSent, ORIGIN_HOST, serveFile, status, TEST_PORTS, type Handler } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 
 const MiB = 1024 * 1024;
@@ -261,6 +263,26 @@ describe('on status codes', () => {
   });
 });
 
+/** Listens with a one-connection accept queue, fills it, prints the port, and never accepts; exits when stdin closes. */
+const BLACKHOLE = `
+import random, socket, sys
+host, low, high = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for port in random.sample(range(low, high + 1), high - low + 1):
+    server = socket.socket()
+    try:
+        server.bind((host, port))
+        break
+    except OSError:
+        server.close()
+server.listen(0)
+fillers = [socket.socket() for _ in range(2)]
+for filler in fillers:
+    filler.setblocking(False)
+    filler.connect_ex((host, port))
+print(port, flush=True)
+sys.stdin.read()
+`;
+
 describe('timeouts', () => {
   const hang: Handler = () => new Promise(() => undefined);
 
@@ -268,6 +290,19 @@ describe('timeouts', () => {
     const url = stack.origin.route('/timeouts/no-answer', hang);
     const waiting = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, timeouts: { headersMs: 300 } }), ['delayed', 'failed']);
     expect(waiting.error).toMatchObject({ code: 'FERRY_ERR_HEADERS_TIMEOUT', retryable: true });
+  });
+
+  it('fails an attempt with FERRY_ERR_CONNECT_TIMEOUT when the origin never completes the TCP handshake, and retries it', async () => {
+    // A listener whose accept queue is full: the kernel drops further SYNs, as a firewalled or overloaded host does.
+    const blackhole = spawn('python3', ['-c', BLACKHOLE, ORIGIN_HOST, String(TEST_PORTS.from), String(TEST_PORTS.to)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(blackhole.stdout, 'data')) as [Buffer];
+      const url = `http://${ORIGIN_HOST}:${Number(line.toString())}/never`;
+      const waiting = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, timeouts: { connectMs: 300 } }), ['delayed', 'failed']);
+      expect(waiting.error).toMatchObject({ code: 'FERRY_ERR_CONNECT_TIMEOUT', retryable: true });
+    } finally {
+      blackhole.stdin.end();
+    }
   });
 
   it('fails an attempt with FERRY_ERR_BODY_TIMEOUT when the body stalls, and retries it', async () => {

@@ -5,22 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { DOWNLOAD_JOB } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
-import type { Ferry } from '../support/ferry.js';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
 import { bodyBytesSent, serveFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
+import { receivedAtLeast } from '../support/wait.js';
 
 const MiB = 1024 * 1024;
 
 const stack = useStack({ eachTest: true });
-
-async function receivedAtLeast(ferry: Ferry, id: string, bytes: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while ((await ferry.status(id)).progress.receivedBytes < bytes) {
-    if (Date.now() > deadline) throw new Error(`download ${id} did not reach ${bytes} bytes`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 const rangeStart = (header: string | string[] | undefined) => Number(/^bytes=(\d+)-$/.exec(String(header))?.[1] ?? NaN);
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
-import { CALLBACK_JOB, CALLBACK_QUEUE, DOWNLOAD_JOB, type CallbackJob } from '@ferry/core';
+import { CALLBACK_JOB, CALLBACK_QUEUE, DOWNLOAD_JOB, type CallbackJob, type DownloadStatus } from '@ferry/core';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenInTestPorts, status } from '../support/origin.js';
@@ -37,10 +37,11 @@ function onThisMachine(url: URL): boolean {
   return /^(127\.\d+\.\d+\.\d+|0\.0\.0\.0|::1?|::ffff:(7f[0-9a-f]{2}:[0-9a-f]{1,4}|0:0)|::ffff:127\.\d+\.\d+\.\d+)$/i.test(host);
 }
 
-const stubStatus: CallbackJob['event']['data'] = {
+const stubStatus: DownloadStatus = {
   id: 'stub',
   url: 'https://example.com/',
   state: 'failed',
+  batchId: null,
   progress: { receivedBytes: 0, totalBytes: null },
   attempts: { made: 1, max: 1 },
   result: null,

@@ -49,6 +49,10 @@ export interface WorkerProcess {
   logs(): string;
 }
 
+export interface ApiProcess extends WorkerProcess {
+  readonly baseUrl: string;
+}
+
 export interface ApiResponse<T = unknown> {
   readonly status: number;
   readonly headers: Headers;
@@ -57,6 +61,7 @@ export interface ApiResponse<T = unknown> {
 
 export class Ferry {
   readonly workers: WorkerProcess[] = [];
+  readonly apis: ApiProcess[] = [];
 
   private constructor(
     readonly env: Record<string, string>,
@@ -90,21 +95,36 @@ export class Ferry {
 
   /** Starts `node apps/worker/dist/main.js` as a user would, and waits until it is ready. */
   async startWorker(env: Record<string, string> = {}): Promise<WorkerProcess> {
-    const main = fileURLToPath(new URL('../../apps/worker/dist/main.js', import.meta.url));
+    const { started } = await this.#fork('../../apps/worker/dist/main.js', env);
+    this.workers.push(started);
+    return started;
+  }
+
+  /**
+   * Starts another API, `node apps/api/dist/main.js`, against the same Redis: a second replica beside the
+   * in-process one. Closed with SIGTERM, as an orchestrator would, by `close()`.
+   */
+  async startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
+    const { started, ready } = await this.#fork('../../apps/api/dist/main.js', env);
+    const api = { ...started, baseUrl: String((ready as { address?: unknown }).address) };
+    this.apis.push(api);
+    return api;
+  }
+
+  async #fork(script: string, env: Record<string, string>): Promise<{ started: WorkerProcess; ready: unknown }> {
+    const main = fileURLToPath(new URL(script, import.meta.url));
     const child = fork(main, [], { env: { ...process.env, ...this.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
+    const ready = await new Promise<unknown>((resolve, reject) => {
       child.on('message', (message) => {
-        if ((message as { type?: string }).type === 'ready') resolve();
+        if ((message as { type?: string }).type === 'ready') resolve(message);
       });
-      void exited.then((code) => reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)));
+      void exited.then((code) => reject(new Error(`${script} exited with ${code} before it was ready:\n${output}`)));
     });
-    const worker = { child, exited, logs: () => output };
-    this.workers.push(worker);
-    return worker;
+    return { started: { child, exited, logs: () => output }, ready };
   }
 
   async request<T = unknown>(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
@@ -151,11 +171,12 @@ export class Ferry {
 
   #closing: Promise<void> | undefined;
 
-  /** Kills the workers and stops the API; safe to call twice. */
+  /** Kills the workers, stops the API processes gracefully and the in-process API; safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const worker of this.workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
-      await Promise.all(this.workers.map((w) => w.exited));
+      for (const api of this.apis) if (api.child.exitCode === null) api.child.kill('SIGTERM');
+      await Promise.all([...this.workers, ...this.apis].map((p) => p.exited));
       await this.cleanup();
     })();
     return this.#closing;

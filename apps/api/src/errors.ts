@@ -1,12 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CODES, FerryError, isRedisUnavailableError, type ErrorCode } from '@ferry/core';
+import type { ErrorBody } from './error-body.js';
 
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-  issues?: Array<{ path: string; message: string }>;
-}
 
 /**
  * Turns zod issues into lines a person can act on: which field, and what it must be.
@@ -32,14 +28,18 @@ export function describeZodIssues(error: z.ZodError, allowedKeys: readonly strin
   });
 }
 
-export function validationError(error: z.ZodError, allowedKeys: readonly string[] = []): FerryError {
-  return invalidRequest(describeZodIssues(error, allowedKeys));
+export function validationError(error: z.ZodError, allowedKeys: readonly string[] = [], what = 'download request'): FerryError {
+  return invalidRequest(describeZodIssues(error, allowedKeys), what);
 }
 
-/** A 400 that lists every problem with its field, as the body came in. */
-export function invalidRequest(issues: Array<{ path: string; message: string }>): FerryError {
-  const summary = issues.map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`)).join('; ');
-  return new FerryError('FERRY_ERR_VALIDATION', `Invalid download request: ${summary}`, { data: { issues } });
+// A batch can have thousands of problems: the message names the first few, `issues` has them all.
+const ISSUES_IN_MESSAGE = 10;
+
+/** A 400 that lists every problem with its field, as the body (or query) came in. */
+export function invalidRequest(issues: Array<{ path: string; message: string }>, what = 'download request'): FerryError {
+  const shown = issues.slice(0, ISSUES_IN_MESSAGE).map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`));
+  if (issues.length > ISSUES_IN_MESSAGE) shown.push(`and ${issues.length - ISSUES_IN_MESSAGE} more (see issues)`);
+  return new FerryError('FERRY_ERR_VALIDATION', `Invalid ${what}: ${shown.join('; ')}`, { data: { issues } });
 }
 
 // Fastify's own errors (body parsing, limits) carry FST_ codes; callers see Ferry's.
@@ -47,7 +47,7 @@ const FASTIFY_CODES: Readonly<Record<string, [ErrorCode, string]>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: ['FERRY_ERR_VALIDATION', 'the body is not valid JSON'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['FERRY_ERR_VALIDATION', 'the body is empty: send a JSON object such as {"url": "https://example.com/file.bin"}'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['FERRY_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with Content-Type: application/json'],
-  FST_ERR_CTP_BODY_TOO_LARGE: ['FERRY_ERR_PAYLOAD_TOO_LARGE', 'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES)'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['FERRY_ERR_PAYLOAD_TOO_LARGE', 'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES; FERRY_BATCH_BODY_LIMIT_BYTES for batches)'],
 };
 
 function toFerryError(error: FastifyError | Error): FerryError {
@@ -65,6 +65,16 @@ function toFerryError(error: FastifyError | Error): FerryError {
     return new FerryError(ferryCode, code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? `${hint}: ${error.message}` : hint, { cause: error });
   }
   const status = (error as FastifyError).statusCode;
+  // @fastify/send's answers to conditional and range requests on the content route.
+  if (status === 416) {
+    return new FerryError('FERRY_ERR_RANGE_NOT_SATISFIABLE', 'the Range starts past the end of the file; the Content-Range header gives its size', {
+      cause: error,
+      data: { headers: (error as { headers?: Record<string, string> }).headers ?? {} },
+    });
+  }
+  if (status === 412) {
+    return new FerryError('FERRY_ERR_PRECONDITION_FAILED', 'the file does not match If-Match or changed since If-Unmodified-Since', { cause: error });
+  }
   if (status !== undefined && status >= 400 && status < 500) {
     return new FerryError('FERRY_ERR_VALIDATION', error.message, { cause: error });
   }
@@ -76,6 +86,8 @@ export function sendError(reply: FastifyReply, err: FerryError): FastifyReply {
   const issues = err.data['issues'];
   if (Array.isArray(issues)) body.issues = issues as ErrorBody['issues'];
   if (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE') void reply.header('retry-after', '5');
+  const contentRange = (err.data['headers'] as Record<string, string> | undefined)?.['Content-Range'];
+  if (contentRange !== undefined) void reply.header('content-range', contentRange);
   return reply.status(ERROR_CODES[err.code].httpStatus).send(body);
 }
 

@@ -2,11 +2,28 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { DownloadIndex, EgressPolicy, FerryError, IdempotencyStore, REDACTED_PATHS, type Config } from '@ferry/core';
+import {
+  createBatchStore,
+  DownloadEndings,
+  createCallbackQueue,
+  createWorkerRedis,
+  DOWNLOAD_QUEUE,
+  DownloadControl,
+  DownloadIndex,
+  EgressPolicy,
+  FerryError,
+  IdempotencyStore,
+  REDACTED_PATHS,
+  type Config,
+} from '@ferry/core';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler } from './errors.js';
+import { JobEventHub } from './events/job-event-hub.js';
+import { openApiDocs } from './openapi/plugin.js';
+import { batchRoutes } from './routes/batches.js';
 import { downloadRoutes } from './routes/downloads.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 
 export interface ServerDeps {
@@ -16,6 +33,13 @@ export interface ServerDeps {
   readonly redis: Redis;
   /** Bull Board's password. Required: the dashboard can delete and retry jobs. */
   readonly dashboardPassword: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The process's one QueueEvents reader, shared by every event stream. */
+    readonly downloadEvents: JobEventHub;
+  }
 }
 
 /** Builds the API without listening, so tests can `inject()` and `main.ts` alone binds a port. */
@@ -33,9 +57,24 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; see the README for the API` }),
+    reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; the API is described at /docs` }),
   );
   await app.register(healthRoutes, { redis: deps.redis });
+  await app.register(openApiDocs);
+  const callbacks = createCallbackQueue(config, deps.redis);
+  callbacks.on('error', (err) => app.log.warn({ err: err.message }, 'callbacks queue error'));
+  app.addHook('onClose', () => callbacks.close());
+  const batches = createBatchStore(config, { redis: deps.redis, downloads: deps.queue, callbacks });
+  const endings = new DownloadEndings({ redis: deps.redis, downloads: deps.queue, callbacks, batches, prefix: config.queuePrefix });
+  const hub = new JobEventHub({
+    queueName: DOWNLOAD_QUEUE,
+    prefix: config.queuePrefix,
+    connection: createWorkerRedis(config.redis.url),
+    redis: deps.redis,
+    logger: app.log,
+  });
+  app.decorate('downloadEvents', hub);
+  app.addHook('onClose', () => hub.close());
   await app.register(async (v1) => {
     v1.addHook('onRequest', requireApiKey(config.api.keys));
     await v1.register(rateLimit, {
@@ -53,14 +92,31 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
           `this API key made more than ${context.max} requests in ${config.api.rateLimit.windowMs / 1000} s; retry in ${context.after} (see Retry-After)`,
         ),
     });
+    const policy = { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 };
+    const index = new DownloadIndex(deps.redis, config.queuePrefix);
+    const control = new DownloadControl(deps.queue, deps.redis, config.queuePrefix);
     await v1.register(downloadRoutes, {
       queue: deps.queue,
       redis: deps.redis,
-      policy: { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 },
-      index: new DownloadIndex(deps.redis, config.queuePrefix),
+      policy,
+      index,
+      control,
+      endings,
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
+      batches,
       storageDir: config.storageDir,
     });
+    await v1.register(batchRoutes, {
+      queue: deps.queue,
+      policy,
+      index,
+      batches,
+      control,
+      endings,
+      maxSize: config.api.batchMaxSize,
+      bodyLimitBytes: config.api.batchBodyLimitBytes,
+    });
+    await v1.register(eventRoutes, { queue: deps.queue, redis: deps.redis, batches, hub });
   });
   await app.register(dashboard, {
     queue: deps.queue,

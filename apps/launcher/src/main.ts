@@ -93,10 +93,16 @@ machine or your network, set e.g. FERRY_EGRESS_ALLOW_CIDRS=127.0.0.1/32 FERRY_EG
 `;
 const keyLine = keys.devKey === undefined ? 'keys from FERRY_API_KEYS' : `key ${keys.devKey}  (generated, kept in ${keys.generatedIn})`;
 const auth = `-H 'authorization: Bearer ${keys.devKey ?? '<your key>'}'`;
+// The CLI finds the generated key in .ferry/dev-api-key and Ferry at 127.0.0.1:3000 by itself.
+const cliOptions = [
+  ...(address === 'http://127.0.0.1:3000' ? [] : [`--url ${address}`]),
+  ...(keys.devKey !== undefined && config.dataDir === path.resolve('.ferry') ? [] : [`--api-key ${keys.devKey ?? '<your key>'}`]),
+].join(' ');
 process.stdout.write(`
 Ferry is running.
   API        ${address}/v1/downloads
              ${keyLine}
+  API docs   ${address}/docs  (OpenAPI at ${address}/openapi.json)
   Dashboard  ${address}/admin/queues
              user ${config.dashboard.user}, password ${credentials.password}${credentials.generatedIn ? `  (generated, kept in ${credentials.generatedIn})` : ''}
   Callbacks  ${webhooks.generated === undefined ? (webhooks.secrets === '' ? 'off (no FERRY_WEBHOOK_SECRETS)' : 'signed with FERRY_WEBHOOK_SECRETS') : `signed with ${webhooks.generated}  (generated, kept in ${webhooks.generatedIn})`}
@@ -106,6 +112,7 @@ Ferry is running.
 Try it:
   curl -s -X POST ${address}/v1/downloads ${auth} -H 'content-type: application/json' -d '{"url":"https://example.com/"}'
   curl -s ${address}/v1/downloads/<id> ${auth}
+  npx ferry add https://example.com/ --wait${cliOptions === '' ? '' : ` ${cliOptions}`}
 
 ${egressHint}
 Ctrl-C stops Ferry (a second Ctrl-C interrupts active downloads; they run again on the next start).

@@ -1,9 +1,11 @@
 import {
   checkEvictionPolicy,
+  createBatchStore,
   createCallbackQueue,
   createDownloadQueue,
   createLogger,
   createWorkerRedis,
+  DownloadEndings,
   EgressPolicy,
   HttpAgents,
   installShutdown,
@@ -11,11 +13,12 @@ import {
   LocalDiskStorage,
   runService,
 } from '@ferry/core';
-import { emitCallbacks } from './callback-emitter.js';
 import { createCallbackWorker } from './create-callback-worker.js';
 import { createDownloadWorker } from './create-worker.js';
 import { startPartJanitor } from './part-janitor.js';
 import { SHUTDOWN_REASON } from './processor.js';
+import { reportEndings, startEndingsSweep } from './report-endings.js';
+import { WorkerControls } from './worker-controls.js';
 
 runService('ferry-worker', async () => {
   const config = loadConfig();
@@ -26,12 +29,17 @@ runService('ferry-worker', async () => {
 
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const storage = new LocalDiskStorage(config.storageDir);
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger });
+  const queue = createDownloadQueue(config, connection);
+  const controls = new WorkerControls(connection, (id) => queue.toKey(id), config.queuePrefix, logger);
   const callbacks = createCallbackQueue(config, connection);
-  emitCallbacks(worker, callbacks, logger);
+  const batches = createBatchStore(config, { redis: connection, downloads: queue, callbacks });
+  const endings = new DownloadEndings({ redis: connection, downloads: queue, callbacks, batches, prefix: config.queuePrefix });
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, endings });
+  await controls.start(worker);
+  reportEndings(worker, endings, logger);
+  const sweep = startEndingsSweep(endings, config.worker.endingsSweepIntervalMs, logger);
   const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
   await Promise.all([worker.waitUntilReady(), callbackWorker.waitUntilReady()]);
-  const queue = createDownloadQueue(config, connection);
   const janitor = startPartJanitor({
     storage,
     jobState: (jobId) => queue.getJobState(jobId),
@@ -46,7 +54,9 @@ runService('ferry-worker', async () => {
     deadlineMs: config.worker.shutdownDeadlineMs,
     graceful: async () => {
       janitor.stop();
+      sweep.stop();
       await Promise.all([worker.close(), callbackWorker.close()]);
+      await controls.close();
       await Promise.all([queue.close(), callbacks.close()]);
       await agents.close();
       await connection.quit();

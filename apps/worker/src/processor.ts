@@ -1,17 +1,21 @@
-import { UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
 import {
+  cancelledError,
   downloadToStorage,
   DownloadJob,
   encodeFailureReason,
   FerryError,
+  PAUSED_FOR_MS,
   resolveTimeouts,
   WorkerProgress,
   type HttpAgents,
   type Config,
+  type DownloadEndings,
   type DownloadResult,
   type Logger,
   type Storage,
 } from '@ferry/core';
+import { CONTROL_REASONS, type WorkerControls } from './worker-controls.js';
 
 /** The abort reason a worker gives its jobs when it shuts down, as opposed to a failure. */
 export const SHUTDOWN_REASON = 'worker shutting down';
@@ -21,6 +25,23 @@ export interface ProcessorDeps {
   readonly storage: Storage;
   readonly agents: HttpAgents;
   readonly logger: Logger;
+  readonly controls: WorkerControls;
+  readonly endings: DownloadEndings;
+}
+
+/** What the engine's signal carries when BullMQ aborts: pause and cancel become the coded errors the attempt ends in. */
+function engineAbortReason(reason: unknown): unknown {
+  if (reason === CONTROL_REASONS.cancel) return cancelledError();
+  if (reason === CONTROL_REASONS.pause) return new FerryError('FERRY_ERR_PAUSED', 'paused by request');
+  return reason;
+}
+
+/** Links BullMQ's signal to the engine's, translating the reason. */
+function engineSignal(signal: AbortSignal | undefined): AbortSignal {
+  const controller = new AbortController();
+  if (signal?.aborted) controller.abort(engineAbortReason(signal.reason));
+  signal?.addEventListener('abort', () => controller.abort(engineAbortReason(signal.reason)), { once: true });
+  return controller.signal;
 }
 
 /**
@@ -61,51 +82,94 @@ function toJobFailure(err: FerryError): Error {
 export function createProcessor(deps: ProcessorDeps): Processor<unknown, DownloadResult> {
   // Three declared parameters: BullMQ passes the AbortSignal only to processors that accept it.
   return async (job, token, signal) => {
-    const attempt = job.attemptsStarted;
-    const log = deps.logger.child({ jobId: job.id, attempt });
-    const parsed = DownloadJob.safeParse(job.data);
-    if (!parsed.success) {
-      const err = new FerryError('FERRY_ERR_INVALID_JOB', `job data does not match the download contract: ${parsed.error.message}`);
-      log.error({ code: err.code }, err.message);
-      throw toJobFailure(err);
-    }
-    const progress = latestProgressWriter(job);
-    const { request } = parsed.data;
-    const resumeFrom = WorkerProgress.safeParse(job.progress).data?.checkpoint;
-    log.info({ url: request.url, owner: parsed.data.owner, resumeFromBytes: resumeFrom?.bytes }, 'download started');
+    const id = job.id ?? 'unknown';
+    deps.controls.track(id);
+    // Marked before BullMQ records the end, so a worker dying right after still has it reported.
+    const ending = () => deps.endings.expect(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not mark the end'));
     try {
-      const result = await downloadToStorage(request, {
-        jobId: job.id ?? 'unknown',
-        attempt,
-        signal: signal ?? new AbortController().signal,
-        agents: deps.agents,
-        timeouts: resolveTimeouts(request.timeouts, deps.config.http),
-        storage: deps.storage,
-        maxBytes: deps.config.downloads.maxBytes,
-        onConflict: deps.config.downloads.onConflict,
-        resumeFrom,
-        onProgress: progress.report,
-        assertOwnership: async () => {
-          await progress.flushed();
-          // A worker frozen past its lock (GC pause, SIGSTOP) must not publish a job another worker now runs.
-          const owned = token !== undefined && (await job.extendLock(token, deps.config.worker.lockDurationMs)) === 1;
-          if (!owned) throw new FerryError('FERRY_ERR_LOCK_LOST', 'this worker lost the job to another worker before publishing; the other worker finishes it');
-        },
-      });
-      await progress.flushed();
-      log.info({ bytes: result.bytes, sha256: result.sha256, location: result.location }, 'download completed');
+      const result = await runDownload(deps, job, token, signal);
+      await ending();
       return result;
-    } catch (caught) {
-      await progress.flushed();
-      const err = caught instanceof FerryError ? caught : new FerryError('FERRY_ERR_INTERNAL', String(caught), { cause: caught });
-      if (signal?.aborted && signal.reason === SHUTDOWN_REASON && token !== undefined) {
-        // Handing the job straight back costs no attempt and does not wait for stalled-job detection.
-        log.warn('download interrupted by shutdown; returning the job to the queue');
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      log.warn({ code: err.code, retryable: err.retryable, err: err.message }, 'download attempt failed');
-      throw toJobFailure(err);
+    } catch (err) {
+      // Paused or handed back at shutdown: not an end.
+      if (!(err instanceof DelayedError || err instanceof WaitingError)) await ending();
+      throw err;
+    } finally {
+      deps.controls.untrack(id);
     }
   };
+}
+
+/** Parks a job until it is resumed; BullMQ counts no attempt for it. */
+async function pause(job: Job, token: string | undefined): Promise<never> {
+  if (token === undefined) throw new Error('a job can only be paused by the worker holding it');
+  await job.moveToDelayed(Date.now() + PAUSED_FOR_MS, token);
+  throw new DelayedError();
+}
+
+/** Ends a job as cancelled: a failure of its own code, with no checkpoint left for a retry to look for (its part is gone). */
+async function endCancelled(deps: ProcessorDeps, job: Job): Promise<never> {
+  await job.updateProgress({ receivedBytes: 0, totalBytes: null }).catch(() => undefined);
+  await deps.controls.clear(job.id ?? '');
+  throw toJobFailure(cancelledError());
+}
+
+async function runDownload(deps: ProcessorDeps, job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<DownloadResult> {
+  const attempt = job.attemptsStarted;
+  const log = deps.logger.child({ jobId: job.id, attempt });
+  const parsed = DownloadJob.safeParse(job.data);
+  if (!parsed.success) {
+    const err = new FerryError('FERRY_ERR_INVALID_JOB', `job data does not match the download contract: ${parsed.error.message}`);
+    log.error({ code: err.code }, err.message);
+    throw toJobFailure(err);
+  }
+  const requested = await deps.controls.pending(job.id ?? '');
+  if (requested === 'cancel') throw toJobFailure(cancelledError());
+  if (requested === 'pause') return pause(job, token);
+  const progress = latestProgressWriter(job);
+  const { request } = parsed.data;
+  const resumeFrom = WorkerProgress.safeParse(job.progress).data?.checkpoint;
+  log.info({ url: request.url, owner: parsed.data.owner, resumeFromBytes: resumeFrom?.bytes }, 'download started');
+  try {
+    const result = await downloadToStorage(request, {
+      jobId: job.id ?? 'unknown',
+      attempt,
+      signal: engineSignal(signal),
+      agents: deps.agents,
+      timeouts: resolveTimeouts(request.timeouts, deps.config.http),
+      storage: deps.storage,
+      maxBytes: deps.config.downloads.maxBytes,
+      onConflict: deps.config.downloads.onConflict,
+      resumeFrom,
+      onProgress: progress.report,
+      assertOwnership: async () => {
+        await progress.flushed();
+        // A worker frozen past its lock (GC pause, SIGSTOP) must not publish a job another worker now runs.
+        const owned = token !== undefined && (await job.extendLock(token, deps.config.worker.lockDurationMs)) === 1;
+        if (!owned) throw new FerryError('FERRY_ERR_LOCK_LOST', 'this worker lost the job to another worker before publishing; the other worker finishes it');
+      },
+    });
+    await progress.flushed();
+    log.info({ bytes: result.bytes, sha256: result.sha256, location: result.location }, 'download completed');
+    return result;
+  } catch (caught) {
+    await progress.flushed();
+    const err = caught instanceof FerryError ? caught : new FerryError('FERRY_ERR_INTERNAL', String(caught), { cause: caught });
+    if (signal?.aborted && signal.reason === SHUTDOWN_REASON && token !== undefined) {
+      // Handing the job straight back costs no attempt and does not wait for stalled-job detection.
+      log.warn('download interrupted by shutdown; returning the job to the queue');
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    if (err.code === 'FERRY_ERR_PAUSED') {
+      log.info({ keptBytes: WorkerProgress.safeParse(job.progress).data?.checkpoint?.bytes ?? 0 }, 'download paused');
+      return pause(job, token);
+    }
+    if (err.code === 'FERRY_ERR_CANCELLED') {
+      log.info('download cancelled');
+      return endCancelled(deps, job);
+    }
+    log.warn({ code: err.code, retryable: err.retryable, err: err.message }, 'download attempt failed');
+    throw toJobFailure(err);
+  }
 }

@@ -63,6 +63,10 @@ export const BatchStatus = z.object({
 });
 export type BatchStatus = z.infer<typeof BatchStatus>;
 
+/** A batch without its member page, as its completion callback carries it. */
+export const BatchSummary = BatchStatus.omit({ members: true });
+export type BatchSummary = z.infer<typeof BatchSummary>;
+
 /** What `POST /v1/batches` answers (202). */
 export const BatchAccepted = z.object({
   id: z.string(),

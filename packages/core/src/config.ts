@@ -121,6 +121,8 @@ export const EnvSchema = z.object({
   FERRY_WORKER_MAX_STALLED_COUNT: int(0, 100).default(3),
   /** How often a worker removes part files left by finished or vanished jobs (it also does at start-up). */
   FERRY_JANITOR_INTERVAL_MS: durationMs(1000, DAY).default(10 * MINUTE),
+  /** How often a worker reports download ends that a process died before reporting (callbacks, batch counts); an end unreported for this long counts as left behind. */
+  FERRY_ENDINGS_SWEEP_INTERVAL_MS: durationMs(100, DAY).default(15 * SECOND),
   /** On SIGTERM/SIGINT, how long active downloads (and open API requests) may run on before the process stops anyway. */
   FERRY_SHUTDOWN_DEADLINE_MS: durationMs(0, 60 * MINUTE).default(30 * SECOND),
   /** Completed jobs are kept this long (seconds)... */
@@ -182,6 +184,7 @@ export interface Config {
     readonly maxStalledCount: number;
     readonly shutdownDeadlineMs: number;
     readonly janitorIntervalMs: number;
+    readonly endingsSweepIntervalMs: number;
   };
   readonly retry: {
     readonly attempts: number;
@@ -281,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxStalledCount: e.FERRY_WORKER_MAX_STALLED_COUNT,
       shutdownDeadlineMs: e.FERRY_SHUTDOWN_DEADLINE_MS,
       janitorIntervalMs: e.FERRY_JANITOR_INTERVAL_MS,
+      endingsSweepIntervalMs: e.FERRY_ENDINGS_SWEEP_INTERVAL_MS,
     },
     retry: {
       attempts: e.FERRY_JOB_ATTEMPTS,

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   FERRY_ERR_NOT_READY: { retryable: true, httpStatus: 409 },
   FERRY_ERR_NOT_RETRYABLE_STATE: { retryable: false, httpStatus: 409 },
   FERRY_ERR_WRONG_STATE: { retryable: false, httpStatus: 409 },
+  FERRY_ERR_RANGE_NOT_SATISFIABLE: { retryable: false, httpStatus: 416 },
+  FERRY_ERR_PRECONDITION_FAILED: { retryable: false, httpStatus: 412 },
   FERRY_ERR_UNAUTHORIZED: { retryable: false, httpStatus: 401 },
   FERRY_ERR_CROSS_SITE: { retryable: false, httpStatus: 403 },
   FERRY_ERR_READ_ONLY: { retryable: false, httpStatus: 403 },

@@ -1,19 +1,5 @@
-export {
-  BatchAccepted,
-  BatchCounts,
-  BatchMember,
-  BatchProgressEvent,
-  BatchQuery,
-  BatchRequest,
-  BatchState,
-  BatchStatus,
-  DEFAULT_PAGE_LIMIT,
-  DownloadAccepted,
-  DownloadEvent,
-  DownloadList,
-  ListQuery,
-  MAX_PAGE_LIMIT,
-} from './api-schemas.js';
+// The HTTP contract (all of api-schemas.ts among it), also importable alone as @ferry/core/contract.
+export * from './contract.js';
 export { findApiKey, generateApiKey, hashApiKey, parseApiKeys, type ApiKey } from './api-keys.js';
 export { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
@@ -25,7 +11,16 @@ export { parseRetryAfter } from './download/retry-after.js';
 export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
 export { decodeFailureReason, encodeFailureReason } from './failure.js';
 export { downloadStateOf, toDownloadStatus } from './download-status.js';
+export { DownloadEndings, endingsKey, type DownloadEndingsOptions } from './download-endings.js';
 export { DownloadIndex } from './download-index.js';
+export {
+  cancelledError,
+  controlChannel,
+  ControlMessage,
+  DownloadControl,
+  PAUSED_FOR_MS,
+  type ControlOutcome,
+} from './download-control.js';
 export { CONTROL_FIELD, loadDownloadStatus, type ControlAction, type LoadedDownload } from './load-download-status.js';
 export { IDEMPOTENCY_KEY, IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
@@ -88,6 +83,17 @@ export { checkRedirect } from './egress/check-redirect.js';
 export { EGRESS_VARIABLES, parseCidrList, parseEgressConfig, parseHostList, parsePortList } from './egress/egress-config.js';
 export { createGuardedAgent, type GuardedAgentOptions } from './egress/guarded-agent.js';
 export { createGuardedLookup, resolveChecked, systemResolver, type ResolvedAddress, type Resolver } from './egress/guarded-lookup.js';
-export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, callbackJobOptions, createCallbackQueue } from './webhooks/callbacks.js';
+export {
+  CALLBACK_JOB,
+  CALLBACK_QUEUE,
+  CallbackEvent,
+  CallbackJob,
+  callbackJobOptions,
+  createCallbackQueue,
+  type DownloadCallbackType,
+} from './webhooks/callbacks.js';
+export { queueDownloadCallback } from './webhooks/download-callback.js';
+export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions, type NewBatch } from './batches/batch-store.js';
+export { emptyCounts, summarizeMembers, type MemberRow, type MemberSummary } from './batches/batch-summary.js';
 export { generateWebhookSecret, parseWebhookSecrets } from './webhooks/secrets.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';

@@ -6,16 +6,21 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
   downloadStateOf,
   DownloadRequest,
   FerryError,
   IDEMPOTENCY_KEY,
+  ListQuery,
   requestFingerprint,
-  loadDownloadStatus,
+  type ControlAction,
+  type DownloadAccepted,
+  type DownloadControl,
+  type BatchStore,
+  type DownloadEndings,
   type DownloadIndex,
-  type DownloadJob,
   type DownloadStatus,
   type LoadedDownload,
   type IdempotencyStore,
@@ -23,6 +28,8 @@ import {
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, sendError, validationError } from '../errors.js';
+import { listDownloads } from '../list-downloads.js';
+import { loadOwnDownload, ownerOf } from '../owner.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
@@ -30,17 +37,31 @@ export interface DownloadRoutesOptions {
   readonly redis: Redis;
   readonly policy: RequestPolicy;
   readonly index: DownloadIndex;
+  readonly control: DownloadControl;
+  /** Reports the end of a download cancelled here rather than by a worker (its callback, its batch count). */
+  readonly endings: DownloadEndings;
   readonly idempotency: IdempotencyStore;
+  /** A cancelled or retried batch member changes its batch's outcome. */
+  readonly batches: BatchStore;
   /** Where completed files are, for the content route. */
   readonly storageDir: string;
 }
 
-function ownerOf(request: FastifyRequest): string {
-  if (request.apiKey === undefined) throw new Error('download routes must be registered behind requireApiKey');
-  return request.apiKey.name;
+/** How long a cancel or pause of an active download waits for its worker before answering 202. */
+const STOP_WAIT_MS = 2000;
+const STOP_POLL_MS = 50;
+
+const notFound = (id: string) => new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
+
+function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
+  const verb = action === 'cancel' ? 'cancelled' : 'paused';
+  return new FerryError(
+    'FERRY_ERR_WRONG_STATE',
+    `download ${status.id} is ${status.state}; only a queued, delayed${action === 'cancel' ? ', paused' : ''} or active download can be ${verb}`,
+  );
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, idempotency, storageDir }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, endings, idempotency, batches, storageDir }) => {
   // Workers create it on their first download; the API may start first, and @fastify/static wants it to exist.
   await mkdir(storageDir, { recursive: true });
   await app.register(fastifyStatic, { root: storageDir, serve: false });
@@ -89,28 +110,86 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       .send({ id, state: delayed === true ? 'delayed' : 'queued', url: parsed.data.url });
   });
 
-  /** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
-  async function ownDownload(request: FastifyRequest, id: string): Promise<LoadedDownload> {
-    const loaded = await loadDownloadStatus(queue, redis, id);
-    if (loaded === undefined || (loaded.job.data as Partial<DownloadJob>).owner !== ownerOf(request)) {
-      throw new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
-    }
-    return loaded;
-  }
+  app.get('/v1/downloads', async (request, reply) => {
+    const query = ListQuery.safeParse(request.query);
+    if (!query.success) return sendError(reply, validationError(query.error, Object.keys(ListQuery.shape), 'list query'));
+    return reply.send(await listDownloads({ queue, redis, index, batches }, ownerOf(request), query.data));
+  });
+
+  const ownDownload = (request: FastifyRequest, id: string): Promise<LoadedDownload> => loadOwnDownload(request, queue, redis, id);
   const ownStatus = async (request: FastifyRequest, id: string): Promise<DownloadStatus> => (await ownDownload(request, id)).status;
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => reply.send(await ownStatus(request, request.params.id)));
 
-  app.post<{ Params: { id: string } }>('/v1/downloads/:id/retry', async (request, reply) => {
-    const status = await ownStatus(request, request.params.id);
-    if (status.state !== 'failed') {
-      throw new FerryError('FERRY_ERR_NOT_RETRYABLE_STATE', `download ${status.id} is ${status.state}; only a failed download can be retried`);
+  const accepted = (reply: FastifyReply, httpStatus: 200 | 202, status: DownloadStatus, state: DownloadAccepted['state']) =>
+    reply.status(httpStatus).header('location', `/v1/downloads/${status.id}`).send({ id: status.id, state, url: status.url } satisfies DownloadAccepted);
+
+  /**
+   * Carries out a pause or cancel. A waiting or delayed job changes at once; an
+   * active one is stopped by its worker, which this waits for briefly so the
+   * caller usually gets the final state rather than "still stopping".
+   */
+  async function stop(request: FastifyRequest, reply: FastifyReply, action: ControlAction): Promise<FastifyReply> {
+    const { id } = request.params as { id: string };
+    const { status } = await ownDownload(request, id);
+    const target = action === 'cancel' ? 'cancelled' : 'paused';
+    if (status.state === target) return accepted(reply, 200, status, target);
+    const outcome = await control.request(id, action);
+    if (outcome === 'missing') throw notFound(id);
+    if (outcome === target) {
+      if (outcome === 'cancelled') await endings.report((await ownDownload(request, id)).job, 'failed');
+      return accepted(reply, 200, status, target);
     }
-    const job = await queue.getJob(status.id);
-    // A retry is a fresh start: the full number of attempts again.
-    await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    if (outcome === 'active') {
+      const deadline = Date.now() + STOP_WAIT_MS;
+      for (;;) {
+        const now = (await ownDownload(request, id)).status;
+        if (now.state === target) return accepted(reply, 200, now, target);
+        if (now.state !== 'active' || Date.now() >= deadline) {
+          if (now.state === 'active') return accepted(reply, 202, now, 'active');
+          throw wrongState(now, action);
+        }
+        await sleep(STOP_POLL_MS);
+      }
+    }
+    throw wrongState((await ownDownload(request, id)).status, action);
+  }
+
+  app.delete<{ Params: { id: string } }>('/v1/downloads/:id', (request, reply) => stop(request, reply, 'cancel'));
+  app.post<{ Params: { id: string } }>('/v1/downloads/:id/pause', (request, reply) => stop(request, reply, 'pause'));
+
+  app.post<{ Params: { id: string } }>('/v1/downloads/:id/resume', async (request, reply) => {
+    const { status, job, control: pending } = await ownDownload(request, request.params.id);
+    if (status.state === 'active' && pending === 'pause') {
+      throw new FerryError('FERRY_ERR_WRONG_STATE', `download ${status.id} is still being paused by its worker; resume it once its state is paused`);
+    }
+    if (status.state !== 'paused') {
+      throw new FerryError('FERRY_ERR_WRONG_STATE', `download ${status.id} is ${status.state}; only a paused download can be resumed`);
+    }
+    await control.clear(status.id);
+    // It continues from the checkpoint its worker kept when it paused.
+    await job.promote();
+    request.log.info({ jobId: status.id }, 'download resumed');
+    return accepted(reply, 202, status, 'queued');
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/downloads/:id/retry', async (request, reply) => {
+    const { status, job } = await ownDownload(request, request.params.id);
+    if (status.state !== 'failed' && status.state !== 'cancelled') {
+      throw new FerryError('FERRY_ERR_NOT_RETRYABLE_STATE', `download ${status.id} is ${status.state}; only a failed or cancelled download can be retried`);
+    }
+    await control.clear(status.id);
+    // Forgotten before the retry, so that the retried run's own end is the one its batch records.
+    if (status.batchId !== null) await batches.reopen(status.batchId, status.id);
+    try {
+      // A retry is a fresh start: the full number of attempts again.
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    } catch (err) {
+      if (status.batchId !== null) await batches.recordOutcome(job, 'failed');
+      throw err;
+    }
     request.log.info({ jobId: status.id }, 'download retried');
-    return reply.status(202).header('location', `/v1/downloads/${status.id}`).send({ id: status.id, state: 'queued', url: status.url });
+    return accepted(reply, 202, status, 'queued');
   });
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id/content', async (request, reply) => {

@@ -32,6 +32,8 @@ function codeOf(err: unknown): string | undefined {
 export function toFerryError(err: unknown, phase: DownloadPhase, url: string, signal: AbortSignal): FerryError {
   if (err instanceof FerryError) return err;
   if (signal.aborted) {
+    // Pause and cancel abort with the coded error they should end in.
+    if (signal.reason instanceof FerryError) return signal.reason;
     return new FerryError('FERRY_ERR_ABORTED', `download of ${url} was interrupted: ${String(signal.reason ?? 'aborted')}`, { cause: err });
   }
   const code = codeOf(err);

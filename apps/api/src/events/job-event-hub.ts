@@ -1,0 +1,121 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CONTROL_FIELD, decodeFailureReason, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
+import { SpeedMeter } from './speed-meter.js';
+
+export type JobEventListener = (event: DownloadEvent) => void;
+
+export interface JobEventHubOptions {
+  readonly queueName: string;
+  readonly prefix: string;
+  /** A connection of its own: QueueEvents blocks on it reading the events stream. */
+  readonly connection: Redis;
+  /** Any other connection, for the few reads an event needs (is a delayed job paused?). */
+  readonly redis: Redis;
+  readonly logger: { warn(details: object, message: string): void };
+}
+
+const CLOSE_WAIT_MS = 2000;
+
+/** The DownloadEvent types after which a download's stream ends. */
+export const FINAL_EVENTS: ReadonlySet<DownloadEvent['type']> = new Set(['completed', 'failed', 'cancelled']);
+
+/**
+ * One BullMQ QueueEvents per API process, fanned out in memory to every open
+ * event stream by job id. Events come from the queue's Redis stream, which every
+ * worker writes to, so any API replica serves any download, and a thousand open
+ * streams still cost one Redis connection.
+ */
+export class JobEventHub {
+  readonly #events: QueueEvents;
+  readonly #options: JobEventHubOptions;
+  readonly #listeners = new Map<string, Set<JobEventListener>>();
+  readonly #meters = new Map<string, SpeedMeter>();
+  // Events are delivered in stream order even when one needs a Redis read first.
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(options: JobEventHubOptions) {
+    this.#options = options;
+    this.#events = new QueueEvents(options.queueName, { connection: options.connection, prefix: options.prefix });
+    options.connection.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'queue events connection error'));
+    this.#events.on('error', (err) => options.logger.warn({ err: err.message }, 'queue events error'));
+    const on = (name: string, toEvent: (args: Record<string, unknown>, at: number) => DownloadEvent | undefined | Promise<DownloadEvent | undefined>) =>
+      this.#events.on(name as 'active', (args: unknown, id: string) => {
+        const jobId = (args as { jobId?: string }).jobId;
+        if (jobId === undefined || !this.#listeners.has(jobId)) return;
+        const at = Number(id.split('-')[0]);
+        this.#chain = this.#chain
+          .then(async () => {
+            const event = await toEvent(args as Record<string, unknown>, at);
+            if (event !== undefined) this.#publish(jobId, event);
+          })
+          .catch((err: unknown) => options.logger.warn({ jobId, err: (err as Error).message }, 'could not relay a download event'));
+      });
+    on('waiting', ({ jobId }) => ({ type: 'state', id: String(jobId), state: 'queued' }));
+    on('active', ({ jobId }) => ({ type: 'state', id: String(jobId), state: 'active' }));
+    on('delayed', async ({ jobId }) => {
+      const id = String(jobId);
+      const control = await options.redis.hget(`${options.prefix}:${options.queueName}:${id}`, CONTROL_FIELD);
+      return { type: 'state', id, state: control === 'pause' ? 'paused' : 'delayed' };
+    });
+    on('progress', ({ jobId, data }, at) => this.#progress(String(jobId), data, at));
+    on('completed', ({ jobId, returnvalue }) => {
+      const result = DownloadResult.safeParse(returnvalue);
+      return result.success ? { type: 'completed', id: String(jobId), result: result.data } : undefined;
+    });
+    on('failed', ({ jobId, failedReason }) => {
+      const error = decodeFailureReason(String(failedReason ?? ''));
+      return error.code === 'FERRY_ERR_CANCELLED' ? { type: 'cancelled', id: String(jobId) } : { type: 'failed', id: String(jobId), error };
+    });
+  }
+
+  #progress(id: string, data: unknown, at: number): DownloadEvent | undefined {
+    const progress = DownloadProgress.safeParse(data);
+    if (!progress.success) return undefined;
+    const { receivedBytes, totalBytes } = progress.data;
+    const meter = this.#meters.get(id) ?? new SpeedMeter();
+    this.#meters.set(id, meter);
+    return { type: 'progress', id, receivedBytes, totalBytes, ...meter.update(at, receivedBytes, totalBytes) };
+  }
+
+  #publish(jobId: string, event: DownloadEvent): void {
+    if (FINAL_EVENTS.has(event.type)) this.#meters.delete(jobId);
+    for (const listener of this.#listeners.get(jobId) ?? []) listener(event);
+  }
+
+  /** Calls `listener` with every event of these jobs until the returned function is called. */
+  subscribe(jobIds: readonly string[], listener: JobEventListener): () => void {
+    for (const id of jobIds) {
+      const set = this.#listeners.get(id) ?? new Set();
+      set.add(listener);
+      this.#listeners.set(id, set);
+    }
+    return () => {
+      for (const id of jobIds) {
+        const set = this.#listeners.get(id);
+        set?.delete(listener);
+        if (set?.size === 0) {
+          this.#listeners.delete(id);
+          this.#meters.delete(id);
+        }
+      }
+    };
+  }
+
+  /** Jobs someone is listening to; 0 once every stream has gone. */
+  get watchedJobs(): number {
+    return this.#listeners.size;
+  }
+
+  /** Waits until events are being read, so that none written after this returns is missed. */
+  async waitUntilReady(): Promise<void> {
+    await this.#events.waitUntilReady();
+  }
+
+  async close(): Promise<void> {
+    // With Redis unreachable BullMQ's close waits for a reconnect that may never come; shutdown must not.
+    await Promise.race([this.#events.close(), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
+    this.#options.connection.disconnect();
+  }
+}

@@ -1,0 +1,89 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { FerryError, loadDownloadStatus, type BatchStore, type DownloadIndex, type DownloadJob, type DownloadList, type ListQuery } from '@ferry/core';
+import { invalidRequest } from './errors.js';
+
+// A state filter may skip many downloads; one request reads at most this many before it answers with a cursor.
+const MAX_SCANNED = 5000;
+
+/** Where a list reads its downloads from, in order; a position is what a cursor remembers. */
+interface ListSource {
+  /** Up to `count` entries after `after` (from the start without it). */
+  next(after: string | undefined, count: number): Promise<Array<{ id: string; position: string }>>;
+  /** Entries whose jobs retention removed. */
+  forget(positions: string[]): Promise<void>;
+  /** Whether `position` is one this source gives out. */
+  readonly valid: RegExp;
+}
+
+/** The owner's index: newest first. */
+const ownerSource = (index: DownloadIndex, owner: string): ListSource => ({
+  next: async (after, count) => (await index.page(owner, count, after)).map(({ id, member }) => ({ id, position: member })),
+  forget: (members) => index.remove(owner, members),
+  valid: /^\d{15}:[\x21-\x7e]{1,200}$/,
+});
+
+/** A batch's members: in the order the batch request listed them. */
+const batchSource = (batches: BatchStore, batchId: string): ListSource => ({
+  next: async (after, count) => {
+    const start = after === undefined ? 0 : Number(after) + 1;
+    return (await batches.memberIds(batchId, start, start + count - 1)).map((id, i) => ({ id, position: String(start + i) }));
+  },
+  forget: async () => undefined,
+  valid: /^\d{1,9}$/,
+});
+
+const encodeCursor = (position: string) => Buffer.from(position).toString('base64url');
+
+function decodeCursor(cursor: string, source: ListSource): string {
+  const position = Buffer.from(cursor, 'base64url').toString();
+  if (!source.valid.test(position)) {
+    throw invalidRequest([{ path: 'cursor', message: "is not a cursor of this list: pass a previous page's nextCursor unchanged, with the same filters" }], 'list query');
+  }
+  return position;
+}
+
+export interface ListDeps {
+  readonly queue: Queue;
+  /** The queue's connection. */
+  readonly redis: Redis;
+  readonly index: DownloadIndex;
+  readonly batches: BatchStore;
+}
+
+/**
+ * One page of an owner's downloads: newest first, or with `batch` that batch's
+ * members in request order. The cursor is the last entry looked at, so pages
+ * neither repeat nor skip downloads however many are added meanwhile (new ones
+ * go before the first page). With a state filter a page may hold fewer than
+ * `limit` items and still have a next cursor.
+ */
+export async function listDownloads(deps: ListDeps, owner: string, query: ListQuery): Promise<DownloadList> {
+  let source = ownerSource(deps.index, owner);
+  if (query.batch !== undefined) {
+    const batch = await deps.batches.load(query.batch);
+    if (batch?.owner !== owner) throw new FerryError('FERRY_ERR_NOT_FOUND', `no batch with id ${query.batch}: it never existed or has expired`);
+    source = batchSource(deps.batches, batch.id);
+  }
+  const items: DownloadList['items'] = [];
+  let after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, source);
+  let scanned = 0;
+  for (;;) {
+    const chunk = await source.next(after, query.limit);
+    const loaded = await Promise.all(chunk.map(({ id }) => loadDownloadStatus(deps.queue, deps.redis, id)));
+    const gone: string[] = [];
+    let looked = 0;
+    for (const [i, entry] of chunk.entries()) {
+      const download = loaded[i];
+      after = entry.position;
+      looked += 1;
+      if (download === undefined || (download.job.data as Partial<DownloadJob>).owner !== owner) gone.push(entry.position);
+      else if (query.state === undefined || download.status.state === query.state) items.push(download.status);
+      if (items.length === query.limit) break;
+    }
+    scanned += looked;
+    await source.forget(gone);
+    if (chunk.length < query.limit && looked === chunk.length) return { items, nextCursor: null };
+    if (after !== undefined && (items.length === query.limit || scanned >= MAX_SCANNED)) return { items, nextCursor: encodeCursor(after) };
+  }
+}

@@ -1,0 +1,145 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { BatchProgressEvent, BatchStore, DownloadEvent, DownloadStatus } from '@ferry/core';
+import { openEventStream, type EventStream } from '../events/event-stream.js';
+import { FINAL_EVENTS, type JobEventHub } from '../events/job-event-hub.js';
+import { loadOwnDownload, ownBatch } from '../owner.js';
+
+export interface EventRoutesOptions {
+  readonly queue: Queue;
+  /** The queue's connection. */
+  readonly redis: Redis;
+  readonly batches: BatchStore;
+  readonly hub: JobEventHub;
+}
+
+/** The event that ends the stream of a download that has already ended. */
+function finalEvent(status: DownloadStatus): DownloadEvent | undefined {
+  if (status.state === 'completed' && status.result !== null) return { type: 'completed', id: status.id, result: status.result };
+  if (status.state === 'failed' && status.error !== null) return { type: 'failed', id: status.id, error: status.error };
+  if (status.state === 'cancelled') return { type: 'cancelled', id: status.id };
+  return undefined;
+}
+
+/** Runs `task` now, or once more after the run in progress if one is: never two at once, never a request lost. */
+function coalesced(task: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const run = async (): Promise<void> => {
+    running = true;
+    do {
+      again = false;
+      await task();
+    } while (again);
+    running = false;
+  };
+  return () => {
+    if (running) again = true;
+    else void run();
+  };
+}
+
+export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, { queue, redis, batches, hub }) => {
+  const open = new Set<EventStream>();
+  // Open streams would keep the server from closing: end them first.
+  app.addHook('preClose', async () => {
+    for (const stream of open) stream.end();
+  });
+
+  /**
+   * Subscribes to `ids`, then reads the snapshot, and only then starts the
+   * stream: events that arrive meanwhile are held and sent after the snapshot,
+   * so none falls between the two.
+   */
+  async function stream<T>(
+    reply: FastifyReply,
+    ids: readonly string[],
+    snapshot: () => Promise<T>,
+    start: (stream: EventStream, snapshot: T) => Promise<boolean>,
+    onEvent: (stream: EventStream, event: DownloadEvent) => void,
+  ): Promise<void> {
+    const relay: { held: DownloadEvent[] | undefined; to: EventStream | undefined } = { held: [], to: undefined };
+    const unsubscribe = hub.subscribe(ids, (event) => {
+      if (relay.held !== undefined) relay.held.push(event);
+      else if (relay.to !== undefined) onEvent(relay.to, event);
+    });
+    let value: T;
+    try {
+      value = await snapshot();
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
+    const opened = openEventStream(reply, () => {
+      unsubscribe();
+      open.delete(opened);
+    });
+    open.add(opened);
+    if (!(await start(opened, value))) return;
+    const held = relay.held ?? [];
+    relay.held = undefined;
+    relay.to = opened;
+    for (const event of held) onEvent(opened, event);
+  }
+
+  app.get<{ Params: { id: string } }>('/v1/downloads/:id/events', async (request, reply) => {
+    await stream(
+      reply,
+      [request.params.id],
+      async () => (await loadOwnDownload(request, queue, redis, request.params.id)).status,
+      async (events, status) => {
+        events.send('state', { type: 'state', id: status.id, state: status.state } satisfies DownloadEvent);
+        const final = finalEvent(status);
+        if (final === undefined) return true;
+        events.send(final.type, final);
+        events.end();
+        return false;
+      },
+      (events, event) => {
+        events.send(event.type, event);
+        if (FINAL_EVENTS.has(event.type)) events.end();
+      },
+    );
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/batches/:id/events', async (request, reply) => {
+    const batch = await ownBatch(request, batches, request.params.id);
+    let events: EventStream | undefined;
+    // Counts are read from the members' live jobs, once per burst of members ending, however many end at once.
+    const report = async (): Promise<boolean> => {
+      const current = await batches.load(batch.id);
+      if (events === undefined || current === undefined) {
+        events?.end();
+        return false;
+      }
+      const { summary, ended } = await batches.summary(current);
+      events.send('batch', { type: 'batch', id: batch.id, state: summary.state, counts: summary.counts } satisfies BatchProgressEvent);
+      if (ended) events.end();
+      return !ended;
+    };
+    // The stream is open by now: a failure ends it (the client may reconnect) rather than reaching the error handler.
+    const reportOrEnd = () =>
+      report().catch((err: unknown) => {
+        request.log.warn({ batchId: batch.id, err: (err as Error).message }, 'could not report batch progress');
+        events?.end();
+        return false;
+      });
+    const reportSoon = coalesced(async () => {
+      await reportOrEnd();
+    });
+    await stream(
+      reply,
+      await batches.memberIds(batch.id),
+      async () => undefined,
+      async (opened) => {
+        events = opened;
+        return reportOrEnd();
+      },
+      (opened, event) => {
+        opened.send(event.type, event);
+        if (FINAL_EVENTS.has(event.type)) reportSoon();
+      },
+    );
+  });
+};

@@ -1,0 +1,33 @@
+import type { Job, Worker } from 'bullmq';
+import type { DownloadEndings, Logger } from '@ferry/core';
+
+/**
+ * Reports each attempt's end once BullMQ recorded it: the worker's events fire
+ * after that, so the job's state says whether a failure is final or will be
+ * retried. A job retention removed at once is reported with the end it had.
+ */
+export function reportEndings(downloads: Worker, endings: DownloadEndings, logger: Logger): void {
+  const report = (job: Job | undefined, end: 'completed' | 'failed') => {
+    if (job === undefined) return;
+    job
+      .getState()
+      .then((state) => endings.report(job, state === 'unknown' ? end : state))
+      .catch((err: unknown) => logger.error({ jobId: job.id, err: (err as Error).message }, 'could not report the end of the download; a later sweep will'));
+  };
+  downloads.on('completed', (job) => report(job, 'completed'));
+  downloads.on('failed', (job) => report(job, 'failed'));
+}
+
+/** Reports, every `intervalMs`, the ends a process died before reporting (see DownloadEndings). */
+export function startEndingsSweep(endings: DownloadEndings, intervalMs: number, logger: Logger): { stop: () => void } {
+  const timer = setInterval(() => {
+    endings
+      .sweep(intervalMs)
+      .then((reported) => {
+        if (reported > 0) logger.warn({ reported }, 'reported download ends that a process died before reporting');
+      })
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'endings sweep failed'));
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,93 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CONTROL_FIELD, controlChannel, ControlMessage, type ControlAction, type Logger } from '@ferry/core';
+
+/** The abort reasons BullMQ hands the processor for a pause or cancel request. */
+export const CONTROL_REASONS: Readonly<Record<ControlAction, string>> = { cancel: 'ferry:cancel', pause: 'ferry:pause' };
+
+// Pub/sub is fire-and-forget: a message sent while this worker was reconnecting is lost,
+// so active jobs are also checked for a recorded request this often.
+const POLL_INTERVAL_MS = 2000;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The worker's side of pause and cancel from any process: the API records the
+ * request on the job and publishes it; the worker holding the job aborts it.
+ */
+export class WorkerControls {
+  readonly #active = new Set<string>();
+  /** Jobs already told to stop, so the poll does not repeat it. */
+  readonly #stopping = new Set<string>();
+  #subscriber: Redis | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly jobKey: (id: string) => string,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A request recorded before the job reached this worker, which the processor honours before it starts. */
+  async pending(id: string): Promise<ControlAction | undefined> {
+    const action = await this.redis.hget(this.jobKey(id), CONTROL_FIELD);
+    return action === 'cancel' || action === 'pause' ? action : undefined;
+  }
+
+  async clear(id: string): Promise<void> {
+    await this.redis.hdel(this.jobKey(id), CONTROL_FIELD);
+  }
+
+  track(id: string): void {
+    this.#active.add(id);
+  }
+
+  untrack(id: string): void {
+    this.#active.delete(id);
+    this.#stopping.delete(id);
+  }
+
+  async start(worker: Worker): Promise<void> {
+    const abort = (id: string, action: ControlAction) => {
+      if (this.#stopping.has(id) || !this.#active.has(id)) return;
+      this.#stopping.add(id);
+      if (worker.cancelJob(id, CONTROL_REASONS[action])) this.logger.info({ jobId: id, action }, 'stopping download on request');
+    };
+    const subscriber = this.redis.duplicate();
+    this.#subscriber = subscriber;
+    subscriber.on('error', (err) => this.logger.warn({ err: err.message }, 'control subscriber error'));
+    subscriber.on('message', (_channel, text: string) => {
+      const message = ControlMessage.safeParse(parseJson(text));
+      if (message.success) abort(message.data.id, message.data.action);
+    });
+    await subscriber.subscribe(controlChannel(this.prefix));
+    this.#timer = setInterval(() => {
+      const ids = [...this.#active];
+      if (ids.length === 0) return;
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.hget(this.jobKey(id), CONTROL_FIELD);
+      pipeline
+        .exec()
+        .then((replies) =>
+          replies?.forEach(([err, action], i) => {
+            const id = ids[i];
+            if (err === null && id !== undefined && (action === 'cancel' || action === 'pause')) abort(id, action);
+          }),
+        )
+        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'control poll failed'));
+    }, POLL_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#subscriber?.quit().catch(() => undefined);
+  }
+}

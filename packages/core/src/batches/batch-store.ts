@@ -1,0 +1,221 @@
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { BatchMember, BatchSummary } from '../api-schemas.js';
+import type { Config } from '../config.js';
+import { decodeFailureReason } from '../failure.js';
+import { CONTROL_FIELD } from '../load-download-status.js';
+import { DownloadProgress, DownloadResult, type DownloadState } from '../schemas.js';
+import { CALLBACK_JOB, type CallbackJob } from '../webhooks/callbacks.js';
+import { MEMBER_STATES, RECORD_OUTCOME, REOPEN_MEMBER } from './batch-scripts.js';
+import { summarizeMembers, type MemberRow, type MemberSummary } from './batch-summary.js';
+
+export interface BatchRecord {
+  readonly id: string;
+  /** The API key name that created it; other keys do not see it. */
+  readonly owner: string;
+  readonly size: number;
+  readonly createdAt: number;
+  readonly callbackUrl: string | undefined;
+  readonly cancelled: boolean;
+  /** When the last member's outcome was recorded; unset while running (again). */
+  readonly finishedAt: number | undefined;
+}
+
+export interface NewBatch {
+  readonly id: string;
+  readonly owner: string;
+  readonly createdAt: number;
+  readonly callbackUrl: string | undefined;
+  readonly members: ReadonlyArray<{ readonly id: string; readonly url: string }>;
+}
+
+export interface BatchStoreOptions {
+  readonly redis: Redis;
+  /** The downloads queue, whose job keys and sets the member states are read from. */
+  readonly downloads: Queue;
+  /** Where the batch's completion callback is queued. */
+  readonly callbacks: Queue;
+  readonly prefix: string;
+  /** How long an ended batch is kept: as long as its longest-kept member (0 = forever). */
+  readonly ttlSeconds: number;
+}
+
+
+// Members read per script call: short enough not to hold Redis up, few enough calls for 10,000 members.
+const CHUNK = 1000;
+
+type OutcomeReply = 'missing' | 'recorded' | 'ended' | 'ended-again';
+
+interface BatchCommands {
+  ferryBatchRecordOutcome(b: string, o: string, m: string, id: string, outcome: string, now: number, ttl: number): Promise<OutcomeReply>;
+  ferryBatchReopen(b: string, o: string, m: string, id: string): Promise<null>;
+  ferryBatchMemberStates(...args: Array<string | number>): Promise<Array<string | number>>;
+}
+
+/**
+ * Ferry's own bookkeeping of batches, rather than BullMQ flows: a flow's parent
+ * counts only children that a worker finished, while a cancelled waiting
+ * download is moved to failed by a script no worker runs, and a retried one
+ * must count as running again. A batch is a hash (owner, size, callback,
+ * cancelled, finishedAt), its member ids in request order (a list, so pages are
+ * ranges), and each ended member's outcome (a hash, so recording one twice is harmless).
+ * Counts and bytes are read from the members' live jobs, never kept as
+ * counters: retries, the dashboard and retention change jobs without telling
+ * the batch, and a counter would drift while the jobs' own state cannot.
+ */
+export class BatchStore {
+  readonly #redis: Redis & BatchCommands;
+  readonly #options: BatchStoreOptions;
+
+  constructor(options: BatchStoreOptions) {
+    this.#options = options;
+    const redis = options.redis as Redis & Partial<BatchCommands>;
+    if (redis.ferryBatchMemberStates === undefined) {
+      redis.defineCommand('ferryBatchRecordOutcome', { numberOfKeys: 3, lua: RECORD_OUTCOME });
+      redis.defineCommand('ferryBatchReopen', { numberOfKeys: 3, lua: REOPEN_MEMBER });
+      redis.defineCommand('ferryBatchMemberStates', { numberOfKeys: 7, lua: MEMBER_STATES });
+    }
+    this.#redis = redis as Redis & BatchCommands;
+  }
+
+  #keys(id: string): [batch: string, outcomes: string, members: string] {
+    const base = `${this.#options.prefix}:ferry:batch:${id}`;
+    return [base, `${base}:outcomes`, `${base}:members`];
+  }
+
+  /** Writes the batch before its jobs exist, so a member that ends at once finds it. */
+  async create(batch: NewBatch): Promise<void> {
+    const [key, , members] = this.#keys(batch.id);
+    const fields: Record<string, string> = { owner: batch.owner, size: String(batch.members.length), createdAt: String(batch.createdAt) };
+    if (batch.callbackUrl !== undefined) fields['callbackUrl'] = batch.callbackUrl;
+    // A member entry is `<id> <url>`: ids are UUIDs, so the first space ends the id.
+    await this.#redis
+      .multi()
+      .hset(key, fields)
+      .rpush(members, ...batch.members.map((m) => `${m.id} ${m.url}`))
+      .exec();
+  }
+
+  /** Undoes `create` when its jobs could not be enqueued. */
+  async remove(id: string): Promise<void> {
+    await this.#redis.del(...this.#keys(id));
+  }
+
+  async load(id: string): Promise<BatchRecord | undefined> {
+    const fields = await this.#redis.hgetall(this.#keys(id)[0]);
+    if (fields['owner'] === undefined) return undefined;
+    return {
+      id,
+      owner: fields['owner'],
+      size: Number(fields['size']),
+      createdAt: Number(fields['createdAt']),
+      callbackUrl: fields['callbackUrl'],
+      cancelled: fields['cancelled'] === '1',
+      finishedAt: fields['finishedAt'] === undefined ? undefined : Number(fields['finishedAt']),
+    };
+  }
+
+  async markCancelled(id: string): Promise<void> {
+    await this.#redis.hset(this.#keys(id)[0], 'cancelled', '1');
+  }
+
+  async #memberRows(batch: BatchRecord, start: number, stop: number): Promise<MemberRow[]> {
+    const [, outcomes, members] = this.#keys(batch.id);
+    const q = this.#options.downloads;
+    const chunks: Array<Promise<Array<string | number>>> = [];
+    for (let from = start; from <= stop; from += CHUNK) {
+      chunks.push(
+        this.#redis.ferryBatchMemberStates(
+          members, outcomes, q.keys['completed']!, q.keys['failed']!, q.keys['delayed']!, q.keys['prioritized']!, q.keys['active']!,
+          q.toKey(''), from, Math.min(stop, from + CHUNK - 1), CONTROL_FIELD,
+        ),
+      );
+    }
+    const rows: MemberRow[] = [];
+    for (const flat of await Promise.all(chunks)) {
+      for (let i = 0; i < flat.length; i += 4) {
+        const [state, received, total, finishedOn] = [String(flat[i]), Number(flat[i + 1]), Number(flat[i + 2]), Number(flat[i + 3])];
+        const colon = state.indexOf(':');
+        rows.push({
+          state: colon < 0 ? (state as MemberRow['state']) : 'expired',
+          outcome: colon < 0 ? undefined : { state: state.slice(0, colon) as DownloadState, bytes: Number(state.slice(colon + 1)) },
+          receivedBytes: received,
+          totalBytes: total < 0 ? null : total,
+          finishedOn,
+        });
+      }
+    }
+    return rows;
+  }
+
+  /** The batch as `GET /v1/batches/:id` shows it, without its member page; `ended` when no member can still change. */
+  async summary(batch: BatchRecord): Promise<{ summary: BatchSummary; ended: boolean }> {
+    const members: MemberSummary = summarizeMembers(await this.#memberRows(batch, 0, batch.size - 1), batch.cancelled);
+    const finishedAt = members.ended ? (batch.finishedAt ?? (members.lastFinishedOn || Date.now())) : undefined;
+    const summary: BatchSummary = {
+      id: batch.id,
+      state: members.state,
+      size: batch.size,
+      counts: members.counts,
+      bytes: members.bytes,
+      createdAt: new Date(batch.createdAt).toISOString(),
+      finishedAt: finishedAt === undefined ? null : new Date(finishedAt).toISOString(),
+    };
+    return { summary, ended: members.ended };
+  }
+
+  /** Members `offset`.. in request order, with their live states. */
+  async page(batch: BatchRecord, offset: number, limit: number): Promise<BatchMember[]> {
+    const stop = Math.min(batch.size, offset + limit) - 1;
+    if (stop < offset) return [];
+    const [entries, rows] = await Promise.all([this.#redis.lrange(this.#keys(batch.id)[2], offset, stop), this.#memberRows(batch, offset, stop)]);
+    return entries.map((entry, i) => {
+      const space = entry.indexOf(' ');
+      return { id: entry.slice(0, space), url: entry.slice(space + 1), state: rows[i]?.state ?? 'expired' };
+    });
+  }
+
+  /** Member ids in request order: all of them, or those at positions `start`..`stop` (inclusive). */
+  async memberIds(id: string, start = 0, stop = -1): Promise<string[]> {
+    const entries = await this.#redis.lrange(this.#keys(id)[2], start, stop);
+    return entries.map((entry) => entry.slice(0, entry.indexOf(' ')));
+  }
+
+  /**
+   * Records that a member's job ended for good (BullMQ state `completed` or
+   * `failed`; a FERRY_ERR_CANCELLED failure counts as cancelled) and queues the
+   * batch's completion callback when it was the last one. Called by workers for
+   * the downloads they finish, and by whoever moves a download that is not
+   * running to failed (cancel). Safe to call twice for the same outcome.
+   */
+  async recordOutcome(job: Job, finalState: 'completed' | 'failed'): Promise<void> {
+    const batchId = (job.data as { batchId?: unknown }).batchId;
+    if (typeof batchId !== 'string' || job.id === undefined) return;
+    const state: DownloadState =
+      finalState === 'completed' ? 'completed' : decodeFailureReason(job.failedReason ?? '').code === 'FERRY_ERR_CANCELLED' ? 'cancelled' : 'failed';
+    const result = finalState === 'completed' ? DownloadResult.safeParse(job.returnvalue).data : undefined;
+    const bytes = result?.bytes ?? DownloadProgress.safeParse(job.progress).data?.receivedBytes ?? 0;
+    const reply = await this.#redis.ferryBatchRecordOutcome(...this.#keys(batchId), job.id, `${state}:${bytes}`, Date.now(), this.#options.ttlSeconds);
+    if (reply === 'ended') await this.#queueCallback(batchId);
+  }
+
+  /** A retried member runs again: the batch is running until it ends again (without a second callback). */
+  async reopen(batchId: string, memberId: string): Promise<void> {
+    await this.#redis.ferryBatchReopen(...this.#keys(batchId), memberId);
+  }
+
+  async #queueCallback(batchId: string): Promise<void> {
+    const batch = await this.load(batchId);
+    if (batch?.callbackUrl === undefined) return;
+    const { summary: data } = await this.summary(batch);
+    const callback: CallbackJob = { url: batch.callbackUrl, event: { type: 'batch.completed', timestamp: new Date().toISOString(), data } };
+    // The id makes a second queueing of the same event a no-op.
+    await this.#options.callbacks.add(CALLBACK_JOB, callback, { jobId: `${batchId}.batch.completed` });
+  }
+}
+
+/** The store as the API and workers use it; an ended batch is kept as long as the longest retention of its members' jobs. */
+export function createBatchStore(config: Config, queues: Pick<BatchStoreOptions, 'redis' | 'downloads' | 'callbacks'>): BatchStore {
+  const ttlSeconds = Math.max(config.retention.completed.age, config.retention.failed.age);
+  return new BatchStore({ ...queues, prefix: config.queuePrefix, ttlSeconds });
+}

@@ -1,0 +1,109 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { FerryError } from './errors.js';
+import { endingsKey } from './download-endings.js';
+import { encodeFailureReason } from './failure.js';
+import { CONTROL_FIELD, type ControlAction } from './load-download-status.js';
+
+/** Workers listen here for pause and cancel requests about the jobs they hold. */
+export const controlChannel = (prefix: string): string => `${prefix}:ferry:control`;
+
+export const ControlMessage = z.object({ id: z.string(), action: z.enum(['pause', 'cancel']) });
+export type ControlMessage = z.infer<typeof ControlMessage>;
+
+/**
+ * A paused job waits in BullMQ's delayed set until this far ahead (or until
+ * resumed). Ten years keeps BullMQ's delayed score (ms × 4096) an exact integer.
+ */
+export const PAUSED_FOR_MS = 10 * 365 * 24 * 3600 * 1000;
+
+export const cancelledError = (): FerryError => new FerryError('FERRY_ERR_CANCELLED', 'cancelled by request');
+
+/** What became of a pause or cancel request when it reached Redis. */
+export type ControlOutcome = 'paused' | 'cancelled' | 'active' | 'completed' | 'failed' | 'missing' | 'unknown';
+
+/*
+ * One atomic step, so a job cannot start or finish between the state check and the move:
+ * - finished or gone: nothing to do, say which;
+ * - active: record the request on the job for the worker that holds it (it is also told by pub/sub);
+ * - waiting, prioritized or delayed: carry it out here, as BullMQ itself would:
+ *   cancel = move to the failed set with FERRY_ERR_CANCELLED (and mark the end for reporting, see DownloadEndings),
+ *   pause = move to the delayed set far ahead.
+ * A cancel is never downgraded to a pause.
+ */
+const REQUEST_CONTROL = `
+local rcall = redis.call
+local jobKey, jobId, action = KEYS[1], ARGV[1], ARGV[2]
+if rcall("EXISTS", jobKey) == 0 then return "missing" end
+if rcall("ZSCORE", KEYS[8], jobId) then return "completed" end
+if rcall("ZSCORE", KEYS[7], jobId) then return "failed" end
+if rcall("LPOS", KEYS[6], jobId) then
+  if not (action == "pause" and rcall("HGET", jobKey, ARGV[7]) == "cancel") then rcall("HSET", jobKey, ARGV[7], action) end
+  return "active"
+end
+local removed = rcall("LREM", KEYS[2], 0, jobId) + rcall("LREM", KEYS[3], 0, jobId) + rcall("ZREM", KEYS[4], jobId) + rcall("ZREM", KEYS[5], jobId)
+if removed == 0 then return "unknown" end
+local maxEvents = rcall("HGET", KEYS[10], "opts.maxLenEvents") or 10000
+if action == "cancel" then
+  rcall("HSET", jobKey, "failedReason", ARGV[4], "finishedOn", ARGV[3])
+  rcall("HDEL", jobKey, ARGV[7])
+  rcall("ZADD", KEYS[7], ARGV[3], jobId)
+  rcall("ZADD", KEYS[11], ARGV[3], jobId)
+  rcall("XADD", KEYS[9], "MAXLEN", "~", maxEvents, "*", "event", "failed", "jobId", jobId, "failedReason", ARGV[4], "prev", "waiting")
+  return "cancelled"
+end
+rcall("HSET", jobKey, ARGV[7], "pause", "delay", ARGV[6])
+rcall("ZADD", KEYS[5], ARGV[5], jobId)
+rcall("XADD", KEYS[9], "MAXLEN", "~", maxEvents, "*", "event", "delayed", "jobId", jobId, "delay", ARGV[6])
+return "paused"
+`;
+
+/**
+ * Pause, cancel and resume from any API process. BullMQ can abort a job only
+ * inside the worker process that runs it, so an active job's worker is told
+ * over Redis pub/sub (and finds the request on the job if it missed the message).
+ */
+export class DownloadControl {
+  constructor(
+    private readonly queue: Queue,
+    /** The queue's connection. */
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async request(id: string, action: ControlAction): Promise<ControlOutcome> {
+    const key = (type: string) => this.queue.toKey(type);
+    const now = Date.now();
+    const pausedUntil = now + PAUSED_FOR_MS;
+    const outcome = (await this.redis.eval(
+      REQUEST_CONTROL,
+      11,
+      key(id),
+      key('wait'),
+      key('paused'),
+      key('prioritized'),
+      key('delayed'),
+      key('active'),
+      key('failed'),
+      key('completed'),
+      key('events'),
+      key('meta'),
+      endingsKey(this.prefix),
+      id,
+      action,
+      now,
+      encodeFailureReason(cancelledError()),
+      pausedUntil * 0x1000,
+      pausedUntil,
+      CONTROL_FIELD,
+    )) as ControlOutcome;
+    if (outcome === 'active') await this.redis.publish(controlChannel(this.prefix), JSON.stringify({ id, action } satisfies ControlMessage));
+    return outcome;
+  }
+
+  /** Forgets a pause or cancel request, before the job runs again. */
+  async clear(id: string): Promise<void> {
+    await this.redis.hdel(this.queue.toKey(id), CONTROL_FIELD);
+  }
+}

@@ -1,0 +1,70 @@
+import type { Job, JobState, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { BatchStore } from './batches/batch-store.js';
+import { queueDownloadCallback } from './webhooks/download-callback.js';
+
+/** The sorted set of downloads whose end may still need reporting, scored by when they were marked. */
+export const endingsKey = (prefix: string): string => `${prefix}:ferry:endings`;
+
+export interface DownloadEndingsOptions {
+  readonly redis: Redis;
+  readonly downloads: Queue;
+  readonly callbacks: Queue;
+  readonly batches: BatchStore;
+  readonly prefix: string;
+}
+
+/**
+ * What happens when a download ends for good — its callback is queued and its
+ * batch counts it — must not be lost when the process that ended it dies
+ * between BullMQ recording the end and that work. So the end is marked first
+ * (by the worker before it hands BullMQ the outcome, or by the cancel script
+ * in the same step as the cancel), cleared once reported, and any worker
+ * reports marks left behind. Reporting twice is harmless: the callback's job
+ * id and the batch's outcome record are both keyed by the end.
+ */
+export class DownloadEndings {
+  readonly #key: string;
+
+  constructor(private readonly options: DownloadEndingsOptions) {
+    this.#key = endingsKey(options.prefix);
+  }
+
+  /** Marks that the download's attempt is ending; a later `report` (here or by a sweep) clears it. */
+  async expect(id: string): Promise<void> {
+    await this.options.redis.zadd(this.#key, Date.now(), id);
+  }
+
+  /** Reports the end of a download in `state`; a state that is not an end (it will run again) only clears the mark. */
+  async report(job: Job, state: JobState | 'unknown'): Promise<void> {
+    if (state === 'completed' || state === 'failed') {
+      await queueDownloadCallback(this.options.callbacks, job, state);
+      await this.options.batches.recordOutcome(job, state);
+    }
+    if (job.id !== undefined) await this.options.redis.zrem(this.#key, job.id);
+  }
+
+  /**
+   * Reports the marks older than `olderThanMs`, which their process should have
+   * reported long since. Each is claimed by removing it, so concurrent sweeps
+   * by several workers report it once; a failed report puts it back.
+   */
+  async sweep(olderThanMs: number, limit = 500): Promise<number> {
+    const { redis, downloads } = this.options;
+    const stale = await redis.zrangebyscore(this.#key, '-inf', Date.now() - olderThanMs, 'LIMIT', 0, limit);
+    let reported = 0;
+    for (const id of stale) {
+      if ((await redis.zrem(this.#key, id)) === 0) continue;
+      try {
+        const state = await downloads.getJobState(id);
+        const job = await downloads.getJob(id);
+        if (job !== undefined) await this.report(job, state);
+        reported += 1;
+      } catch (err) {
+        await redis.zadd(this.#key, Date.now() - olderThanMs, id);
+        throw err;
+      }
+    }
+    return reported;
+  }
+}

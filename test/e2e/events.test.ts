@@ -1,0 +1,117 @@
+import type { BatchAccepted, DownloadEvent } from '@ferry/core';
+import { describe, expect, it } from 'vitest';
+import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
+import { serveFile, status } from '../support/origin.js';
+import { until } from '../support/receiver.js';
+import { openSse, type SseEvent } from '../support/sse.js';
+import { useStack } from '../support/stack.js';
+
+const stack = useStack({ workers: 1 });
+
+async function collect(events: AsyncGenerator<SseEvent>): Promise<SseEvent[]> {
+  const seen: SseEvent[] = [];
+  for await (const event of events) seen.push(event);
+  return seen;
+}
+
+const progressOf = (events: SseEvent[]) => events.filter((e) => e.event === 'progress').map((e) => e.data as Extract<DownloadEvent, { type: 'progress' }>);
+
+describe('GET /v1/downloads/{id}/events', () => {
+  it('delivers monotonic progress and a final event through an API process other than the one that enqueued', async () => {
+    const other = await stack.ferry.startApi();
+    const file = await stack.origin.randomFile('sse-slow.bin', 1536 * 1024);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/slow.bin', serveFile(file, { bytesPerSecond: 768 * 1024 })) });
+
+    const sse = await openSse(`${other.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY));
+    expect(sse.status).toBe(200);
+    expect(sse.contentType).toBe('text/event-stream; charset=utf-8');
+    const events = await collect(sse.events());
+
+    expect(events[0]).toMatchObject({ event: 'state', data: { type: 'state', id } });
+    for (const event of events) expect((event.data as DownloadEvent).type).toBe(event.event);
+    const progress = progressOf(events);
+    expect(progress.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < progress.length; i += 1) expect(progress[i]!.receivedBytes).toBeGreaterThanOrEqual(progress[i - 1]!.receivedBytes);
+    expect(progress.every((p) => p.totalBytes === file.size)).toBe(true);
+    expect(progress[0]!.bytesPerSecond).toBeNull();
+    const measured = progress.filter((p) => p.bytesPerSecond !== null);
+    expect(measured.length).toBeGreaterThan(0);
+    expect(measured.every((p) => p.bytesPerSecond! > 0 && p.etaSeconds !== null && p.etaSeconds >= 0)).toBe(true);
+    const last = events.at(-1)!;
+    expect(last.event).toBe('completed');
+    expect((last.data as Extract<DownloadEvent, { type: 'completed' }>).result.sha256).toBe(file.sha256);
+  }, 30_000);
+
+  it('answers a download that already ended with its state and its final event, then closes', async () => {
+    const file = await stack.origin.randomFile('sse-done.bin', 1000);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/done.bin', serveFile(file)) });
+    await stack.ferry.waitFor(id);
+    const events = await collect((await openSse(`${stack.ferry.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY))).events());
+    expect(events.map((e) => e.event)).toEqual(['state', 'completed']);
+    expect(events[0]!.data).toEqual({ type: 'state', id, state: 'completed' });
+  });
+
+  it('ends with a failed event carrying the code when the download fails for good', async () => {
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/gone.bin', status(404)) });
+    const events = await collect((await openSse(`${stack.ferry.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY))).events());
+    expect(events.at(-1)).toMatchObject({ event: 'failed', data: { type: 'failed', id, error: { code: 'FERRY_ERR_ORIGIN_REJECTED', retryable: false } } });
+  });
+
+  it('answers 404 as JSON for another key’s download, without opening a stream', async () => {
+    const file = await stack.origin.randomFile('sse-theirs.bin', 100);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/theirs.bin', serveFile(file)) });
+    const response = await stack.ferry.request<{ code: string }>('GET', `/v1/downloads/${id}/events`, undefined, bearer(OTHER_API_KEY));
+    expect(response.status).toBe(404);
+    expect(response.body.code).toBe('FERRY_ERR_NOT_FOUND');
+    expect(stack.ferry.app.downloadEvents.watchedJobs).toBe(0);
+  });
+
+  it('stops listening when the client goes away', async () => {
+    const file = await stack.origin.randomFile('sse-leave.bin', 1024 * 1024);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/leave.bin', serveFile(file, { bytesPerSecond: 256 * 1024 })) });
+    const streams = await Promise.all([1, 2, 3].map(() => openSse(`${stack.ferry.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY))));
+    for (const sse of streams) {
+      const first = await sse.events().next();
+      expect(first.value?.event).toBe('state');
+    }
+    expect(stack.ferry.app.downloadEvents.watchedJobs).toBe(1);
+    for (const sse of streams) sse.close();
+    await until(() => stack.ferry.app.downloadEvents.watchedJobs === 0, 'the streams to unsubscribe');
+    await stack.ferry.waitFor(id);
+  }, 30_000);
+});
+
+describe('GET /v1/batches/{id}/events', () => {
+  it('relays member events and batch counts, ending with the batch’s final counts', async () => {
+    const file = await stack.origin.randomFile('sse-batch.bin', 64 * 1024);
+    const downloads = Array.from({ length: 5 }, (_, i) => ({ url: stack.origin.route(`/sse/batch-${i}.bin`, serveFile(file, { bytesPerSecond: 128 * 1024 })) }));
+    downloads.push({ url: stack.origin.route('/sse/batch-missing.bin', status(404)) });
+    const accepted = (await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads })).body;
+
+    const events = await collect((await openSse(`${stack.ferry.baseUrl}/v1/batches/${accepted.id}/events`, bearer(API_KEY))).events());
+    expect(events[0]).toMatchObject({ event: 'batch', data: { type: 'batch', id: accepted.id } });
+    const completed = events.filter((e) => e.event === 'completed').map((e) => (e.data as { id: string }).id);
+    expect(new Set(completed)).toEqual(new Set(accepted.downloads.slice(0, 5)));
+    expect(events.filter((e) => e.event === 'failed').map((e) => (e.data as { id: string }).id)).toEqual([accepted.downloads[5]]);
+    expect(events.at(-1)).toMatchObject({
+      event: 'batch',
+      data: { state: 'completed_with_failures', counts: { completed: 5, failed: 1, queued: 0, active: 0 } },
+    });
+    await until(() => stack.ferry.app.downloadEvents.watchedJobs === 0, 'the batch stream to unsubscribe');
+  }, 30_000);
+});
+
+describe('when an API process with open streams shuts down', () => {
+  it('ends the streams and exits cleanly', async () => {
+    const other = await stack.ferry.startApi();
+    const file = await stack.origin.randomFile('sse-shutdown.bin', 1024 * 1024);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/shutdown.bin', serveFile(file, { bytesPerSecond: 128 * 1024 })) });
+    const sse = await openSse(`${other.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY));
+    const events = sse.events();
+    expect((await events.next()).value?.event).toBe('state');
+    other.child.kill('SIGTERM');
+    const rest = await collect(events);
+    expect(rest.some((e) => e.event === 'completed')).toBe(false);
+    expect(await other.exited).toBe(0);
+  }, 30_000);
+});
