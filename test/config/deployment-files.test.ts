@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, EnvSchema, loadConfig } from '@ferry/core';
+import { WORKER_NODE_FLAGS } from '@ferry/worker';
 
 // The deployment files are hand-written next to a schema that changes; these tests
 // read the real files so that a renamed variable or script breaks here, not in production.
@@ -191,6 +192,11 @@ describe('docker-compose.yml', () => {
     const data = mounts(compose.services['redis'] ?? {}).find((mount) => mount.target === '/data');
     expect(data?.source).toBeDefined();
     expect(Object.keys(compose.volumes ?? {})).toContain(data?.source);
+  });
+
+  it('starts workers with the Node flags npm start gives them', () => {
+    const command = compose.services['worker']?.command;
+    for (const flag of WORKER_NODE_FLAGS) expect(command, `the worker command has ${flag}`).toContain(flag);
   });
 
   it('runs at least two workers', () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createLogger, FerryError, findRedisServer, loadConfig, REDIS_INSTALL_HINT, type RedisServer } from '@ferry/core';
+import { WORKER_NODE_FLAGS } from '@ferry/worker';
 import { apiKeys, dashboardPassword, webhookSecrets } from './dev-credentials.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
 import { startService, type Service } from './supervise.js';
@@ -50,7 +51,7 @@ const env = {
   FERRY_WEBHOOK_SECRETS: webhooks.secrets,
 };
 const mainOf = (pkg: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(pkg))), 'main.js');
-const services: Service[] = [startService('api', mainOf('@ferry/api'), env), startService('worker', mainOf('@ferry/worker'), env)];
+const services: Service[] = [startService('api', mainOf('@ferry/api'), env), startService('worker', mainOf('@ferry/worker'), env, WORKER_NODE_FLAGS)];
 
 let stopping: Promise<never> | undefined;
 function stop(exitCode: number): Promise<never> {

@@ -13,8 +13,8 @@ export interface Service {
  * Runs a Ferry service as a child in its own process group, so a terminal's
  * Ctrl-C reaches only the launcher, which then stops the services in order.
  */
-export function startService(name: string, modulePath: string, env: NodeJS.ProcessEnv): Service {
-  const child = fork(modulePath, [], { env, detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function startService(name: string, modulePath: string, env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): Service {
+  const child = fork(modulePath, [], { env, execArgv: [...process.execArgv, ...nodeFlags], detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     child.on('message', (message) => {
