@@ -144,7 +144,7 @@ export const OPERATIONS: readonly Operation[] = [
     path: '/v1/downloads/{id}/retry',
     operationId: 'retryDownload',
     tag: 'downloads',
-    summary: 'Retry a failed download',
+    summary: 'Retry a failed or cancelled download',
     description: 'Runs a failed or cancelled download again, with the full number of attempts (resuming from kept bytes when it can), under the same id.',
     responses: { 202: { description: 'Queued again.', body: accepted('queued'), headers: ['Location'] } },
     errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND, FERRY_ERR_NOT_RETRYABLE_STATE: 'the download is neither failed nor cancelled' },
