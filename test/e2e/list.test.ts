@@ -1,4 +1,5 @@
 import type { BatchAccepted, DownloadAccepted, DownloadList } from '@ferry/core';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { OTHER_API_KEY, bearer, type ApiResponse, type Ferry } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
@@ -84,6 +85,21 @@ describe('GET /v1/downloads', () => {
     const theirs = await ferry.request<{ code: string }>('GET', `/v1/downloads?batch=${batch.body.id}`, undefined, bearer(OTHER_API_KEY));
     expect(theirs.status).toBe(404);
     expect(theirs.body.code).toBe('FERRY_ERR_NOT_FOUND');
+  });
+
+  it('forgets downloads retention removed even for a key that never lists, once a worker prunes', async () => {
+    const { ferry } = stack;
+    const ids = await enqueueMany(ferry, 3, 'pruned');
+    const redis = new Redis(stack.redis.url);
+    const indexKey = 'ferry:ferry:owner:test';
+    expect(await redis.zcard(indexKey)).toBe(3);
+    for (const id of ids.slice(0, 2)) await ferry.queue.remove(id);
+
+    await ferry.startWorker({ FERRY_JANITOR_INTERVAL_MS: '1000' });
+    const deadline = Date.now() + 10_000;
+    while ((await redis.zcard(indexKey)) > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await redis.zrange(indexKey, 0, -1)).toEqual([expect.stringMatching(new RegExp(`:${ids[2]}$`))]);
+    redis.disconnect();
   });
 
   it('shows another key nothing of this key’s downloads', async () => {

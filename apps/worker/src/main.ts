@@ -6,6 +6,7 @@ import {
   createLogger,
   createWorkerRedis,
   DownloadEndings,
+  DownloadIndex,
   EgressPolicy,
   HttpAgents,
   installShutdown,
@@ -15,6 +16,7 @@ import {
 } from '@ferry/core';
 import { createCallbackWorker } from './create-callback-worker.js';
 import { createDownloadWorker } from './create-worker.js';
+import { startIndexPruner } from './index-pruner.js';
 import { startPartJanitor } from './part-janitor.js';
 import { SHUTDOWN_REASON } from './processor.js';
 import { reportEndings, startEndingsSweep } from './report-endings.js';
@@ -46,6 +48,14 @@ runService('ferry-worker', async () => {
     logger,
     intervalMs: config.worker.janitorIntervalMs,
   });
+  const pruner = startIndexPruner({
+    index: new DownloadIndex(connection, config.queuePrefix),
+    jobKey: (id) => queue.toKey(id),
+    redis: connection,
+    prefix: config.queuePrefix,
+    intervalMs: config.worker.janitorIntervalMs,
+    logger,
+  });
   logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir }, 'worker ready');
   process.send?.({ type: 'ready', service: 'worker' });
 
@@ -55,6 +65,7 @@ runService('ferry-worker', async () => {
     graceful: async () => {
       janitor.stop();
       sweep.stop();
+      pruner.stop();
       await Promise.all([worker.close(), callbackWorker.close()]);
       await controls.close();
       await Promise.all([queue.close(), callbacks.close()]);

@@ -1,5 +1,6 @@
 import type { JobState } from 'bullmq';
 import type { Logger, Storage } from '@ferry/core';
+import { every } from './every.js';
 
 export interface PartJanitorDeps {
   readonly storage: Storage;
@@ -27,9 +28,5 @@ export function startPartJanitor(deps: PartJanitorDeps): { sweep: () => Promise<
     if (removed > 0) deps.logger.info({ removed }, 'removed part files of finished or vanished jobs');
     return removed;
   };
-  const run = () => sweep().catch((err: unknown) => deps.logger.warn({ err: (err as Error).message }, 'part janitor sweep failed'));
-  void run();
-  const timer = setInterval(() => void run(), deps.intervalMs);
-  timer.unref();
-  return { sweep, stop: () => clearInterval(timer) };
+  return { sweep, ...every(deps.intervalMs, 'part janitor sweep', deps.logger, sweep) };
 }

@@ -1,5 +1,6 @@
 import type { Job, Worker } from 'bullmq';
 import type { DownloadEndings, Logger } from '@ferry/core';
+import { every } from './every.js';
 
 /**
  * Reports each attempt's end once BullMQ recorded it: the worker's events fire
@@ -20,14 +21,9 @@ export function reportEndings(downloads: Worker, endings: DownloadEndings, logge
 
 /** Reports, every `intervalMs`, the ends a process died before reporting (see DownloadEndings). */
 export function startEndingsSweep(endings: DownloadEndings, intervalMs: number, logger: Logger): { stop: () => void } {
-  const timer = setInterval(() => {
-    endings
-      .sweep(intervalMs)
-      .then((reported) => {
-        if (reported > 0) logger.warn({ reported }, 'reported download ends that a process died before reporting');
-      })
-      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'endings sweep failed'));
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  const sweep = async () => {
+    const reported = await endings.sweep(intervalMs);
+    if (reported > 0) logger.warn({ reported }, 'reported download ends that a process died before reporting');
+  };
+  return every(intervalMs, 'endings sweep', logger, sweep, false);
 }

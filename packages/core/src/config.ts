@@ -119,7 +119,7 @@ export const EnvSchema = z.object({
   FERRY_WORKER_STALLED_INTERVAL_MS: durationMs(1000, 60 * MINUTE).default(30 * SECOND),
   /** How many times a job may be recovered from a dead worker before it fails. */
   FERRY_WORKER_MAX_STALLED_COUNT: int(0, 100).default(3),
-  /** How often a worker removes part files left by finished or vanished jobs (it also does at start-up). */
+  /** How often a worker removes part files left by finished or vanished jobs (it also does at start-up), and one worker the list entries of downloads retention removed. */
   FERRY_JANITOR_INTERVAL_MS: durationMs(1000, DAY).default(10 * MINUTE),
   /** How often a worker reports download ends that a process died before reporting (callbacks, batch counts); an end unreported for this long counts as left behind. */
   FERRY_ENDINGS_SWEEP_INTERVAL_MS: durationMs(100, DAY).default(15 * SECOND),

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 
+const PRUNE_CHUNK = 1000;
+
 /**
  * Each API key's downloads, newest first, for `GET /v1/downloads`. BullMQ
  * indexes jobs by state only, so Ferry keeps its own sorted set per owner.
@@ -31,6 +33,40 @@ export class DownloadIndex {
   async page(owner: string, count: number, before?: string): Promise<Array<{ id: string; member: string }>> {
     const members = await this.redis.zrevrangebylex(this.#key(owner), before === undefined ? '+' : `(${before}`, '-', 'LIMIT', 0, count);
     return members.map((member) => ({ id: member.slice(member.indexOf(':') + 1), member }));
+  }
+
+  /**
+   * Forgets every entry whose job is gone (`jobKey` names a job's hash), for
+   * all owners. BullMQ's retention removes jobs without telling anyone, so
+   * without this the index of a key that never lists would only grow.
+   * Returns how many entries went.
+   */
+  async prune(jobKey: (id: string) => string): Promise<number> {
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.#key('*'), 'COUNT', 100);
+      cursor = next;
+      for (const key of keys) removed += await this.#pruneOne(key, jobKey);
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  async #pruneOne(key: string, jobKey: (id: string) => string): Promise<number> {
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(key, cursor, 'COUNT', PRUNE_CHUNK);
+      cursor = next;
+      // ZSCAN answers member, score, member, score…
+      const members = flat.filter((_, i) => i % 2 === 0);
+      const pipeline = this.redis.pipeline();
+      for (const member of members) pipeline.exists(jobKey(member.slice(member.indexOf(':') + 1)));
+      const exists = (await pipeline.exec()) ?? [];
+      const gone = members.filter((_, i) => exists[i]?.[1] === 0);
+      if (gone.length > 0) removed += await this.redis.zrem(key, ...gone);
+    } while (cursor !== '0');
+    return removed;
   }
 
   /** Forgets jobs retention has removed; called lazily by the list that found them gone. */
