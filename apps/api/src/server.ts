@@ -69,6 +69,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const hub = new JobEventHub({
     queueName: DOWNLOAD_QUEUE,
     prefix: config.queuePrefix,
+    jobKey: (id) => deps.queue.toKey(id),
     connection: createWorkerRedis(config.redis.url),
     redis: deps.redis,
     logger: app.log,

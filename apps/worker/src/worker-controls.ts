@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CONTROL_FIELD, controlChannel, ControlMessage, type ControlAction, type Logger } from '@ferry/core';
+import { asControlAction, CONTROL_FIELD, controlChannel, ControlMessage, readControl, type ControlAction, type Logger } from '@ferry/core';
 
 /** The abort reasons BullMQ hands the processor for a pause or cancel request. */
 export const CONTROL_REASONS: Readonly<Record<ControlAction, string>> = { cancel: 'ferry:cancel', pause: 'ferry:pause' };
@@ -37,8 +37,7 @@ export class WorkerControls {
 
   /** A request recorded before the job reached this worker, which the processor honours before it starts. */
   async pending(id: string): Promise<ControlAction | undefined> {
-    const action = await this.redis.hget(this.jobKey(id), CONTROL_FIELD);
-    return action === 'cancel' || action === 'pause' ? action : undefined;
+    return readControl(this.redis, this.jobKey(id));
   }
 
   async clear(id: string): Promise<void> {
@@ -76,9 +75,10 @@ export class WorkerControls {
       pipeline
         .exec()
         .then((replies) =>
-          replies?.forEach(([err, action], i) => {
+          replies?.forEach(([err, value], i) => {
             const id = ids[i];
-            if (err === null && id !== undefined && (action === 'cancel' || action === 'pause')) abort(id, action);
+            const action = err === null ? asControlAction(value) : undefined;
+            if (id !== undefined && action !== undefined) abort(id, action);
           }),
         )
         .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'control poll failed'));

@@ -21,7 +21,7 @@ export {
   PAUSED_FOR_MS,
   type ControlOutcome,
 } from './download-control.js';
-export { CONTROL_FIELD, loadDownloadStatus, type ControlAction, type LoadedDownload } from './load-download-status.js';
+export { asControlAction, CONTROL_FIELD, loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
 export { IDEMPOTENCY_KEY, IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export {

@@ -7,6 +7,16 @@ import type { DownloadStatus } from './schemas.js';
 export const CONTROL_FIELD = 'ferryControl';
 export type ControlAction = 'pause' | 'cancel';
 
+/** A stored control field's value, if it is one. */
+export function asControlAction(value: unknown): ControlAction | undefined {
+  return value === 'pause' || value === 'cancel' ? value : undefined;
+}
+
+/** The pause or cancel request recorded on the job whose hash is `jobKey`, if any. */
+export async function readControl(redis: Redis, jobKey: string): Promise<ControlAction | undefined> {
+  return asControlAction(await redis.hget(jobKey, CONTROL_FIELD));
+}
+
 export interface LoadedDownload {
   readonly job: Job;
   readonly status: DownloadStatus;
@@ -18,9 +28,8 @@ export interface LoadedDownload {
 export async function loadDownloadStatus(queue: Queue, redis: Redis, id: string): Promise<LoadedDownload | undefined> {
   // State first: a job read before its state could show "completed" without the result written in the same step.
   const state = await queue.getJobState(id);
-  const [job, control] = await Promise.all([queue.getJob(id), redis.hget(queue.toKey(id), CONTROL_FIELD)]);
+  const [job, control] = await Promise.all([queue.getJob(id), readControl(redis, queue.toKey(id))]);
   if (job === undefined) return undefined;
-  const action = control === 'pause' || control === 'cancel' ? control : undefined;
-  const status = toDownloadStatus(job, state, action);
-  return status === undefined ? undefined : { job, status, control: action };
+  const status = toDownloadStatus(job, state, control);
+  return status === undefined ? undefined : { job, status, control };
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CONTROL_FIELD, decodeFailureReason, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
+import { decodeFailureReason, readControl, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
 import { SpeedMeter } from './speed-meter.js';
 
 export type JobEventListener = (event: DownloadEvent) => void;
@@ -9,6 +9,8 @@ export type JobEventListener = (event: DownloadEvent) => void;
 export interface JobEventHubOptions {
   readonly queueName: string;
   readonly prefix: string;
+  /** The key of a job's hash, as the queue names it. */
+  readonly jobKey: (id: string) => string;
   /** A connection of its own: QueueEvents blocks on it reading the events stream. */
   readonly connection: Redis;
   /** Any other connection, for the few reads an event needs (is a delayed job paused?). */
@@ -56,7 +58,7 @@ export class JobEventHub {
     on('active', ({ jobId }) => ({ type: 'state', id: String(jobId), state: 'active' }));
     on('delayed', async ({ jobId }) => {
       const id = String(jobId);
-      const control = await options.redis.hget(`${options.prefix}:${options.queueName}:${id}`, CONTROL_FIELD);
+      const control = await readControl(options.redis, options.jobKey(id));
       return { type: 'state', id, state: control === 'pause' ? 'paused' : 'delayed' };
     });
     on('progress', ({ jobId, data }, at) => this.#progress(String(jobId), data, at));

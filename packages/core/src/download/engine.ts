@@ -234,7 +234,8 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       lastModified: headerValue(response.headers, 'last-modified') ?? null,
     };
   } catch (err) {
-    const failure = tooSlow.signal.aborted ? (tooSlow.signal.reason as FerryError) : toFerryError(err, phase, request.url, ctx.signal);
+    // An abort carries its coded reason (too slow, paused, cancelled), which toFerryError returns as it is.
+    const failure = toFerryError(err, phase, request.url, signal);
     await settlePart(transfer, failure, validator, ctx);
     throw failure;
   }
