@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { FerryError, loadDownloadStatus, type BatchStore, type DownloadIndex, type DownloadJob, type DownloadList, type ListQuery } from '@ferry/core';
+import { loadDownloadStatus, type BatchStore, type DownloadIndex, type DownloadList, type ListQuery } from '@ferry/core';
 import { invalidRequest } from './errors.js';
+import { loadBatchOf, ownedBy } from './owner.js';
 
 // A state filter may skip many downloads; one request reads at most this many before it answers with a cursor.
 const MAX_SCANNED = 5000;
@@ -61,9 +62,7 @@ export interface ListDeps {
 export async function listDownloads(deps: ListDeps, owner: string, query: ListQuery): Promise<DownloadList> {
   let source = ownerSource(deps.index, owner);
   if (query.batch !== undefined) {
-    const batch = await deps.batches.load(query.batch);
-    if (batch?.owner !== owner) throw new FerryError('FERRY_ERR_NOT_FOUND', `no batch with id ${query.batch}: it never existed or has expired`);
-    source = batchSource(deps.batches, batch.id);
+    source = batchSource(deps.batches, (await loadBatchOf(owner, deps.batches, query.batch)).id);
   }
   const items: DownloadList['items'] = [];
   let after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, source);
@@ -77,7 +76,7 @@ export async function listDownloads(deps: ListDeps, owner: string, query: ListQu
       const download = loaded[i];
       after = entry.position;
       looked += 1;
-      if (download === undefined || (download.job.data as Partial<DownloadJob>).owner !== owner) gone.push(entry.position);
+      if (!ownedBy(download, owner)) gone.push(entry.position);
       else if (query.state === undefined || download.status.state === query.state) items.push(download.status);
       if (items.length === query.limit) break;
     }

@@ -9,20 +9,28 @@ export function ownerOf(request: FastifyRequest): string {
   return request.apiKey.name;
 }
 
-/** The caller's own download, or a 404 error: another key's job answers exactly like a missing one. */
+export const downloadNotFound = (id: string): FerryError =>
+  new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
+
+export const batchNotFound = (id: string): FerryError => new FerryError('FERRY_ERR_NOT_FOUND', `no batch with id ${id}: it never existed or was removed by retention`);
+
+/** Whether `owner` made the download; another key's job is treated exactly like a missing one. */
+export const ownedBy = (loaded: LoadedDownload | undefined, owner: string): loaded is LoadedDownload =>
+  loaded !== undefined && (loaded.job.data as Partial<DownloadJob>).owner === owner;
+
+/** The caller's own download, or a 404 error. */
 export async function loadOwnDownload(request: FastifyRequest, queue: Queue, redis: Redis, id: string): Promise<LoadedDownload> {
   const loaded = await loadDownloadStatus(queue, redis, id);
-  if (loaded === undefined || (loaded.job.data as Partial<DownloadJob>).owner !== ownerOf(request)) {
-    throw new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
-  }
+  if (!ownedBy(loaded, ownerOf(request))) throw downloadNotFound(id);
   return loaded;
 }
 
-/** The caller's own batch; another key's answers exactly like a missing one. */
-export async function ownBatch(request: FastifyRequest, batches: BatchStore, id: string): Promise<BatchRecord> {
+/** The batch if `owner` made it, or a 404 error: another key's answers exactly like a missing one. */
+export async function loadBatchOf(owner: string, batches: BatchStore, id: string): Promise<BatchRecord> {
   const batch = await batches.load(id);
-  if (batch === undefined || batch.owner !== ownerOf(request)) {
-    throw new FerryError('FERRY_ERR_NOT_FOUND', `no batch with id ${id}: it never existed or was removed by retention`);
-  }
+  if (batch === undefined || batch.owner !== owner) throw batchNotFound(id);
   return batch;
 }
+
+/** The caller's own batch, or a 404 error. */
+export const ownBatch = (request: FastifyRequest, batches: BatchStore, id: string): Promise<BatchRecord> => loadBatchOf(ownerOf(request), batches, id);

@@ -18,7 +18,7 @@ import {
 } from '@ferry/core';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
-import { errorHandler } from './errors.js';
+import { errorHandler, sendError } from './errors.js';
 import { JobEventHub } from './events/job-event-hub.js';
 import { openApiDocs } from './openapi/plugin.js';
 import { batchRoutes } from './routes/batches.js';
@@ -57,7 +57,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'FERRY_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url}; the API is described at /docs` }),
+    sendError(reply, new FerryError('FERRY_ERR_NOT_FOUND', `no route ${request.method} ${request.url}; the API is described at /docs`)),
   );
   await app.register(healthRoutes, { redis: deps.redis });
   await app.register(openApiDocs);

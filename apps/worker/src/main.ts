@@ -5,6 +5,7 @@ import {
   createDownloadQueue,
   createLogger,
   createWorkerRedis,
+  DownloadControl,
   DownloadEndings,
   DownloadIndex,
   EgressPolicy,
@@ -32,7 +33,7 @@ runService('ferry-worker', async () => {
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const storage = new LocalDiskStorage(config.storageDir);
   const queue = createDownloadQueue(config, connection);
-  const controls = new WorkerControls(connection, (id) => queue.toKey(id), config.queuePrefix, logger);
+  const controls = new WorkerControls(connection, new DownloadControl(queue, connection, config.queuePrefix), config.queuePrefix, logger);
   const callbacks = createCallbackQueue(config, connection);
   const batches = createBatchStore(config, { redis: connection, downloads: queue, callbacks });
   const endings = new DownloadEndings({ redis: connection, downloads: queue, callbacks, batches, prefix: config.queuePrefix });

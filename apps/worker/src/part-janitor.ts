@@ -17,7 +17,7 @@ const LIVE_STATES = new Set<JobState | 'unknown'>(['active', 'waiting', 'delayed
  * for good while keeping resumable bytes. This removes the parts of jobs that
  * are finished or gone, at start-up and then every `intervalMs`.
  */
-export function startPartJanitor(deps: PartJanitorDeps): { sweep: () => Promise<number>; stop: () => void } {
+export function startPartJanitor(deps: PartJanitorDeps): { stop: () => void } {
   const sweep = async (): Promise<number> => {
     let removed = 0;
     for (const part of await deps.storage.listParts()) {
@@ -28,5 +28,5 @@ export function startPartJanitor(deps: PartJanitorDeps): { sweep: () => Promise<
     if (removed > 0) deps.logger.info({ removed }, 'removed part files of finished or vanished jobs');
     return removed;
   };
-  return { sweep, ...every(deps.intervalMs, 'part janitor sweep', deps.logger, sweep) };
+  return every(deps.intervalMs, 'part janitor sweep', deps.logger, sweep);
 }

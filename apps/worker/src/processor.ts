@@ -87,7 +87,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, Downloa
     // Marked before BullMQ records the end, so a worker dying right after still has it reported.
     const ending = () => deps.endings.expect(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not mark the end'));
     try {
-      const result = await runDownload(deps, job, token, signal);
+      const result = await runDownload(deps, job, id, token, signal);
       await ending();
       return result;
     } catch (err) {
@@ -108,13 +108,13 @@ async function pause(job: Job, token: string | undefined): Promise<never> {
 }
 
 /** Ends a job as cancelled: a failure of its own code, with no checkpoint left for a retry to look for (its part is gone). */
-async function endCancelled(deps: ProcessorDeps, job: Job): Promise<never> {
+async function endCancelled(deps: ProcessorDeps, job: Job, id: string): Promise<never> {
   await job.updateProgress({ receivedBytes: 0, totalBytes: null }).catch(() => undefined);
-  await deps.controls.clear(job.id ?? '');
+  await deps.controls.clear(id);
   throw toJobFailure(cancelledError());
 }
 
-async function runDownload(deps: ProcessorDeps, job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<DownloadResult> {
+async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: string | undefined, signal: AbortSignal | undefined): Promise<DownloadResult> {
   const attempt = job.attemptsStarted;
   const log = deps.logger.child({ jobId: job.id, attempt });
   const parsed = DownloadJob.safeParse(job.data);
@@ -123,8 +123,8 @@ async function runDownload(deps: ProcessorDeps, job: Job, token: string | undefi
     log.error({ code: err.code }, err.message);
     throw toJobFailure(err);
   }
-  const requested = await deps.controls.pending(job.id ?? '');
-  if (requested === 'cancel') throw toJobFailure(cancelledError());
+  const requested = await deps.controls.pending(id);
+  if (requested === 'cancel') return endCancelled(deps, job, id);
   if (requested === 'pause') return pause(job, token);
   const progress = latestProgressWriter(job);
   const { request } = parsed.data;
@@ -132,7 +132,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, token: string | undefi
   log.info({ url: request.url, owner: parsed.data.owner, resumeFromBytes: resumeFrom?.bytes }, 'download started');
   try {
     const result = await downloadToStorage(request, {
-      jobId: job.id ?? 'unknown',
+      jobId: id,
       attempt,
       signal: engineSignal(signal),
       agents: deps.agents,
@@ -167,7 +167,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, token: string | undefi
     }
     if (err.code === 'FERRY_ERR_CANCELLED') {
       log.info('download cancelled');
-      return endCancelled(deps, job);
+      return endCancelled(deps, job, id);
     }
     log.warn({ code: err.code, retryable: err.retryable, err: err.message }, 'download attempt failed');
     throw toJobFailure(err);

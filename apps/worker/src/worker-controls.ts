@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { asControlAction, CONTROL_FIELD, controlChannel, ControlMessage, readControl, type ControlAction, type Logger } from '@ferry/core';
+import { controlChannel, ControlMessage, type ControlAction, type DownloadControl, type Logger } from '@ferry/core';
 
 /** The abort reasons BullMQ hands the processor for a pause or cancel request. */
 export const CONTROL_REASONS: Readonly<Record<ControlAction, string>> = { cancel: 'ferry:cancel', pause: 'ferry:pause' };
@@ -29,19 +29,21 @@ export class WorkerControls {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
+    /** A connection to duplicate for the subscription. */
     private readonly redis: Redis,
-    private readonly jobKey: (id: string) => string,
+    private readonly control: DownloadControl,
     private readonly prefix: string,
     private readonly logger: Logger,
   ) {}
 
   /** A request recorded before the job reached this worker, which the processor honours before it starts. */
   async pending(id: string): Promise<ControlAction | undefined> {
-    return readControl(this.redis, this.jobKey(id));
+    const [action] = await this.control.pending([id]);
+    return action;
   }
 
   async clear(id: string): Promise<void> {
-    await this.redis.hdel(this.jobKey(id), CONTROL_FIELD);
+    await this.control.clear(id);
   }
 
   track(id: string): void {
@@ -70,14 +72,11 @@ export class WorkerControls {
     this.#timer = setInterval(() => {
       const ids = [...this.#active];
       if (ids.length === 0) return;
-      const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.hget(this.jobKey(id), CONTROL_FIELD);
-      pipeline
-        .exec()
-        .then((replies) =>
-          replies?.forEach(([err, value], i) => {
+      this.control
+        .pending(ids)
+        .then((actions) =>
+          actions.forEach((action, i) => {
             const id = ids[i];
-            const action = err === null ? asControlAction(value) : undefined;
             if (id !== undefined && action !== undefined) abort(id, action);
           }),
         )

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { FerryError } from './errors.js';
 import { endingsKey } from './download-endings.js';
 import { encodeFailureReason } from './failure.js';
-import { CONTROL_FIELD, type ControlAction } from './load-download-status.js';
+import { asControlAction, CONTROL_FIELD, type ControlAction } from './load-download-status.js';
 
 /** Workers listen here for pause and cancel requests about the jobs they hold. */
 export const controlChannel = (prefix: string): string => `${prefix}:ferry:control`;
@@ -100,6 +100,14 @@ export class DownloadControl {
     )) as ControlOutcome;
     if (outcome === 'active') await this.redis.publish(controlChannel(this.prefix), JSON.stringify({ id, action } satisfies ControlMessage));
     return outcome;
+  }
+
+  /** The pause or cancel requests recorded on these jobs, in the same order, in one round trip. */
+  async pending(ids: readonly string[]): Promise<Array<ControlAction | undefined>> {
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.queue.toKey(id), CONTROL_FIELD);
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.map((_, i) => (replies[i]?.[0] ? undefined : asControlAction(replies[i]?.[1])));
   }
 
   /** Forgets a pause or cancel request, before the job runs again. */

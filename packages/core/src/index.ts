@@ -21,7 +21,7 @@ export {
   PAUSED_FOR_MS,
   type ControlOutcome,
 } from './download-control.js';
-export { asControlAction, CONTROL_FIELD, loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
+export { CONTROL_FIELD, loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
 export { IDEMPOTENCY_KEY, IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export {
@@ -94,6 +94,6 @@ export {
 } from './webhooks/callbacks.js';
 export { queueDownloadCallback } from './webhooks/download-callback.js';
 export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions, type NewBatch } from './batches/batch-store.js';
-export { emptyCounts, summarizeMembers, type MemberRow, type MemberSummary } from './batches/batch-summary.js';
+export { emptyCounts, summarizeMembers, UNFINISHED_STATES, type MemberRow, type MemberSummary } from './batches/batch-summary.js';
 export { generateWebhookSecret, parseWebhookSecrets } from './webhooks/secrets.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';

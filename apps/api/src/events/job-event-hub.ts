@@ -110,11 +110,6 @@ export class JobEventHub {
     return this.#listeners.size;
   }
 
-  /** Waits until events are being read, so that none written after this returns is missed. */
-  async waitUntilReady(): Promise<void> {
-    await this.#events.waitUntilReady();
-  }
-
   async close(): Promise<void> {
     // With Redis unreachable BullMQ's close waits for a reconnect that may never come; shutdown must not.
     await Promise.race([this.#events.close(), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);

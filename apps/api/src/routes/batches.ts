@@ -6,6 +6,8 @@ import {
   BatchRequest,
   DEFAULT_PAGE_LIMIT,
   FerryError,
+  UNFINISHED_STATES,
+  type BatchMember,
   type BatchRecord,
   type BatchStatus,
   type BatchStore,
@@ -14,6 +16,7 @@ import {
   type DownloadIndex,
 } from '@ferry/core';
 import { checkCallbackUrl, checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
+import { cancelDownload } from '../cancel-download.js';
 import { enqueueDownloads } from '../enqueue.js';
 import { invalidRequest, validationError } from '../errors.js';
 import { ownBatch, ownerOf } from '../owner.js';
@@ -32,7 +35,6 @@ export interface BatchRoutesOptions {
 
 type Issue = { path: string; message: string };
 
-const UNFINISHED: ReadonlySet<string> = new Set(['queued', 'active', 'delayed', 'paused']);
 // Cancels in flight at once: enough to cancel 10,000 members in a few round trips, few enough not to flood Redis.
 const CANCEL_CONCURRENCY = 256;
 
@@ -118,13 +120,13 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, {
     const batch = await ownBatch(request, batches, request.params.id);
     // A second DELETE answers like the first; a batch that ended has nothing left to cancel.
     if (!batch.cancelled) {
-      if ((await batches.summary(batch)).ended) {
-        throw new FerryError('FERRY_ERR_WRONG_STATE', `batch ${batch.id} has ended; only a running batch can be cancelled`);
-      }
+      const running = (await batches.page(batch, 0, batch.size)).filter((m) => UNFINISHED_STATES.has(m.state));
+      if (running.length === 0) throw new FerryError('FERRY_ERR_WRONG_STATE', `batch ${batch.id} has ended; only a running batch can be cancelled`);
       await batches.markCancelled(batch.id);
-      const cancelled = await cancelMembers(batch);
-      request.log.info({ batchId: batch.id, cancelled }, 'batch cancelled');
+      await cancelMembers(running);
+      request.log.info({ batchId: batch.id, cancelled: running.length }, 'batch cancelled');
     }
+    // Read again: members that ended meanwhile may have set the batch's finishedAt.
     const current = await ownBatch(request, batches, batch.id);
     return reply.status(202).header('location', `/v1/batches/${batch.id}`).send(await statusOf(current, 0, DEFAULT_PAGE_LIMIT));
   });
@@ -135,22 +137,10 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, {
     return { ...summary, members: { items, nextCursor: next < batch.size ? String(next) : null } };
   }
 
-  /**
-   * Cancels every member that has not ended, as DELETE /v1/downloads/:id would:
-   * waiting ones at once (and counted here), active ones by their workers (who count them).
-   * Returns how many were asked to stop.
-   */
-  async function cancelMembers(batch: BatchRecord): Promise<number> {
-    const running = (await batches.page(batch, 0, batch.size)).filter((m) => UNFINISHED.has(m.state));
-    for (let from = 0; from < running.length; from += CANCEL_CONCURRENCY) {
-      await Promise.all(
-        running.slice(from, from + CANCEL_CONCURRENCY).map(async ({ id }) => {
-          if ((await control.request(id, 'cancel')) !== 'cancelled') return;
-          const job = await queue.getJob(id);
-          if (job !== undefined) await endings.report(job, 'failed');
-        }),
-      );
+  /** Cancels `members` as DELETE /v1/downloads/:id would: waiting ones at once, active ones by their workers. */
+  async function cancelMembers(members: readonly BatchMember[]): Promise<void> {
+    for (let from = 0; from < members.length; from += CANCEL_CONCURRENCY) {
+      await Promise.all(members.slice(from, from + CANCEL_CONCURRENCY).map(({ id }) => cancelDownload(control, queue, endings, id)));
     }
-    return running.length;
   }
 };

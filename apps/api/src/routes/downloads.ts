@@ -27,9 +27,10 @@ import {
 } from '@ferry/core';
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { enqueueDownloads } from '../enqueue.js';
-import { invalidRequest, sendError, validationError } from '../errors.js';
+import { cancelDownload } from '../cancel-download.js';
+import { invalidRequest, validationError } from '../errors.js';
 import { listDownloads } from '../list-downloads.js';
-import { loadOwnDownload, ownerOf } from '../owner.js';
+import { downloadNotFound, loadOwnDownload, ownerOf } from '../owner.js';
 
 export interface DownloadRoutesOptions {
   readonly queue: Queue;
@@ -51,8 +52,6 @@ export interface DownloadRoutesOptions {
 const STOP_WAIT_MS = 2000;
 const STOP_POLL_MS = 50;
 
-const notFound = (id: string) => new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
-
 function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
   const verb = action === 'cancel' ? 'cancelled' : 'paused';
   return new FerryError(
@@ -66,17 +65,17 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   await mkdir(storageDir, { recursive: true });
   await app.register(fastifyStatic, { root: storageDir, serve: false });
 
+  const accepted = (reply: FastifyReply, httpStatus: 200 | 202, download: { id: string; url: string }, state: DownloadAccepted['state']) =>
+    reply.status(httpStatus).header('location', `/v1/downloads/${download.id}`).send({ id: download.id, state, url: download.url } satisfies DownloadAccepted);
+
   app.post('/v1/downloads', async (request, reply) => {
     const parsed = DownloadRequest.safeParse(request.body);
-    if (!parsed.success) return sendError(reply, validationError(parsed.error, Object.keys(DownloadRequest.shape)));
+    if (!parsed.success) throw validationError(parsed.error, Object.keys(DownloadRequest.shape));
     checkDownloadRequest(parsed.data, policy);
     const header = request.headers['idempotency-key'];
     const idempotencyKey = typeof header === 'string' ? header : parsed.data.idempotencyKey;
     if (typeof header === 'string' && (!IDEMPOTENCY_KEY.test(header) || (parsed.data.idempotencyKey ?? header) !== header)) {
-      return sendError(
-        reply,
-        invalidRequest([{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces, and equal idempotencyKey if both are sent' }]),
-      );
+      throw invalidRequest([{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces, and equal idempotencyKey if both are sent' }]);
     }
     const owner = ownerOf(request);
     const id = randomUUID();
@@ -85,14 +84,14 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       const earlier = await idempotency.claim(owner, idempotencyKey, { id, fingerprint, enqueued: false });
       if (earlier !== undefined) {
         if (earlier.fingerprint !== fingerprint) {
-          return sendError(
-            reply,
-            new FerryError('FERRY_ERR_IDEMPOTENCY_CONFLICT', `Idempotency-Key ${idempotencyKey} was used for a different request (download ${earlier.id}); use a new key for a new request`),
+          throw new FerryError(
+            'FERRY_ERR_IDEMPOTENCY_CONFLICT',
+            `Idempotency-Key ${idempotencyKey} was used for a different request (download ${earlier.id}); use a new key for a new request`,
           );
         }
         // No job: either the first request is still enqueueing it, or retention has removed it since.
         const state = downloadStateOf(await queue.getJobState(earlier.id)) ?? (earlier.enqueued ? 'expired' : 'queued');
-        return reply.status(200).header('location', `/v1/downloads/${earlier.id}`).send({ id: earlier.id, state, url: parsed.data.url });
+        return accepted(reply, 200, { id: earlier.id, url: parsed.data.url }, state);
       }
     }
     let delayed: boolean | undefined;
@@ -104,15 +103,12 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     }
     if (idempotencyKey !== undefined) await idempotency.markEnqueued(owner, idempotencyKey, { id, fingerprint, enqueued: true });
     request.log.info({ jobId: id, url: parsed.data.url, owner }, 'download enqueued');
-    return reply
-      .status(202)
-      .header('location', `/v1/downloads/${id}`)
-      .send({ id, state: delayed === true ? 'delayed' : 'queued', url: parsed.data.url });
+    return accepted(reply, 202, { id, url: parsed.data.url }, delayed === true ? 'delayed' : 'queued');
   });
 
   app.get('/v1/downloads', async (request, reply) => {
     const query = ListQuery.safeParse(request.query);
-    if (!query.success) return sendError(reply, validationError(query.error, Object.keys(ListQuery.shape), 'list query'));
+    if (!query.success) throw validationError(query.error, Object.keys(ListQuery.shape), 'list query');
     return reply.send(await listDownloads({ queue, redis, index, batches }, ownerOf(request), query.data));
   });
 
@@ -120,9 +116,6 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   const ownStatus = async (request: FastifyRequest, id: string): Promise<DownloadStatus> => (await ownDownload(request, id)).status;
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => reply.send(await ownStatus(request, request.params.id)));
-
-  const accepted = (reply: FastifyReply, httpStatus: 200 | 202, status: DownloadStatus, state: DownloadAccepted['state']) =>
-    reply.status(httpStatus).header('location', `/v1/downloads/${status.id}`).send({ id: status.id, state, url: status.url } satisfies DownloadAccepted);
 
   /**
    * Carries out a pause or cancel. A waiting or delayed job changes at once; an
@@ -134,12 +127,9 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     const { status } = await ownDownload(request, id);
     const target = action === 'cancel' ? 'cancelled' : 'paused';
     if (status.state === target) return accepted(reply, 200, status, target);
-    const outcome = await control.request(id, action);
-    if (outcome === 'missing') throw notFound(id);
-    if (outcome === target) {
-      if (outcome === 'cancelled') await endings.report((await ownDownload(request, id)).job, 'failed');
-      return accepted(reply, 200, status, target);
-    }
+    const outcome = action === 'cancel' ? await cancelDownload(control, queue, endings, id) : await control.request(id, action);
+    if (outcome === 'missing') throw downloadNotFound(id);
+    if (outcome === target) return accepted(reply, 200, status, target);
     if (outcome === 'active') {
       const deadline = Date.now() + STOP_WAIT_MS;
       for (;;) {

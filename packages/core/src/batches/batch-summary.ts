@@ -22,7 +22,8 @@ export interface MemberSummary {
   readonly lastFinishedOn: number;
 }
 
-const UNFINISHED: ReadonlySet<string> = new Set(['queued', 'active', 'delayed', 'paused']);
+/** The states of a download that has not ended. */
+export const UNFINISHED_STATES: ReadonlySet<string> = new Set(['queued', 'active', 'delayed', 'paused']);
 
 export function emptyCounts(): BatchCounts {
   return { queued: 0, active: 0, delayed: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, expired: 0 };
@@ -42,10 +43,10 @@ export function summarizeMembers(rows: Iterable<MemberRow>, cancelled: boolean):
   for (const row of rows) {
     counts[row.state] += 1;
     const ended = row.outcome?.state ?? row.state;
-    if (ended !== 'completed' && !UNFINISHED.has(ended)) failures += 1;
+    if (ended !== 'completed' && !UNFINISHED_STATES.has(ended)) failures += 1;
     const got = row.outcome?.bytes ?? row.receivedBytes;
     received += got;
-    const more = UNFINISHED.has(row.state) || row.state === 'completed' ? row.totalBytes : got;
+    const more = UNFINISHED_STATES.has(row.state) || row.state === 'completed' ? row.totalBytes : got;
     expected = expected === null || more === null ? null : expected + more;
     lastFinishedOn = Math.max(lastFinishedOn, row.finishedOn);
   }
