@@ -22,7 +22,7 @@ export {
   type ControlOutcome,
 } from './download-control.js';
 export { asControlAction, CONTROL_FIELD, loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
-export { IDEMPOTENCY_KEY, IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
+export { IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export {
   backoffPolicy,
@@ -53,6 +53,7 @@ export {
   DownloadResult,
   DownloadState,
   DownloadStatus,
+  IDEMPOTENCY_KEY,
   MAX_HEADER_COUNT,
   MAX_HEADERS_BYTES,
   MAX_URL_LENGTH,
