@@ -66,7 +66,7 @@ export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
 export { LocalDiskStorage, PARTS_DIRNAME } from './storage/local-disk.js';
 export type { ConflictPolicy, PartWriter, Storage, StoredFile, StoredPart } from './storage/storage.js';
 export { chooseFilename, type FilenameSources } from './storage/choose-filename.js';
-export { dispositionFilenames, filenameFromContentDisposition, type DispositionFilenames } from './storage/content-disposition.js';
+export { dispositionFilenames, type DispositionFilenames } from './storage/content-disposition.js';
 export { extensionForContentType } from './storage/content-type-extension.js';
 export {
   classifyAddress,
@@ -81,7 +81,7 @@ export {
 export { blockedDestination, type BlockReason } from './egress/blocked-destination.js';
 export { checkEndpoint, checkUrl } from './egress/check-url.js';
 export { checkRedirect } from './egress/check-redirect.js';
-export { EGRESS_VARIABLES, parseCidrList, parseEgressConfig, parseHostList, parsePortList } from './egress/egress-config.js';
+export { parseCidrList, parseHostList, parsePortList } from './egress/egress-config.js';
 export { createGuardedAgent, type GuardedAgentOptions } from './egress/guarded-agent.js';
 export { createGuardedLookup, resolveChecked, systemResolver, type ResolvedAddress, type Resolver } from './egress/guarded-lookup.js';
 export {
