@@ -1,6 +1,7 @@
 import type { Job, JobState, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BatchStore } from './batches/batch-store.js';
+import { toDownloadStatus } from './download-status.js';
 import { queueDownloadCallback } from './webhooks/download-callback.js';
 
 /** The sorted set of downloads whose end may still need reporting, scored by when they were marked. */
@@ -37,9 +38,11 @@ export class DownloadEndings {
 
   /** Reports the end of a download in `state`; a state that is not an end (it will run again) only clears the mark. */
   async report(job: Job, state: JobState | 'unknown'): Promise<void> {
-    if (state === 'completed' || state === 'failed') {
-      await queueDownloadCallback(this.options.callbacks, job, state);
-      await this.options.batches.recordOutcome(job, state);
+    // Undefined only for a job without an id, which has nothing to report.
+    const status = state === 'completed' || state === 'failed' ? toDownloadStatus(job, state) : undefined;
+    if (status !== undefined) {
+      await queueDownloadCallback(this.options.callbacks, job, status);
+      await this.options.batches.recordOutcome(status);
     }
     if (job.id !== undefined) await this.options.redis.zrem(this.#key, job.id);
   }

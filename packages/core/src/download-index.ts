@@ -23,6 +23,11 @@ export class DownloadIndex {
     return `${String(createdAt).padStart(15, '0')}:${id}`;
   }
 
+  /** The id a member names (the time before it holds no colon). */
+  static idOf(member: string): string {
+    return member.slice(member.indexOf(':') + 1);
+  }
+
   async add(owner: string, entries: ReadonlyArray<{ id: string; createdAt: number }>): Promise<void> {
     if (entries.length === 0) return;
     const args = entries.flatMap(({ id, createdAt }) => [0, DownloadIndex.member(createdAt, id)]);
@@ -32,7 +37,7 @@ export class DownloadIndex {
   /** Up to `count` members older than `before` (or the newest, without it), newest first. */
   async page(owner: string, count: number, before?: string): Promise<Array<{ id: string; member: string }>> {
     const members = await this.redis.zrevrangebylex(this.#key(owner), before === undefined ? '+' : `(${before}`, '-', 'LIMIT', 0, count);
-    return members.map((member) => ({ id: member.slice(member.indexOf(':') + 1), member }));
+    return members.map((member) => ({ id: DownloadIndex.idOf(member), member }));
   }
 
   /**
@@ -61,7 +66,7 @@ export class DownloadIndex {
       // ZSCAN answers member, score, member, score…
       const members = flat.filter((_, i) => i % 2 === 0);
       const pipeline = this.redis.pipeline();
-      for (const member of members) pipeline.exists(jobKey(member.slice(member.indexOf(':') + 1)));
+      for (const member of members) pipeline.exists(jobKey(DownloadIndex.idOf(member)));
       const exists = (await pipeline.exec()) ?? [];
       const gone = members.filter((_, i) => exists[i]?.[1] === 0);
       if (gone.length > 0) removed += await this.redis.zrem(key, ...gone);

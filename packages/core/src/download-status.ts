@@ -1,5 +1,5 @@
 import type { Job, JobState } from 'bullmq';
-import { decodeFailureReason } from './failure.js';
+import { decodeFailureReason, isCancellation } from './failure.js';
 import { DownloadProgress, DownloadResult, type DownloadState, type DownloadStatus } from './schemas.js';
 
 const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> = {
@@ -28,7 +28,7 @@ export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', contr
   const failure = (mapped === 'failed' || mapped === 'delayed') && job.failedReason ? decodeFailureReason(job.failedReason) : undefined;
   // A paused job waits in the delayed set; a cancelled one is a failed job with its own code.
   const state: DownloadState =
-    mapped === 'delayed' && control === 'pause' ? 'paused' : mapped === 'failed' && failure?.code === 'FERRY_ERR_CANCELLED' ? 'cancelled' : mapped;
+    mapped === 'delayed' && control === 'pause' ? 'paused' : mapped === 'failed' && isCancellation(failure) ? 'cancelled' : mapped;
   const result = state === 'completed' ? DownloadResult.safeParse(job.returnvalue) : undefined;
   const progress = DownloadProgress.safeParse(job.progress);
   return {

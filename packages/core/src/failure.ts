@@ -1,13 +1,18 @@
-import { ERROR_CODES, FerryError, isErrorCode } from './errors.js';
+import { ERROR_CODES, FerryError, isErrorCode, type ErrorCode } from './errors.js';
 import type { DownloadFailure } from './schemas.js';
+
+const reasonPrefix = (code: ErrorCode): string => `${code}: `;
 
 /**
  * BullMQ keeps only an error's message (`failedReason`). The code travels as its
  * prefix, `FERRY_ERR_…: message`, which also reads well in Bull Board.
  */
 export function encodeFailureReason(err: FerryError): string {
-  return `${err.code}: ${err.message}`;
+  return `${reasonPrefix(err.code)}${err.message}`;
 }
+
+/** How the `failedReason` of a cancelled download starts, for Redis scripts that cannot decode it. */
+export const CANCELLED_REASON_PREFIX = reasonPrefix('FERRY_ERR_CANCELLED');
 
 // Failures BullMQ itself records, which never passed through a processor.
 const BULLMQ_REASONS: ReadonlyArray<[RegExp, DownloadFailure['code'], string]> = [
@@ -23,4 +28,9 @@ export function decodeFailureReason(reason: string): DownloadFailure {
     if (pattern.test(reason)) return { code, message: `${message} (${reason})`, retryable: ERROR_CODES[code].retryable };
   }
   return { code: 'FERRY_ERR_INTERNAL', message: reason, retryable: ERROR_CODES.FERRY_ERR_INTERNAL.retryable };
+}
+
+/** A cancelled download is a failed job whose failure is the cancel; it is shown as `cancelled`, not `failed`. */
+export function isCancellation(failure: DownloadFailure | undefined): boolean {
+  return failure?.code === 'FERRY_ERR_CANCELLED';
 }

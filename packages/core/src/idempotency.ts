@@ -2,9 +2,6 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { DownloadRequest } from './schemas.js';
 
-/** Printable ASCII without spaces, as the Idempotency-Key header draft allows; bounded so Redis keys stay small. */
-export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value === null || typeof value !== 'object') return value;

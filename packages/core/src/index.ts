@@ -9,7 +9,7 @@ export { downloadToStorage, PROGRESS_INTERVAL_MS, type DownloadContext } from '.
 export { isRetryableStatus } from './download/http-status.js';
 export { parseRetryAfter } from './download/retry-after.js';
 export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
-export { decodeFailureReason, encodeFailureReason } from './failure.js';
+export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
 export { downloadStateOf, toDownloadStatus } from './download-status.js';
 export { DownloadEndings, endingsKey, type DownloadEndingsOptions } from './download-endings.js';
 export { DownloadIndex } from './download-index.js';
@@ -22,7 +22,7 @@ export {
   type ControlOutcome,
 } from './download-control.js';
 export { CONTROL_FIELD, loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
-export { IDEMPOTENCY_KEY, IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
+export { IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export {
   backoffPolicy,
@@ -53,6 +53,7 @@ export {
   DownloadResult,
   DownloadState,
   DownloadStatus,
+  IDEMPOTENCY_KEY,
   MAX_HEADER_COUNT,
   MAX_HEADERS_BYTES,
   MAX_URL_LENGTH,
@@ -65,7 +66,7 @@ export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
 export { LocalDiskStorage, PARTS_DIRNAME } from './storage/local-disk.js';
 export type { ConflictPolicy, PartWriter, Storage, StoredFile, StoredPart } from './storage/storage.js';
 export { chooseFilename, type FilenameSources } from './storage/choose-filename.js';
-export { dispositionFilenames, filenameFromContentDisposition, type DispositionFilenames } from './storage/content-disposition.js';
+export { dispositionFilenames, type DispositionFilenames } from './storage/content-disposition.js';
 export { extensionForContentType } from './storage/content-type-extension.js';
 export {
   classifyAddress,
@@ -80,7 +81,7 @@ export {
 export { blockedDestination, type BlockReason } from './egress/blocked-destination.js';
 export { checkEndpoint, checkUrl } from './egress/check-url.js';
 export { checkRedirect } from './egress/check-redirect.js';
-export { EGRESS_VARIABLES, parseCidrList, parseEgressConfig, parseHostList, parsePortList } from './egress/egress-config.js';
+export { parseCidrList, parseHostList, parsePortList } from './egress/egress-config.js';
 export { createGuardedAgent, type GuardedAgentOptions } from './egress/guarded-agent.js';
 export { createGuardedLookup, resolveChecked, systemResolver, type ResolvedAddress, type Resolver } from './egress/guarded-lookup.js';
 export {

@@ -17,14 +17,16 @@ export function backoffPolicy(config: Config): BackoffPolicy {
   };
 }
 
-export function downloadJobOptions(config: Config): DefaultJobOptions {
+/** How long finished jobs of every queue are kept: without limits they would fill Redis, which runs with noeviction and would then refuse new work. */
+export function retentionJobOptions(config: Config): Pick<DefaultJobOptions, 'removeOnComplete' | 'removeOnFail'> {
   return {
-    attempts: config.retry.attempts,
-    backoff: { type: FERRY_BACKOFF },
-    // Without limits, finished jobs would fill Redis, which runs with noeviction and would then refuse new work.
     removeOnComplete: { age: config.retention.completed.age, count: config.retention.completed.count },
     removeOnFail: { age: config.retention.failed.age, count: config.retention.failed.count },
   };
+}
+
+export function downloadJobOptions(config: Config): DefaultJobOptions {
+  return { attempts: config.retry.attempts, backoff: { type: FERRY_BACKOFF }, ...retentionJobOptions(config) };
 }
 
 export function downloadBackoffStrategy(config: Config): BackoffStrategy {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
-import { IDEMPOTENCY_KEY } from './idempotency.js';
 import { unsafeFilenameReason } from './storage/filename.js';
 
 export const MAX_URL_LENGTH = 2048;
@@ -9,6 +8,8 @@ export const MAX_HEADERS_BYTES = 8 * 1024;
 /** BullMQ's largest priority. */
 export const MAX_PRIORITY = 2 ** 21;
 export const MAX_DELAY_MS = 30 * 24 * 3600 * 1000;
+/** Printable ASCII without spaces, as the Idempotency-Key header draft allows; bounded so Redis keys stay small. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 // Headers whose value the engine decides: a caller-supplied one would break framing, caching or routing.
 const ENGINE_OWNED_HEADERS = new Set([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chooseFilename, extensionForContentType } from '../src/storage/choose-filename.js';
+import { chooseFilename } from '../src/storage/choose-filename.js';
+import { extensionForContentType } from '../src/storage/content-type-extension.js';
 import { unsafeFilenameReason } from '../src/storage/filename.js';
 
 const jobId = '42';

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { dispositionFilenames, filenameFromContentDisposition } from '../src/storage/content-disposition.js';
+import { dispositionFilenames } from '../src/storage/content-disposition.js';
 
-describe('filenameFromContentDisposition', () => {
+// The name the header asks for, `filename*` first, as chooseFilename tries them (before sanitizing).
+function filenameIn(header: string | undefined): string | undefined {
+  const { extended, plain } = dispositionFilenames(header);
+  return extended ?? plain;
+}
+
+describe('the name a Content-Disposition header asks for', () => {
   describe('with the examples from RFC 6266 section 5', () => {
     it.each([
       ['Attachment; filename=example.html', 'example.html'],
@@ -9,7 +15,7 @@ describe('filenameFromContentDisposition', () => {
       ["attachment; filename*= UTF-8''%e2%82%ac%20rates", '€ rates'],
       ['attachment; filename="EURO rates"; filename*=utf-8\'\'%e2%82%ac%20rates', '€ rates'],
     ])('reads %j as %j', (header, name) => {
-      expect(filenameFromContentDisposition(header)).toBe(name);
+      expect(filenameIn(header)).toBe(name);
     });
   });
 
@@ -31,31 +37,31 @@ describe('filenameFromContentDisposition', () => {
       ['inline; filename="foo.html"', 'foo.html'],
       ['form-data; name="file"; filename="foo.html"', 'foo.html'],
     ])('reads %j as %j', (header, name) => {
-      expect(filenameFromContentDisposition(header)).toBe(name);
+      expect(filenameIn(header)).toBe(name);
     });
 
     it('does not let a quoted ; or filename= in another parameter start a parameter', () => {
-      expect(filenameFromContentDisposition('attachment; foo="x; filename=evil.exe"; filename="good.txt"')).toBe('good.txt');
-      expect(filenameFromContentDisposition('attachment; foo="\\"\\\\";filename="foo.html"')).toBe('foo.html');
+      expect(filenameIn('attachment; foo="x; filename=evil.exe"; filename="good.txt"')).toBe('good.txt');
+      expect(filenameIn('attachment; foo="\\"\\\\";filename="foo.html"')).toBe('foo.html');
     });
 
     it('ignores parameters that only look like filename', () => {
-      expect(filenameFromContentDisposition('attachment; xfilename=foo.html')).toBeUndefined();
-      expect(filenameFromContentDisposition('attachment; name="foo.html"')).toBeUndefined();
-      expect(filenameFromContentDisposition('attachment; filename *=UTF-8\'\'foo.html')).toBeUndefined();
+      expect(filenameIn('attachment; xfilename=foo.html')).toBeUndefined();
+      expect(filenameIn('attachment; name="foo.html"')).toBeUndefined();
+      expect(filenameIn('attachment; filename *=UTF-8\'\'foo.html')).toBeUndefined();
     });
 
     it('reads ISO-8859-1 text as ISO-8859-1', () => {
-      expect(filenameFromContentDisposition('attachment; filename="foo-\u00e4.html"')).toBe('foo-ä.html');
+      expect(filenameIn('attachment; filename="foo-\u00e4.html"')).toBe('foo-ä.html');
     });
 
     it('reads raw UTF-8 bytes, which arrive as ISO-8859-1 text, as the UTF-8 they are', () => {
       const header = Buffer.from('attachment; filename="rés umé-€.pdf"', 'utf8').toString('latin1');
-      expect(filenameFromContentDisposition(header)).toBe('rés umé-€.pdf');
+      expect(filenameIn(header)).toBe('rés umé-€.pdf');
     });
 
     it('keeps a name that is already decoded text beyond ISO-8859-1', () => {
-      expect(filenameFromContentDisposition('attachment; filename="Ã¤-€.txt"')).toBe('Ã¤-€.txt');
+      expect(filenameIn('attachment; filename="Ã¤-€.txt"')).toBe('Ã¤-€.txt');
     });
   });
 
@@ -71,18 +77,18 @@ describe('filenameFromContentDisposition', () => {
       ["attachment; filename* =UTF-8''foo-%c3%a4.html", 'foo-ä.html'],
       ["attachment; filename*=UTF-8''%5cfoo.html", '\\foo.html'],
     ])('reads %j as %j', (header, name) => {
-      expect(filenameFromContentDisposition(header)).toBe(name);
+      expect(filenameIn(header)).toBe(name);
     });
 
     it('prefers filename* to filename, whichever comes first', () => {
-      expect(filenameFromContentDisposition('attachment; filename="foo-ae.html"; filename*=UTF-8\'\'foo-%c3%a4.html')).toBe('foo-ä.html');
-      expect(filenameFromContentDisposition('attachment; filename*=UTF-8\'\'foo-%c3%a4.html; filename="foo-ae.html"')).toBe('foo-ä.html');
+      expect(filenameIn('attachment; filename="foo-ae.html"; filename*=UTF-8\'\'foo-%c3%a4.html')).toBe('foo-ä.html');
+      expect(filenameIn('attachment; filename*=UTF-8\'\'foo-%c3%a4.html; filename="foo-ae.html"')).toBe('foo-ä.html');
     });
 
     it('does not treat RFC 2231 continuations as filename*', () => {
-      expect(filenameFromContentDisposition('attachment; filename*0="foo."; filename*1="html"')).toBeUndefined();
+      expect(filenameIn('attachment; filename*0="foo."; filename*1="html"')).toBeUndefined();
       expect(
-        filenameFromContentDisposition("attachment; filename*0*=ISO-8859-15''euro-sign%3d%a4; filename*=ISO-8859-1''currency-sign%3d%a4"),
+        filenameIn("attachment; filename*0*=ISO-8859-15''euro-sign%3d%a4; filename*=ISO-8859-1''currency-sign%3d%a4"),
       ).toBe('currency-sign=¤');
     });
 
@@ -100,35 +106,35 @@ describe('filenameFromContentDisposition', () => {
       ['a raw space', "attachment; filename*=UTF-8''foo bar.html"],
       ['nothing after the quotes', "attachment; filename*=UTF-8''"],
     ])('gives up on %s', (_situation, header) => {
-      expect(filenameFromContentDisposition(header)).toBeUndefined();
+      expect(filenameIn(header)).toBeUndefined();
     });
 
     it('falls back to filename when filename* is unusable', () => {
-      expect(filenameFromContentDisposition("attachment; filename*=KOI8-R''%f0%d2; filename=\"fallback.txt\"")).toBe('fallback.txt');
-      expect(filenameFromContentDisposition("attachment; filename*=UTF-8''%E4; filename=\"fallback.txt\"")).toBe('fallback.txt');
-      expect(filenameFromContentDisposition("attachment; filename*=UTF-8''; filename=\"fallback.txt\"")).toBe('fallback.txt');
+      expect(filenameIn("attachment; filename*=KOI8-R''%f0%d2; filename=\"fallback.txt\"")).toBe('fallback.txt');
+      expect(filenameIn("attachment; filename*=UTF-8''%E4; filename=\"fallback.txt\"")).toBe('fallback.txt');
+      expect(filenameIn("attachment; filename*=UTF-8''; filename=\"fallback.txt\"")).toBe('fallback.txt');
     });
   });
 
   describe('with hostile or broken headers', () => {
     it('returns names with paths as sent, for sanitizeFilename to defuse', () => {
-      expect(filenameFromContentDisposition('attachment; filename="../../etc/passwd"')).toBe('../../etc/passwd');
-      expect(filenameFromContentDisposition("attachment; filename*=UTF-8''%2e%2e%2fx")).toBe('../x');
-      expect(filenameFromContentDisposition('attachment; filename="..\\\\..\\\\boot.ini"')).toBe('..\\..\\boot.ini');
+      expect(filenameIn('attachment; filename="../../etc/passwd"')).toBe('../../etc/passwd');
+      expect(filenameIn("attachment; filename*=UTF-8''%2e%2e%2fx")).toBe('../x');
+      expect(filenameIn('attachment; filename="..\\\\..\\\\boot.ini"')).toBe('..\\..\\boot.ini');
     });
 
     it('returns control and bidi characters as sent, for sanitizeFilename to strip', () => {
-      expect(filenameFromContentDisposition('attachment; filename="a\u0000b"')).toBe('a\u0000b');
-      expect(filenameFromContentDisposition("attachment; filename*=UTF-8''a%00b")).toBe('a\u0000b');
-      expect(filenameFromContentDisposition("attachment; filename*=UTF-8''evil%E2%80%AEfdp.exe")).toBe('evil\u202Efdp.exe');
+      expect(filenameIn('attachment; filename="a\u0000b"')).toBe('a\u0000b');
+      expect(filenameIn("attachment; filename*=UTF-8''a%00b")).toBe('a\u0000b');
+      expect(filenameIn("attachment; filename*=UTF-8''evil%E2%80%AEfdp.exe")).toBe('evil\u202Efdp.exe');
     });
 
     it('returns over-long names whole, for sanitizeFilename to shorten', () => {
-      expect(filenameFromContentDisposition(`attachment; filename="${'a'.repeat(300)}.pdf"`)).toBe(`${'a'.repeat(300)}.pdf`);
+      expect(filenameIn(`attachment; filename="${'a'.repeat(300)}.pdf"`)).toBe(`${'a'.repeat(300)}.pdf`);
     });
 
     it('returns reserved device names as sent', () => {
-      expect(filenameFromContentDisposition('attachment; filename=CON')).toBe('CON');
+      expect(filenameIn('attachment; filename=CON')).toBe('CON');
     });
 
     it.each([
@@ -147,38 +153,38 @@ describe('filenameFromContentDisposition', () => {
       ['only semicolons', ';;;'],
       ['only an equals sign', '='],
     ])('is undefined for %s', (_situation, header) => {
-      expect(filenameFromContentDisposition(header)).toBeUndefined();
+      expect(filenameIn(header)).toBeUndefined();
     });
 
     it('accepts a parameter repeated with the same value', () => {
-      expect(filenameFromContentDisposition('attachment; filename="foo.html"; filename="foo.html"')).toBe('foo.html');
+      expect(filenameIn('attachment; filename="foo.html"; filename="foo.html"')).toBe('foo.html');
     });
 
     it('distrusts differing copies of filename* but still reads a single filename', () => {
       expect(
-        filenameFromContentDisposition("attachment; filename*=UTF-8''a.txt; filename*=UTF-8''b.exe; filename=\"c.txt\""),
+        filenameIn("attachment; filename*=UTF-8''a.txt; filename*=UTF-8''b.exe; filename=\"c.txt\""),
       ).toBe('c.txt');
     });
 
     it('does not read past an unclosed quote', () => {
-      expect(filenameFromContentDisposition('attachment; foo="unclosed; filename=evil.exe')).toBeUndefined();
+      expect(filenameIn('attachment; foo="unclosed; filename=evil.exe')).toBeUndefined();
     });
 
     it('reads an unquoted name with spaces up to the next semicolon', () => {
-      expect(filenameFromContentDisposition('attachment; filename=foo bar.html')).toBe('foo bar.html');
-      expect(filenameFromContentDisposition('attachment; filename=foo bar.html; size=3')).toBe('foo bar.html');
+      expect(filenameIn('attachment; filename=foo bar.html')).toBe('foo bar.html');
+      expect(filenameIn('attachment; filename=foo bar.html; size=3')).toBe('foo bar.html');
     });
 
     it('reads a filename even when the disposition type is missing or odd', () => {
-      expect(filenameFromContentDisposition('filename=foo.html')).toBe('foo.html');
-      expect(filenameFromContentDisposition('; filename="foo.html"')).toBe('foo.html');
-      expect(filenameFromContentDisposition('x-custom; filename="foo.html"')).toBe('foo.html');
+      expect(filenameIn('filename=foo.html')).toBe('foo.html');
+      expect(filenameIn('; filename="foo.html"')).toBe('foo.html');
+      expect(filenameIn('x-custom; filename="foo.html"')).toBe('foo.html');
     });
 
     it('stays fast on a huge header', () => {
       const header = `attachment; ${'a=b; '.repeat(20_000)}filename="end.txt"`;
       const started = performance.now();
-      expect(filenameFromContentDisposition(header)).toBe('end.txt');
+      expect(filenameIn(header)).toBe('end.txt');
       expect(performance.now() - started).toBeLessThan(1000);
     });
   });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { decodeFailureReason, readControl, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
+import { decodeFailureReason, isCancellation, readControl, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
 import { SpeedMeter } from './speed-meter.js';
 
 export type JobEventListener = (event: DownloadEvent) => void;
@@ -68,7 +68,7 @@ export class JobEventHub {
     });
     on('failed', ({ jobId, failedReason }) => {
       const error = decodeFailureReason(String(failedReason ?? ''));
-      return error.code === 'FERRY_ERR_CANCELLED' ? { type: 'cancelled', id: String(jobId) } : { type: 'failed', id: String(jobId), error };
+      return isCancellation(error) ? { type: 'cancelled', id: String(jobId) } : { type: 'failed', id: String(jobId), error };
     });
   }
 

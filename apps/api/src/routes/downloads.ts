@@ -175,7 +175,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       // A retry is a fresh start: the full number of attempts again.
       await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     } catch (err) {
-      if (status.batchId !== null) await batches.recordOutcome(job, 'failed');
+      if (status.batchId !== null) await batches.recordOutcome(status);
       throw err;
     }
     request.log.info({ jobId: status.id }, 'download retried');

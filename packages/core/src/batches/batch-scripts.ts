@@ -53,7 +53,7 @@ for i = 1, 3 do redis.call('PERSIST', KEYS[i]) end
  * retention (\`expired\`), and its recorded outcome stands in for it.
  *
  * KEYS: members, outcomes, completed, failed, delayed, prioritized, active.
- * ARGV: job key prefix (\`<prefix>:<queue>:\`), start, stop, control field.
+ * ARGV: job key prefix (\`<prefix>:<queue>:\`), start, stop, control field, the failedReason prefix of a cancel.
  */
 export const MEMBER_STATES = `
 local ids = redis.call('LRANGE', KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
@@ -84,7 +84,7 @@ for _, entry in ipairs(ids) do
     end
   elseif redis.call('ZSCORE', KEYS[4], id) then
     local reason = redis.call('HGET', jobKey, 'failedReason') or ''
-    state = (string.sub(reason, 1, 21) == 'FERRY_ERR_CANCELLED: ') and 'cancelled' or 'failed'
+    state = (string.sub(reason, 1, #ARGV[5]) == ARGV[5]) and 'cancelled' or 'failed'
     received, total = progress(jobKey)
   elseif redis.call('ZSCORE', KEYS[5], id) then
     state = (redis.call('HGET', jobKey, ARGV[4]) == 'pause') and 'paused' or 'delayed'

@@ -1,10 +1,10 @@
-import type { Job, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BatchMember, BatchSummary } from '../api-schemas.js';
 import type { Config } from '../config.js';
-import { decodeFailureReason } from '../failure.js';
+import { CANCELLED_REASON_PREFIX } from '../failure.js';
 import { CONTROL_FIELD } from '../load-download-status.js';
-import { DownloadProgress, DownloadResult, type DownloadState } from '../schemas.js';
+import type { DownloadState, DownloadStatus } from '../schemas.js';
 import { CALLBACK_JOB, type CallbackJob } from '../webhooks/callbacks.js';
 import { MEMBER_STATES, RECORD_OUTCOME, REOPEN_MEMBER } from './batch-scripts.js';
 import { summarizeMembers, type MemberRow, type MemberSummary } from './batch-summary.js';
@@ -127,7 +127,7 @@ export class BatchStore {
       chunks.push(
         this.#redis.ferryBatchMemberStates(
           members, outcomes, q.keys['completed']!, q.keys['failed']!, q.keys['delayed']!, q.keys['prioritized']!, q.keys['active']!,
-          q.toKey(''), from, Math.min(stop, from + CHUNK - 1), CONTROL_FIELD,
+          q.toKey(''), from, Math.min(stop, from + CHUNK - 1), CONTROL_FIELD, CANCELLED_REASON_PREFIX,
         ),
       );
     }
@@ -182,20 +182,18 @@ export class BatchStore {
   }
 
   /**
-   * Records that a member's job ended for good (BullMQ state `completed` or
-   * `failed`; a FERRY_ERR_CANCELLED failure counts as cancelled) and queues the
+   * Records that a member ended for good, given its status once its job is
+   * `completed` or `failed` (so completed, failed or cancelled), and queues the
    * batch's completion callback when it was the last one. Called by workers for
    * the downloads they finish, and by whoever moves a download that is not
    * running to failed (cancel). Safe to call twice for the same outcome.
    */
-  async recordOutcome(job: Job, finalState: 'completed' | 'failed'): Promise<void> {
-    const batchId = (job.data as { batchId?: unknown }).batchId;
-    if (typeof batchId !== 'string' || job.id === undefined) return;
-    const state: DownloadState =
-      finalState === 'completed' ? 'completed' : decodeFailureReason(job.failedReason ?? '').code === 'FERRY_ERR_CANCELLED' ? 'cancelled' : 'failed';
-    const result = finalState === 'completed' ? DownloadResult.safeParse(job.returnvalue).data : undefined;
-    const bytes = result?.bytes ?? DownloadProgress.safeParse(job.progress).data?.receivedBytes ?? 0;
-    const reply = await this.#redis.ferryBatchRecordOutcome(...this.#keys(batchId), job.id, `${state}:${bytes}`, Date.now(), this.#options.ttlSeconds);
+  async recordOutcome(status: DownloadStatus): Promise<void> {
+    const { batchId } = status;
+    if (typeof batchId !== 'string') return;
+    // What it received: its result's size once completed, else as far as it got.
+    const bytes = status.result?.bytes ?? status.progress.receivedBytes;
+    const reply = await this.#redis.ferryBatchRecordOutcome(...this.#keys(batchId), status.id, `${status.state}:${bytes}`, Date.now(), this.#options.ttlSeconds);
     if (reply === 'ended') await this.#queueCallback(batchId);
   }
 

@@ -1,13 +1,9 @@
 import { isIP } from 'node:net';
 import { FerryError } from '../errors.js';
-import { normalizeHostname, parseCidr, type EgressPolicyOptions, type PortRule } from './address-policy.js';
+import { normalizeHostname, parseCidr, type PortRule } from './address-policy.js';
 
-/** The environment variables an operator opens the egress guard with; unset, nothing private is reachable. */
-export const EGRESS_VARIABLES = {
-  allowCidrs: 'FERRY_EGRESS_ALLOW_CIDRS',
-  allowHosts: 'FERRY_EGRESS_ALLOW_HOSTS',
-  allowPorts: 'FERRY_EGRESS_ALLOW_PORTS',
-} as const;
+// Where an address belongs that someone put in the host list.
+const ALLOW_CIDRS_VARIABLE = 'FERRY_EGRESS_ALLOW_CIDRS';
 
 function entries(text: string): string[] {
   return text
@@ -35,7 +31,7 @@ export function parseHostList(text: string): string[] {
   return entries(text).map((entry) => {
     const fail = (problem: string) =>
       new FerryError('FERRY_ERR_CONFIG', `must be a comma-separated list of host names such as files.example.internal: "${entry}" ${problem}`);
-    if (isIP(entry) !== 0 || entry.startsWith('[')) throw fail(`is an IP address; list addresses in ${EGRESS_VARIABLES.allowCidrs} instead, e.g. ${entry}/32`);
+    if (isIP(entry) !== 0 || entry.startsWith('[')) throw fail(`is an IP address; list addresses in ${ALLOW_CIDRS_VARIABLE} instead, e.g. ${entry}/32`);
     if (/[/:@*\s\\?#]/.test(entry)) throw fail('is not a bare host name; leave out the scheme, port, path and wildcards');
     let hostname: string;
     try {
@@ -44,7 +40,7 @@ export function parseHostList(text: string): string[] {
       throw fail('is not a valid host name');
     }
     // The URL parser would read "2130706433" as 127.0.0.1: a number is an address, not a name.
-    if (isIP(hostname) !== 0) throw fail(`is read as the IP address ${hostname}; list addresses in ${EGRESS_VARIABLES.allowCidrs} instead`);
+    if (isIP(hostname) !== 0) throw fail(`is read as the IP address ${hostname}; list addresses in ${ALLOW_CIDRS_VARIABLE} instead`);
     return normalizeHostname(hostname);
   });
 }
@@ -62,31 +58,4 @@ export function parsePortList(text: string): PortRule[] {
     }
     return from === to ? from : { from, to };
   });
-}
-
-/**
- * Reads the three variables into policy options, reporting every bad one at once
- * in the same shape as loadConfig's messages.
- */
-export function parseEgressConfig(env: Record<string, string | undefined>): EgressPolicyOptions {
-  const problems: string[] = [];
-  const read = <T>(name: string, parse: (text: string) => T[]): T[] => {
-    const raw = env[name];
-    if (raw === undefined) return [];
-    try {
-      return parse(raw);
-    } catch (err) {
-      problems.push(`  ${name} ${(err as Error).message} (got ${JSON.stringify(raw)})`);
-      return [];
-    }
-  };
-  const options = {
-    allowCidrs: read(EGRESS_VARIABLES.allowCidrs, parseCidrList),
-    allowHosts: read(EGRESS_VARIABLES.allowHosts, parseHostList),
-    allowPorts: read(EGRESS_VARIABLES.allowPorts, parsePortList),
-  };
-  if (problems.length > 0) {
-    throw new FerryError('FERRY_ERR_CONFIG', `Invalid configuration:\n${problems.join('\n')}\nFix the variables above in the environment or in .env.`);
-  }
-  return options;
 }

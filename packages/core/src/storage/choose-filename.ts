@@ -2,8 +2,6 @@ import { dispositionFilenames } from './content-disposition.js';
 import { extensionForContentType } from './content-type-extension.js';
 import { filenameFromUrl, MAX_FILENAME_BYTES, sanitizeFilename, truncateUtf8, unsafeFilenameReason } from './filename.js';
 
-export { extensionForContentType } from './content-type-extension.js';
-
 // Only reached when even the job id sanitizes to nothing; a stored file still needs a name.
 const LAST_RESORT_FILENAME = 'download';
 

@@ -155,9 +155,3 @@ export function dispositionFilenames(header: string | undefined): DispositionFil
     ...(plainName === undefined ? {} : { plain: plainName }),
   };
 }
-
-/** The name a Content-Disposition header asks for, `filename*` first, decoded but not sanitized. */
-export function filenameFromContentDisposition(header: string | undefined): string | undefined {
-  const { extended, plain } = dispositionFilenames(header);
-  return extended ?? plain;
-}

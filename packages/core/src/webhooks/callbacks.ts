@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { BatchSummary } from '../api-schemas.js';
+import { retentionJobOptions } from '../queues.js';
 import { DownloadStatus } from '../schemas.js';
 
 export const CALLBACK_QUEUE = 'callbacks';
@@ -28,8 +29,7 @@ export function callbackJobOptions(config: Config) {
   return {
     attempts: config.callbacks.attempts,
     backoff: { type: 'exponential', delay: config.callbacks.backoffBaseMs, jitter: 0.5 },
-    removeOnComplete: { age: config.retention.completed.age, count: config.retention.completed.count },
-    removeOnFail: { age: config.retention.failed.age, count: config.retention.failed.count },
+    ...retentionJobOptions(config),
   };
 }
 

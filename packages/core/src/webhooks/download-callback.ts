@@ -1,6 +1,5 @@
-import type { Job, JobState, Queue } from 'bullmq';
-import { toDownloadStatus } from '../download-status.js';
-import { DownloadJob } from '../schemas.js';
+import type { Job, Queue } from 'bullmq';
+import { DownloadJob, type DownloadStatus } from '../schemas.js';
 import { CALLBACK_JOB, type CallbackJob, type DownloadCallbackType } from './callbacks.js';
 
 const EVENT_TYPES: Partial<Record<string, DownloadCallbackType>> = {
@@ -11,18 +10,16 @@ const EVENT_TYPES: Partial<Record<string, DownloadCallbackType>> = {
 
 /**
  * Queues the callback of a download that has ended for good (completed, failed
- * after its last attempt, or cancelled), if it asked for one. Delivery is the
- * callbacks queue's work, with its own retries. The callback's id (also its
- * `webhook-id`) names the download, the outcome and when it ended, so the same
- * ending queued twice is delivered once, while a retried download that ends
- * again is reported again.
+ * after its last attempt, or cancelled; `data` is its status), if it asked for
+ * one. Delivery is the callbacks queue's work, with its own retries. The
+ * callback's id (also its `webhook-id`) names the download, the outcome and
+ * when it ended, so the same ending queued twice is delivered once, while a
+ * retried download that ends again is reported again.
  */
-export async function queueDownloadCallback(callbacks: Queue, job: Job, state: JobState | 'unknown'): Promise<void> {
+export async function queueDownloadCallback(callbacks: Queue, job: Job, data: DownloadStatus): Promise<void> {
   const url = DownloadJob.safeParse(job.data).data?.request.callbackUrl;
-  if (url === undefined || job.id === undefined) return;
-  const data = toDownloadStatus(job, state);
-  const type = data === undefined ? undefined : EVENT_TYPES[data.state];
-  if (data === undefined || type === undefined) return;
+  const type = EVENT_TYPES[data.state];
+  if (url === undefined || type === undefined) return;
   const callback: CallbackJob = { url, event: { type, timestamp: new Date().toISOString(), data } };
-  await callbacks.add(CALLBACK_JOB, callback, { jobId: `${job.id}.${type}.${job.finishedOn ?? 0}` });
+  await callbacks.add(CALLBACK_JOB, callback, { jobId: `${data.id}.${type}.${job.finishedOn ?? 0}` });
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/errors.js';
-import { EgressPolicy } from '../../src/egress/address-policy.js';
-import { parseCidrList, parseEgressConfig, parseHostList, parsePortList } from '../../src/egress/egress-config.js';
+import { parseCidrList, parseHostList, parsePortList } from '../../src/egress/egress-config.js';
 
 function messageOf(run: () => unknown): string {
   try {
@@ -13,39 +12,6 @@ function messageOf(run: () => unknown): string {
   }
   throw new Error('expected a FERRY_ERR_CONFIG');
 }
-
-describe('parseEgressConfig', () => {
-  it('allows nothing extra when the variables are unset', () => {
-    expect(parseEgressConfig({})).toEqual({ allowCidrs: [], allowHosts: [], allowPorts: [] });
-  });
-
-  it('reads comma-separated lists, ignoring spaces and empty entries', () => {
-    const options = parseEgressConfig({
-      FERRY_EGRESS_ALLOW_CIDRS: ' 127.0.0.0/8, ::1/128,,10.1.2.3 ',
-      FERRY_EGRESS_ALLOW_HOSTS: 'Files.Example.Internal., minio',
-      FERRY_EGRESS_ALLOW_PORTS: '8080, 9000-9010,',
-    });
-    expect(options).toEqual({
-      allowCidrs: ['127.0.0.0/8', '::1/128', '10.1.2.3/32'],
-      allowHosts: ['files.example.internal', 'minio'],
-      allowPorts: [8080, { from: 9000, to: 9010 }],
-    });
-    const policy = new EgressPolicy(options);
-    expect(policy.checkAddress('127.0.0.1')).toEqual({ allowed: true });
-    expect(policy.allowsHost('MINIO')).toBe(true);
-    expect(policy.allowsPort(9003)).toBe(true);
-  });
-
-  it('reports every bad variable at once, with what it got and how to fix it', () => {
-    const message = messageOf(() =>
-      parseEgressConfig({ FERRY_EGRESS_ALLOW_CIDRS: '10.0.0.1/8', FERRY_EGRESS_ALLOW_HOSTS: 'http://x', FERRY_EGRESS_ALLOW_PORTS: '70000' }),
-    );
-    expect(message).toContain('FERRY_EGRESS_ALLOW_CIDRS must be a comma-separated list of CIDRs: "10.0.0.1/8" has bits set after the /8 prefix; did you mean 10.0.0.0/8?');
-    expect(message).toContain('(got "10.0.0.1/8")');
-    expect(message).toContain('FERRY_EGRESS_ALLOW_HOSTS must be a comma-separated list of host names');
-    expect(message).toContain('FERRY_EGRESS_ALLOW_PORTS must be a comma-separated list of ports');
-  });
-});
 
 describe('parseCidrList', () => {
   it('writes each network in canonical form', () => expect(parseCidrList('FD00::/8,0.0.0.0/0')).toEqual(['fd00::/8', '0.0.0.0/0']));
