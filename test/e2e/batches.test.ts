@@ -3,8 +3,9 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, OTHER_API_KEY, WEBHOOK_SECRET, type Ferry } from '../support/ferry.js';
 import { serveFile, type RandomFile } from '../support/origin.js';
-import { asHeaders, receiver, until } from '../support/receiver.js';
+import { asHeaders, receiver } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const stack = useStack({ workers: 1, env: { FERRY_WORKER_CONCURRENCY: '16' } });
 

@@ -4,8 +4,9 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
-import { asHeaders, receiver as receiverOn, until } from '../support/receiver.js';
+import { asHeaders, receiver as receiverOn } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const stack = useStack({ workers: 1 });
 

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PARTS_DIRNAME, type DownloadAccepted, type DownloadStatus } from '@ferry/core';
+import { PARTS_DIRNAME, type DownloadAccepted } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { OTHER_API_KEY, bearer } from '../support/ferry.js';
 import { pathOf, sha256File } from '../support/files.js';
@@ -14,16 +14,6 @@ const stack = useStack({ eachTest: true });
 
 const parts = async (storageDir: string) => (await readdir(path.join(storageDir, PARTS_DIRNAME)).catch(() => [])).sort();
 
-async function waitForState(id: string, state: DownloadStatus['state'], timeoutMs = 5000): Promise<DownloadStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await stack.ferry.status(id);
-    if (status.state === state) return status;
-    if (Date.now() > deadline) throw new Error(`download ${id} is ${status.state}, not ${state}, after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('cancel', () => {
   it('stops an active 200 MiB download in a worker process within a second, removes its part and ends cancelled', async () => {
     const { ferry } = stack;
@@ -36,7 +26,7 @@ describe('cancel', () => {
 
     const asked = Date.now();
     const response = await ferry.request<DownloadAccepted>('DELETE', `/v1/downloads/${id}`);
-    const status = await waitForState(id, 'cancelled');
+    const status = await ferry.waitFor(id, ['cancelled'], 5000);
     const tookMs = Date.now() - asked;
 
     expect(response.status).toBe(200);

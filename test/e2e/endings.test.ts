@@ -4,8 +4,9 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
-import { asHeaders, receiver, until } from '../support/receiver.js';
+import { asHeaders, receiver } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 // Ferry's workers sweep for unreported ends every 300 ms in these tests.
 const stack = useStack({ eachTest: true, env: { FERRY_ENDINGS_SWEEP_INTERVAL_MS: '300' } });

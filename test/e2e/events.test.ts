@@ -2,9 +2,9 @@ import type { BatchAccepted, DownloadEvent } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
-import { until } from '../support/receiver.js';
 import { openSse, type SseEvent } from '../support/sse.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const stack = useStack({ workers: 1 });
 

@@ -3,6 +3,7 @@ import type { WorkerProcess } from '../support/ferry.js';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
 import { serveFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
+import { receivedAtLeast } from '../support/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -13,11 +14,7 @@ async function slowDownloadUnderWay(name: string, size: number, bytesPerSecond: 
   const file = await stack.origin.randomFile(name, size);
   const id = await stack.ferry.enqueue({ url: stack.origin.route(`/${name}`, serveFile(file, { bytesPerSecond })) });
   await stack.ferry.waitFor(id, ['active']);
-  const deadline = Date.now() + 20_000;
-  while ((await stack.ferry.status(id)).progress.receivedBytes < MiB) {
-    if (Date.now() > deadline) throw new Error('download did not start streaming');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await receivedAtLeast(stack.ferry, id, MiB);
   return { id, file };
 }
 

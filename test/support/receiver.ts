@@ -20,13 +20,4 @@ export function receiver(origin: TestOrigin, path: string, ...statuses: number[]
   return { url: origin.route(path, handler), deliveries };
 }
 
-/** Waits until `check()` holds, or fails naming `what`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 export const asHeaders = (headers: IncomingHttpHeaders) => headers as Record<string, string | undefined>;

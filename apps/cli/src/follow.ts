@@ -1,4 +1,4 @@
-import { FerryClientError } from '@ferry/client';
+import { FerryClientError, outcomeOf } from '@ferry/client';
 import type { Context } from './context.js';
 import { asClientError, type Download, type Follow, type Report } from './watch.js';
 
@@ -36,9 +36,9 @@ export function followBatch(ctx: Context, batchId: string, downloads: readonly D
       else if (event.type === 'completed' || event.type === 'failed' || event.type === 'cancelled') {
         // A retried member can end twice; the first ending is the one this run reports.
         if (!pending.delete(event.id)) continue;
-        if (event.type === 'completed') report.completed(event.id, event.result);
-        else if (event.type === 'failed') report.failed(event.id, new FerryClientError(event.error.code, event.error.message));
-        else report.failed(event.id, new FerryClientError('FERRY_ERR_CANCELLED', `download ${event.id} was cancelled`));
+        const outcome = outcomeOf(event);
+        if (outcome instanceof FerryClientError) report.failed(event.id, outcome);
+        else report.completed(event.id, outcome);
       }
     }
     const stragglers = [...pending];

@@ -5,18 +5,9 @@ import { add } from './commands/add.js';
 import { batch } from './commands/batch.js';
 import { cancel } from './commands/cancel.js';
 import { status } from './commands/status.js';
-import type { Context } from './context.js';
-import type { Terminal } from './progress-board.js';
-import { resolveSettings, type Settings } from './settings.js';
+import type { Context, Io } from './context.js';
+import { DEFAULT_URL, resolveSettings, type Settings } from './settings.js';
 import { EXIT, HELP, UsageError } from './usage.js';
-
-export interface Io {
-  readonly out: Terminal;
-  readonly err: Terminal;
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-  readonly signal: AbortSignal;
-}
 
 const OPTIONS = {
   url: { type: 'string' },
@@ -88,7 +79,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     try {
       new URL(settings.url);
     } catch {
-      throw new UsageError(`--url / FERRY_URL must be an absolute URL such as http://127.0.0.1:3000; got ${settings.url}`);
+      throw new UsageError(`--url / FERRY_URL must be an absolute URL such as ${DEFAULT_URL}; got ${settings.url}`);
     }
     const client = new FerryClient({ baseUrl: settings.url, apiKey: settings.apiKey });
     try {

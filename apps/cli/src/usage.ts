@@ -1,4 +1,4 @@
-import { DEV_KEY_FILE } from './settings.js';
+import { DEFAULT_URL, DEV_KEY_FILE } from './settings.js';
 
 /** A mistake in how ferry was called: exit code 2, with the help to fix it. */
 export class UsageError extends Error {
@@ -18,7 +18,7 @@ Commands:
   cancel <id>             cancel a download (an active one stops shortly after)
 
 Options:
-  --url <url>         Ferry's API; default: FERRY_URL, else http://127.0.0.1:3000
+  --url <url>         Ferry's API; default: FERRY_URL, else ${DEFAULT_URL}
   --api-key <key>     the API key; default: FERRY_API_KEY, else the development
                       key that \`npm start\` keeps in ${DEV_KEY_FILE} (read from the
                       current directory, or FERRY_DATA_DIR when set)

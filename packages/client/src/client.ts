@@ -13,6 +13,7 @@ import {
   type DownloadResult,
 } from '@ferry/core/contract';
 import { abortedError } from './client-error.js';
+import { ENDED } from './download-end.js';
 import { eventStream, type StreamEvents } from './event-stream.js';
 import { parseBody, send, unreachable, type SendOptions } from './http.js';
 import { waitForDownload, type WaitOptions } from './wait.js';
@@ -176,7 +177,6 @@ function queryString(params: Record<string, string | number | undefined>): strin
   return defined.length === 0 ? '' : `?${new URLSearchParams(defined.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
 }
 
-const ENDED = new Set<DownloadState>(['completed', 'failed', 'cancelled']);
 const DOWNLOAD_EVENT_TYPES = DownloadEvent.options.map((option) => option.shape.type.value);
 const isDownloadEnd = (event: DownloadEvent) => ENDED.has(event.type as DownloadState);
 

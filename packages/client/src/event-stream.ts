@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { FerryClientError } from './client-error.js';
-import { badResponse, unreachable } from './http.js';
+import { badResponse, parseBody, unreachable } from './http.js';
 import { RetryBudget } from './retry-budget.js';
 import { readSse, SseParser, type SseMessage } from './sse.js';
 
@@ -24,15 +24,7 @@ export interface StreamEvents<T> {
 /** The event's JSON checked against `schema`; undefined for an event type this client does not know (a newer server's). */
 function parseEvent<T>(schema: z.ZodType<T>, message: SseMessage, known: ReadonlySet<string>): T | undefined {
   if (!known.has(message.event)) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(message.data);
-  } catch (err) {
-    throw badResponse(`a ${message.event} event is not JSON (${message.data.slice(0, 80)})`, { cause: err });
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw badResponse(`a ${message.event} event does not match Ferry's API contract`, { issues: parsed.error.issues });
-  return parsed.data;
+  return parseBody(schema, message.data, `a ${message.event} event`);
 }
 
 /**

@@ -1,5 +1,6 @@
-import type { DownloadEvent, DownloadFailure, DownloadResult, DownloadState, DownloadStatus } from '@ferry/core/contract';
+import type { DownloadEvent, DownloadResult, DownloadStatus } from '@ferry/core/contract';
 import { FerryClientError } from './client-error.js';
+import { ENDED, failure, outcomeOf } from './download-end.js';
 import { badResponse } from './http.js';
 import { pause, RetryBudget } from './retry-budget.js';
 
@@ -17,15 +18,6 @@ export interface WaitSource {
   events(signal: AbortSignal | undefined): AsyncGenerator<DownloadEvent>;
   get(signal: AbortSignal | undefined): Promise<DownloadStatus>;
   readonly pollIntervalMs: number;
-}
-
-const ENDED: ReadonlySet<DownloadState> = new Set(['completed', 'failed', 'cancelled']);
-
-function failure(id: string, state: DownloadState, error: DownloadFailure | null): FerryClientError {
-  if (error !== null) return new FerryClientError(error.code, error.message);
-  return state === 'cancelled'
-    ? new FerryClientError('FERRY_ERR_CANCELLED', `download ${id} was cancelled`)
-    : badResponse(`download ${id} is ${state} but Ferry gave no error`);
 }
 
 function settle(status: DownloadStatus): DownloadResult {
@@ -64,7 +56,7 @@ async function poll(source: WaitSource, { onProgress, signal }: WaitOptions): Pr
 
 /** The download's result once it ends; see FerryClient.wait. */
 export async function waitForDownload(source: WaitSource, options: WaitOptions): Promise<DownloadResult> {
-  let ending: DownloadEvent | undefined;
+  let ending: Exclude<DownloadEvent, ProgressEvent> | undefined;
   let sawEvent = false;
   try {
     for await (const event of source.events(options.signal)) {
@@ -80,15 +72,11 @@ export async function waitForDownload(source: WaitSource, options: WaitOptions):
     if (sawEvent || !(err instanceof FerryClientError) || err.code !== 'FERRY_ERR_NOT_FOUND') throw err;
     return poll(source, options);
   }
-  switch (ending?.type) {
-    case 'completed':
-      return ending.result;
-    case 'failed':
-      throw failure(source.id, 'failed', ending.error);
-    case 'cancelled':
-      throw failure(source.id, 'cancelled', null);
-    default:
-      // A snapshot of a download that had already ended: its status has the result or the error.
-      return settle(await source.get(options.signal));
+  if (ending !== undefined && ending.type !== 'state') {
+    const outcome = outcomeOf(ending);
+    if (outcome instanceof FerryClientError) throw outcome;
+    return outcome;
   }
+  // A snapshot of a download that had already ended: its status has the result or the error.
+  return settle(await source.get(options.signal));
 }
