@@ -67,6 +67,14 @@ describe('Idempotency-Key', () => {
     expect(await stack.ferry.queue.getJob(first.body.id)).toBeUndefined();
   });
 
+  it('answers a replay with the state GET shows, paused and cancelled included', async () => {
+    const first = await post({ url: 'https://example.com/held.bin' }, 'order-held');
+    await stack.ferry.request('POST', `/v1/downloads/${first.body.id}/pause`);
+    expect((await post({ url: 'https://example.com/held.bin' }, 'order-held')).body.state).toBe('paused');
+    await stack.ferry.request('DELETE', `/v1/downloads/${first.body.id}`);
+    expect((await post({ url: 'https://example.com/held.bin' }, 'order-held')).body.state).toBe('cancelled');
+  });
+
   it('is scoped to the API key: another caller using the same key string gets its own job', async () => {
     const mine = await post({ url: 'https://example.com/shared-key.bin' }, 'shared');
     const theirs = await stack.ferry.request<Accepted>('POST', '/v1/downloads', { url: 'https://example.com/shared-key.bin' }, { ...bearer(OTHER_API_KEY), 'idempotency-key': 'shared' });

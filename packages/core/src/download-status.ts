@@ -15,11 +15,6 @@ const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> 
 
 const iso = (ms: number | undefined): string | null => (ms === undefined || ms === 0 ? null : new Date(ms).toISOString());
 
-/** The public name of a BullMQ job state; undefined for a job that does not exist (any more). */
-export function downloadStateOf(jobState: JobState | 'unknown'): DownloadState | undefined {
-  return STATES[jobState];
-}
-
 /** The public view of a job; undefined when the job vanished between lookup and state read. */
 export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', control?: 'pause' | 'cancel'): DownloadStatus | undefined {
   const mapped = STATES[jobState];

@@ -10,7 +10,7 @@ export { isRetryableStatus } from './download/http-status.js';
 export { parseRetryAfter } from './download/retry-after.js';
 export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
 export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
-export { downloadStateOf, toDownloadStatus } from './download-status.js';
+export { toDownloadStatus } from './download-status.js';
 export { DownloadEndings, endingsKey, type DownloadEndingsOptions } from './download-endings.js';
 export { DownloadIndex } from './download-index.js';
 export {

@@ -9,11 +9,11 @@ import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  downloadStateOf,
   DownloadRequest,
   FerryError,
   IDEMPOTENCY_KEY,
   ListQuery,
+  loadDownloadStatus,
   requestFingerprint,
   type ControlAction,
   type DownloadAccepted,
@@ -90,7 +90,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
           );
         }
         // No job: either the first request is still enqueueing it, or retention has removed it since.
-        const state = downloadStateOf(await queue.getJobState(earlier.id)) ?? (earlier.enqueued ? 'expired' : 'queued');
+        const state = (await loadDownloadStatus(queue, redis, earlier.id))?.status.state ?? (earlier.enqueued ? 'expired' : 'queued');
         return accepted(reply, 200, { id: earlier.id, url: parsed.data.url }, state);
       }
     }
