@@ -1,15 +1,16 @@
 import type { FileHandle } from 'node:fs/promises';
 
 /**
- * Chunks queued or being written before `append` asks the caller to wait. Small
- * on purpose: chunks written soon after they arrived are still in the CPU cache
- * when the kernel copies them; in bench/ 8 MiB was slower than 2 MiB, and slower
- * than no overlap at all.
+ * Chunks queued or being written before `append` asks the caller to wait: room
+ * for the batch being written and the next one filling up behind it.
  */
-const MAX_PENDING_BYTES = 2 * 1024 * 1024;
-/** Two writes in flight: the next one is already with the thread pool when the first returns, so the disk never waits on the event loop. */
-const MAX_WRITES_IN_FLIGHT = 2;
-const MAX_BATCH_BYTES = 1024 * 1024;
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
+/**
+ * One writev's worth. One write at a time, not two: ext4 holds the inode lock
+ * through a buffered write, so a second writev to the same file only spins on
+ * that lock, burning CPU the download needs (measured in bench/README.md).
+ */
+const MAX_BATCH_BYTES = 2 * 1024 * 1024;
 // Below Linux's IOV_MAX (1024), so one writev never has to be split by the kernel interface.
 const MAX_BATCH_CHUNKS = 512;
 /**
@@ -18,12 +19,6 @@ const MAX_BATCH_CHUNKS = 512;
  * publishing only has the tail left to flush.
  */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
-
-interface Batch {
-  readonly chunks: Buffer[];
-  readonly bytes: number;
-  state: 'writing' | 'written' | 'failed';
-}
 
 /** writev can write fewer bytes than asked (a full disk does that before it fails): write the rest. */
 async function writevAll(opening: Promise<FileHandle>, chunks: Buffer[], position: number): Promise<void> {
@@ -46,18 +41,16 @@ async function writevAll(opening: Promise<FileHandle>, chunks: Buffer[], positio
 
 /**
  * Appends chunks to an open file without making the producer take turns with
- * the disk: chunks are queued, written in batches at explicit offsets with up
- * to two writes in flight, and the producer waits only when several MiB are
- * pending. The first write error stops all writing and is kept in `failure`.
+ * the disk: chunks are queued and written in batches, one writev at a time on
+ * the thread pool while the next batch fills, and the producer waits only when
+ * several MiB are pending. The first write error stops all writing and is kept
+ * in `failure`.
  */
 export class FileAppender {
   #queued: Buffer[] = [];
   #queuedBytes = 0;
-  #pendingBytes = 0;
-  /** Batches in file order, from the oldest not yet counted in #written. */
-  readonly #batches: Batch[] = [];
-  #writing = 0;
-  #nextPosition = 0;
+  /** Bytes of the batch being written; 0 when none is. */
+  #writingBytes = 0;
   #written = 0;
   #sinceSync = 0;
   #syncing: Promise<void> | undefined;
@@ -77,13 +70,16 @@ export class FileAppender {
     return this.#written;
   }
 
+  get #pendingBytes(): number {
+    return this.#queuedBytes + this.#writingBytes;
+  }
+
   /** Queues a chunk. False means: wait for `drained` before the next one. */
   append(chunk: Buffer): boolean {
     if (this.#failure !== undefined || chunk.length === 0) return this.#failure === undefined;
     this.#queued.push(chunk);
     this.#queuedBytes += chunk.length;
-    this.#pendingBytes += chunk.length;
-    this.#startWrites();
+    this.#startWrite();
     return this.#pendingBytes < MAX_PENDING_BYTES;
   }
 
@@ -97,19 +93,15 @@ export class FileAppender {
 
   /** Writes everything queued and waits for it and for a background sync; never rejects (see `failure`). */
   async flush(): Promise<void> {
-    while (this.#pendingBytes > 0 && this.#failure === undefined) {
-      this.#startWrites();
-      await this.#progress();
-    }
+    while (this.#pendingBytes > 0 && this.#failure === undefined) await this.#progress();
     await this.settle();
   }
 
-  /** Drops the chunks not yet written and waits for the writes and sync in flight, so the file can be closed. */
+  /** Drops the chunks not yet written and waits for the write and sync in flight, so the file can be closed. */
   async settle(): Promise<void> {
-    this.#pendingBytes -= this.#queuedBytes;
     this.#queued = [];
     this.#queuedBytes = 0;
-    while (this.#writing > 0) await this.#progress();
+    while (this.#writingBytes > 0 && this.#failure === undefined) await this.#progress();
     await this.#syncing;
   }
 
@@ -134,11 +126,8 @@ export class FileAppender {
     for (const wake of waiters) wake();
   }
 
-  #startWrites(): void {
-    while (this.#failure === undefined && this.#queuedBytes > 0 && this.#writing < MAX_WRITES_IN_FLIGHT) this.#write(this.#takeBatch());
-  }
-
-  #takeBatch(): Batch {
+  #startWrite(): void {
+    if (this.#failure !== undefined || this.#writingBytes > 0 || this.#queuedBytes === 0) return;
     let count = 0;
     let bytes = 0;
     while (count < this.#queued.length && count < MAX_BATCH_CHUNKS && (count === 0 || bytes + this.#queued[count]!.length <= MAX_BATCH_BYTES)) {
@@ -147,33 +136,17 @@ export class FileAppender {
     }
     const chunks = this.#queued.splice(0, count);
     this.#queuedBytes -= bytes;
-    return { chunks, bytes, state: 'writing' };
-  }
-
-  #write(batch: Batch): void {
-    const position = this.#nextPosition;
-    this.#nextPosition += batch.bytes;
-    this.#batches.push(batch);
-    this.#writing += 1;
-    writevAll(this.handle, batch.chunks, position).then(
+    this.#writingBytes = bytes;
+    writevAll(this.handle, chunks, this.#written).then(
       () => {
-        this.#writing -= 1;
-        batch.state = 'written';
-        // Batches can finish out of order; only a gap-free prefix counts as written.
-        while (this.#batches[0]?.state === 'written') {
-          const finished = this.#batches.shift()!;
-          this.#written += finished.bytes;
-          this.#pendingBytes -= finished.bytes;
-          this.#sinceSync += finished.bytes;
-        }
+        this.#writingBytes = 0;
+        this.#written += bytes;
+        this.#sinceSync += bytes;
         this.#syncInBackground();
-        this.#startWrites();
+        this.#startWrite();
         this.#notify();
       },
       (err: Error) => {
-        this.#writing -= 1;
-        // Stays at the head of #batches: nothing after it can count as written.
-        batch.state = 'failed';
         this.#failure ??= err;
         this.#notify();
       },
