@@ -287,6 +287,42 @@ async function runCurl(tmp, url, sizeBytes) {
   }
 }
 
+/**
+ * The same work as Ferry with its digest on, done by C tools: curl receives, tee
+ * stores, openssl hashes (with the CPU's SHA extensions where it has them), three
+ * processes in a pipeline. What this machine can do for "download, store and sha256".
+ */
+async function runCurlPipe(tmp, url, sizeBytes, sourceSha256) {
+  const out = path.join(tmp, 'pipe.out');
+  try {
+    const script = 'curl -sS "$1" | tee "$2" | openssl dgst -sha256 -r';
+    const { code, stdout, wallMs } = await run('bash', ['-o', 'pipefail', '-c', script, 'bash', url, out], { captureStdout: true });
+    if (code !== 0) return { ok: false, error: `curl | tee | openssl exited with ${code}` };
+    const sha256 = stdout.trim().split(/\s/)[0];
+    if (sha256 !== sourceSha256) return { ok: false, error: `openssl printed sha256 ${sha256}, not the source's ${sourceSha256}` };
+    const { size } = await stat(out);
+    if (size !== sizeBytes) return { ok: false, error: `tee wrote ${size} bytes, expected ${sizeBytes}` };
+    return { ok: true, wallMs };
+  } finally {
+    await rm(out, { force: true });
+  }
+}
+
+/** aria2c with its defaults, one connection; with `verify` it also checks the source's sha256 (--checksum), as a caller asking Ferry for a checksum would. */
+async function runAria2(tmp, url, sizeBytes, sourceSha256, verify) {
+  const dir = path.join(tmp, 'aria2');
+  try {
+    const checksum = verify ? [`--checksum=sha-256=${sourceSha256}`] : [];
+    const { code, wallMs } = await run('aria2c', ['-q', '--allow-overwrite=true', '--auto-file-renaming=false', '-d', dir, '-o', 'aria2.out', ...checksum, url]);
+    if (code !== 0) return { ok: false, error: `aria2c exited with ${code}` };
+    const { size } = await stat(path.join(dir, 'aria2.out'));
+    if (size !== sizeBytes) return { ok: false, error: `aria2c wrote ${size} bytes, expected ${sizeBytes}` };
+    return { ok: true, wallMs };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function sha256OfFile(file) {
   const hash = createHash('sha256');
   await pipeline(createReadStream(file, { highWaterMark: MIB }), hash);
@@ -369,10 +405,22 @@ const TABLE = [
   ['off/(curl+fsync)', 'ratioOffCurlFsync', 3],
 ];
 
-function printTable(rows) {
-  const header = ['run', ...TABLE.map(([heading]) => heading)];
-  const format = (value, digits) => (value === null || value === undefined ? 'failed' : value.toFixed(digits));
-  const cells = rows.map((row) => [String(row.run), ...TABLE.map(([, field, digits]) => format(row[field], digits))]);
+/** The C tools doing Ferry's work, when they are on PATH. */
+const PEER_TABLE = [
+  ['pipe MB/s', 'pipeMBps', 1],
+  ['pipe/sha256', 'ratioPipeSha256', 3],
+  ['on/pipe', 'ratioOnPipe', 3],
+  ['aria2c MB/s', 'aria2MBps', 1],
+  ['off/aria2c', 'ratioOffAria2', 3],
+  ['aria2c+sha MB/s', 'aria2ShaMBps', 1],
+  ['on/(aria2c+sha)', 'ratioOnAria2Sha', 3],
+];
+
+const format = (value, digits) => (value === null || value === undefined ? 'failed' : value.toFixed(digits));
+
+function printTable(rows, columns) {
+  const header = ['run', ...columns.map(([heading]) => heading)];
+  const cells = rows.map((row) => [String(row.run), ...columns.map(([, field, digits]) => format(row[field], digits))]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (values) => values.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
@@ -385,6 +433,22 @@ function printTable(rows) {
 }
 
 // ---------------------------------------------------------------- main
+
+/** Every download a run does, by name: what the progress line calls it, and how it runs. The peers join when their tools are on PATH. */
+function downloadTools(tmp, url, sizeBytes, sourceSha256, peers) {
+  return {
+    curl: ['curl', () => runCurl(tmp, url, sizeBytes)],
+    on: ['Ferry, digest on', () => runFerry(tmp, url, sizeBytes, sourceSha256, 'on')],
+    off: ['Ferry, digest off', () => runFerry(tmp, url, sizeBytes, sourceSha256, 'off')],
+    ...(peers.pipe ? { pipe: ['curl | tee | openssl dgst -sha256', () => runCurlPipe(tmp, url, sizeBytes, sourceSha256)] } : {}),
+    ...(peers.aria2
+      ? {
+          aria2: ['aria2c', () => runAria2(tmp, url, sizeBytes, sourceSha256, false)],
+          aria2Sha: ['aria2c --checksum=sha-256', () => runAria2(tmp, url, sizeBytes, sourceSha256, true)],
+        }
+      : {}),
+  };
+}
 
 async function main() {
   const { sizeBytes, runs, origin, nodeFlags } = parseOptions();
@@ -403,6 +467,7 @@ async function main() {
     return 1;
   }
   const { freePort } = await import(CORE_DIST);
+  const peers = { pipe: onPath('openssl', ['version']) !== null, aria2: onPath('aria2c', ['--version']) !== null };
 
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'));
   cleanups.push(() => rm(tmp, { recursive: true, force: true }));
@@ -422,23 +487,32 @@ async function main() {
   console.log(`Origin: ${server.label} at ${server.url}`);
   console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${os.platform()} ${os.release()}`);
   if (nodeFlags.length > 0) console.log(`Engine children run with: ${nodeFlags.join(' ')}`);
-  console.log(`Runs: ${runs}; each run does curl, Ferry with the digest on and Ferry with it off, in rotating order.\n`);
+  const tools = downloadTools(tmp, server.url, sizeBytes, sourceSha256, peers);
+  console.log(`Runs: ${runs}; each run does, in rotating order: ${Object.values(tools).map(([label]) => label).join('; ')}.`);
+  if (!peers.pipe) console.log('  (no curl | tee | openssl run: openssl is not on PATH)');
+  if (!peers.aria2) console.log('  (no aria2c runs: aria2c is not on PATH; Debian/Ubuntu: `apt-get install aria2`)');
+  console.log('');
 
   const rows = [];
   let failed = false;
-  const tools = ['curl', 'on', 'off'];
+  const names = Object.keys(tools);
   for (let n = 1; n <= runs; n += 1) {
-    const order = tools.map((_, i) => tools[(i + n - 1) % tools.length]);
+    const order = names.map((_, i) => names[(i + n - 1) % names.length]);
     const results = {};
-    for (const tool of order) {
-      process.stdout.write(`run ${n}: ${tool === 'curl' ? 'curl' : `Ferry, digest ${tool}`} ... `);
+    for (const name of order) {
+      const [label, download] = tools[name];
+      process.stdout.write(`run ${n}: ${label} ... `);
       started = performance.now();
-      results[tool] = tool === 'curl' ? await runCurl(tmp, server.url, sizeBytes) : await runFerry(tmp, server.url, sizeBytes, sourceSha256, tool);
+      results[name] = await download();
       if (cleaning !== undefined) return never();
-      console.log(results[tool].ok ? `${((performance.now() - started) / 1000).toFixed(2)} s` : `FAILED: ${results[tool].error}`);
-      if (!results[tool].ok) failed = true;
+      console.log(results[name].ok ? `${((performance.now() - started) / 1000).toFixed(2)} s` : `FAILED: ${results[name].error}`);
+      if (!results[name].ok) failed = true;
     }
     const { curl, on, off } = results;
+    const wallMBps = (result) => (result?.ok === true ? mbps(sizeBytes, result.wallMs) : null);
+    const pipeMBps = wallMBps(results.pipe);
+    const aria2MBps = wallMBps(results.aria2);
+    const aria2ShaMBps = wallMBps(results.aria2Sha);
     const sha256MBps = rawSha256MBps(sizeBytes);
     const curlMBps = curl.ok ? mbps(sizeBytes, curl.wallMs) : null;
     const curlFsyncMBps = curl.ok ? mbps(sizeBytes, curl.wallMs + curl.fsyncMs) : null;
@@ -459,6 +533,13 @@ async function main() {
       offCpuS: off.ok ? off.cpuMs / 1000 : null,
       curlFsyncMBps,
       ratioOffCurlFsync: divide(offMBps, curlFsyncMBps),
+      pipeMBps,
+      ratioPipeSha256: divide(pipeMBps, sha256MBps),
+      ratioOnPipe: divide(onMBps, pipeMBps),
+      aria2MBps,
+      ratioOffAria2: divide(offMBps, aria2MBps),
+      aria2ShaMBps,
+      ratioOnAria2Sha: divide(onMBps, aria2ShaMBps),
       curlWallMs: curl.ok ? curl.wallMs : null,
       curlFsyncMs: curl.ok ? curl.fsyncMs : null,
       onElapsedMs: on.ok ? on.elapsedMs : null,
@@ -469,13 +550,18 @@ async function main() {
     });
   }
 
-  const columns = [...TABLE.map(([, field]) => field), 'curlWallMs', 'curlFsyncMs', 'onElapsedMs', 'offElapsedMs', 'onProcessWallMs'];
+  const columns = [...[...TABLE, ...PEER_TABLE].map(([, field]) => field), 'curlWallMs', 'curlFsyncMs', 'onElapsedMs', 'offElapsedMs', 'onProcessWallMs'];
   const medianRow = { run: 'median', ...Object.fromEntries(columns.map((c) => [c, median(rows.map((r) => r[c]))])) };
 
   console.log(`\nFile ${sizeBytes} bytes (${sizeBytes / MIB} MiB). MB = 1e6 bytes. Each column's median is taken over the runs separately.`);
   console.log('curl: wall clock of the curl process. on / off: downloadToStorage() in a child with the digest on / off; both include the fsync before publishing.');
   console.log("sha256: this CPU hashing as many bytes from memory, in the same run. CPU s: CPU time of all the child's threads during the call.\n");
-  printTable([...rows, medianRow]);
+  printTable([...rows, medianRow], TABLE);
+  if (peers.pipe || peers.aria2) {
+    console.log('\nThe same work done by C tools, in the same runs. pipe: curl -sS <url> | tee <file> | openssl dgst -sha256 (receive, store, hash:');
+    console.log('what Ferry does with the digest on). aria2c: its defaults, one connection; +sha adds --checksum=sha-256=<source>.\n');
+    printTable([...rows, medianRow], PEER_TABLE);
+  }
 
   console.log('\nFerry phases (ms from the call; first byte = first progress report, finish = last byte written, committed = fsync and link done):');
   for (const row of rows) {
@@ -502,13 +588,18 @@ async function main() {
   }
 
   const m = medianRow;
-  const format = (value, digits) => (value === null ? 'failed' : value.toFixed(digits));
   console.log('\nAgainst the targets (medians):');
   console.log(`  digest off / curl:       ${format(m.ratioOffCurl, 3)} (target ≥ 1.0)`);
-  console.log(`  digest on / raw sha256:  ${format(m.ratioOnSha256, 3)} (target ≥ 0.9)`);
+  console.log(`  digest on / raw sha256:  ${format(m.ratioOnSha256, 3)} (target ≥ 0.9; the C pipeline doing the same work: ${peers.pipe ? format(m.ratioPipeSha256, 3) : 'not run'})`);
   console.log(`  digest on / curl:        ${format(m.ratioOnCurl, 3)}`);
   console.log(`  peak RSS MB:             ${format(m.peakRssMB, 1)} (target < 150)`);
-  console.log(`  resume, served / size:   ${resume.ok && resume.ratio !== null ? resume.ratio.toFixed(4) : 'not measured'} (target ≤ 1.05)\n`);
+  console.log(`  resume, served / size:   ${resume.ok && resume.ratio !== null ? resume.ratio.toFixed(4) : 'not measured'} (target ≤ 1.05)`);
+  if (peers.pipe) console.log(`  digest on / (curl | tee | openssl):  ${format(m.ratioOnPipe, 3)}`);
+  if (peers.aria2) {
+    console.log(`  digest off / aria2c:                 ${format(m.ratioOffAria2, 3)}`);
+    console.log(`  digest on / aria2c --checksum:       ${format(m.ratioOnAria2Sha, 3)}`);
+  }
+  console.log('');
 
   const digits = (row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? round(v, k.startsWith('ratio') ? 4 : 1) : v]));
   console.log(
