@@ -17,6 +17,10 @@ import { parseArgs } from 'node:util';
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const CORE_DIST = path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js');
 const ENGINE_CHILD = path.join(BENCH_DIR, 'engine-child.mjs');
+const LAUNCHER_MAIN = path.join(BENCH_DIR, '..', 'apps', 'launcher', 'dist', 'main.js');
+const STACK_READY_TIMEOUT_MS = 60_000;
+/** As many as a worker runs at once by default (FERRY_WORKER_CONCURRENCY). */
+const WORKER_DOWNLOADS = 4;
 /** Node flags for every engine child (--node-flag), to measure a worker started with them. Set once, in main. */
 let engineNodeFlags = [];
 
@@ -387,6 +391,84 @@ async function runResume(tmp, url, sizeBytes, sourceSha256, accessLog) {
   }
 }
 
+// ---------------------------------------------------------------- the real worker
+
+/** Peak RSS (VmHWM) of a running process in MB, or null once it is gone. */
+async function peakRssOfMB(pid) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
+  const match = status === null ? null : /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
+  return match === null ? null : (Number(match[1]) * 1024) / 1e6;
+}
+
+/**
+ * What `npm start` runs (launcher: private redis-server, API, worker started with
+ * its Node flags), in its own data dir, asked over HTTP for `downloads` copies of
+ * the file at once. Reports the worker process's own peak RSS: the figure the RSS
+ * target is about, with BullMQ, Redis connections and `concurrency` downloads in it.
+ */
+async function runWorker(tmp, url, sizeBytes, sourceSha256, downloads, apiPort) {
+  const home = path.join(tmp, 'stack');
+  await mkdir(home);
+  const origin = new URL(url);
+  const env = { ...process.env, FERRY_API_PORT: String(apiPort), FERRY_LOG_FORMAT: 'json', FERRY_EGRESS_ALLOW_CIDRS: `${origin.hostname}/32`, FERRY_EGRESS_ALLOW_PORTS: origin.port };
+  delete env.REDIS_URL;
+  // cwd is the stack's home: the launcher keeps its data (and reads a .env) there.
+  const child = spawn(process.execPath, [LAUNCHER_MAIN], { cwd: home, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  running.add(child);
+  const exited = new Promise((resolve) => child.once('close', (code) => resolve(code)));
+  let log = '';
+  let workerPid;
+  let apiAddress;
+  child.stdout.setEncoding('utf8').on('data', (text) => {
+    log += text;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const entry = JSON.parse(line);
+      if (entry.name === 'ferry-worker' && entry.msg === 'worker ready') workerPid = entry.pid;
+      if (entry.name === 'ferry-api' && entry.msg === 'api listening') apiAddress = entry.address;
+    }
+  });
+  try {
+    const deadline = Date.now() + STACK_READY_TIMEOUT_MS;
+    while (workerPid === undefined || apiAddress === undefined) {
+      if (child.exitCode !== null || Date.now() > deadline) return { ok: false, error: `the stack did not start:\n${log.slice(-2000)}` };
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const key = (await readFile(path.join(home, '.ferry', 'dev-api-key'), 'utf8')).trim();
+    const call = async (method, route, body) => {
+      const response = await fetch(`${apiAddress}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const answer = await response.json();
+      if (!response.ok) throw new Error(`${method} ${route} answered ${response.status}: ${JSON.stringify(answer)}`);
+      return answer;
+    };
+    const ids = [];
+    for (let i = 0; i < downloads; i += 1) ids.push((await call('POST', '/v1/downloads', { url, filename: `copy-${i}.bin` })).id);
+    const ended = [];
+    while (ended.length < ids.length) {
+      if (cleaning !== undefined) return never();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      ended.length = 0;
+      for (const id of ids) {
+        const status = await call('GET', `/v1/downloads/${id}`);
+        if (status.state === 'completed' || status.state === 'failed') ended.push(status);
+      }
+    }
+    const wrong = ended.find((status) => status.state !== 'completed' || status.result.sha256 !== sourceSha256 || status.result.bytes !== sizeBytes);
+    if (wrong !== undefined) return { ok: false, error: `download ${wrong.id} ended ${wrong.state}: ${JSON.stringify(wrong.error ?? wrong.result)}` };
+    const spanMs = Math.max(...ended.map((s) => Date.parse(s.finishedAt))) - Math.min(...ended.map((s) => Date.parse(s.createdAt)));
+    return { ok: true, peakRssMB: await peakRssOfMB(workerPid), spanMs };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    running.delete(child);
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 /** Table columns: heading, row field, decimals. */
@@ -587,12 +669,29 @@ async function main() {
     resume.ratio = ratio;
   }
 
+  let worker;
+  if (onPath('redis-server', ['--version']) === null || !existsSync(LAUNCHER_MAIN)) {
+    console.log(`\nWorker: not measured (${existsSync(LAUNCHER_MAIN) ? 'redis-server is not on PATH' : 'run `npm run build` first'})`);
+  } else {
+    console.log(`\nWorker: ${WORKER_DOWNLOADS} copies of the file at once, asked over HTTP of the stack \`npm start\` runs (private redis-server, API, worker) ...`);
+    worker = await runWorker(tmp, server.url, sizeBytes, sourceSha256, WORKER_DOWNLOADS, await freePort());
+    if (cleaning !== undefined) return never();
+    if (!worker.ok) {
+      failed = true;
+      console.log(`  FAILED: ${worker.error}`);
+    } else {
+      console.log(`  all ${WORKER_DOWNLOADS} completed with the source's sha256 in ${(worker.spanMs / 1000).toFixed(2)} s (first accepted to last finished, ${mbps(WORKER_DOWNLOADS * sizeBytes, worker.spanMs).toFixed(1)} MB/s in all)`);
+      console.log(`  the worker process's peak RSS: ${format(worker.peakRssMB, 1)} MB`);
+    }
+  }
+
   const m = medianRow;
   console.log('\nAgainst the targets (medians):');
   console.log(`  digest off / curl:       ${format(m.ratioOffCurl, 3)} (target ≥ 1.0)`);
   console.log(`  digest on / raw sha256:  ${format(m.ratioOnSha256, 3)} (target ≥ 0.9; the C pipeline doing the same work: ${peers.pipe ? format(m.ratioPipeSha256, 3) : 'not run'})`);
   console.log(`  digest on / curl:        ${format(m.ratioOnCurl, 3)}`);
-  console.log(`  peak RSS MB:             ${format(m.peakRssMB, 1)} (target < 150)`);
+  console.log(`  peak RSS MB, worker:     ${worker?.ok ? `${format(worker.peakRssMB, 1)} (target < 150; ${WORKER_DOWNLOADS} downloads at once)` : 'not measured'}`);
+  console.log(`  peak RSS MB, engine:     ${format(m.peakRssMB, 1)} (the engine child alone, one download)`);
   console.log(`  resume, served / size:   ${resume.ok && resume.ratio !== null ? resume.ratio.toFixed(4) : 'not measured'} (target ≤ 1.05)`);
   if (peers.pipe) console.log(`  digest on / (curl | tee | openssl):  ${format(m.ratioOnPipe, 3)}`);
   if (peers.aria2) {
@@ -616,6 +715,7 @@ async function main() {
       failed,
       runs: rows.map(digits),
       median: digits(medianRow),
+      worker: worker === undefined ? null : worker.ok ? { downloads: WORKER_DOWNLOADS, peakRssMB: round(worker.peakRssMB, 1), spanMs: round(worker.spanMs, 0) } : { failed: worker.error },
       resume: resume.ok ? { stoppedAtBytes: resume.stoppedAtBytes, servedBytes: resume.servedBytes, servedRatio: round(resume.ratio, 4) } : { failed: resume.error },
     }),
   );
