@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { FerryError } from './errors.js';
+import { listEntries } from './list-entries.js';
 
 /** A configured key: who it belongs to, and the sha256 of the key itself (the key is never stored). */
 export interface ApiKey {
@@ -20,20 +21,16 @@ export function generateApiKey(): string {
 
 /** Parses FERRY_API_KEYS: `name:sha256hex` entries, comma-separated. */
 export function parseApiKeys(text: string): ApiKey[] {
-  const keys = text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => {
-      const [name, sha256, ...rest] = entry.split(':');
-      if (name === undefined || sha256 === undefined || rest.length > 0 || !KEY_NAME.test(name) || !/^[0-9a-f]{64}$/i.test(sha256)) {
-        throw new FerryError(
-          'FERRY_ERR_CONFIG',
-          `must be a comma-separated list of name:sha256 entries, e.g. billing:<64 hex digits>; "${entry.slice(0, 80)}" is not one. Make an entry with \`npm run api-key -- <name>\``,
-        );
-      }
-      return { name, sha256: sha256.toLowerCase() };
-    });
+  const keys = listEntries(text).map((entry) => {
+    const [name, sha256, ...rest] = entry.split(':');
+    if (name === undefined || sha256 === undefined || rest.length > 0 || !KEY_NAME.test(name) || !/^[0-9a-f]{64}$/i.test(sha256)) {
+      throw new FerryError(
+        'FERRY_ERR_CONFIG',
+        `must be a comma-separated list of name:sha256 entries, e.g. billing:<64 hex digits>; "${entry.slice(0, 80)}" is not one. Make an entry with \`npm run api-key -- <name>\``,
+      );
+    }
+    return { name, sha256: sha256.toLowerCase() };
+  });
   const names = keys.map((k) => k.name);
   const duplicate = names.find((name, i) => names.indexOf(name) !== i);
   if (duplicate !== undefined) throw new FerryError('FERRY_ERR_CONFIG', `names the key "${duplicate}" twice; every key needs its own name`);

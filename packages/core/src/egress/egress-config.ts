@@ -1,23 +1,17 @@
 import { isIP } from 'node:net';
 import { FerryError } from '../errors.js';
+import { listEntries } from '../list-entries.js';
 import { normalizeHostname, parseCidr, type PortRule } from './address-policy.js';
 
 // Where an address belongs that someone put in the host list.
 const ALLOW_CIDRS_VARIABLE = 'FERRY_EGRESS_ALLOW_CIDRS';
-
-function entries(text: string): string[] {
-  return text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-}
 
 /**
  * Each parser takes a comma-separated list and throws a FERRY_ERR_CONFIG whose
  * message reads on from the variable's name ("FERRY_EGRESS_ALLOW_CIDRS must ...").
  */
 export function parseCidrList(text: string): string[] {
-  return entries(text).map((entry) => {
+  return listEntries(text).map((entry) => {
     try {
       const { address, prefix } = parseCidr(entry);
       return `${address.text}/${prefix}`;
@@ -28,7 +22,7 @@ export function parseCidrList(text: string): string[] {
 }
 
 export function parseHostList(text: string): string[] {
-  return entries(text).map((entry) => {
+  return listEntries(text).map((entry) => {
     const fail = (problem: string) =>
       new FerryError('FERRY_ERR_CONFIG', `must be a comma-separated list of host names such as files.example.internal: "${entry}" ${problem}`);
     if (isIP(entry) !== 0 || entry.startsWith('[')) throw fail(`is an IP address; list addresses in ${ALLOW_CIDRS_VARIABLE} instead, e.g. ${entry}/32`);
@@ -46,7 +40,7 @@ export function parseHostList(text: string): string[] {
 }
 
 export function parsePortList(text: string): PortRule[] {
-  return entries(text).map((entry) => {
+  return listEntries(text).map((entry) => {
     const match = /^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$/.exec(entry);
     const from = Number(match?.[1]);
     const to = match?.[2] === undefined ? from : Number(match[2]);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../errors.js';
+import { listEntries } from '../list-entries.js';
 
 const PREFIX = 'whsec_';
 
@@ -18,18 +19,14 @@ export function secretBytes(secret: string): Buffer {
  * event, so a receiver can move to a new secret before the old one is dropped.
  */
 export function parseWebhookSecrets(text: string): string[] {
-  return text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => {
-      const bytes = entry.startsWith(PREFIX) ? secretBytes(entry) : undefined;
-      if (bytes === undefined || bytes.length < 24 || bytes.length > 64 || bytes.toString('base64') !== entry.slice(PREFIX.length)) {
-        throw new FerryError(
-          'FERRY_ERR_CONFIG',
-          'must be a comma-separated list of whsec_<base64 of 24-64 random bytes> secrets, e.g. whsec_ followed by the output of `openssl rand -base64 32`',
-        );
-      }
-      return entry;
-    });
+  return listEntries(text).map((entry) => {
+    const bytes = entry.startsWith(PREFIX) ? secretBytes(entry) : undefined;
+    if (bytes === undefined || bytes.length < 24 || bytes.length > 64 || bytes.toString('base64') !== entry.slice(PREFIX.length)) {
+      throw new FerryError(
+        'FERRY_ERR_CONFIG',
+        'must be a comma-separated list of whsec_<base64 of 24-64 random bytes> secrets, e.g. whsec_ followed by the output of `openssl rand -base64 32`',
+      );
+    }
+    return entry;
+  });
 }
