@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OTHER_API_KEY, bearer, type ApiResponse, type Ferry } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 // No workers: every download stays queued unless a test changes it.
 const stack = useStack({ eachTest: true });
@@ -96,8 +97,7 @@ describe('GET /v1/downloads', () => {
     for (const id of ids.slice(0, 2)) await ferry.queue.remove(id);
 
     await ferry.startWorker({ FERRY_JANITOR_INTERVAL_MS: '1000' });
-    const deadline = Date.now() + 10_000;
-    while ((await redis.zcard(indexKey)) > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(async () => (await redis.zcard(indexKey)) <= 1, 'the pruner to drop the entries of removed downloads', 10_000);
     expect(await redis.zrange(indexKey, 0, -1)).toEqual([expect.stringMatching(new RegExp(`:${ids[2]}$`))]);
     redis.disconnect();
   });

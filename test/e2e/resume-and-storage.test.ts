@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
 import { bodyBytesSent, serveFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
-import { receivedAtLeast } from '../support/wait.js';
+import { receivedAtLeast, until } from '../support/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -57,9 +57,7 @@ describe('when a worker freezes past its lock while another takes its job over',
     expect(final.state).toBe('completed');
 
     // Let the thawed worker finish its own, now stale, download and try to publish it.
-    const deadline = Date.now() + 20_000;
-    while (!frozen.logs().includes('FERRY_ERR_LOCK_LOST') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(frozen.logs()).toContain('FERRY_ERR_LOCK_LOST');
+    await until(() => frozen.logs().includes('FERRY_ERR_LOCK_LOST'), 'the thawed worker to refuse to publish with FERRY_ERR_LOCK_LOST');
 
     expect(rangeStart(stack.origin.requests(route)[1]?.headers.range)).toBeGreaterThan(0);
     expect(await listFiles(ferry.storageDir)).toEqual(['contested.bin']);
@@ -124,8 +122,7 @@ describe('the part-file janitor', () => {
     const names = { live: `${live.id}.1.aaaa0000.part`, finished: `${finished.id}.1.bbbb0000.part`, unknown: `${randomUUID()}.2.cccc0000.part` };
     for (const name of Object.values(names)) await writeFile(path.join(parts, name), 'leftover');
 
-    const deadline = Date.now() + 10_000;
-    while ((await readdir(parts)).length > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(async () => (await readdir(parts)).length <= 1, 'the janitor to remove the parts of finished and unknown jobs', 10_000);
 
     expect(await readdir(parts)).toEqual([names.live]);
   });

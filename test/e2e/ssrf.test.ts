@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenInTestPorts, status } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 interface Payload {
   readonly url: string;
@@ -133,8 +134,7 @@ describe('the SSRF payload corpus', () => {
       expect(final.error?.message).not.toMatch(/127\.0\.0\.2/);
     }
     for (const id of callbackIds) {
-      const deadline = Date.now() + 20_000;
-      while ((await callbacks.getJobState(id)) !== 'failed' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      await until(async () => (await callbacks.getJobState(id)) === 'failed', `callback ${id} to fail`);
       expect((await callbacks.getJob(id))?.failedReason).toMatch(/^FERRY_ERR_BLOCKED_DESTINATION: /);
     }
     await callbacks.close();
