@@ -44,7 +44,7 @@ function requestedFilename(requested: string | undefined): string | undefined {
   return unsafeFilenameReason(requested) === undefined ? requested : sanitizeFilename(requested);
 }
 
-// Same rule as numberedFilename: a leading dot starts a hidden name, not an extension.
+// A dot with something on both sides: a leading dot starts a hidden name (.bashrc), and a trailing one ("report.") is no extension to keep.
 function hasExtension(name: string): boolean {
   const dot = name.lastIndexOf('.');
   return dot > 0 && dot < name.length - 1;
