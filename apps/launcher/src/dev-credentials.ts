@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FerryError, generateApiKey, generateWebhookSecret, hashApiKey, type Config } from '@ferry/core';
+import { apiKeyEntry, FerryError, generateApiKey, generateWebhookSecret, hashApiKey, type Config } from '@ferry/core';
 
 /** A secret generated on first start and kept (mode 600) in the data dir, so it survives restarts. */
 async function keptSecret(config: Config, filename: string, generate: () => string): Promise<{ secret: string; file: string }> {
@@ -33,10 +33,10 @@ export async function dashboardPassword(config: Config): Promise<{ password: str
  * else one kept generated key named "dev".
  */
 export async function apiKeys(config: Config): Promise<{ entries: string; devKey?: string; generatedIn?: string }> {
-  if (config.api.keys.length > 0) return { entries: config.api.keys.map((k) => `${k.name}:${k.sha256}`).join(',') };
+  if (config.api.keys.length > 0) return { entries: config.api.keys.map((k) => apiKeyEntry(k.name, k.sha256)).join(',') };
   refuseInProduction(config, 'FERRY_API_KEYS (make entries with `npm run api-key -- <name>`)');
   const { secret, file } = await keptSecret(config, 'dev-api-key', generateApiKey);
-  return { entries: `dev:${hashApiKey(secret)}`, devKey: secret, generatedIn: file };
+  return { entries: apiKeyEntry('dev', hashApiKey(secret)), devKey: secret, generatedIn: file };
 }
 
 /**

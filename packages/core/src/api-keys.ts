@@ -19,6 +19,16 @@ export function generateApiKey(): string {
   return `fry_${randomBytes(32).toString('base64url')}`;
 }
 
+/** Whether `name` can name a key: 1-64 letters, digits, `_`, `.` or `-`. */
+export function isKeyName(name: string): boolean {
+  return KEY_NAME.test(name);
+}
+
+/** One FERRY_API_KEYS entry, as parseApiKeys reads it back. */
+export function apiKeyEntry(name: string, sha256: string): string {
+  return `${name}:${sha256}`;
+}
+
 /** Parses FERRY_API_KEYS: `name:sha256hex` entries, comma-separated. */
 export function parseApiKeys(text: string): ApiKey[] {
   const keys = listEntries(text).map((entry) => {

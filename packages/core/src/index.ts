@@ -1,6 +1,6 @@
 // The HTTP contract (all of api-schemas.ts among it), also importable alone as @ferry/core/contract.
 export * from './contract.js';
-export { findApiKey, generateApiKey, hashApiKey, parseApiKeys, type ApiKey } from './api-keys.js';
+export { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, isKeyName, parseApiKeys, type ApiKey } from './api-keys.js';
 export { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
 export { HttpAgents, MAX_REDIRECTS, USER_AGENT } from './download/http-client.js';
