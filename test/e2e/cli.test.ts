@@ -159,7 +159,7 @@ describe('ferry called wrongly', () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const result = await ferryInPipe(['status', 'x', '--url', url], { FERRY_API_KEY: API_KEY });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`^ferry: cannot reach Ferry at ${url}: is \`npm start\` running\\? \\(connect ECONNREFUSED`));
+    expect(result.stderr).toMatch(new RegExp(`^ferry: cannot reach Ferry at ${url}: connect ECONNREFUSED \\S+ \\(is \`npm start\` running\\?\\)\n`));
   });
 
   it('--help and --version exit 0, and the help names the development key file', async () => {

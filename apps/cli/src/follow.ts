@@ -1,6 +1,6 @@
 import { FerryClientError, outcomeOf } from '@ferry/client';
 import type { Context } from './context.js';
-import { asClientError, type Download, type Follow, type Report } from './watch.js';
+import { onlyClientError, type Download, type Follow, type Report } from './watch.js';
 
 /** How many downloads a batch's stragglers are asked about at once. */
 const CONCURRENT_WAITS = 8;
@@ -10,7 +10,7 @@ async function waitFor(ctx: Context, id: string, report: Report): Promise<void> 
   try {
     report.completed(id, await ctx.client.wait(id, { signal: ctx.signal, onProgress: (progress) => report.progress(id, progress) }));
   } catch (err) {
-    const error = asClientError(err);
+    const error = onlyClientError(err);
     if (error.code === 'FERRY_CLIENT_ERR_ABORTED') throw error;
     report.failed(id, error);
   }

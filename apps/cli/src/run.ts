@@ -26,7 +26,7 @@ function version(): string {
 function explain(err: FerryClientError, settings: Settings): string {
   switch (err.code) {
     case 'FERRY_CLIENT_ERR_UNREACHABLE':
-      return `cannot reach Ferry at ${settings.url}: is \`npm start\` running? (${err.message.replace(/^cannot reach Ferry at \S+: /, '')})`;
+      return `${err.message} (is \`npm start\` running?)`;
     case 'FERRY_ERR_UNAUTHORIZED':
       return `Ferry at ${settings.url} refused the API key from ${settings.apiKeySource} (${err.code}): pass --api-key or set FERRY_API_KEY`;
     default:

@@ -26,9 +26,10 @@ export interface Report {
 /** Follows the downloads until every one has ended (or the signal fired), reporting as it goes. */
 export type Follow = (report: Report) => Promise<void>;
 
-export function asClientError(err: unknown): FerryClientError {
+/** The client's error, as every failure of the client is; anything else is a bug in the CLI, thrown on with its stack rather than blamed on Ferry. */
+export function onlyClientError(err: unknown): FerryClientError {
   if (err instanceof FerryClientError) return err;
-  return new FerryClientError('FERRY_CLIENT_ERR_BAD_RESPONSE', err instanceof Error ? err.message : String(err), { cause: err });
+  throw err;
 }
 
 export function describeFailure({ url, id, error }: Failure): string {

@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import { followEach } from '../follow.js';
 import { UsageError, EXIT } from '../usage.js';
-import { asClientError, describeFailure, watchDownloads, type Download, type Failure } from '../watch.js';
+import { onlyClientError, describeFailure, watchDownloads, type Download, type Failure } from '../watch.js';
 
 /** Codes that concern one URL: the others (unreachable, unauthorized…) would repeat for every URL, so they stop the command. */
 const PER_URL_CODES = new Set(['FERRY_ERR_VALIDATION', 'FERRY_ERR_BLOCKED_DESTINATION']);
@@ -17,7 +17,7 @@ export async function add(ctx: Context, urls: readonly string[], wait: boolean):
       accepted.push({ id, url });
       ctx.out.write(`${id}  ${state}  ${url}\n`);
     } catch (err) {
-      const error = asClientError(err);
+      const error = onlyClientError(err);
       if (!PER_URL_CODES.has(error.code)) throw error;
       refused.push({ url, error });
       ctx.err.write(`${describeFailure({ url, error })}\n`);
