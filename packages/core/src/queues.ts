@@ -7,9 +7,9 @@ export const DOWNLOAD_QUEUE = 'downloads';
 export const DOWNLOAD_JOB = 'download';
 
 /** The backoff type name jobs carry; workers register `downloadBackoffStrategy` under it. */
-export const FERRY_BACKOFF = 'ferry-exponential-jitter';
+const FERRY_BACKOFF = 'ferry-exponential-jitter';
 
-export function backoffPolicy(config: Config): BackoffPolicy {
+function backoffPolicy(config: Config): BackoffPolicy {
   return {
     baseMs: config.retry.backoffBaseMs,
     maxMs: config.retry.backoffMaxMs,
@@ -25,7 +25,7 @@ export function retentionJobOptions(config: Config): Pick<DefaultJobOptions, 're
   };
 }
 
-export function downloadJobOptions(config: Config): DefaultJobOptions {
+function downloadJobOptions(config: Config): DefaultJobOptions {
   return { attempts: config.retry.attempts, backoff: { type: FERRY_BACKOFF }, ...retentionJobOptions(config) };
 }
 

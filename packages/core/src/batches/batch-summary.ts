@@ -25,7 +25,7 @@ export interface MemberSummary {
 /** The states of a download that has not ended. */
 export const UNFINISHED_STATES: ReadonlySet<string> = new Set(['queued', 'active', 'delayed', 'paused']);
 
-export function emptyCounts(): BatchCounts {
+function emptyCounts(): BatchCounts {
   return { queued: 0, active: 0, delayed: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, expired: 0 };
 }
 

@@ -8,8 +8,8 @@ import { FerryError } from '../errors.js';
 import { statusError } from './http-status.js';
 import { parseRetryAfter } from './retry-after.js';
 
-export const MAX_REDIRECTS = 5;
-export const USER_AGENT = 'Ferry/0.1';
+const MAX_REDIRECTS = 5;
+const USER_AGENT = 'Ferry/0.1';
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 // Credentials meant for one origin must not follow a redirect to another.
 const ORIGIN_BOUND_HEADERS = new Set(['authorization', 'cookie']);

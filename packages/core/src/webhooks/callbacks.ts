@@ -25,7 +25,7 @@ export const CallbackJob = z.strictObject({
 export type CallbackJob = z.infer<typeof CallbackJob>;
 
 /** BullMQ's own exponential backoff with jitter is enough here: receivers send no Retry-After we honour. */
-export function callbackJobOptions(config: Config) {
+function callbackJobOptions(config: Config) {
   return {
     attempts: config.callbacks.attempts,
     backoff: { type: 'exponential', delay: config.callbacks.backoffBaseMs, jitter: 0.5 },
