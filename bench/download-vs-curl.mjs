@@ -17,11 +17,12 @@ import { parseArgs } from 'node:util';
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const CORE_DIST = path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js');
 const ENGINE_CHILD = path.join(BENCH_DIR, 'engine-child.mjs');
+const WORKER_FLAGS_MODULE = path.join(BENCH_DIR, '..', 'apps', 'worker', 'dist', 'node-flags.js');
 const LAUNCHER_MAIN = path.join(BENCH_DIR, '..', 'apps', 'launcher', 'dist', 'main.js');
 const STACK_READY_TIMEOUT_MS = 60_000;
 /** As many as a worker runs at once by default (FERRY_WORKER_CONCURRENCY). */
 const WORKER_DOWNLOADS = 4;
-/** Node flags for every engine child (--node-flag), to measure a worker started with them. Set once, in main. */
+/** Node flags for every engine child: the worker's own, as npm start and docker-compose start it, then any --node-flag. Set once, in main. */
 let engineNodeFlags = [];
 
 /** Runs the engine child with its arguments. */
@@ -534,7 +535,12 @@ function downloadTools(tmp, url, sizeBytes, sourceSha256, peers) {
 
 async function main() {
   const { sizeBytes, runs, origin, nodeFlags } = parseOptions();
-  engineNodeFlags = nodeFlags;
+  if (!existsSync(WORKER_FLAGS_MODULE)) {
+    console.error(`download-vs-curl: ${path.relative(process.cwd(), WORKER_FLAGS_MODULE)} is missing; run \`npm run build\` first`);
+    return 1;
+  }
+  const { WORKER_NODE_FLAGS } = await import(WORKER_FLAGS_MODULE);
+  engineNodeFlags = [...WORKER_NODE_FLAGS, ...nodeFlags];
   if (!existsSync(CORE_DIST)) {
     console.error(`download-vs-curl: ${path.relative(process.cwd(), CORE_DIST)} is missing; run \`npx turbo run build --filter=@ferry/core\` first`);
     return 1;
@@ -568,7 +574,7 @@ async function main() {
   const server = nginxVersion !== null ? await startNginx(tmp, wwwDir, port, nginxVersion) : await startNodeServer(sourceFile, sizeBytes, port);
   console.log(`Origin: ${server.label} at ${server.url}`);
   console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${os.platform()} ${os.release()}`);
-  if (nodeFlags.length > 0) console.log(`Engine children run with: ${nodeFlags.join(' ')}`);
+  console.log(`Engine children run with the worker's Node flags${nodeFlags.length > 0 ? ' and --node-flag' : ''}: ${engineNodeFlags.join(' ') || '(none)'}`);
   const tools = downloadTools(tmp, server.url, sizeBytes, sourceSha256, peers);
   console.log(`Runs: ${runs}; each run does, in rotating order: ${Object.values(tools).map(([label]) => label).join('; ')}.`);
   if (!peers.pipe) console.log('  (no curl | tee | openssl run: openssl is not on PATH)');
@@ -709,7 +715,7 @@ async function main() {
       sizeBytes,
       mbUnit: 1e6,
       node: process.version,
-      engineNodeFlags: nodeFlags,
+      engineNodeFlags,
       cpus: os.cpus().length,
       sourceSha256,
       failed,
