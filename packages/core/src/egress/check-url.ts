@@ -1,5 +1,5 @@
 import { normalizeHostname, type EgressPolicy } from './address-policy.js';
-import { blockedDestination, describeCategory } from './blocked-destination.js';
+import { blockedDestination, describeCategory, unlessOperatorAllows } from './blocked-destination.js';
 import { parseIp } from './ip-address.js';
 
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
@@ -48,7 +48,7 @@ export function checkEndpoint({ protocol, port, hostname }: { protocol: string; 
   if (defaultPort === undefined) throw blockedDestination('scheme', `only http: and https: URLs are fetched, not ${protocol}`);
   const number = port === '' ? defaultPort : Number(port);
   if (!policy.allowsPort(number)) {
-    throw blockedDestination('port', `port ${number} is not allowed; only 80, 443 and ports an operator allows are`);
+    throw blockedDestination('port', `port ${number} is not allowed; ${unlessOperatorAllows('the port in FERRY_EGRESS_ALLOW_PORTS')}`);
   }
   checkHost(hostname, policy);
 }
@@ -57,11 +57,13 @@ function checkHost(hostname: string, policy: EgressPolicy): void {
   const literal = parseIp(hostname);
   if (literal !== undefined) {
     const verdict = policy.checkAddress(literal.text);
-    if (!verdict.allowed) throw blockedDestination(verdict.reason, `${hostname} is ${describeCategory(verdict.reason)}`);
+    if (!verdict.allowed) {
+      throw blockedDestination(verdict.reason, `${hostname} is ${describeCategory(verdict.reason)}; ${unlessOperatorAllows('the network in FERRY_EGRESS_ALLOW_CIDRS')}`);
+    }
     return;
   }
   const name = normalizeHostname(hostname);
   if (LOOPBACK_NAME.test(name) && !policy.allowsHost(name) && !policy.checkAddress('127.0.0.1').allowed) {
-    throw blockedDestination('loopback', `${hostname} is a loopback name`);
+    throw blockedDestination('loopback', `${hostname} is a loopback name; ${unlessOperatorAllows('the name in FERRY_EGRESS_ALLOW_HOSTS')}`);
   }
 }

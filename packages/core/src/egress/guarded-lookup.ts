@@ -1,7 +1,7 @@
 import { promises as dns, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { EgressPolicy } from './address-policy.js';
-import { blockedDestination, describeCategory } from './blocked-destination.js';
+import { blockedDestination, describeCategory, unlessOperatorAllows } from './blocked-destination.js';
 
 export interface ResolvedAddress {
   readonly address: string;
@@ -33,7 +33,10 @@ export async function resolveChecked(hostname: string, policy: EgressPolicy, res
   if (policy.allowsHost(hostname)) return answers;
   for (const { address } of answers) {
     const verdict = policy.checkAddress(address);
-    if (!verdict.allowed) throw blockedDestination(verdict.reason, `${hostname} resolves to ${describeCategory(verdict.reason)}`);
+    if (!verdict.allowed) {
+      const refusal = `${hostname} resolves to ${describeCategory(verdict.reason)}`;
+      throw blockedDestination(verdict.reason, `${refusal}; ${unlessOperatorAllows('the network in FERRY_EGRESS_ALLOW_CIDRS or the name in FERRY_EGRESS_ALLOW_HOSTS')}`);
+    }
   }
   return answers;
 }

@@ -119,8 +119,15 @@ describe('checkUrl', () => {
     it('records the reason in data and in the message', () => {
       const refusal = refusalOf(() => check('http://0x7f.1/'));
       expect(refusal.data).toEqual({ reason: 'loopback' });
-      expect(refusal.message).toBe('destination refused (loopback): 127.0.0.1 is a loopback address');
+      expect(refusal.message).toBe(
+        'destination refused (loopback): 127.0.0.1 is a loopback address; Ferry fetches only from public addresses on ports 80 and 443, unless its operator allows the network in FERRY_EGRESS_ALLOW_CIDRS',
+      );
       expect(refusal.httpStatus).toBe(400);
+    });
+
+    it('names the setting that would let a port or a loopback name through', () => {
+      expect(refusalOf(() => check('http://example.com:8080/')).message).toMatch(/^destination refused \(port\): port 8080 is not allowed; .* FERRY_EGRESS_ALLOW_PORTS$/);
+      expect(refusalOf(() => check('http://localhost/')).message).toMatch(/^destination refused \(loopback\): localhost is a loopback name; .* FERRY_EGRESS_ALLOW_HOSTS$/);
     });
 
     it.each([

@@ -59,7 +59,9 @@ describe('resolveChecked', () => {
       const err = await rejectionOf(resolveChecked('mixed.example', new EgressPolicy(), scriptedResolver(['93.184.215.14', '10.0.0.1'])));
       expect(err).toBeInstanceOf(FerryError);
       expect(err).toMatchObject({ code: 'FERRY_ERR_BLOCKED_DESTINATION', data: { reason: 'private' } });
-      expect((err as FerryError).message).toBe('destination refused (private): mixed.example resolves to a private address');
+      expect((err as FerryError).message).toBe(
+        'destination refused (private): mixed.example resolves to a private address; Ferry fetches only from public addresses on ports 80 and 443, unless its operator allows the network in FERRY_EGRESS_ALLOW_CIDRS or the name in FERRY_EGRESS_ALLOW_HOSTS',
+      );
     });
 
     it('refuses a private IPv6 answer next to a public IPv4 one', async () => {
