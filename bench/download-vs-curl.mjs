@@ -421,8 +421,10 @@ async function runWorker(tmp, url, sizeBytes, sourceSha256, downloads, apiPort) 
   let workerPid;
   let apiAddress;
   child.stdout.setEncoding('utf8').on('data', (text) => {
+    // A chunk can end mid-line: only whole lines are read, the rest waits in `log`.
+    const from = log.lastIndexOf('\n') + 1;
     log += text;
-    for (const line of text.split('\n')) {
+    for (const line of log.slice(from, log.lastIndexOf('\n') + 1).split('\n')) {
       if (!line.startsWith('{')) continue;
       const entry = JSON.parse(line);
       if (entry.name === 'ferry-worker' && entry.msg === 'worker ready') workerPid = entry.pid;
