@@ -20,6 +20,8 @@ const ENGINE_CHILD = path.join(BENCH_DIR, 'engine-child.mjs');
 const WORKER_FLAGS_MODULE = path.join(BENCH_DIR, '..', 'apps', 'worker', 'dist', 'node-flags.js');
 const LAUNCHER_MAIN = path.join(BENCH_DIR, '..', 'apps', 'launcher', 'dist', 'main.js');
 const STACK_READY_TIMEOUT_MS = 60_000;
+/** Long enough for four copies of a large file on a slow machine; a worker that died would otherwise be waited for forever. */
+const WORKER_STEP_TIMEOUT_MS = 15 * 60_000;
 /** As many as a worker runs at once by default (FERRY_WORKER_CONCURRENCY). */
 const WORKER_DOWNLOADS = 4;
 /** Node flags for every engine child: the worker's own, as npm start and docker-compose start it, then any --node-flag. Set once, in main. */
@@ -451,8 +453,10 @@ async function runWorker(tmp, url, sizeBytes, sourceSha256, downloads, apiPort) 
     const ids = [];
     for (let i = 0; i < downloads; i += 1) ids.push((await call('POST', '/v1/downloads', { url, filename: `copy-${i}.bin` })).id);
     const ended = [];
+    const giveUpAt = Date.now() + WORKER_STEP_TIMEOUT_MS;
     while (ended.length < ids.length) {
       if (cleaning !== undefined) return never();
+      if (Date.now() > giveUpAt) return { ok: false, error: `only ${ended.length} of ${ids.length} downloads ended within ${WORKER_STEP_TIMEOUT_MS / 60_000} min:\n${log.slice(-2000)}` };
       await new Promise((resolve) => setTimeout(resolve, 200));
       ended.length = 0;
       for (const id of ids) {
