@@ -6,7 +6,7 @@ import { WEBHOOK_SECRET } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
 import { asHeaders, receiver as receiverOn } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
-import { until } from '../support/wait.js';
+import { receivedAtLeast, until } from '../support/wait.js';
 
 const stack = useStack({ workers: 1 });
 
@@ -99,7 +99,7 @@ describe('when a download is cancelled, or retried and ends again', () => {
     const file = await stack.origin.randomFile('cancel-me.bin', 64 * 1024 * 1024);
     const queued = await stack.ferry.enqueue({ url: stack.origin.route('/cb/later.bin', serveFile(file)), callbackUrl: hook.url, delayMs: 60_000 });
     const running = await stack.ferry.enqueue({ url: stack.origin.route('/cb/cancel-me.bin', serveFile(file, { bytesPerSecond: 4 * 1024 * 1024 })), callbackUrl: hook.url });
-    await until(async () => (await stack.ferry.status(running)).progress.receivedBytes > 0, 'the download to start');
+    await receivedAtLeast(stack.ferry, running, 1);
     for (const id of [queued, running]) await stack.ferry.request('DELETE', `/v1/downloads/${id}`);
     await until(() => hook.deliveries.length === 2, 'two callbacks');
 

@@ -5,6 +5,7 @@ import { rejection } from '../support/client-errors.js';
 import { API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const KiB = 1024;
 const stack = useStack({ workers: 1 });
@@ -146,7 +147,7 @@ describe('when a download is paused while a caller waits', () => {
     await reported;
 
     expect(['paused', 'active']).toContain((await client().pause(id)).state);
-    while ((await client().get(id)).state !== 'paused') await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(async () => (await client().get(id)).state === 'paused', 'the download to pause');
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(settled).toBe(false);
 

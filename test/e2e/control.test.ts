@@ -1,9 +1,8 @@
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PARTS_DIRNAME, type DownloadAccepted } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { OTHER_API_KEY, bearer } from '../support/ferry.js';
-import { pathOf, sha256File } from '../support/files.js';
+import { listFiles, pathOf, sha256File } from '../support/files.js';
 import { bodyBytesSent, serveFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 import { receivedAtLeast } from '../support/wait.js';
@@ -12,7 +11,7 @@ const MiB = 1024 * 1024;
 
 const stack = useStack({ eachTest: true });
 
-const parts = async (storageDir: string) => (await readdir(path.join(storageDir, PARTS_DIRNAME)).catch(() => [])).sort();
+const parts = (storageDir: string) => listFiles(path.join(storageDir, PARTS_DIRNAME));
 
 describe('cancel', () => {
   it('stops an active 200 MiB download in a worker process within a second, removes its part and ends cancelled', async () => {

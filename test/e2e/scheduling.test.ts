@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serveFile } from '../support/origin.js';
+import { serveFile, status } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 
 const stack = useStack({ workers: 1, env: { FERRY_WORKER_CONCURRENCY: '1' } });
@@ -48,7 +48,7 @@ describe('POST /v1/downloads/{id}/retry', () => {
     const file = await stack.origin.randomFile('second-chance.bin', 500);
     // 404 fails at once; the retry then finds the file.
     const route = '/retry/second-chance.bin';
-    const id = await stack.ferry.enqueue({ url: stack.origin.route(route, (_req, res) => void res.writeHead(404).end(), serveFile(file)) });
+    const id = await stack.ferry.enqueue({ url: stack.origin.route(route, status(404), serveFile(file)) });
     expect((await stack.ferry.waitFor(id)).state).toBe('failed');
 
     const retried = await stack.ferry.request<{ id: string; state: string }>('POST', `/v1/downloads/${id}/retry`);
