@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { peakRssMB } from './peak-rss.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const CORE_DIST = path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js');
@@ -27,9 +28,10 @@ const WORKER_DOWNLOADS = 4;
 /** Node flags for every engine child: the worker's own, as npm start and docker-compose start it, then any --node-flag. Set once, in main. */
 let engineNodeFlags = [];
 
-/** Runs the engine child with its arguments. */
-function runEngine(args) {
-  return run(process.execPath, [...engineNodeFlags, ENGINE_CHILD, ...args], { captureStdout: true });
+/** Runs the engine child with its arguments; `result` is the JSON line it printed last, when it exited 0. */
+async function runEngine(args) {
+  const { code, stdout, wallMs } = await run(process.execPath, [...engineNodeFlags, ENGINE_CHILD, ...args], { captureStdout: true });
+  return { code, wallMs, result: code === 0 ? JSON.parse(stdout.trim().split('\n').at(-1)) : undefined };
 }
 const MIB = 1024 * 1024;
 const MB = 1e6;
@@ -340,9 +342,8 @@ async function sha256OfFile(file) {
 async function runFerry(tmp, url, sizeBytes, sourceSha256, digest) {
   const storageDir = path.join(tmp, 'ferry-store');
   try {
-    const { code, stdout, wallMs } = await runEngine([url, storageDir, JSON.stringify({ digest })]);
+    const { code, wallMs, result } = await runEngine([url, storageDir, JSON.stringify({ digest })]);
     if (code !== 0) return { ok: false, error: `engine child exited with ${code}` };
-    const result = JSON.parse(stdout.trim().split('\n').at(-1));
     const stored = fileURLToPath(result.location);
     const { size } = await stat(stored);
     if (size !== sizeBytes || result.bytes !== sizeBytes) {
@@ -381,27 +382,20 @@ async function runResume(tmp, url, sizeBytes, sourceSha256, accessLog) {
   const logLinesBefore = accessLog === undefined ? 0 : (await readFile(accessLog, 'utf8')).split('\n').filter(Boolean).length;
   try {
     const first = await runEngine([url, storageDir, JSON.stringify({ stopAtBytes: Math.floor(sizeBytes / 2) })]);
-    const stopped = first.code === 0 ? JSON.parse(first.stdout.trim().split('\n').at(-1)) : undefined;
+    const stopped = first.result;
     if (stopped?.stopped !== true) return { ok: false, error: `the interrupted run did not leave a checkpoint (exit ${first.code})` };
     const second = await runEngine([url, storageDir, JSON.stringify({ resumeFrom: stopped.checkpoint })]);
     if (second.code !== 0) return { ok: false, error: `the resumed run exited with ${second.code}` };
-    const result = JSON.parse(second.stdout.trim().split('\n').at(-1));
+    const { result } = second;
     if (result.sha256 !== sourceSha256 || result.bytes !== sizeBytes) return { ok: false, error: `the resumed file is wrong: ${result.bytes} bytes, sha256 ${result.sha256}` };
     const served = accessLog === undefined ? null : (await nginxBodyBytes(accessLog, logLinesBefore)).reduce((a, b) => a + b, 0);
-    return { ok: true, stoppedAtBytes: stopped.checkpoint.bytes, servedBytes: served, resumedMs: result.elapsedMs };
+    return { ok: true, stoppedAtBytes: stopped.checkpoint.bytes, servedBytes: served, servedRatio: served === null ? null : served / sizeBytes };
   } finally {
     await rm(storageDir, { recursive: true, force: true });
   }
 }
 
 // ---------------------------------------------------------------- the real worker
-
-/** Peak RSS (VmHWM) of a running process in MB, or null once it is gone. */
-async function peakRssOfMB(pid) {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
-  const match = status === null ? null : /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
-  return match === null ? null : (Number(match[1]) * 1024) / 1e6;
-}
 
 /**
  * What `npm start` runs (launcher: private redis-server, API, worker started with
@@ -453,21 +447,23 @@ async function runWorker(tmp, url, sizeBytes, sourceSha256, downloads, apiPort) 
     const ids = [];
     for (let i = 0; i < downloads; i += 1) ids.push((await call('POST', '/v1/downloads', { url, filename: `copy-${i}.bin` })).id);
     const ended = [];
+    const running = new Set(ids);
     const giveUpAt = Date.now() + WORKER_STEP_TIMEOUT_MS;
-    while (ended.length < ids.length) {
+    while (running.size > 0) {
       if (cleaning !== undefined) return never();
       if (Date.now() > giveUpAt) return { ok: false, error: `only ${ended.length} of ${ids.length} downloads ended within ${WORKER_STEP_TIMEOUT_MS / 60_000} min:\n${log.slice(-2000)}` };
       await new Promise((resolve) => setTimeout(resolve, 200));
-      ended.length = 0;
-      for (const id of ids) {
+      for (const id of running) {
         const status = await call('GET', `/v1/downloads/${id}`);
-        if (status.state === 'completed' || status.state === 'failed') ended.push(status);
+        if (status.state !== 'completed' && status.state !== 'failed') continue;
+        ended.push(status);
+        running.delete(id);
       }
     }
     const wrong = ended.find((status) => status.state !== 'completed' || status.result.sha256 !== sourceSha256 || status.result.bytes !== sizeBytes);
     if (wrong !== undefined) return { ok: false, error: `download ${wrong.id} ended ${wrong.state}: ${JSON.stringify(wrong.error ?? wrong.result)}` };
     const spanMs = Math.max(...ended.map((s) => Date.parse(s.finishedAt))) - Math.min(...ended.map((s) => Date.parse(s.createdAt)));
-    return { ok: true, peakRssMB: await peakRssOfMB(workerPid), spanMs };
+    return { ok: true, peakRssMB: peakRssMB(workerPid), spanMs };
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -608,7 +604,7 @@ async function main() {
     const aria2MBps = wallMBps(results.aria2);
     const aria2ShaMBps = wallMBps(results.aria2Sha);
     const sha256MBps = rawSha256MBps(sizeBytes);
-    const curlMBps = curl.ok ? mbps(sizeBytes, curl.wallMs) : null;
+    const curlMBps = wallMBps(curl);
     const curlFsyncMBps = curl.ok ? mbps(sizeBytes, curl.wallMs + curl.fsyncMs) : null;
     const onMBps = on.ok ? mbps(sizeBytes, on.elapsedMs) : null;
     const offMBps = off.ok ? mbps(sizeBytes, off.elapsedMs) : null;
@@ -671,14 +667,12 @@ async function main() {
     failed = true;
     console.log(`  FAILED: ${resume.error}`);
   } else {
-    const ratio = resume.servedBytes === null ? null : resume.servedBytes / sizeBytes;
     console.log(`  interrupted with ${resume.stoppedAtBytes} bytes kept (${((100 * resume.stoppedAtBytes) / sizeBytes).toFixed(1)} %); resumed file intact (sha256 matches)`);
     console.log(
-      ratio === null
+      resume.servedRatio === null
         ? '  bytes served: not measured (the node origin keeps no access log)'
-        : `  bytes the origin served in total: ${resume.servedBytes} = ${ratio.toFixed(4)} × the file size (target ≤ 1.05)`,
+        : `  bytes the origin served in total: ${resume.servedBytes} = ${resume.servedRatio.toFixed(4)} × the file size (target ≤ 1.05)`,
     );
-    resume.ratio = ratio;
   }
 
   let worker;
@@ -704,7 +698,7 @@ async function main() {
   console.log(`  digest on / curl:        ${format(m.ratioOnCurl, 3)}`);
   console.log(`  peak RSS MB, worker:     ${worker?.ok ? `${format(worker.peakRssMB, 1)} (target < 150; ${WORKER_DOWNLOADS} downloads at once)` : 'not measured'}`);
   console.log(`  peak RSS MB, engine:     ${format(m.peakRssMB, 1)} (the engine child alone, one download)`);
-  console.log(`  resume, served / size:   ${resume.ok && resume.ratio !== null ? resume.ratio.toFixed(4) : 'not measured'} (target ≤ 1.05)`);
+  console.log(`  resume, served / size:   ${resume.ok && resume.servedRatio !== null ? resume.servedRatio.toFixed(4) : 'not measured'} (target ≤ 1.05)`);
   if (peers.pipe) console.log(`  digest on / (curl | tee | openssl):  ${format(m.ratioOnPipe, 3)}`);
   if (peers.aria2) {
     console.log(`  digest off / aria2c:                 ${format(m.ratioOffAria2, 3)}`);
@@ -728,7 +722,7 @@ async function main() {
       runs: rows.map(digits),
       median: digits(medianRow),
       worker: worker === undefined ? null : worker.ok ? { downloads: WORKER_DOWNLOADS, peakRssMB: round(worker.peakRssMB, 1), spanMs: round(worker.spanMs, 0) } : { failed: worker.error },
-      resume: resume.ok ? { stoppedAtBytes: resume.stoppedAtBytes, servedBytes: resume.servedBytes, servedRatio: round(resume.ratio, 4) } : { failed: resume.error },
+      resume: resume.ok ? { stoppedAtBytes: resume.stoppedAtBytes, servedBytes: resume.servedBytes, servedRatio: round(resume.servedRatio, 4) } : { failed: resume.error },
     }),
   );
   return failed ? 1 : 0;

@@ -5,24 +5,14 @@
 //   {"digest": "off"} skips the engine's sha256 (skipSha256), so the result's sha256 is empty.
 // Prints one JSON line on stdout: { bytes, sha256, elapsedMs, cpuMs, peakRssMB, location, phases } or { stopped, checkpoint }.
 // Exits 1 (message on stderr) if the download fails.
-import { readFileSync } from 'node:fs';
 import { downloadToStorage, EgressPolicy, HttpAgents, LocalDiskStorage, loadConfig, resolveTimeouts } from '../packages/core/dist/index.js';
+import { peakRssMB } from './peak-rss.mjs';
 
 const [url, storageDir, optionsJson] = process.argv.slice(2);
 const { stopAtBytes, resumeFrom, digest = 'on' } = JSON.parse(optionsJson ?? '{}');
 if (url === undefined || storageDir === undefined) {
   process.stderr.write('usage: node bench/engine-child.mjs <url> <storage-dir>\n');
   process.exit(2);
-}
-
-/** Peak resident set size of this process in MB (1e6 bytes); /proc reports VmHWM in KiB. */
-function peakRssMB() {
-  try {
-    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return match === null ? null : (Number(match[1]) * 1024) / 1e6;
-  } catch {
-    return null;
-  }
 }
 
 /**
