@@ -59,9 +59,12 @@ function tooLarge(limit: number, what: string): FerryError {
  */
 async function pump(body: Readable, part: PartWriter, signal: AbortSignal, onChunk: (chunk: Buffer) => void): Promise<{ storageError?: Error }> {
   for await (const chunk of body) {
-    if (part.failure !== undefined) return { storageError: part.failure };
     onChunk(chunk as Buffer);
-    if (!part.write(chunk as Buffer)) await part.drained(signal);
+    // A failed part refuses every write, so the slow path is where a failure shows.
+    if (!part.write(chunk as Buffer)) {
+      await part.drained(signal);
+      if (part.failure !== undefined) break;
+    }
   }
   await part.flush();
   return part.failure === undefined ? {} : { storageError: part.failure };

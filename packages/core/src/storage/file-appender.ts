@@ -29,13 +29,14 @@ async function writevAll(opening: Promise<FileHandle>, chunks: Buffer[], positio
     const { bytesWritten } = await handle.writev(rest, at);
     at += bytesWritten;
     let skipped = bytesWritten;
-    while (rest.length > 0 && skipped >= rest[0]!.length) {
-      skipped -= rest[0]!.length;
-      rest = rest.slice(1);
+    let done = 0;
+    while (done < rest.length && skipped >= rest[done]!.length) {
+      skipped -= rest[done]!.length;
+      done += 1;
     }
-    if (rest.length === 0) return;
+    if (done === rest.length) return;
     if (bytesWritten === 0) throw Object.assign(new Error('writev wrote no bytes'), { code: 'EIO' });
-    if (skipped > 0) rest = [rest[0]!.subarray(skipped), ...rest.slice(1)];
+    rest = [rest[done]!.subarray(skipped), ...rest.slice(done + 1)];
   }
 }
 
