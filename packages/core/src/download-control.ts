@@ -64,21 +64,30 @@ return "paused"
  * inside the worker process that runs it, so an active job's worker is told
  * over Redis pub/sub (and finds the request on the job if it missed the message).
  */
+interface ControlCommands {
+  ferryRequestControl(...args: Array<string | number>): Promise<ControlOutcome>;
+}
+
 export class DownloadControl {
+  readonly #redis: Redis & ControlCommands;
+
   constructor(
     private readonly queue: Queue,
     /** The queue's connection. */
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    // Defined once per connection, so each request runs the script by its hash instead of sending it.
+    const commands = redis as Redis & Partial<ControlCommands>;
+    if (commands.ferryRequestControl === undefined) redis.defineCommand('ferryRequestControl', { numberOfKeys: 11, lua: REQUEST_CONTROL });
+    this.#redis = commands as Redis & ControlCommands;
+  }
 
   async request(id: string, action: ControlAction): Promise<ControlOutcome> {
     const key = (type: string) => this.queue.toKey(type);
     const now = Date.now();
     const pausedUntil = now + PAUSED_FOR_MS;
-    const outcome = (await this.redis.eval(
-      REQUEST_CONTROL,
-      11,
+    const outcome = await this.#redis.ferryRequestControl(
       key(id),
       key('wait'),
       key('paused'),
@@ -97,14 +106,14 @@ export class DownloadControl {
       pausedUntil * 0x1000,
       pausedUntil,
       CONTROL_FIELD,
-    )) as ControlOutcome;
-    if (outcome === 'active') await this.redis.publish(controlChannel(this.prefix), JSON.stringify({ id, action } satisfies ControlMessage));
+    );
+    if (outcome === 'active') await this.#redis.publish(controlChannel(this.prefix), JSON.stringify({ id, action } satisfies ControlMessage));
     return outcome;
   }
 
   /** The pause or cancel requests recorded on these jobs, in the same order, in one round trip. */
   async pending(ids: readonly string[]): Promise<Array<ControlAction | undefined>> {
-    const pipeline = this.redis.pipeline();
+    const pipeline = this.#redis.pipeline();
     for (const id of ids) pipeline.hget(this.queue.toKey(id), CONTROL_FIELD);
     const replies = (await pipeline.exec()) ?? [];
     return ids.map((_, i) => (replies[i]?.[0] ? undefined : asControlAction(replies[i]?.[1])));
@@ -112,6 +121,6 @@ export class DownloadControl {
 
   /** Forgets a pause or cancel request, before the job runs again. */
   async clear(id: string): Promise<void> {
-    await this.redis.hdel(this.queue.toKey(id), CONTROL_FIELD);
+    await this.#redis.hdel(this.queue.toKey(id), CONTROL_FIELD);
   }
 }
