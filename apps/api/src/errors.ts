@@ -1,8 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ERROR_CODES, FerryError, isRedisUnavailableError, type ErrorCode } from '@ferry/core';
-import type { ErrorBody } from './error-body.js';
-
+import { ERROR_CODES, FerryError, isRedisUnavailableError, type ErrorBody, type ErrorCode } from '@ferry/core';
 
 /**
  * Turns zod issues into lines a person can act on: which field, and what it must be.

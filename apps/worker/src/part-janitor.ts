@@ -18,7 +18,7 @@ const LIVE_STATES = new Set<JobState | 'unknown'>(['active', 'waiting', 'delayed
  * are finished or gone, at start-up and then every `intervalMs`.
  */
 export function startPartJanitor(deps: PartJanitorDeps): { stop: () => void } {
-  const sweep = async (): Promise<number> => {
+  const sweep = async () => {
     let removed = 0;
     for (const part of await deps.storage.listParts()) {
       if (LIVE_STATES.has(await deps.jobState(part.jobId))) continue;
@@ -26,7 +26,6 @@ export function startPartJanitor(deps: PartJanitorDeps): { stop: () => void } {
       removed += 1;
     }
     if (removed > 0) deps.logger.info({ removed }, 'removed part files of finished or vanished jobs');
-    return removed;
   };
   return every(deps.intervalMs, 'part janitor sweep', deps.logger, sweep);
 }

@@ -1,4 +1,4 @@
-import type { Job, Worker } from 'bullmq';
+import type { Job, JobState, Worker } from 'bullmq';
 import type { DownloadEndings, Logger } from '@ferry/core';
 import { every } from './every.js';
 
@@ -10,8 +10,9 @@ import { every } from './every.js';
 export function reportEndings(downloads: Worker, endings: DownloadEndings, logger: Logger): void {
   const report = (job: Job | undefined, end: 'completed' | 'failed') => {
     if (job === undefined) return;
-    job
-      .getState()
+    // Only a failure may be followed by another attempt; after `completed` the state could say nothing else.
+    const ended: Promise<JobState | 'unknown'> = end === 'completed' ? Promise.resolve(end) : job.getState();
+    ended
       .then((state) => endings.report(job, state === 'unknown' ? end : state))
       .catch((err: unknown) => logger.error({ jobId: job.id, err: (err as Error).message }, 'could not report the end of the download; a later sweep will'));
   };

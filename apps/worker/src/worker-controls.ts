@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { controlChannel, ControlMessage, type ControlAction, type DownloadControl, type Logger } from '@ferry/core';
+import { every } from './every.js';
 
 /** The abort reasons BullMQ hands the processor for a pause or cancel request. */
 export const CONTROL_REASONS: Readonly<Record<ControlAction, string>> = { cancel: 'ferry:cancel', pause: 'ferry:pause' };
@@ -26,7 +27,7 @@ export class WorkerControls {
   /** Jobs already told to stop, so the poll does not repeat it. */
   readonly #stopping = new Set<string>();
   #subscriber: Redis | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #poll: { stop: () => void } | undefined;
 
   constructor(
     /** A connection to duplicate for the subscription. */
@@ -69,24 +70,25 @@ export class WorkerControls {
       if (message.success) abort(message.data.id, message.data.action);
     });
     await subscriber.subscribe(controlChannel(this.prefix));
-    this.#timer = setInterval(() => {
-      const ids = [...this.#active];
-      if (ids.length === 0) return;
-      this.control
-        .pending(ids)
-        .then((actions) =>
-          actions.forEach((action, i) => {
-            const id = ids[i];
-            if (id !== undefined && action !== undefined) abort(id, action);
-          }),
-        )
-        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'control poll failed'));
-    }, POLL_INTERVAL_MS);
-    this.#timer.unref();
+    this.#poll = every(
+      POLL_INTERVAL_MS,
+      'control poll',
+      this.logger,
+      async () => {
+        const ids = [...this.#active];
+        if (ids.length === 0) return;
+        const actions = await this.control.pending(ids);
+        actions.forEach((action, i) => {
+          const id = ids[i];
+          if (id !== undefined && action !== undefined) abort(id, action);
+        });
+      },
+      false,
+    );
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#poll?.stop();
     await this.#subscriber?.quit().catch(() => undefined);
   }
 }

@@ -1,13 +1,6 @@
 import { z } from 'zod';
-import { isErrorCode } from '@ferry/core/contract';
+import { ErrorBody } from '@ferry/core/contract';
 import { abortedError, FerryClientError } from './client-error.js';
-
-/** The body of every error Ferry answers (docs/errors.md). */
-const ErrorBody = z.object({
-  code: z.string(),
-  message: z.string(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
 
 export interface SendOptions {
   readonly body?: unknown;
@@ -50,19 +43,16 @@ async function errorOf(response: Response, baseUrl: string): Promise<FerryClient
   const text = await response.text().catch((err: unknown) => {
     throw unreachable(baseUrl, err);
   });
-  const body = ErrorBody.safeParse(((): unknown => {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-  })());
-  if (!body.success || !isErrorCode(body.data.code)) {
+  let body: ErrorBody;
+  try {
+    body = parseBody(ErrorBody, text, 'the error body', response.status);
+  } catch {
+    // Whatever did not fit (not JSON, an unknown code…), the caller hears that no Ferry error came back, and what came instead.
     return badResponse(`Ferry at ${baseUrl} answered ${response.status} ${response.statusText} without a Ferry error (${text.slice(0, 80)})`, {
       status: response.status,
     });
   }
-  return new FerryClientError(body.data.code, body.data.message, { status: response.status, issues: body.data.issues });
+  return new FerryClientError(body.code, body.message, { status: response.status, issues: body.issues });
 }
 
 /** One API call: a 2xx response, or a FerryClientError (Ferry's code, no answer, or aborted). */

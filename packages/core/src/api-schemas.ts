@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
 import { DownloadFailure, DownloadRequest, DownloadResult, DownloadState, DownloadStatus } from './schemas.js';
 
 /** The largest page a list may ask for. */
@@ -128,3 +129,12 @@ export const BatchProgressEvent = z.object({
   counts: BatchCounts,
 });
 export type BatchProgressEvent = z.infer<typeof BatchProgressEvent>;
+
+/** What every API error answers (docs/errors.md); the OpenAPI document is generated from this schema. */
+export const ErrorBody = z.object({
+  code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+  /** One entry per problem with the request, for FERRY_ERR_VALIDATION. */
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,6 +1,5 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { ERROR_CODES, type ErrorCode } from '@ferry/core';
-import { ErrorBody } from '../error-body.js';
+import { ERROR_CODES, ErrorBody, type ErrorCode } from '@ferry/core';
 import type { Operation, ResponseHeader } from './operation.js';
 import { refTo } from './schemas.js';
 

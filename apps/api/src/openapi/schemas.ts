@@ -16,9 +16,9 @@ import {
   DownloadResult,
   DownloadState,
   DownloadStatus,
+  ErrorBody,
 } from '@ferry/core';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { ErrorBody } from '../error-body.js';
 
 type SchemaObject = OpenAPIV3_1.SchemaObject;
 
