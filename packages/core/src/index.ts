@@ -6,7 +6,8 @@ export { HttpAgents } from './download/http-client.js';
 export { resolveTimeouts, timeoutCapIssues, type Timeouts } from './download/timeouts.js';
 export { downloadToStorage, PROGRESS_INTERVAL_MS, type DownloadContext } from './download/engine.js';
 export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
-export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
+export { decodeFailureReason, encodeFailureReason } from './failure.js';
+export { shownState } from './download-status.js';
 export { DownloadEndings, endingsKey, type DownloadEndingsOptions } from './download-endings.js';
 export { DownloadIndex } from './download-index.js';
 export {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { decodeFailureReason, isCancellation, readControl, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
+import { decodeFailureReason, readControl, shownState, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
 import { SpeedMeter } from './speed-meter.js';
 
 export type JobEventListener = (event: DownloadEvent) => void;
@@ -59,7 +59,7 @@ export class JobEventHub {
     on('delayed', async ({ jobId }) => {
       const id = String(jobId);
       const control = await readControl(options.redis, options.jobKey(id));
-      return { type: 'state', id, state: control === 'pause' ? 'paused' : 'delayed' };
+      return { type: 'state', id, state: shownState('delayed', control, undefined) };
     });
     on('progress', ({ jobId, data }, at) => this.#progress(String(jobId), data, at));
     on('completed', ({ jobId, returnvalue }) => {
@@ -68,7 +68,7 @@ export class JobEventHub {
     });
     on('failed', ({ jobId, failedReason }) => {
       const error = decodeFailureReason(String(failedReason ?? ''));
-      return isCancellation(error) ? { type: 'cancelled', id: String(jobId) } : { type: 'failed', id: String(jobId), error };
+      return shownState('failed', undefined, error) === 'cancelled' ? { type: 'cancelled', id: String(jobId) } : { type: 'failed', id: String(jobId), error };
     });
   }
 
