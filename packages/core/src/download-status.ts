@@ -1,7 +1,7 @@
 import type { Job, JobState } from 'bullmq';
 import { decodeFailureReason, isCancellation } from './failure.js';
 import type { ControlAction } from './load-download-status.js';
-import { DownloadProgress, DownloadResult, type DownloadFailure, type DownloadState, type DownloadStatus } from './schemas.js';
+import { DownloadProgress, DownloadResult, ENDED_STATES, type DownloadFailure, type DownloadState, type DownloadStatus } from './schemas.js';
 
 const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> = {
   waiting: 'queued',
@@ -42,6 +42,6 @@ export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', contr
     result: result?.success ? result.data : null,
     error: failure ?? null,
     createdAt: new Date(job.timestamp).toISOString(),
-    finishedAt: state === 'completed' || state === 'failed' || state === 'cancelled' ? iso(job.finishedOn) : null,
+    finishedAt: ENDED_STATES.has(state) ? iso(job.finishedOn) : null,
   };
 }

@@ -58,6 +58,5 @@ export { checkUrl } from './egress/check-url.js';
 export type { Resolver } from './egress/guarded-lookup.js';
 export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, createCallbackQueue, type DownloadCallbackType } from './webhooks/callbacks.js';
 export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions, type NewBatch } from './batches/batch-store.js';
-export { UNFINISHED_STATES } from './batches/batch-summary.js';
 export { generateWebhookSecret } from './webhooks/secrets.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';

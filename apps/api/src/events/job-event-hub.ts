@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { decodeFailureReason, readControl, shownState, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
+import { decodeFailureReason, ENDED_STATES, readControl, shownState, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
 import { SpeedMeter } from './speed-meter.js';
 
 export type JobEventListener = (event: DownloadEvent) => void;
@@ -19,9 +19,6 @@ export interface JobEventHubOptions {
 }
 
 const CLOSE_WAIT_MS = 2000;
-
-/** The DownloadEvent types after which a download's stream ends. */
-export const FINAL_EVENTS: ReadonlySet<DownloadEvent['type']> = new Set(['completed', 'failed', 'cancelled']);
 
 /**
  * One BullMQ QueueEvents per API process, fanned out in memory to every open
@@ -82,7 +79,7 @@ export class JobEventHub {
   }
 
   #publish(jobId: string, event: DownloadEvent): void {
-    if (FINAL_EVENTS.has(event.type)) this.#meters.delete(jobId);
+    if (ENDED_STATES.has(event.type)) this.#meters.delete(jobId);
     for (const listener of this.#listeners.get(jobId) ?? []) listener(event);
   }
 

@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { BatchProgressEvent, BatchStore, DownloadEvent, DownloadStatus } from '@ferry/core';
+import { ENDED_STATES, type BatchProgressEvent, type BatchStore, type DownloadEvent, type DownloadStatus } from '@ferry/core';
 import { openEventStream, type EventStream } from '../events/event-stream.js';
-import { FINAL_EVENTS, type JobEventHub } from '../events/job-event-hub.js';
+import { type JobEventHub } from '../events/job-event-hub.js';
 import { loadOwnDownload, ownBatch } from '../owner.js';
 
 export interface EventRoutesOptions {
@@ -98,7 +98,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       },
       (events, event) => {
         events.send(event.type, event);
-        if (FINAL_EVENTS.has(event.type)) events.end();
+        if (ENDED_STATES.has(event.type)) events.end();
       },
     );
   });
@@ -138,7 +138,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       },
       (opened, event) => {
         opened.send(event.type, event);
-        if (FINAL_EVENTS.has(event.type)) reportSoon();
+        if (ENDED_STATES.has(event.type)) reportSoon();
       },
     );
   });
