@@ -135,10 +135,8 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       for (;;) {
         const now = (await ownDownload(request, id)).status;
         if (now.state === target) return accepted(reply, 200, now, target);
-        if (now.state !== 'active' || Date.now() >= deadline) {
-          if (now.state === 'active') return accepted(reply, 202, now, 'active');
-          throw wrongState(now, action);
-        }
+        if (now.state !== 'active') throw wrongState(now, action);
+        if (Date.now() >= deadline) return accepted(reply, 202, now, 'active');
         await sleep(STOP_POLL_MS);
       }
     }
