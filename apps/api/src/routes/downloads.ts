@@ -96,7 +96,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     }
     let delayed: boolean | undefined;
     try {
-      [delayed] = await enqueueDownloads(queue, index, [{ id, job: { owner, request: parsed.data } }]);
+      [delayed] = await enqueueDownloads(queue, index, owner, [{ id, job: { request: parsed.data } }]);
     } catch (err) {
       if (idempotencyKey !== undefined) await idempotency.release(owner, idempotencyKey).catch(() => undefined);
       throw err;
