@@ -49,7 +49,7 @@ export interface DownloadRoutesOptions {
 }
 
 /** How long a cancel or pause of an active download waits for its worker before answering 202. */
-const STOP_WAIT_MS = 2000;
+export const STOP_WAIT_MS = 2000;
 const STOP_POLL_MS = 50;
 
 function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
