@@ -9,24 +9,20 @@ function scheduling(request: DownloadRequest): { priority?: number; delay?: numb
 
 export interface NewDownload {
   readonly id: string;
-  readonly job: DownloadJob;
+  readonly job: Omit<DownloadJob, 'owner'>;
 }
 
 /**
- * Puts downloads in the queue and in their owner's list, in one round trip to
- * BullMQ however many there are. Returns whether each starts later (delayed).
- * The list entry goes first: a failed enqueue leaves only an entry the list skips.
+ * Puts an owner's downloads in the queue and in the owner's list, in one round
+ * trip to BullMQ however many there are. Returns whether each starts later (delayed).
+ * The list entries go first: a failed enqueue leaves only entries the list skips.
  */
-export async function enqueueDownloads(queue: Queue, index: DownloadIndex, downloads: readonly NewDownload[]): Promise<boolean[]> {
+export async function enqueueDownloads(queue: Queue, index: DownloadIndex, owner: string, downloads: readonly NewDownload[]): Promise<boolean[]> {
   const now = Date.now();
-  const owners = new Map<string, Array<{ id: string; createdAt: number }>>();
-  for (const { id, job } of downloads) {
-    const entries = owners.get(job.owner) ?? [];
-    entries.push({ id, createdAt: now });
-    owners.set(job.owner, entries);
-  }
-  await Promise.all([...owners].map(([owner, entries]) => index.add(owner, entries)));
+  await index.add(owner, downloads.map(({ id }) => ({ id, createdAt: now })));
   const options = downloads.map(({ job }) => scheduling(job.request));
-  await queue.addBulk(downloads.map(({ id, job }, i) => ({ name: DOWNLOAD_JOB, data: job, opts: { jobId: id, timestamp: now, ...options[i] } })));
+  await queue.addBulk(
+    downloads.map(({ id, job }, i) => ({ name: DOWNLOAD_JOB, data: { owner, ...job } satisfies DownloadJob, opts: { jobId: id, timestamp: now, ...options[i] } })),
+  );
   return options.map((o) => o.delay !== undefined);
 }

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { loadDownloadStatus, type BatchStore, type DownloadIndex, type DownloadList, type ListQuery } from '@ferry/core';
+import { DownloadIndex, loadDownloadStatus, type BatchStore, type DownloadList, type ListQuery } from '@ferry/core';
 import { invalidRequest } from './errors.js';
 import { loadBatchOf, ownedBy } from './owner.js';
 
@@ -14,14 +14,14 @@ interface ListSource {
   /** Entries whose jobs retention removed. */
   forget(positions: string[]): Promise<void>;
   /** Whether `position` is one this source gives out. */
-  readonly valid: RegExp;
+  valid(position: string): boolean;
 }
 
 /** The owner's index: newest first. */
 const ownerSource = (index: DownloadIndex, owner: string): ListSource => ({
   next: async (after, count) => (await index.page(owner, count, after)).map(({ id, member }) => ({ id, position: member })),
   forget: (members) => index.remove(owner, members),
-  valid: /^\d{15}:[\x21-\x7e]{1,200}$/,
+  valid: (position) => DownloadIndex.isMember(position),
 });
 
 /** A batch's members: in the order the batch request listed them. */
@@ -31,14 +31,14 @@ const batchSource = (batches: BatchStore, batchId: string): ListSource => ({
     return (await batches.memberIds(batchId, start, start + count - 1)).map((id, i) => ({ id, position: String(start + i) }));
   },
   forget: async () => undefined,
-  valid: /^\d{1,9}$/,
+  valid: (position) => /^\d{1,9}$/.test(position),
 });
 
 const encodeCursor = (position: string) => Buffer.from(position).toString('base64url');
 
 function decodeCursor(cursor: string, source: ListSource): string {
   const position = Buffer.from(cursor, 'base64url').toString();
-  if (!source.valid.test(position)) {
+  if (!source.valid(position)) {
     throw invalidRequest([{ path: 'cursor', message: "is not a cursor of this list: pass a previous page's nextCursor unchanged, with the same filters" }], 'list query');
   }
   return position;

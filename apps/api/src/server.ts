@@ -7,7 +7,6 @@ import {
   DownloadEndings,
   createCallbackQueue,
   createWorkerRedis,
-  DOWNLOAD_QUEUE,
   DownloadControl,
   DownloadIndex,
   EgressPolicy,
@@ -67,9 +66,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const batches = createBatchStore(config, { redis: deps.redis, downloads: deps.queue, callbacks });
   const endings = new DownloadEndings({ redis: deps.redis, downloads: deps.queue, callbacks, batches, prefix: config.queuePrefix });
   const hub = new JobEventHub({
-    queueName: DOWNLOAD_QUEUE,
-    prefix: config.queuePrefix,
-    jobKey: (id) => deps.queue.toKey(id),
+    queue: deps.queue,
     connection: createWorkerRedis(config.redis.url),
     redis: deps.redis,
     logger: app.log,

@@ -7,13 +7,13 @@ import {
   DownloadEvent,
   DownloadList,
   DownloadStatus,
+  ENDED_STATES,
   type BatchRequest,
   type DownloadRequest,
   type DownloadState,
   type DownloadResult,
 } from '@ferry/core/contract';
 import { abortedError } from './client-error.js';
-import { ENDED } from './download-end.js';
 import { eventStream, type StreamEvents } from './event-stream.js';
 import { parseBody, send, unreachable, type SendOptions } from './http.js';
 import { waitForDownload, type WaitOptions } from './wait.js';
@@ -178,14 +178,14 @@ function queryString(params: Record<string, string | number | undefined>): strin
 }
 
 const DOWNLOAD_EVENT_TYPES = DownloadEvent.options.map((option) => option.shape.type.value);
-const isDownloadEnd = (event: DownloadEvent) => ENDED.has(event.type as DownloadState);
+const isDownloadEnd = (event: DownloadEvent) => ENDED_STATES.has(event.type);
 
 const DOWNLOAD_EVENTS: StreamEvents<DownloadEvent> = {
   schema: DownloadEvent,
   types: new Set(DOWNLOAD_EVENT_TYPES),
   isLast: isDownloadEnd,
   // A finished download's stream may close after its snapshot.
-  isSettled: (event) => isDownloadEnd(event) || (event.type === 'state' && ENDED.has(event.state)),
+  isSettled: (event) => isDownloadEnd(event) || (event.type === 'state' && ENDED_STATES.has(event.state)),
 };
 
 const isBatchEnd = (event: DownloadEvent | BatchProgressEvent) => event.type === 'batch' && event.state !== 'running';

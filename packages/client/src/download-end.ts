@@ -2,9 +2,6 @@ import type { DownloadEvent, DownloadFailure, DownloadResult, DownloadState } fr
 import { FerryClientError } from './client-error.js';
 import { badResponse } from './http.js';
 
-/** The states a download ends in: no progress follows them. */
-export const ENDED: ReadonlySet<DownloadState> = new Set(['completed', 'failed', 'cancelled']);
-
 /** The last event of a download's stream. */
 export type DownloadEnd = Extract<DownloadEvent, { type: 'completed' | 'failed' | 'cancelled' }>;
 

@@ -1,6 +1,6 @@
-import type { DownloadEvent, DownloadResult, DownloadStatus } from '@ferry/core/contract';
+import { ENDED_STATES, type DownloadEvent, type DownloadResult, type DownloadStatus } from '@ferry/core/contract';
 import { FerryClientError } from './client-error.js';
-import { ENDED, failure, outcomeOf } from './download-end.js';
+import { failure, outcomeOf } from './download-end.js';
 import { badResponse } from './http.js';
 import { pause, RetryBudget } from './retry-budget.js';
 
@@ -41,7 +41,7 @@ async function poll(source: WaitSource, { onProgress, signal }: WaitOptions): Pr
       await budget.failed(err);
       continue;
     }
-    if (ENDED.has(status.state)) return settle(status);
+    if (ENDED_STATES.has(status.state)) return settle(status);
     const { receivedBytes, totalBytes } = status.progress;
     const now = Date.now();
     if (status.state === 'active' && onProgress !== undefined) {
@@ -62,7 +62,7 @@ export async function waitForDownload(source: WaitSource, options: WaitOptions):
     for await (const event of source.events(options.signal)) {
       sawEvent = true;
       if (event.type === 'progress') options.onProgress?.(event);
-      else if (event.type !== 'state' || ENDED.has(event.state)) {
+      else if (event.type !== 'state' || ENDED_STATES.has(event.state)) {
         ending = event;
         break;
       }

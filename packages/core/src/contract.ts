@@ -14,5 +14,7 @@ export {
   DownloadResult,
   DownloadState,
   DownloadStatus,
+  ENDED_STATES,
+  UNFINISHED_STATES,
   type DigestAlgorithm,
 } from './schemas.js';

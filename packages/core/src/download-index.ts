@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 
 const PRUNE_CHUNK = 1000;
+// What member() makes of a job id: ids are printable ASCII, and the API takes none longer than 200.
+const MEMBER = /^\d{15}:[\x21-\x7e]{1,200}$/;
 
 /**
  * Each API key's downloads, newest first, for `GET /v1/downloads`. BullMQ
@@ -21,6 +23,11 @@ export class DownloadIndex {
 
   static member(createdAt: number, id: string): string {
     return `${String(createdAt).padStart(15, '0')}:${id}`;
+  }
+
+  /** Whether `text` could be a member, as a cursor handed back must be. */
+  static isMember(text: string): boolean {
+    return MEMBER.test(text);
   }
 
   /** The id a member names (the time before it holds no colon). */

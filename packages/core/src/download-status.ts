@@ -1,6 +1,7 @@
 import type { Job, JobState } from 'bullmq';
 import { decodeFailureReason, isCancellation } from './failure.js';
-import { DownloadProgress, DownloadResult, type DownloadState, type DownloadStatus } from './schemas.js';
+import type { ControlAction } from './load-download-status.js';
+import { DownloadProgress, DownloadResult, ENDED_STATES, type DownloadFailure, type DownloadState, type DownloadStatus } from './schemas.js';
 
 const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> = {
   waiting: 'queued',
@@ -13,17 +14,22 @@ const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> 
   unknown: undefined,
 };
 
+/** A paused job waits in the delayed set; a cancelled one is a failed job with its own code. */
+export function shownState(state: DownloadState, control: ControlAction | undefined, failure: DownloadFailure | undefined): DownloadState {
+  if (state === 'delayed' && control === 'pause') return 'paused';
+  if (state === 'failed' && isCancellation(failure)) return 'cancelled';
+  return state;
+}
+
 const iso = (ms: number | undefined): string | null => (ms === undefined || ms === 0 ? null : new Date(ms).toISOString());
 
 /** The public view of a job; undefined when the job vanished between lookup and state read. */
-export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', control?: 'pause' | 'cancel'): DownloadStatus | undefined {
+export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', control?: ControlAction): DownloadStatus | undefined {
   const mapped = STATES[jobState];
   if (mapped === undefined || job.id === undefined) return undefined;
   // A delayed job is waiting to retry: its last failure says why.
   const failure = (mapped === 'failed' || mapped === 'delayed') && job.failedReason ? decodeFailureReason(job.failedReason) : undefined;
-  // A paused job waits in the delayed set; a cancelled one is a failed job with its own code.
-  const state: DownloadState =
-    mapped === 'delayed' && control === 'pause' ? 'paused' : mapped === 'failed' && isCancellation(failure) ? 'cancelled' : mapped;
+  const state = shownState(mapped, control, failure);
   const result = state === 'completed' ? DownloadResult.safeParse(job.returnvalue) : undefined;
   const progress = DownloadProgress.safeParse(job.progress);
   return {
@@ -36,6 +42,6 @@ export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', contr
     result: result?.success ? result.data : null,
     error: failure ?? null,
     createdAt: new Date(job.timestamp).toISOString(),
-    finishedAt: state === 'completed' || state === 'failed' || state === 'cancelled' ? iso(job.finishedOn) : null,
+    finishedAt: ENDED_STATES.has(state) ? iso(job.finishedOn) : null,
   };
 }

@@ -6,7 +6,8 @@ export { HttpAgents } from './download/http-client.js';
 export { resolveTimeouts, timeoutCapIssues, type Timeouts } from './download/timeouts.js';
 export { downloadToStorage, PROGRESS_INTERVAL_MS, type DownloadContext } from './download/engine.js';
 export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
-export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
+export { decodeFailureReason, encodeFailureReason } from './failure.js';
+export { shownState } from './download-status.js';
 export { DownloadEndings, endingsKey, type DownloadEndingsOptions } from './download-endings.js';
 export { DownloadIndex } from './download-index.js';
 export {
@@ -57,6 +58,5 @@ export { checkUrl } from './egress/check-url.js';
 export type { Resolver } from './egress/guarded-lookup.js';
 export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, createCallbackQueue, type DownloadCallbackType } from './webhooks/callbacks.js';
 export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions, type NewBatch } from './batches/batch-store.js';
-export { UNFINISHED_STATES } from './batches/batch-summary.js';
 export { generateWebhookSecret } from './webhooks/secrets.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';

@@ -211,6 +211,10 @@ export type WorkerProgress = z.infer<typeof WorkerProgress>;
  */
 export const DownloadState = z.enum(['queued', 'active', 'delayed', 'paused', 'completed', 'failed', 'cancelled']);
 export type DownloadState = z.infer<typeof DownloadState>;
+/** The states a download ends in; the events of the same names are the last of its stream. */
+export const ENDED_STATES: ReadonlySet<string> = new Set<DownloadState>(['completed', 'failed', 'cancelled']);
+/** The states of a download that has not ended. */
+export const UNFINISHED_STATES: ReadonlySet<string> = new Set(DownloadState.options.filter((state) => !ENDED_STATES.has(state)));
 
 export const DownloadFailure = z.object({
   code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),

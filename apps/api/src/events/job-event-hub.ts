@@ -1,16 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QueueEvents } from 'bullmq';
+import { QueueEvents, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { decodeFailureReason, isCancellation, readControl, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
+import { decodeFailureReason, ENDED_STATES, readControl, shownState, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
 import { SpeedMeter } from './speed-meter.js';
 
 export type JobEventListener = (event: DownloadEvent) => void;
 
 export interface JobEventHubOptions {
-  readonly queueName: string;
-  readonly prefix: string;
-  /** The key of a job's hash, as the queue names it. */
-  readonly jobKey: (id: string) => string;
+  /** The queue whose jobs' events are relayed. */
+  readonly queue: Queue;
   /** A connection of its own: QueueEvents blocks on it reading the events stream. */
   readonly connection: Redis;
   /** Any other connection, for the few reads an event needs (is a delayed job paused?). */
@@ -19,9 +17,6 @@ export interface JobEventHubOptions {
 }
 
 const CLOSE_WAIT_MS = 2000;
-
-/** The DownloadEvent types after which a download's stream ends. */
-export const FINAL_EVENTS: ReadonlySet<DownloadEvent['type']> = new Set(['completed', 'failed', 'cancelled']);
 
 /**
  * One BullMQ QueueEvents per API process, fanned out in memory to every open
@@ -39,7 +34,7 @@ export class JobEventHub {
 
   constructor(options: JobEventHubOptions) {
     this.#options = options;
-    this.#events = new QueueEvents(options.queueName, { connection: options.connection, prefix: options.prefix });
+    this.#events = new QueueEvents(options.queue.name, { connection: options.connection, prefix: options.queue.opts.prefix });
     options.connection.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'queue events connection error'));
     this.#events.on('error', (err) => options.logger.warn({ err: err.message }, 'queue events error'));
     const on = (name: string, toEvent: (args: Record<string, unknown>, at: number) => DownloadEvent | undefined | Promise<DownloadEvent | undefined>) =>
@@ -58,8 +53,8 @@ export class JobEventHub {
     on('active', ({ jobId }) => ({ type: 'state', id: String(jobId), state: 'active' }));
     on('delayed', async ({ jobId }) => {
       const id = String(jobId);
-      const control = await readControl(options.redis, options.jobKey(id));
-      return { type: 'state', id, state: control === 'pause' ? 'paused' : 'delayed' };
+      const control = await readControl(options.redis, options.queue.toKey(id));
+      return { type: 'state', id, state: shownState('delayed', control, undefined) };
     });
     on('progress', ({ jobId, data }, at) => this.#progress(String(jobId), data, at));
     on('completed', ({ jobId, returnvalue }) => {
@@ -68,7 +63,7 @@ export class JobEventHub {
     });
     on('failed', ({ jobId, failedReason }) => {
       const error = decodeFailureReason(String(failedReason ?? ''));
-      return isCancellation(error) ? { type: 'cancelled', id: String(jobId) } : { type: 'failed', id: String(jobId), error };
+      return shownState('failed', undefined, error) === 'cancelled' ? { type: 'cancelled', id: String(jobId) } : { type: 'failed', id: String(jobId), error };
     });
   }
 
@@ -82,7 +77,7 @@ export class JobEventHub {
   }
 
   #publish(jobId: string, event: DownloadEvent): void {
-    if (FINAL_EVENTS.has(event.type)) this.#meters.delete(jobId);
+    if (ENDED_STATES.has(event.type)) this.#meters.delete(jobId);
     for (const listener of this.#listeners.get(jobId) ?? []) listener(event);
   }
 

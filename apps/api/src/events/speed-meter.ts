@@ -1,5 +1,5 @@
 /** How far back the speed is averaged: long enough to smooth a bursty origin, short enough to follow a real change. */
-const WINDOW_MS = 5000;
+export const SPEED_WINDOW_MS = 5000;
 
 interface Sample {
   readonly at: number;
@@ -19,7 +19,7 @@ export class SpeedMeter {
     // Fewer bytes than before: a new attempt started over, and the old samples say nothing about it.
     if (last !== undefined && receivedBytes < last.bytes) this.#samples = [];
     this.#samples.push({ at, bytes: receivedBytes });
-    while (this.#samples.length > 2 && at - this.#samples[0]!.at > WINDOW_MS) this.#samples.shift();
+    while (this.#samples.length > 2 && at - this.#samples[0]!.at > SPEED_WINDOW_MS) this.#samples.shift();
     const first = this.#samples[0]!;
     const elapsedMs = at - first.at;
     const bytesPerSecond = this.#samples.length < 2 || elapsedMs <= 0 ? null : Math.round(((receivedBytes - first.bytes) * 1000) / elapsedMs);

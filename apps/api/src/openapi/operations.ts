@@ -10,9 +10,16 @@ import {
   DownloadRequest,
   DownloadStatus,
   ListQuery,
+  MAX_PAGE_LIMIT,
+  PROGRESS_INTERVAL_MS,
   type DownloadState,
 } from '@ferry/core';
+import { HEARTBEAT_MS } from '../events/event-stream.js';
+import { SPEED_WINDOW_MS } from '../events/speed-meter.js';
+import { STOP_WAIT_MS } from '../routes/downloads.js';
 import type { Operation, SuccessBody } from './operation.js';
+
+const seconds = (ms: number): string => `${ms / 1000} s`;
 
 const NOT_FOUND = 'no download with this id for this API key: it never existed, retention removed it, or another key made it';
 const BATCH_NOT_FOUND = 'no batch with this id for this API key: it never existed, retention removed it, or another key made it';
@@ -43,7 +50,7 @@ const BATCH_EVENT: BatchProgressEvent = {
 /** Cancel and pause act at once, unless a worker is running the download: then that worker stops it, a moment later. */
 const stoppedBy = (state: string): string =>
   `Works from any API replica, whichever worker runs the download. A waiting download is ${state} at once; an active one is stopped by its worker (told over Redis), ` +
-  `and the answer waits up to 2 s for it: \`200\` with \`state: "${state}"\`, or \`202\` with \`state: "active"\` if the worker has not confirmed yet (it still will). ` +
+  `and the answer waits up to ${seconds(STOP_WAIT_MS)} for it: \`200\` with \`state: "${state}"\`, or \`202\` with \`state: "active"\` if the worker has not confirmed yet (it still will). ` +
   `Asking again for a download already ${state} answers \`200\`.`;
 const stopResponses = (done: string, state: DownloadState): Operation['responses'] => ({
   200: { description: done, body: accepted(state), headers: ['Location'] },
@@ -93,7 +100,7 @@ export const OPERATIONS: readonly Operation[] = [
       'With a filter a page can hold fewer than `limit` items and still have a `nextCursor`.',
     query: ListQuery,
     responses: { 200: { description: 'A page of downloads.', body: { json: DownloadList } } },
-    errors: { FERRY_ERR_VALIDATION: 'a query parameter is not valid (an unknown state, a limit outside 1-1000, a cursor that was not a nextCursor, an unknown parameter)' },
+    errors: { FERRY_ERR_VALIDATION: `a query parameter is not valid (an unknown state, a limit outside 1-${MAX_PAGE_LIMIT}, a cursor that was not a nextCursor, an unknown parameter)` },
   },
   {
     method: 'get',
@@ -102,7 +109,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'downloads',
     summary: "A download's state, progress and result",
     description:
-      '`progress` is updated at most every 250 ms while bytes arrive; `attempts.made` counts finished attempts. ' +
+      `\`progress\` is updated at most every ${PROGRESS_INTERVAL_MS} ms while bytes arrive; \`attempts.made\` counts finished attempts. ` +
       'A failed (or retrying) download has `error: { code, message, retryable }`: `retryable: false` means the same request will not succeed later. ' +
       'A cancelled download has `state: "cancelled"` and `error.code` `FERRY_ERR_CANCELLED`.',
     responses: { 200: { description: 'The download.', body: { json: DownloadStatus } } },
@@ -179,9 +186,10 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'downloads',
     summary: "A download's events, live",
     description:
-      'Server-Sent Events: each event\'s `event:` line is its `type` and its `data:` line the event as JSON, with a `: keep-alive` comment every 15 s. ' +
-      'The first event is a `state` event with the state as it is, then one for each change; `progress` events come at most every 250 ms while bytes arrive ' +
-      '(`bytesPerSecond` averaged over the last 5 s). The stream ends after `completed`, `failed` (after the last attempt only) or `cancelled` — at once for a download that has already ended. ' +
+      `Server-Sent Events: each event's \`event:\` line is its \`type\` and its \`data:\` line the event as JSON, with a \`: keep-alive\` comment every ${seconds(HEARTBEAT_MS)}. ` +
+      `The first event is a \`state\` event with the state as it is, then one for each change; \`progress\` events come at most every ${PROGRESS_INTERVAL_MS} ms while bytes arrive ` +
+      `(\`bytesPerSecond\` averaged over the last ${seconds(SPEED_WINDOW_MS)}). ` +
+      'The stream ends after `completed`, `failed` (after the last attempt only) or `cancelled` — at once for a download that has already ended. ' +
       'Any API replica serves any download. An unknown id answers 404 as JSON, without a stream.',
     responses: { 200: { description: 'An event stream.', body: { events: [DownloadEvent], example: sse(DOWNLOAD_EVENTS) } } },
     errors: { FERRY_ERR_NOT_FOUND: NOT_FOUND },
@@ -219,7 +227,7 @@ export const OPERATIONS: readonly Operation[] = [
       '**Cursor pagination**: pass `members.nextCursor` as `cursor` for the next page of members; it is `null` on the last page.',
     query: BatchQuery,
     responses: { 200: { description: 'The batch.', body: { json: BatchStatus } } },
-    errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND, FERRY_ERR_VALIDATION: 'a query parameter is not valid (a limit outside 1-1000, a cursor that was not a nextCursor)' },
+    errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND, FERRY_ERR_VALIDATION: `a query parameter is not valid (a limit outside 1-${MAX_PAGE_LIMIT}, a cursor that was not a nextCursor)` },
   },
   {
     method: 'delete',

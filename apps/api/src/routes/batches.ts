@@ -88,7 +88,7 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, {
 
     const owner = ownerOf(request);
     const id = randomUUID();
-    const members = parsed.data.downloads.map((download) => ({ id: randomUUID(), job: { owner, request: download, batchId: id } }));
+    const members = parsed.data.downloads.map((download) => ({ id: randomUUID(), job: { request: download, batchId: id } }));
     await batches.create({
       id,
       owner,
@@ -97,7 +97,7 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, {
       members: members.map((m) => ({ id: m.id, url: m.job.request.url })),
     });
     try {
-      await enqueueDownloads(queue, index, members);
+      await enqueueDownloads(queue, index, owner, members);
     } catch (err) {
       await batches.remove(id).catch(() => undefined);
       throw err;

@@ -49,7 +49,7 @@ export interface DownloadRoutesOptions {
 }
 
 /** How long a cancel or pause of an active download waits for its worker before answering 202. */
-const STOP_WAIT_MS = 2000;
+export const STOP_WAIT_MS = 2000;
 const STOP_POLL_MS = 50;
 
 function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
@@ -96,7 +96,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     }
     let delayed: boolean | undefined;
     try {
-      [delayed] = await enqueueDownloads(queue, index, [{ id, job: { owner, request: parsed.data } }]);
+      [delayed] = await enqueueDownloads(queue, index, owner, [{ id, job: { request: parsed.data } }]);
     } catch (err) {
       if (idempotencyKey !== undefined) await idempotency.release(owner, idempotencyKey).catch(() => undefined);
       throw err;
@@ -135,10 +135,8 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       for (;;) {
         const now = (await ownDownload(request, id)).status;
         if (now.state === target) return accepted(reply, 200, now, target);
-        if (now.state !== 'active' || Date.now() >= deadline) {
-          if (now.state === 'active') return accepted(reply, 202, now, 'active');
-          throw wrongState(now, action);
-        }
+        if (now.state !== 'active') throw wrongState(now, action);
+        if (Date.now() >= deadline) return accepted(reply, 202, now, 'active');
         await sleep(STOP_POLL_MS);
       }
     }

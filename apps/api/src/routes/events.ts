@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { BatchProgressEvent, BatchStore, DownloadEvent, DownloadStatus } from '@ferry/core';
+import { ENDED_STATES, type BatchProgressEvent, type BatchRecord, type BatchStore, type DownloadEvent, type DownloadStatus } from '@ferry/core';
 import { openEventStream, type EventStream } from '../events/event-stream.js';
-import { FINAL_EVENTS, type JobEventHub } from '../events/job-event-hub.js';
+import type { JobEventHub, JobEventListener } from '../events/job-event-hub.js';
 import { loadOwnDownload, ownBatch } from '../owner.js';
 
 export interface EventRoutesOptions {
@@ -23,7 +23,7 @@ function finalEvent(status: DownloadStatus): DownloadEvent | undefined {
 }
 
 /** Runs `task` now, or once more after the run in progress if one is: never two at once, never a request lost. */
-function coalesced(task: () => Promise<void>): () => void {
+function coalesced(task: () => Promise<unknown>): () => void {
   let running = false;
   let again = false;
   const run = async (): Promise<void> => {
@@ -49,20 +49,20 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
 
   /**
    * Subscribes to `ids`, then reads the snapshot, and only then starts the
-   * stream: events that arrive meanwhile are held and sent after the snapshot,
-   * so none falls between the two.
+   * stream: events that arrive meanwhile are held and passed on after the
+   * snapshot, so none falls between the two. `start` answers what to do with
+   * each later event, or undefined once it has ended the stream.
    */
   async function stream<T>(
     reply: FastifyReply,
     ids: readonly string[],
     snapshot: () => Promise<T>,
-    start: (stream: EventStream, snapshot: T) => Promise<boolean>,
-    onEvent: (stream: EventStream, event: DownloadEvent) => void,
+    start: (stream: EventStream, snapshot: T) => Promise<JobEventListener | undefined>,
   ): Promise<void> {
-    const relay: { held: DownloadEvent[] | undefined; to: EventStream | undefined } = { held: [], to: undefined };
+    const relay: { held: DownloadEvent[] | undefined; to: JobEventListener | undefined } = { held: [], to: undefined };
     const unsubscribe = hub.subscribe(ids, (event) => {
       if (relay.held !== undefined) relay.held.push(event);
-      else if (relay.to !== undefined) onEvent(relay.to, event);
+      else relay.to?.(event);
     });
     let value: T;
     try {
@@ -76,11 +76,12 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       open.delete(opened);
     });
     open.add(opened);
-    if (!(await start(opened, value))) return;
+    const onEvent = await start(opened, value);
+    if (onEvent === undefined) return;
     const held = relay.held ?? [];
     relay.held = undefined;
-    relay.to = opened;
-    for (const event of held) onEvent(opened, event);
+    relay.to = onEvent;
+    for (const event of held) onEvent(event);
   }
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id/events', async (request, reply) => {
@@ -91,54 +92,51 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       async (events, status) => {
         events.send('state', { type: 'state', id: status.id, state: status.state } satisfies DownloadEvent);
         const final = finalEvent(status);
-        if (final === undefined) return true;
-        events.send(final.type, final);
-        events.end();
-        return false;
-      },
-      (events, event) => {
-        events.send(event.type, event);
-        if (FINAL_EVENTS.has(event.type)) events.end();
+        if (final !== undefined) {
+          events.send(final.type, final);
+          events.end();
+          return undefined;
+        }
+        return (event) => {
+          events.send(event.type, event);
+          if (ENDED_STATES.has(event.type)) events.end();
+        };
       },
     );
   });
 
   app.get<{ Params: { id: string } }>('/v1/batches/:id/events', async (request, reply) => {
     const batch = await ownBatch(request, batches, request.params.id);
-    let events: EventStream | undefined;
-    // Counts are read from the members' live jobs, once per burst of members ending, however many end at once.
-    const report = async (): Promise<boolean> => {
-      const current = await batches.load(batch.id);
-      if (events === undefined || current === undefined) {
-        events?.end();
-        return false;
-      }
-      const { summary, ended } = await batches.summary(current);
-      events.send('batch', { type: 'batch', id: batch.id, state: summary.state, counts: summary.counts } satisfies BatchProgressEvent);
-      if (ended) events.end();
-      return !ended;
-    };
-    // The stream is open by now: a failure ends it (the client may reconnect) rather than reaching the error handler.
-    const reportOrEnd = () =>
-      report().catch((err: unknown) => {
-        request.log.warn({ batchId: batch.id, err: (err as Error).message }, 'could not report batch progress');
-        events?.end();
-        return false;
-      });
-    const reportSoon = coalesced(async () => {
-      await reportOrEnd();
-    });
     await stream(
       reply,
       await batches.memberIds(batch.id),
-      async () => undefined,
-      async (opened) => {
-        events = opened;
-        return reportOrEnd();
-      },
-      (opened, event) => {
-        opened.send(event.type, event);
-        if (FINAL_EVENTS.has(event.type)) reportSoon();
+      async () => batch,
+      async (events, loaded) => {
+        // The stream is open by now: a failure ends it (the client may reconnect) rather than reaching the error handler.
+        const report = async (record: Promise<BatchRecord | undefined>): Promise<boolean> => {
+          try {
+            const current = await record;
+            if (current === undefined) {
+              events.end();
+              return false;
+            }
+            const { summary, ended } = await batches.summary(current);
+            events.send('batch', { type: 'batch', id: batch.id, state: summary.state, counts: summary.counts } satisfies BatchProgressEvent);
+            if (ended) events.end();
+            return !ended;
+          } catch (err) {
+            request.log.warn({ batchId: batch.id, err: (err as Error).message }, 'could not report batch progress');
+            events.end();
+            return false;
+          }
+        };
+        // Counts are read from the members' live jobs, once per burst of members ending, however many end at once.
+        const reportSoon = coalesced(() => report(batches.load(batch.id)));
+        if (!(await report(Promise.resolve(loaded)))) return undefined;
+        return (event) => {
+          events.send(event.type, event);
+          if (ENDED_STATES.has(event.type)) reportSoon();
+        };
       },
     );
   });

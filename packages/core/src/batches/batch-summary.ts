@@ -1,5 +1,5 @@
 import type { BatchCounts, BatchState } from '../api-schemas.js';
-import type { DownloadState } from '../schemas.js';
+import { UNFINISHED_STATES, type DownloadState } from '../schemas.js';
 
 /** One member as the batch sees it: its live state, or, once retention removed its job, the outcome recorded when it ended. */
 export interface MemberRow {
@@ -21,9 +21,6 @@ export interface MemberSummary {
   /** When the last member ended (epoch ms), 0 if unknown. */
   readonly lastFinishedOn: number;
 }
-
-/** The states of a download that has not ended. */
-export const UNFINISHED_STATES: ReadonlySet<string> = new Set(['queued', 'active', 'delayed', 'paused']);
 
 function emptyCounts(): BatchCounts {
   return { queued: 0, active: 0, delayed: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, expired: 0 };
@@ -50,7 +47,7 @@ export function summarizeMembers(rows: Iterable<MemberRow>, cancelled: boolean):
     expected = expected === null || more === null ? null : expected + more;
     lastFinishedOn = Math.max(lastFinishedOn, row.finishedOn);
   }
-  const ended = counts.queued + counts.active + counts.delayed + counts.paused === 0;
+  const ended = !Object.entries(counts).some(([state, count]) => count > 0 && UNFINISHED_STATES.has(state));
   const state: BatchState = cancelled ? 'cancelled' : !ended ? 'running' : failures > 0 ? 'completed_with_failures' : 'completed';
   return { counts, bytes: { received, expected }, ended, state, lastFinishedOn };
 }
