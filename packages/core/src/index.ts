@@ -1,11 +1,11 @@
-// The HTTP contract (all of api-schemas.ts among it), also importable alone as @ferry/core/contract.
+// The HTTP contract (all of api-schemas.ts among it), also importable alone as @ferry/core/contract; the lists below add what is not in it.
 export * from './contract.js';
 export { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, isKeyName, type ApiKey } from './api-keys.js';
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
 export { HttpAgents } from './download/http-client.js';
 export { resolveTimeouts, timeoutCapIssues, type Timeouts } from './download/timeouts.js';
 export { downloadToStorage, PROGRESS_INTERVAL_MS, type DownloadContext } from './download/engine.js';
-export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode } from './errors.js';
+export { FerryError, isRetryable } from './errors.js';
 export { decodeFailureReason, encodeFailureReason } from './failure.js';
 export { shownState } from './download-status.js';
 export { DownloadEndings, endingsKey, type DownloadEndingsOptions } from './download-endings.js';
@@ -32,23 +32,7 @@ export {
   type RedisServer,
   type RedisServerOptions,
 } from './redis/redis-server.js';
-export {
-  Checkpoint,
-  DIGEST_ALGORITHMS,
-  DownloadFailure,
-  DownloadJob,
-  DownloadProgress,
-  DownloadRequest,
-  DownloadResult,
-  DownloadState,
-  DownloadStatus,
-  IDEMPOTENCY_KEY,
-  MAX_HEADER_COUNT,
-  MAX_HEADERS_BYTES,
-  MAX_URL_LENGTH,
-  WorkerProgress,
-  type DigestAlgorithm,
-} from './schemas.js';
+export { Checkpoint, DownloadJob, IDEMPOTENCY_KEY, MAX_HEADER_COUNT, MAX_HEADERS_BYTES, MAX_URL_LENGTH, WorkerProgress } from './schemas.js';
 export { runService } from './lifecycle/run-service.js';
 export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
 export { LocalDiskStorage, PARTS_DIRNAME } from './storage/local-disk.js';
