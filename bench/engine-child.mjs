@@ -26,6 +26,7 @@ function timedStorage(root, marks) {
     resumePart: (...args) => storage.resumePart(...args),
     listParts: () => storage.listParts(),
     removePart: (name) => storage.removePart(name),
+    openStored: (ref) => storage.openStored(ref),
     async openPart(jobId, attempt) {
       const part = await storage.openPart(jobId, attempt);
       const { flush, commit } = part;
@@ -71,6 +72,7 @@ try {
       agents,
       timeouts,
       storage: timedStorage(storageDir, marks),
+      namespace: 'bench',
       skipSha256: digest === 'off',
       // The engine reports at most every PROGRESS_INTERVAL_MS; the first call marks the first body chunk.
       onProgress: (progress) => {

@@ -46,6 +46,23 @@ describe('GET /v1/downloads/{id}/content', () => {
     expect(revalidated.statusCode).toBe(304);
   });
 
+  it('honours If-Range: the range while the ETag still matches, the whole file once it does not; HEAD sends no body', async () => {
+    const file = await stack.origin.randomFile('if-range.bin', 10_000);
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/if-range.bin', serveFile(file)) }));
+    const etag = (await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=0-0' })).response.headers.get('etag')!;
+    expect(etag).toBe(`"${file.sha256}"`);
+    const holds = await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=100-199', 'if-range': etag });
+    expect(holds.response.status).toBe(206);
+    expect(holds.body).toHaveLength(100);
+    const changed = await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=100-199', 'if-range': '"another-version"' });
+    expect(changed.response.status).toBe(200);
+    expect(sha256(changed.body)).toBe(file.sha256);
+    const head = await request(`${stack.ferry.baseUrl}/v1/downloads/${final.id}/content`, { method: 'HEAD', headers: bearer(API_KEY) });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-length']).toBe(String(file.size));
+    expect((await head.body.arrayBuffer()).byteLength).toBe(0);
+  });
+
   it('answers 416 with the size for a Range past the end, and 412 for a failed If-Match', async () => {
     const file = await stack.origin.randomFile('short.bin', 5000);
     const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/short.bin', serveFile(file)) }));

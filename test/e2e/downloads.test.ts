@@ -27,7 +27,7 @@ describe('when many files of different sizes are enqueued together', () => {
       expect(final.progress).toEqual({ receivedBytes: file.size, totalBytes: file.size });
       expect(final.attempts).toEqual({ made: 1, max: 5 });
     }
-    expect(await listFiles(stack.ferry.storageDir)).toHaveLength(20);
+    expect(await listFiles(stack.ferry.filesOf())).toHaveLength(20);
   });
 });
 
@@ -61,7 +61,7 @@ describe('when the origin answers 404', () => {
       retryable: false,
     });
     expect(stack.origin.requests('/missing.bin')).toHaveLength(1);
-    expect(await listFiles(stack.ferry.storageDir)).not.toContain('missing.bin');
+    expect(await listFiles(stack.ferry.filesOf())).not.toContain('missing.bin');
   });
 });
 
@@ -73,7 +73,7 @@ describe('when the origin promises 10 MiB and closes the connection after 3 MiB'
       serveFile(file, { closeAfterBytes: 3 * MiB }),
       serveFile(file, { bytesPerSecond: 20 * MiB }),
     );
-    const finalPath = path.join(stack.ferry.storageDir, 'cut.bin');
+    const finalPath = path.join(stack.ferry.filesOf(), 'cut.bin');
     const wrongSizesSeen: number[] = [];
     let watching = true;
     const watcher = (async () => {
@@ -156,7 +156,7 @@ describe('when the request carries a checksum', () => {
     expect(final.attempts.made).toBe(1);
     expect(final.error?.code).toBe('FERRY_ERR_CHECKSUM_MISMATCH');
     expect(final.error?.message).toContain(file.sha256);
-    expect(await listFiles(stack.ferry.storageDir)).not.toContain('tampered.bin');
+    expect(await listFiles(stack.ferry.filesOf())).not.toContain('tampered.bin');
   });
 });
 

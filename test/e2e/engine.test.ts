@@ -5,6 +5,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { PARTS_DIRNAME } from '@ferry/core';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
 import { bodyBytesSent, ORIGIN_HOST, serveFile, status, TEST_PORTS, type Handler } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
@@ -109,7 +110,7 @@ describe('when the request carries a checksum in another algorithm', () => {
     expect(final.state).toBe('failed');
     expect(final.attempts.made).toBe(1);
     expect(final.error?.code).toBe('FERRY_ERR_CHECKSUM_MISMATCH');
-    expect(await listFiles(stack.ferry.storageDir)).not.toContain(`${algorithm}.bin`);
+    expect(await listFiles(stack.ferry.filesOf())).not.toContain(`${algorithm}.bin`);
   });
 });
 
@@ -121,13 +122,13 @@ describe('when a file is larger than maxBytes', () => {
     expect(final.state).toBe('failed');
     expect(final.attempts.made).toBe(1);
     expect(final.error).toMatchObject({ code: 'FERRY_ERR_TOO_LARGE', retryable: false });
-    expect(await listFiles(stack.ferry.storageDir)).not.toContain('declared.bin');
+    expect(await listFiles(stack.ferry.filesOf())).not.toContain('declared.bin');
   });
 
   it('stops at the limit without Content-Length, and the part file never outgrows it', async () => {
     const file = await stack.origin.randomFile('big-chunked.bin', 8 * MiB);
     const limit = 2 * MiB;
-    const partsDir = path.join(stack.ferry.storageDir, '.parts');
+    const partsDir = path.join(stack.ferry.storageDir, PARTS_DIRNAME);
     let largestPart = 0;
     let watching = true;
     const watcher = (async () => {
@@ -186,7 +187,7 @@ describe('file names', () => {
     const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route(route, named(disposition)) }));
     expect(final.state).toBe('completed');
     expect(final.result?.filename).toBe(expected);
-    expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.storageDir);
+    expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.filesOf());
   });
 
   // A bare %2e%2e segment never reaches Ferry as a name: URL parsing resolves it as "..", as browsers do.
@@ -199,13 +200,13 @@ describe('file names', () => {
     const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route(route, named(undefined)) }));
     expect(final.state).toBe('completed');
     expect(final.result?.filename).toBe(expected);
-    expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.storageDir);
+    expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.filesOf());
   });
 
   it('caps a 300-byte name at 255 bytes', async () => {
     const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/names/long', named(`attachment; filename="${'x'.repeat(300)}.bin"`)) }));
     expect(Buffer.byteLength(final.result!.filename)).toBeLessThanOrEqual(255);
-    expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.storageDir);
+    expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.filesOf());
   });
 
   it('adds an extension from Content-Type when the name has none', async () => {
@@ -229,7 +230,7 @@ describe('when the file name is taken', () => {
     const second = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/conflict/two', body('second')), filename: 'shared.txt', onConflict: 'overwrite' }));
     expect(second.result?.filename).toBe('shared.txt');
     const { readFile } = await import('node:fs/promises');
-    expect(await readFile(path.join(stack.ferry.storageDir, 'shared.txt'), 'utf8')).toBe('second');
+    expect(await readFile(path.join(stack.ferry.filesOf(), 'shared.txt'), 'utf8')).toBe('second');
   });
 
   it('fails permanently and keeps the existing file when the request says fail', async () => {
@@ -238,7 +239,7 @@ describe('when the file name is taken', () => {
     expect(second.state).toBe('failed');
     expect(second.error).toMatchObject({ code: 'FERRY_ERR_FILE_EXISTS', retryable: false });
     const { readFile } = await import('node:fs/promises');
-    expect(await readFile(path.join(stack.ferry.storageDir, 'kept.txt'), 'utf8')).toBe('original');
+    expect(await readFile(path.join(stack.ferry.filesOf(), 'kept.txt'), 'utf8')).toBe('original');
   });
 });
 

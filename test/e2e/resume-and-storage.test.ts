@@ -60,8 +60,8 @@ describe('when a worker freezes past its lock while another takes its job over',
     await until(() => frozen.logs().includes('FERRY_ERR_LOCK_LOST'), 'the thawed worker to refuse to publish with FERRY_ERR_LOCK_LOST');
 
     expect(rangeStart(stack.origin.requests(route)[1]?.headers.range)).toBeGreaterThan(0);
-    expect(await listFiles(ferry.storageDir)).toEqual(['contested.bin']);
-    expect(await sha256File(path.join(ferry.storageDir, 'contested.bin'))).toBe(file.sha256);
+    expect(await listFiles(ferry.filesOf())).toEqual(['contested.bin']);
+    expect(await sha256File(path.join(ferry.filesOf(), 'contested.bin'))).toBe(file.sha256);
     expect((await ferry.status(id)).state).toBe('completed');
     expect(rescuer.child.exitCode).toBeNull();
   });

@@ -34,7 +34,7 @@ describe('when a worker is killed with SIGKILL mid-download', () => {
     expect(await sha256File(pathOf(final.result!.location))).toBe(file.sha256);
     expect(final.result?.bytes).toBe(file.size);
     expect(stack.origin.requests('/big-kill.bin')).toHaveLength(2);
-    expect(await listFiles(stack.ferry.storageDir)).toEqual(['big-kill.bin']);
+    expect(await listFiles(stack.ferry.filesOf())).toEqual(['big-kill.bin']);
   });
 });
 

@@ -144,24 +144,29 @@ export class Ferry {
     return { status: response.status, headers: response.headers, body: parsed as T };
   }
 
-  async enqueue(body: unknown): Promise<string> {
-    const response = await this.request<{ id: string }>('POST', '/v1/downloads', body);
+  /** Where a key's published files are: `<storage>/<key name>` (the test keys' names are plain). */
+  filesOf(keyName = 'test'): string {
+    return path.join(this.storageDir, keyName);
+  }
+
+  async enqueue(body: unknown, key = API_KEY): Promise<string> {
+    const response = await this.request<{ id: string }>('POST', '/v1/downloads', body, bearer(key));
     if (response.status !== 202) throw new Error(`enqueue answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body.id;
   }
 
-  async status(id: string): Promise<DownloadStatus> {
-    const response = await this.request<DownloadStatus>('GET', `/v1/downloads/${id}`);
+  async status(id: string, key = API_KEY): Promise<DownloadStatus> {
+    const response = await this.request<DownloadStatus>('GET', `/v1/downloads/${id}`, undefined, bearer(key));
     if (response.status !== 200) throw new Error(`status of ${id} answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body;
   }
 
   /** Polls the API until the download reaches one of `states`. */
-  async waitFor(id: string, states: DownloadState[] = ['completed', 'failed'], timeoutMs = 60_000): Promise<DownloadStatus> {
+  async waitFor(id: string, states: DownloadState[] = ['completed', 'failed'], timeoutMs = 60_000, key = API_KEY): Promise<DownloadStatus> {
     const deadline = Date.now() + timeoutMs;
     let last: DownloadStatus | undefined;
     while (Date.now() < deadline) {
-      last = await this.status(id);
+      last = await this.status(id, key);
       if (states.includes(last.state)) return last;
       await sleep(50);
     }

@@ -63,16 +63,6 @@ function toFerryError(error: FastifyError | Error): FerryError {
     return new FerryError(ferryCode, code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? `${hint}: ${error.message}` : hint, { cause: error });
   }
   const status = (error as FastifyError).statusCode;
-  // @fastify/send's answers to conditional and range requests on the content route.
-  if (status === 416) {
-    return new FerryError('FERRY_ERR_RANGE_NOT_SATISFIABLE', 'the Range starts past the end of the file; the Content-Range header gives its size', {
-      cause: error,
-      data: { headers: (error as { headers?: Record<string, string> }).headers ?? {} },
-    });
-  }
-  if (status === 412) {
-    return new FerryError('FERRY_ERR_PRECONDITION_FAILED', 'the file does not match If-Match or changed since If-Unmodified-Since', { cause: error });
-  }
   if (status !== undefined && status >= 400 && status < 500) {
     return new FerryError('FERRY_ERR_VALIDATION', error.message, { cause: error });
   }

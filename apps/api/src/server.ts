@@ -12,6 +12,7 @@ import {
   EgressPolicy,
   FerryError,
   IdempotencyStore,
+  LocalDiskStorage,
   REDACTED_PATHS,
   type Config,
 } from '@ferry/core';
@@ -102,7 +103,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       endings,
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
       batches,
-      storageDir: config.storageDir,
+      storage: new LocalDiskStorage(config.storageDir),
     });
     await v1.register(batchRoutes, {
       queue: deps.queue,

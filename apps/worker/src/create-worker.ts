@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type Config, type DownloadResult } from '@ferry/core';
+import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type Config, type StoredDownload } from '@ferry/core';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
 export interface DownloadWorkerDeps extends ProcessorDeps {
@@ -8,9 +8,9 @@ export interface DownloadWorkerDeps extends ProcessorDeps {
   readonly connection: Redis;
 }
 
-export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, DownloadResult> {
+export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, StoredDownload> {
   const { config } = deps;
-  const worker = new Worker<unknown, DownloadResult>(DOWNLOAD_QUEUE, createProcessor(deps), {
+  const worker = new Worker<unknown, StoredDownload>(DOWNLOAD_QUEUE, createProcessor(deps), {
     connection: deps.connection,
     prefix: config.queuePrefix,
     concurrency: config.worker.concurrency,

@@ -11,7 +11,7 @@ import {
   type HttpAgents,
   type Config,
   type DownloadEndings,
-  type DownloadResult,
+  type StoredDownload,
   type Logger,
   type Storage,
 } from '@ferry/core';
@@ -79,7 +79,7 @@ function toJobFailure(err: FerryError): Error {
   return err.retryable ? new Error(reason, { cause: err }) : Object.assign(new UnrecoverableError(reason), { cause: err });
 }
 
-export function createProcessor(deps: ProcessorDeps): Processor<unknown, DownloadResult> {
+export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredDownload> {
   // Three declared parameters: BullMQ passes the AbortSignal only to processors that accept it.
   return async (job, token, signal) => {
     const id = job.id ?? 'unknown';
@@ -114,7 +114,7 @@ async function endCancelled(deps: ProcessorDeps, job: Job, id: string): Promise<
   throw toJobFailure(cancelledError());
 }
 
-async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: string | undefined, signal: AbortSignal | undefined): Promise<DownloadResult> {
+async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: string | undefined, signal: AbortSignal | undefined): Promise<StoredDownload> {
   const attempt = job.attemptsStarted;
   const log = deps.logger.child({ jobId: job.id, attempt });
   const parsed = DownloadJob.safeParse(job.data);
@@ -138,6 +138,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       agents: deps.agents,
       timeouts: resolveTimeouts(request.timeouts, deps.config.http),
       storage: deps.storage,
+      namespace: parsed.data.owner,
       maxBytes: deps.config.downloads.maxBytes,
       onConflict: deps.config.downloads.onConflict,
       resumeFrom,

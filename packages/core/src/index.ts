@@ -32,11 +32,11 @@ export {
   type RedisServer,
   type RedisServerOptions,
 } from './redis/redis-server.js';
-export { Checkpoint, DownloadJob, IDEMPOTENCY_KEY, MAX_HEADER_COUNT, MAX_HEADERS_BYTES, MAX_URL_LENGTH, WorkerProgress } from './schemas.js';
+export { Checkpoint, DownloadJob, IDEMPOTENCY_KEY, MAX_HEADER_COUNT, MAX_HEADERS_BYTES, MAX_URL_LENGTH, StoredDownload, WorkerProgress } from './schemas.js';
 export { runService } from './lifecycle/run-service.js';
 export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
 export { LocalDiskStorage, PARTS_DIRNAME } from './storage/local-disk.js';
-export type { ConflictPolicy, PartWriter, Storage, StoredFile, StoredPart } from './storage/storage.js';
+export type { ConflictPolicy, OpenedStoredFile, PartWriter, PublishTarget, Storage, StoredFile, StoredFileRef, StoredPart, StoredReader } from './storage/storage.js';
 export { EgressPolicy, type EgressPolicyOptions } from './egress/address-policy.js';
 export { checkUrl } from './egress/check-url.js';
 export type { Resolver } from './egress/guarded-lookup.js';

@@ -183,6 +183,14 @@ export const DownloadResult = z.object({
 });
 export type DownloadResult = z.infer<typeof DownloadResult>;
 
+/**
+ * The return value a worker stores: the public result and the stored file's
+ * version, which only storage reads (the content route checks it is still the
+ * file the result describes). The public result's schema drops it.
+ */
+export const StoredDownload = DownloadResult.extend({ storedVersion: z.string().optional() });
+export type StoredDownload = z.infer<typeof StoredDownload>;
+
 export const DownloadProgress = z.object({
   receivedBytes: z.number().int().nonnegative(),
   totalBytes: z.number().int().nonnegative().nullable(),

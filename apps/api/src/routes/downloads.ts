@@ -1,9 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +10,7 @@ import {
   ListQuery,
   loadDownloadStatus,
   requestFingerprint,
+  StoredDownload,
   type ControlAction,
   type DownloadAccepted,
   type DownloadControl,
@@ -24,12 +20,14 @@ import {
   type DownloadStatus,
   type LoadedDownload,
   type IdempotencyStore,
+  type Storage,
 } from '@ferry/core';
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { enqueueDownloads } from '../enqueue.js';
 import { cancelDownload } from '../cancel-download.js';
 import { invalidRequest, validationError } from '../errors.js';
 import { listDownloads } from '../list-downloads.js';
+import { serveStoredFile } from '../serve-stored-file.js';
 import { downloadNotFound, loadOwnDownload, ownerOf } from '../owner.js';
 
 export interface DownloadRoutesOptions {
@@ -45,7 +43,7 @@ export interface DownloadRoutesOptions {
   /** A cancelled or retried batch member changes its batch's outcome. */
   readonly batches: BatchStore;
   /** Where completed files are, for the content route. */
-  readonly storageDir: string;
+  readonly storage: Storage;
 }
 
 /** How long a cancel or pause of an active download waits for its worker before answering 202. */
@@ -60,11 +58,7 @@ function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
   );
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, endings, idempotency, batches, storageDir }) => {
-  // Workers create it on their first download; the API may start first, and @fastify/static wants it to exist.
-  await mkdir(storageDir, { recursive: true });
-  await app.register(fastifyStatic, { root: storageDir, serve: false });
-
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, endings, idempotency, batches, storage }) => {
   const accepted = (reply: FastifyReply, httpStatus: 200 | 202, download: { id: string; url: string }, state: DownloadAccepted['state']) =>
     reply.status(httpStatus).header('location', `/v1/downloads/${download.id}`).send({ id: download.id, state, url: download.url } satisfies DownloadAccepted);
 
@@ -181,18 +175,30 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   });
 
   app.get<{ Params: { id: string } }>('/v1/downloads/:id/content', async (request, reply) => {
-    const status = await ownStatus(request, request.params.id);
+    const { status, job } = await ownDownload(request, request.params.id);
     if (status.result === null) {
       throw new FerryError('FERRY_ERR_NOT_READY', `download ${status.id} is ${status.state}; its content is available once it is completed`);
     }
-    const file = fileURLToPath(status.result.location);
-    // Only files this API can serve from its own storage directory; a result from elsewhere is not followed.
-    if (path.dirname(file) !== storageDir) throw new FerryError('FERRY_ERR_NOT_FOUND', `the file of download ${status.id} is not in this API's storage`);
-    if (!existsSync(file)) throw new FerryError('FERRY_ERR_NOT_FOUND', `the file of download ${status.id} is no longer in storage`);
-    void reply
-      .header('content-type', status.result.contentType ?? 'application/octet-stream')
-      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(status.result.filename)}`);
-    // Range, If-Range, ETag and If-None-Match are @fastify/send's, as for any static file.
-    return reply.sendFile(path.basename(file), storageDir, { contentType: false, cacheControl: false, dotfiles: 'allow' });
+    const { result } = status;
+    // Only the very bytes the status describes: a file since replaced under the same name is another download's.
+    const opened = await storage.openStored({
+      namespace: ownerOf(request),
+      location: result.location,
+      version: StoredDownload.safeParse(job.returnvalue).data?.storedVersion,
+      sha256: result.sha256,
+    });
+    if (!opened.found) {
+      throw new FerryError(
+        'FERRY_ERR_NOT_FOUND',
+        opened.why === 'missing'
+          ? `the file of download ${status.id} is no longer in storage`
+          : `the file of download ${status.id} was replaced in storage since it completed (by a later download of the same name with onConflict overwrite, or by hand); retry the download to store it again`,
+      );
+    }
+    return serveStoredFile(request, reply, opened.reader, {
+      etag: `"${result.sha256}"`,
+      contentType: result.contentType ?? 'application/octet-stream',
+      filename: result.filename,
+    });
   });
 };

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { FerryError } from '../errors.js';
-import type { Checkpoint, DownloadRequest, DownloadResult, WorkerProgress } from '../schemas.js';
+import type { Checkpoint, DownloadRequest, StoredDownload, WorkerProgress } from '../schemas.js';
 import { chooseFilename } from '../storage/choose-filename.js';
 import type { ConflictPolicy, PartWriter, Storage } from '../storage/storage.js';
 import { parseContentRange } from './content-range.js';
@@ -20,6 +20,8 @@ export interface DownloadContext {
   /** The limits for this download (see resolveTimeouts). */
   readonly timeouts: Timeouts;
   readonly storage: Storage;
+  /** Whose file it is: the storage namespace it is published in (the API key's name). */
+  readonly namespace: string;
   /** Server-wide cap on a file's size; the request's `maxBytes` can only lower it. */
   readonly maxBytes?: number | undefined;
   /** Conflict policy when the request names none. */
@@ -152,7 +154,7 @@ async function fresh(ctx: DownloadContext, response: OpenedResponse, digests: Di
  * resumes from an earlier attempt's bytes when the origin allows, and publishes
  * the file only once every byte is on disk and checked.
  */
-export async function downloadToStorage(request: DownloadRequest, ctx: DownloadContext): Promise<DownloadResult> {
+export async function downloadToStorage(request: DownloadRequest, ctx: DownloadContext): Promise<StoredDownload> {
   const { timeouts } = ctx;
   const tooSlow = new AbortController();
   const signal = AbortSignal.any([ctx.signal, tooSlow.signal]);
@@ -224,7 +226,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       requestUrl: request.url,
       jobId: ctx.jobId,
     });
-    const stored = await part.commit(wanted, request.onConflict ?? ctx.onConflict ?? 'rename');
+    const stored = await part.commit({ namespace: ctx.namespace, filename: wanted, policy: request.onConflict ?? ctx.onConflict ?? 'rename' });
     transfer = undefined;
     return {
       location: stored.location,
@@ -235,6 +237,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       contentType: contentTypeOf(response),
       etag: headerValue(response.headers, 'etag') ?? null,
       lastModified: headerValue(response.headers, 'last-modified') ?? null,
+      storedVersion: stored.version,
     };
   } catch (err) {
     // An abort carries its coded reason (too slow, paused, cancelled), which toFerryError returns as it is.

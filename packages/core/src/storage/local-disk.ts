@@ -1,13 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, type BigIntStats } from 'node:fs';
 import { link, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FerryError } from '../errors.js';
 import type { Checkpoint } from '../schemas.js';
 import { FileAppender } from './file-appender.js';
 import { numberedFilename } from './filename.js';
-import type { ConflictPolicy, PartWriter, Storage, StoredFile, StoredPart } from './storage.js';
+import { namespaceDirectory } from './namespace-directory.js';
+import type { OpenedStoredFile, PartWriter, PublishTarget, Storage, StoredFile, StoredFileRef, StoredPart, StoredReader } from './storage.js';
 
 /** Part files live beside the published ones so that publishing is a same-filesystem link or rename. */
 export const PARTS_DIRNAME = '.parts';
@@ -28,15 +29,56 @@ function ignoreMissing(err: NodeJS.ErrnoException): void {
   if (err.code !== 'ENOENT') throw err;
 }
 
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/**
+ * Link and rename keep the inode, and nothing writes to a published file, so
+ * inode, size and mtime name these bytes; an overwrite brings another inode.
+ * The device is left out: containers mounting one volume may see it differently.
+ */
+const versionOf = (stats: BigIntStats): string => `${stats.ino}-${stats.size}-${stats.mtimeNs}`;
+
+async function sha256Of(handle: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
+class LocalStoredReader implements StoredReader {
+  #streamed = false;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+    readonly modifiedAt: Date,
+  ) {}
+
+  stream(range?: { readonly start: number; readonly end: number }) {
+    if (this.#streamed) throw new Error('a stored file is streamed once per opening');
+    this.#streamed = true;
+    // The stream owns the handle from here and closes it when it ends or is destroyed.
+    return this.handle.createReadStream({ highWaterMark: READ_BUFFER_BYTES, ...(range ?? {}) });
+  }
+
+  async close(): Promise<void> {
+    if (!this.#streamed) await this.handle.close();
+  }
+}
+
 /**
  * Publishes without replacing: link(2) fails with EEXIST when the name is taken,
  * so two jobs that want the same name both keep their bytes.
  */
-async function linkUnderFreeName(partPath: string, root: string, filename: string, policy: 'rename' | 'fail'): Promise<string> {
+async function linkUnderFreeName(partPath: string, dir: string, filename: string, policy: 'rename' | 'fail'): Promise<string> {
   for (let n = 0; n <= MAX_NAME_COLLISIONS; n += 1) {
     const candidate = n === 0 ? filename : numberedFilename(filename, n);
     try {
-      await link(partPath, insideRoot(root, candidate));
+      await link(partPath, insideDir(dir, candidate));
       return candidate;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -50,10 +92,10 @@ async function linkUnderFreeName(partPath: string, root: string, filename: strin
   throw new Error(`more than ${MAX_NAME_COLLISIONS} files are already named like ${filename}`);
 }
 
-// Names are sanitized before they get here; this keeps a future bug there from writing outside the root.
-function insideRoot(root: string, filename: string): string {
-  const target = path.join(root, filename);
-  if (path.dirname(target) !== root) throw new Error(`refusing to publish outside the storage root: ${filename}`);
+// Names are sanitized before they get here; this keeps a future bug there from writing outside the namespace.
+function insideDir(dir: string, filename: string): string {
+  const target = path.join(dir, filename);
+  if (path.dirname(target) !== dir) throw new Error(`refusing to publish outside the namespace's directory: ${filename}`);
   return target;
 }
 
@@ -61,9 +103,10 @@ class LocalPartWriter implements PartWriter {
   readonly #opening: Promise<FileHandle>;
   readonly #appender: FileAppender;
   #closing: Promise<void> | undefined;
+  #version: string | undefined;
 
   constructor(
-    private readonly root: string,
+    private readonly storage: LocalDiskStorage,
     private readonly partPath: string,
   ) {
     this.#opening = open(partPath, 'wx', 0o644);
@@ -96,18 +139,19 @@ class LocalPartWriter implements PartWriter {
     return this.#appender.bytesWritten();
   }
 
-  async commit(filename: string, policy: ConflictPolicy): Promise<StoredFile> {
+  async commit({ namespace, filename, policy }: PublishTarget): Promise<StoredFile> {
     await this.#close(true);
-    let published: string;
-    if (policy === 'overwrite') {
-      await rename(this.partPath, insideRoot(this.root, filename));
-      published = filename;
-    } else {
-      published = await linkUnderFreeName(this.partPath, this.root, filename, policy);
-      await unlink(this.partPath);
-    }
-    await fsyncDirectory(this.root);
-    return { location: pathToFileURL(path.join(this.root, published)).href, filename: published };
+    const version = this.#version;
+    if (version === undefined) throw new Error('a part is versioned when it is closed for keeping');
+    const published = await this.storage.inNamespace(namespace, async (dir) => {
+      if (policy !== 'overwrite') return linkUnderFreeName(this.partPath, dir, filename, policy);
+      await rename(this.partPath, insideDir(dir, filename));
+      return filename;
+    });
+    if (policy !== 'overwrite') await unlink(this.partPath);
+    const dir = this.storage.directoryOf(namespace);
+    await fsyncDirectory(dir);
+    return { location: pathToFileURL(path.join(dir, published)).href, filename: published, version };
   }
 
   async keep(): Promise<number> {
@@ -130,7 +174,10 @@ class LocalPartWriter implements PartWriter {
       await (keeping ? this.#appender.flush() : this.#appender.settle());
       const handle = await this.#opening;
       try {
-        if (keeping && this.#appender.failure === undefined) await handle.sync();
+        if (keeping && this.#appender.failure === undefined) {
+          await handle.sync();
+          this.#version = versionOf(await handle.stat({ bigint: true }));
+        }
       } finally {
         await handle.close();
       }
@@ -140,21 +187,54 @@ class LocalPartWriter implements PartWriter {
   }
 }
 
+/**
+ * Files on one local (or network) disk: `<root>/<namespace>/<name>`, with each
+ * namespace's directory named by `namespaceDirectory`, and parts in `<root>/.parts`
+ * (no namespace directory is named with a leading dot).
+ */
 export class LocalDiskStorage implements Storage {
   readonly root: string;
   readonly partsDir: string;
+  // Directories this process made or found, so a download costs no mkdir; one removed since is made again.
+  readonly #madeDirs = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
     this.partsDir = path.join(this.root, PARTS_DIRNAME);
   }
 
+  directoryOf(namespace: string): string {
+    return path.join(this.root, namespaceDirectory(namespace));
+  }
+
+  /** Runs `publish` in the namespace's directory, making the directory first if it is not there. */
+  async inNamespace<T>(namespace: string, publish: (dir: string) => Promise<T>): Promise<T> {
+    const dir = this.directoryOf(namespace);
+    if (this.#madeDirs.has(dir)) {
+      try {
+        return await publish(dir);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+        this.#madeDirs.delete(dir);
+      }
+    }
+    await this.#makeDir(dir);
+    return publish(dir);
+  }
+
+  async #makeDir(dir: string): Promise<void> {
+    const made = await mkdir(dir, { recursive: true });
+    // A new directory's own entry must be durable before a file published in it is called stored.
+    if (made !== undefined) await fsyncDirectory(path.dirname(dir));
+    this.#madeDirs.add(dir);
+  }
+
   async openPart(jobId: string, attempt: number): Promise<PartWriter> {
-    await mkdir(this.partsDir, { recursive: true });
+    if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
     const safeId = jobId.replace(/[^A-Za-z0-9_-]/g, '_');
     // Unique per attempt: a worker that lost its lock may still be writing its own part file.
     const name = `${safeId}.${attempt}.${randomBytes(4).toString('hex')}${PART_SUFFIX}`;
-    return new LocalPartWriter(this.root, path.join(this.partsDir, name));
+    return new LocalPartWriter(this, path.join(this.partsDir, name));
   }
 
   /**
@@ -202,5 +282,37 @@ export class LocalDiskStorage implements Storage {
   async removePart(name: string): Promise<void> {
     if (path.basename(name) !== name) throw new Error(`not a part file name: ${name}`);
     await unlink(path.join(this.partsDir, name)).catch(ignoreMissing);
+  }
+
+  /**
+   * Opens the file and checks the open handle, so the bytes served are the ones
+   * checked even if the name is replaced meanwhile. A version that differs (or a
+   * file from before versions) is proven by its sha256 instead.
+   */
+  async openStored(ref: StoredFileRef): Promise<OpenedStoredFile> {
+    let file: string;
+    try {
+      file = fileURLToPath(ref.location);
+    } catch {
+      return { found: false, why: 'missing' };
+    }
+    const dir = path.dirname(file);
+    // Files published before namespaces sit in the root; their sha256 proves them.
+    if (dir !== this.directoryOf(ref.namespace) && !(dir === this.root && ref.version === undefined)) return { found: false, why: 'missing' };
+    const handle = await open(file, 'r').catch((err: unknown) => {
+      if (isMissing(err)) return undefined;
+      throw err;
+    });
+    if (handle === undefined) return { found: false, why: 'missing' };
+    try {
+      const stats = await handle.stat({ bigint: true });
+      const same = stats.isFile() && (versionOf(stats) === ref.version || (await sha256Of(handle)) === ref.sha256);
+      if (same) return { found: true, reader: new LocalStoredReader(handle, Number(stats.size), stats.mtime) };
+      await handle.close();
+      return { found: false, why: stats.isFile() ? 'replaced' : 'missing' };
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
   }
 }
