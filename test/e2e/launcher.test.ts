@@ -81,7 +81,7 @@ describe('npm start without REDIS_URL', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(state).toBe('completed');
-    expect(await sha256File(path.join(cwd, '.ferry', 'files', 'launched.bin'))).toBe(file.sha256);
+    expect(await sha256File(path.join(cwd, '.ferry', 'files', 'dev', 'launched.bin'))).toBe(file.sha256);
     const dashboard = await fetch(`${api}/admin/queues`, { headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } });
     expect(dashboard.status).toBe(200);
 

@@ -23,6 +23,8 @@ export const API_KEY = 'fry_test-key-for-the-end-to-end-suites';
 export const OTHER_API_KEY = 'fry_other-key-that-owns-other-jobs';
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 export const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+/** The suites' FERRY_HEADERS_ENCRYPTION_KEYS entry (32 bytes of base64). */
+export const HEADERS_KEY = `test:${Buffer.alloc(32, 7).toString('base64')}`;
 
 /** Settings that keep retries and stalled-job recovery fast enough for a test, and logs quiet. */
 const TEST_ENV = {
@@ -37,6 +39,7 @@ const TEST_ENV = {
   FERRY_DASHBOARD_PASSWORD: DASHBOARD_PASSWORD,
   FERRY_API_KEYS: `test:${hashApiKey(API_KEY)},other:${hashApiKey(OTHER_API_KEY)}`,
   FERRY_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+  FERRY_HEADERS_ENCRYPTION_KEYS: HEADERS_KEY,
   FERRY_CALLBACK_BACKOFF_BASE_MS: '100',
   // Suites poll the API far faster than any caller should; the rate-limit suite sets its own limit.
   FERRY_API_RATE_LIMIT: '1000000',

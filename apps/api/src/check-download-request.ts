@@ -7,12 +7,17 @@ export interface RequestPolicy {
   readonly egress: EgressPolicy;
   /** Whether FERRY_WEBHOOK_SECRETS is set: callbacks cannot be signed otherwise. */
   readonly callbacksEnabled: boolean;
+  /** Whether FERRY_HEADERS_ENCRYPTION_KEYS is set: request headers are not kept in Redis unencrypted. */
+  readonly headersEnabled: boolean;
 }
 
-/** What the schema cannot know: the server's timeout caps, its egress policy and whether it can sign callbacks. Throws a coded FerryError. */
-export function checkDownloadRequest(request: Pick<DownloadRequest, 'url' | 'callbackUrl' | 'timeouts'>, policy: RequestPolicy): void {
+/** What the schema cannot know: the server's timeout caps, its egress policy and whether it can sign callbacks and seal headers. Throws a coded FerryError. */
+export function checkDownloadRequest(request: Pick<DownloadRequest, 'url' | 'callbackUrl' | 'timeouts' | 'headers'>, policy: RequestPolicy): void {
   const overCap = timeoutCapIssues(request.timeouts, policy.http);
   if (overCap.length > 0) throw invalidRequest(overCap);
+  if (request.headers !== undefined && Object.keys(request.headers).length > 0 && !policy.headersEnabled) {
+    throw invalidRequest([{ path: 'headers', message: 'cannot be used: this server has no FERRY_HEADERS_ENCRYPTION_KEYS to encrypt them with while they wait in Redis' }]);
+  }
   checkUrl(new URL(request.url), policy.egress, request.url);
   checkCallbackUrl(request.callbackUrl, policy);
 }

@@ -30,12 +30,16 @@ function basicCredentials(header: string | undefined): { user: string; password:
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** Job data as operators see it: callers' request headers may hold credentials. */
+/** Job data as operators see it: callers' request headers may hold credentials, even sealed. */
 export function redactJobData(data: unknown): unknown {
-  const request = (data as { request?: { headers?: unknown } } | null)?.request;
-  if (request === undefined || request === null || typeof request.headers !== 'object' || request.headers === null) return data;
-  const headers = Object.fromEntries(Object.keys(request.headers).map((name) => [name, '[redacted]']));
-  return { ...(data as object), request: { ...request, headers } };
+  if (data === null || typeof data !== 'object') return data;
+  const { request, sealedHeaders } = data as { request?: { headers?: unknown } | null; sealedHeaders?: unknown };
+  let shown: object = sealedHeaders === undefined ? data : { ...data, sealedHeaders: '[encrypted]' };
+  // Jobs enqueued before headers were sealed carry them in the clear.
+  if (request !== undefined && request !== null && typeof request.headers === 'object' && request.headers !== null) {
+    shown = { ...shown, request: { ...request, headers: Object.fromEntries(Object.keys(request.headers).map((name) => [name, '[redacted]'])) } };
+  }
+  return shown;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { DOWNLOAD_JOB, type DownloadIndex, type DownloadJob, type DownloadRequest } from '@ferry/core';
+import { DOWNLOAD_JOB, type DownloadIndex, type DownloadJob, type DownloadRequest, type HeaderSealer } from '@ferry/core';
 
 /** BullMQ's options for a request's priority and start time. */
 function scheduling(request: DownloadRequest): { priority?: number; delay?: number } {
@@ -12,17 +12,31 @@ export interface NewDownload {
   readonly job: Omit<DownloadJob, 'owner'>;
 }
 
+export interface EnqueueTarget {
+  readonly queue: Queue;
+  readonly index: DownloadIndex;
+  /** Encrypts request headers before they reach Redis. */
+  readonly sealer: HeaderSealer;
+}
+
+/** The job data for a download: its headers, if any, sealed for this job and out of the request. */
+function jobData(sealer: HeaderSealer, owner: string, id: string, job: NewDownload['job']): DownloadJob {
+  const { headers, ...request } = job.request;
+  if (headers === undefined || Object.keys(headers).length === 0) return { owner, ...job };
+  return { owner, ...job, request, sealedHeaders: sealer.seal(headers, { owner, jobId: id }) };
+}
+
 /**
  * Puts an owner's downloads in the queue and in the owner's list, in one round
  * trip to BullMQ however many there are. Returns whether each starts later (delayed).
  * The list entries go first: a failed enqueue leaves only entries the list skips.
  */
-export async function enqueueDownloads(queue: Queue, index: DownloadIndex, owner: string, downloads: readonly NewDownload[]): Promise<boolean[]> {
+export async function enqueueDownloads({ queue, index, sealer }: EnqueueTarget, owner: string, downloads: readonly NewDownload[]): Promise<boolean[]> {
   const now = Date.now();
   await index.add(owner, downloads.map(({ id }) => ({ id, createdAt: now })));
   const options = downloads.map(({ job }) => scheduling(job.request));
   await queue.addBulk(
-    downloads.map(({ id, job }, i) => ({ name: DOWNLOAD_JOB, data: { owner, ...job } satisfies DownloadJob, opts: { jobId: id, timestamp: now, ...options[i] } })),
+    downloads.map(({ id, job }, i) => ({ name: DOWNLOAD_JOB, data: jobData(sealer, owner, id, job), opts: { jobId: id, timestamp: now, ...options[i] } })),
   );
   return options.map((o) => o.delay !== undefined);
 }

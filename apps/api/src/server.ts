@@ -11,6 +11,7 @@ import {
   DownloadIndex,
   EgressPolicy,
   FerryError,
+  HeaderSealer,
   IdempotencyStore,
   LocalDiskStorage,
   REDACTED_PATHS,
@@ -91,7 +92,13 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
           `this API key made more than ${context.max} requests in ${config.api.rateLimit.windowMs / 1000} s; retry in ${context.after} (see Retry-After)`,
         ),
     });
-    const policy = { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 };
+    const sealer = new HeaderSealer(config.headerKeys);
+    const policy = {
+      http: config.http,
+      egress: new EgressPolicy(config.egress),
+      callbacksEnabled: config.callbacks.secrets.length > 0,
+      headersEnabled: sealer.enabled,
+    };
     const index = new DownloadIndex(deps.redis, config.queuePrefix);
     const control = new DownloadControl(deps.queue, deps.redis, config.queuePrefix);
     await v1.register(downloadRoutes, {
@@ -104,6 +111,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
       batches,
       storage: new LocalDiskStorage(config.storageDir),
+      sealer,
     });
     await v1.register(batchRoutes, {
       queue: deps.queue,
@@ -114,6 +122,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       endings,
       maxSize: config.api.batchMaxSize,
       bodyLimitBytes: config.api.batchBodyLimitBytes,
+      sealer,
     });
     await v1.register(eventRoutes, { queue: deps.queue, redis: deps.redis, batches, hub });
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { apiKeyEntry, FerryError, generateApiKey, generateWebhookSecret, hashApiKey, type Config } from '@ferry/core';
+import { apiKeyEntry, FerryError, generateApiKey, generateSealingKey, generateWebhookSecret, hashApiKey, type Config } from '@ferry/core';
 
 /** A secret generated on first start and kept (mode 600) in the data dir, so it survives restarts. */
 async function keptSecret(config: Config, filename: string, generate: () => string): Promise<{ secret: string; file: string }> {
@@ -47,4 +47,15 @@ export async function webhookSecrets(config: Config): Promise<{ secrets: string;
   if (config.callbacks.secrets.length > 0 || config.env === 'production') return { secrets: config.callbacks.secrets.join(',') };
   const { secret, file } = await keptSecret(config, 'dev-webhook-secret', generateWebhookSecret);
   return { secrets: secret, generated: secret, generatedIn: file };
+}
+
+/**
+ * The keys that encrypt request headers at rest: FERRY_HEADERS_ENCRYPTION_KEYS if
+ * set, else (outside production) a kept generated one; production without any refuses requests with headers.
+ */
+export async function headerKeys(config: Config): Promise<{ keys: string; generatedIn?: string }> {
+  const given = config.headerKeys.map((k) => `${k.id}:${k.base64}`).join(',');
+  if (given !== '' || config.env === 'production') return { keys: given };
+  const { secret, file } = await keptSecret(config, 'dev-headers-key', () => generateSealingKey('dev'));
+  return { keys: secret, generatedIn: file };
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createLogger, FerryError, findRedisServer, loadConfig, REDIS_INSTALL_HINT, type RedisServer } from '@ferry/core';
 import { WORKER_NODE_FLAGS } from '@ferry/worker';
-import { apiKeys, dashboardPassword, webhookSecrets } from './dev-credentials.js';
+import { apiKeys, dashboardPassword, headerKeys, webhookSecrets } from './dev-credentials.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
 import { startService, type Service } from './supervise.js';
 
@@ -34,10 +34,12 @@ const redisUrl = config.redis.url ?? redis?.url ?? fail('no Redis');
 let credentials;
 let keys;
 let webhooks;
+let sealing;
 try {
   credentials = await dashboardPassword(config);
   keys = await apiKeys(config);
   webhooks = await webhookSecrets(config);
+  sealing = await headerKeys(config);
 } catch (err) {
   await redis?.stop();
   fail(err instanceof FerryError ? err.message : String(err));
@@ -49,6 +51,7 @@ const env = {
   FERRY_DASHBOARD_PASSWORD: credentials.password,
   FERRY_API_KEYS: keys.entries,
   FERRY_WEBHOOK_SECRETS: webhooks.secrets,
+  FERRY_HEADERS_ENCRYPTION_KEYS: sealing.keys,
 };
 const mainOf = (pkg: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(pkg))), 'main.js');
 const services: Service[] = [startService('api', mainOf('@ferry/api'), env), startService('worker', mainOf('@ferry/worker'), env, WORKER_NODE_FLAGS)];

@@ -9,6 +9,7 @@ import {
   DownloadEndings,
   DownloadIndex,
   EgressPolicy,
+  HeaderSealer,
   HttpAgents,
   installShutdown,
   loadConfig,
@@ -37,7 +38,7 @@ runService('ferry-worker', async () => {
   const callbacks = createCallbackQueue(config, connection);
   const batches = createBatchStore(config, { redis: connection, downloads: queue, callbacks });
   const endings = new DownloadEndings({ redis: connection, downloads: queue, callbacks, batches, prefix: config.queuePrefix });
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, endings });
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, endings, sealer: new HeaderSealer(config.headerKeys) });
   await controls.start(worker);
   reportEndings(worker, endings, logger);
   const sweep = startEndingsSweep(endings, config.worker.endingsSweepIntervalMs, logger);

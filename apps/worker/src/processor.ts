@@ -5,6 +5,7 @@ import {
   DownloadJob,
   encodeFailureReason,
   FerryError,
+  type HeaderSealer,
   PAUSED_FOR_MS,
   resolveTimeouts,
   WorkerProgress,
@@ -27,6 +28,8 @@ export interface ProcessorDeps {
   readonly logger: Logger;
   readonly controls: WorkerControls;
   readonly endings: DownloadEndings;
+  /** Opens the request headers the API encrypted into the job. */
+  readonly sealer: HeaderSealer;
 }
 
 /** What the engine's signal carries when BullMQ aborts: pause and cancel become the coded errors the attempt ends in. */
@@ -127,10 +130,12 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
   if (requested === 'cancel') return endCancelled(deps, job, id);
   if (requested === 'pause') return pause(job, token);
   const progress = latestProgressWriter(job);
-  const { request } = parsed.data;
+  const { owner, sealedHeaders } = parsed.data;
+  let request = parsed.data.request;
   const resumeFrom = WorkerProgress.safeParse(job.progress).data?.checkpoint;
-  log.info({ url: request.url, owner: parsed.data.owner, resumeFromBytes: resumeFrom?.bytes }, 'download started');
+  log.info({ url: request.url, owner, resumeFromBytes: resumeFrom?.bytes }, 'download started');
   try {
+    if (sealedHeaders !== undefined) request = { ...request, headers: deps.sealer.unseal(sealedHeaders, { owner, jobId: id }) };
     const result = await downloadToStorage(request, {
       jobId: id,
       attempt,
@@ -138,7 +143,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       agents: deps.agents,
       timeouts: resolveTimeouts(request.timeouts, deps.config.http),
       storage: deps.storage,
-      namespace: parsed.data.owner,
+      namespace: owner,
       maxBytes: deps.config.downloads.maxBytes,
       onConflict: deps.config.downloads.onConflict,
       resumeFrom,

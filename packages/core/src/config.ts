@@ -4,6 +4,7 @@ import { parseApiKeys, type ApiKey } from './api-keys.js';
 import type { EgressPolicyOptions, PortRule } from './egress/address-policy.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress/egress-config.js';
 import { FerryError } from './errors.js';
+import { parseSealingKeys, type SealingKey } from './secrets/header-sealer.js';
 import { parseWebhookSecrets } from './webhooks/secrets.js';
 
 const SECOND = 1000;
@@ -65,6 +66,8 @@ export const EnvSchema = z.object({
   FERRY_API_RATE_LIMIT_WINDOW_MS: durationMs(1000, DAY).default(MINUTE),
   /** Secrets that sign completion callbacks (Standard Webhooks `whsec_…`, comma-separated; all sign, for rotation). Unset: requests with a callbackUrl are refused. */
   FERRY_WEBHOOK_SECRETS: list(parseWebhookSecrets),
+  /** Keys that encrypt request headers while they sit in Redis (AES-256-GCM), as id:base64 entries (comma-separated; the first encrypts, all decrypt, for rotation). The API and every worker need the same keys. Unset: requests with headers are refused. */
+  FERRY_HEADERS_ENCRYPTION_KEYS: list(parseSealingKeys),
   /** Delivery attempts per callback, the first included. */
   FERRY_CALLBACK_ATTEMPTS: int(1, 100).default(10),
   /** First delay between callback attempts; each later one doubles, with jitter. */
@@ -166,6 +169,8 @@ export interface Config {
   };
   readonly dataDir: string;
   readonly storageDir: string;
+  /** FERRY_HEADERS_ENCRYPTION_KEYS, the sealing one first. */
+  readonly headerKeys: readonly SealingKey[];
   readonly egress: EgressPolicyOptions;
   readonly callbacks: {
     readonly secrets: readonly string[];
@@ -265,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     dataDir,
     storageDir: path.resolve(cwd, e.FERRY_STORAGE_DIR ?? path.join(dataDir, 'files')),
+    headerKeys: e.FERRY_HEADERS_ENCRYPTION_KEYS ?? [],
     egress: {
       allowCidrs: e.FERRY_EGRESS_ALLOW_CIDRS ?? [],
       allowHosts: e.FERRY_EGRESS_ALLOW_HOSTS ?? [],

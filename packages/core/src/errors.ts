@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   FERRY_ERR_CANCELLED: { retryable: false, httpStatus: 409 },
   FERRY_ERR_PAUSED: { retryable: true, httpStatus: 409 },
   FERRY_ERR_LOCK_LOST: { retryable: true, httpStatus: 503 },
+  FERRY_ERR_SEALED_HEADERS: { retryable: true, httpStatus: 500 },
   FERRY_ERR_CALLBACK_REJECTED: { retryable: true, httpStatus: 502 },
   FERRY_ERR_STALLED: { retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, { retryable: boolean; httpStatus: number }>;

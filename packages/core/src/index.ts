@@ -43,4 +43,5 @@ export type { Resolver } from './egress/guarded-lookup.js';
 export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, createCallbackQueue, type DownloadCallbackType } from './webhooks/callbacks.js';
 export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions, type NewBatch } from './batches/batch-store.js';
 export { generateWebhookSecret } from './webhooks/secrets.js';
+export { generateSealingKey, HeaderSealer, type SealedFor, type SealingKey } from './secrets/header-sealer.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';

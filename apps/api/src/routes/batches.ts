@@ -14,6 +14,7 @@ import {
   type DownloadEndings,
   type DownloadControl,
   type DownloadIndex,
+  type HeaderSealer,
 } from '@ferry/core';
 import { checkCallbackUrl, checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { cancelDownload } from '../cancel-download.js';
@@ -31,6 +32,7 @@ export interface BatchRoutesOptions {
   readonly endings: DownloadEndings;
   readonly maxSize: number;
   readonly bodyLimitBytes: number;
+  readonly sealer: HeaderSealer;
 }
 
 type Issue = { path: string; message: string };
@@ -74,7 +76,7 @@ function parseCursor(cursor: string | undefined, size: number): number {
   return offset;
 }
 
-export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, { queue, policy, index, batches, control, endings, maxSize, bodyLimitBytes }) => {
+export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, { queue, policy, index, batches, control, endings, maxSize, bodyLimitBytes, sealer }) => {
   app.post('/v1/batches', { bodyLimit: bodyLimitBytes }, async (request, reply) => {
     // Counted before parsing: a body far over the limit should not be validated item by item only to be refused.
     const given = (request.body as { downloads?: unknown } | null)?.downloads;
@@ -97,7 +99,7 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, {
       members: members.map((m) => ({ id: m.id, url: m.job.request.url })),
     });
     try {
-      await enqueueDownloads(queue, index, owner, members);
+      await enqueueDownloads({ queue, index, sealer }, owner, members);
     } catch (err) {
       await batches.remove(id).catch(() => undefined);
       throw err;

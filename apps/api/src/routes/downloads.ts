@@ -20,6 +20,7 @@ import {
   type DownloadStatus,
   type LoadedDownload,
   type IdempotencyStore,
+  type HeaderSealer,
   type Storage,
 } from '@ferry/core';
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
@@ -44,6 +45,7 @@ export interface DownloadRoutesOptions {
   readonly batches: BatchStore;
   /** Where completed files are, for the content route. */
   readonly storage: Storage;
+  readonly sealer: HeaderSealer;
 }
 
 /** How long a cancel or pause of an active download waits for its worker before answering 202. */
@@ -58,7 +60,7 @@ function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
   );
 }
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, endings, idempotency, batches, storage }) => {
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, endings, idempotency, batches, storage, sealer }) => {
   const accepted = (reply: FastifyReply, httpStatus: 200 | 202, download: { id: string; url: string }, state: DownloadAccepted['state']) =>
     reply.status(httpStatus).header('location', `/v1/downloads/${download.id}`).send({ id: download.id, state, url: download.url } satisfies DownloadAccepted);
 
@@ -90,7 +92,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     }
     let delayed: boolean | undefined;
     try {
-      [delayed] = await enqueueDownloads(queue, index, owner, [{ id, job: { request: parsed.data } }]);
+      [delayed] = await enqueueDownloads({ queue, index, sealer }, owner, [{ id, job: { request: parsed.data } }]);
     } catch (err) {
       if (idempotencyKey !== undefined) await idempotency.release(owner, idempotencyKey).catch(() => undefined);
       throw err;
