@@ -198,6 +198,8 @@ export const Checkpoint = z.object({
   part: z.string(),
   bytes: z.number().int().nonnegative(),
   validator: z.string(),
+  /** The complete size the kept bytes are part of, when the origin said; a resumed range must name the same. */
+  totalBytes: z.number().int().nonnegative().nullable().optional(),
 });
 export type Checkpoint = z.infer<typeof Checkpoint>;
 
