@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DOWNLOAD_JOB } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
-import { bodyBytesSent, serveFile } from '../support/origin.js';
+import { bodyBytesSent, serveFile, type ServeOptions } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 import { receivedAtLeast, until } from '../support/wait.js';
 
@@ -41,10 +41,10 @@ describe('when a worker dies mid-download', () => {
 
 describe('when the file changes while its download is interrupted and the origin ignores If-Range', () => {
   // Both versions have the same size, so nothing but the validator tells them apart.
-  it.each([
+  it.each<[string, ServeOptions, ServeOptions]>([
     ['a strong ETag', { etag: '"version-a"' }, { etag: '"version-b"' }],
     ['only Last-Modified', { lastModified: 'Tue, 01 Dec 2026 08:00:00 GMT' }, { lastModified: 'Wed, 02 Dec 2026 09:30:00 GMT' }],
-  ] as const)('starts over and stores exactly the new version, never a splice of the two (%s)', async (_validator, a, b) => {
+  ])('starts over and stores exactly the new version, never a splice of the two (%s)', async (_validator, a, b) => {
     const { ferry } = stack;
     const doomed = await ferry.startWorker();
     const versionA = await stack.origin.randomFile('version-a.bin', 16 * MiB);
