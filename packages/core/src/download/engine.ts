@@ -5,7 +5,16 @@ import { chooseFilename } from '../storage/choose-filename.js';
 import type { ConflictPolicy, PartWriter, Storage } from '../storage/storage.js';
 import { parseContentRange, type ContentRange } from './content-range.js';
 import { Digests } from './digests.js';
-import { contentLengthOf, contentTypeOf, headerValue, openResponse, type HttpAgents, type OpenedResponse, type RequestOptions } from './http-client.js';
+import {
+  contentLengthOf,
+  contentTypeOf,
+  headerValue,
+  openResponse,
+  type HttpAgents,
+  type OpenedResponse,
+  type OutgoingHeaders,
+  type RequestOptions,
+} from './http-client.js';
 import type { Timeouts } from './timeouts.js';
 import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
 
@@ -126,10 +135,11 @@ function continuationOf(response: OpenedResponse, checkpoint: Checkpoint): Conte
  * the origin agreed: if the ranged request itself fails, the checkpoint and its
  * part stay as they were for the next attempt.
  */
-async function startTransfer(request: DownloadRequest, ctx: DownloadContext, headers: Record<string, string>, http: RequestOptions): Promise<Transfer> {
+async function startTransfer(request: DownloadRequest, ctx: DownloadContext, http: RequestOptions): Promise<Transfer> {
+  const headers: OutgoingHeaders = { caller: request.headers ?? {}, crossOrigin: request.crossOriginHeaders };
   const checkpoint = ctx.resumeFrom;
   if (checkpoint !== undefined && checkpoint.bytes > 0) {
-    const ranged = { ...headers, range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator };
+    const ranged = { ...headers, engine: { range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator } };
     const response = await openResponse(request.url, ranged, http).catch((err: unknown) => {
       // 416: the resource is now shorter than what we kept, so it changed; start over below.
       if (err instanceof FerryError && err.data['status'] === 416) return undefined;
@@ -187,7 +197,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
   let transfer: Transfer | undefined;
   let validator: string | undefined;
   try {
-    transfer = await startTransfer(request, ctx, request.headers ?? {}, http);
+    transfer = await startTransfer(request, ctx, http);
     const { response, part, digests, offset, totalBytes } = transfer;
     validator = validatorOf(response);
     if (totalBytes !== null && totalBytes > limit) throw tooLarge(limit, `the file (${totalBytes} bytes)`);
