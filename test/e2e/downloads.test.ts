@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
-import { serveFile, status, type RandomFile } from '../support/origin.js';
+import { serveFile, status, TestOrigin, type RandomFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 
 const MiB = 1024 * 1024;
@@ -183,6 +183,38 @@ describe('when the origin redirects', () => {
     expect(final.state).toBe('completed');
     expect(final.result?.filename).toBe('final.bin');
     expect(final.result?.sha256).toBe(file.sha256);
+  });
+
+  const callerHeaders = { Authorization: 'Bearer s3cr3t', Cookie: 'session=s3cr3t', 'X-Api-Key': 'key-s3cr3t', 'Private-Token': 'token-s3cr3t', 'X-Trace-Id': 'trace-7' };
+  const sentOf = (origin: TestOrigin, pathname: string) => origin.requests(pathname)[0]?.headers ?? {};
+
+  it('sends none of the caller\'s headers to another origin but those crossOriginHeaders names', async () => {
+    const other = await TestOrigin.start();
+    try {
+      const file = await stack.origin.randomFile('elsewhere.bin', 2048);
+      const target = other.route('/elsewhere.bin', serveFile(file));
+      const url = stack.origin.route('/to-elsewhere', status(302, { location: target }));
+      const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, headers: callerHeaders, crossOriginHeaders: ['x-trace-id'] }));
+
+      expect(final.state).toBe('completed');
+      expect(sentOf(stack.origin, '/to-elsewhere')).toMatchObject({ 'x-api-key': 'key-s3cr3t', 'private-token': 'token-s3cr3t', authorization: 'Bearer s3cr3t' });
+      const forwarded = sentOf(other, '/elsewhere.bin');
+      expect(forwarded['x-trace-id']).toBe('trace-7');
+      for (const name of ['authorization', 'cookie', 'x-api-key', 'private-token']) expect(forwarded[name], name).toBeUndefined();
+      expect(JSON.stringify(forwarded)).not.toContain('s3cr3t');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('keeps every header on a redirect within the same origin', async () => {
+    const file = await stack.origin.randomFile('nearby.bin', 2048);
+    const target = stack.origin.route('/nearby.bin', serveFile(file));
+    const url = stack.origin.route('/to-nearby', status(307, { location: target }));
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, headers: callerHeaders }));
+
+    expect(final.state).toBe('completed');
+    expect(sentOf(stack.origin, '/nearby.bin')).toMatchObject(Object.fromEntries(Object.entries(callerHeaders).map(([name, value]) => [name.toLowerCase(), value])));
   });
 
   it('fails permanently on a redirect loop', async () => {

@@ -145,8 +145,14 @@ export interface ServeOptions {
   readonly closeAfterBytes?: number;
   /** Sent as ETag; If-Range is compared against it. */
   readonly etag?: string;
-  /** How to treat a Range request: serve it (default when an ETag is set), ignore it (200, whole file), or answer 206 with a Content-Range that does not match. */
-  readonly range?: 'honour' | 'ignore' | 'wrong';
+  /** Sent as Last-Modified (an HTTP date); If-Range is compared against it when there is no ETag. */
+  readonly lastModified?: string;
+  /**
+   * How to treat a Range request: serve it (default when a validator is set), ignore it (200, whole file),
+   * answer 206 with a Content-Range whose start (`wrong`) or complete length (`wrong-total`) does not match,
+   * or serve the range whatever If-Range says (`unconditional`), as origins that ignore If-Range do.
+   */
+  readonly range?: 'honour' | 'ignore' | 'wrong' | 'wrong-total' | 'unconditional';
   /** Send the body with chunked transfer encoding and no Content-Length. */
   readonly chunked?: boolean;
   readonly headers?: Record<string, string>;
@@ -159,7 +165,7 @@ function requestedStart(req: IncomingMessage, file: RandomFile, options: ServeOp
   const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
   if (match?.[1] === undefined || options.range === 'ignore') return undefined;
   const ifRange = req.headers['if-range'];
-  if (ifRange !== undefined && ifRange !== options.etag) return undefined;
+  if (options.range !== 'unconditional' && ifRange !== undefined && ifRange !== (options.etag ?? options.lastModified)) return undefined;
   const start = Number(match[1]);
   return start < file.size ? start : undefined;
 }
@@ -167,13 +173,16 @@ function requestedStart(req: IncomingMessage, file: RandomFile, options: ServeOp
 /** Serves a file with its true length, optionally slowly, cut short, ranged, or chunked. */
 export function serveFile(file: RandomFile, options: ServeOptions = {}): Handler {
   return async (req, res) => {
-    const start = options.range === undefined && options.etag === undefined ? undefined : requestedStart(req, file, options);
+    const ranges = options.range !== undefined || options.etag !== undefined || options.lastModified !== undefined;
+    const start = ranges ? requestedStart(req, file, options) : undefined;
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', ...options.headers };
     if (options.etag !== undefined) headers['etag'] = options.etag;
+    if (options.lastModified !== undefined) headers['last-modified'] = options.lastModified;
     if (!options.chunked) headers['content-length'] = String(file.size - (start ?? 0));
     if (start !== undefined) {
       const first = options.range === 'wrong' ? start + 1 : start;
-      headers['content-range'] = `bytes ${first}-${file.size - 1}/${file.size}`;
+      const complete = options.range === 'wrong-total' ? file.size + 1 : file.size;
+      headers['content-range'] = `bytes ${first}-${file.size - 1}/${complete}`;
     }
     res.writeHead(start === undefined ? 200 : 206, headers);
 

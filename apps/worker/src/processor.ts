@@ -5,7 +5,6 @@ import {
   DownloadJob,
   encodeFailureReason,
   FerryError,
-  type HeaderSealer,
   PAUSED_FOR_MS,
   resolveTimeouts,
   WorkerProgress,
@@ -13,6 +12,7 @@ import {
   type Config,
   type DownloadEndings,
   type StoredDownload,
+  type HeaderSealer,
   type Logger,
   type Storage,
 } from '@ferry/core';
@@ -103,6 +103,22 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
   };
 }
 
+/**
+ * The job as the API accepted it: its sealed headers opened and put back in the
+ * request, and the whole checked against the contract again, so data that did
+ * not come from the API (or was altered since) is refused with a coded error.
+ */
+function openJob(data: unknown, id: string, sealer: HeaderSealer): DownloadJob {
+  const { sealedHeaders, ...rest } = (data ?? {}) as { sealedHeaders?: unknown; owner?: unknown; request?: unknown };
+  let restored = data;
+  if (typeof sealedHeaders === 'string' && typeof rest.owner === 'string' && typeof rest.request === 'object' && rest.request !== null) {
+    restored = { ...rest, request: { ...rest.request, headers: sealer.unseal(sealedHeaders, { owner: rest.owner, jobId: id }) } };
+  }
+  const parsed = DownloadJob.safeParse(restored);
+  if (!parsed.success) throw new FerryError('FERRY_ERR_INVALID_JOB', `job data does not match the download contract: ${parsed.error.message}`);
+  return parsed.data;
+}
+
 /** Parks a job until it is resumed; BullMQ counts no attempt for it. */
 async function pause(job: Job, token: string | undefined): Promise<never> {
   if (token === undefined) throw new Error('a job can only be paused by the worker holding it');
@@ -120,22 +136,22 @@ async function endCancelled(deps: ProcessorDeps, job: Job, id: string): Promise<
 async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: string | undefined, signal: AbortSignal | undefined): Promise<StoredDownload> {
   const attempt = job.attemptsStarted;
   const log = deps.logger.child({ jobId: job.id, attempt });
-  const parsed = DownloadJob.safeParse(job.data);
-  if (!parsed.success) {
-    const err = new FerryError('FERRY_ERR_INVALID_JOB', `job data does not match the download contract: ${parsed.error.message}`);
-    log.error({ code: err.code }, err.message);
-    throw toJobFailure(err);
+  let opened: DownloadJob;
+  try {
+    opened = openJob(job.data, id, deps.sealer);
+  } catch (err) {
+    const failure = err instanceof FerryError ? err : new FerryError('FERRY_ERR_INTERNAL', String(err), { cause: err });
+    log.error({ code: failure.code }, failure.message);
+    throw toJobFailure(failure);
   }
   const requested = await deps.controls.pending(id);
   if (requested === 'cancel') return endCancelled(deps, job, id);
   if (requested === 'pause') return pause(job, token);
   const progress = latestProgressWriter(job);
-  const { owner, sealedHeaders } = parsed.data;
-  let request = parsed.data.request;
+  const { owner, request } = opened;
   const resumeFrom = WorkerProgress.safeParse(job.progress).data?.checkpoint;
   log.info({ url: request.url, owner, resumeFromBytes: resumeFrom?.bytes }, 'download started');
   try {
-    if (sealedHeaders !== undefined) request = { ...request, headers: deps.sealer.unseal(sealedHeaders, { owner, jobId: id }) };
     const result = await downloadToStorage(request, {
       jobId: id,
       attempt,

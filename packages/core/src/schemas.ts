@@ -117,6 +117,15 @@ export const DownloadRequest = z.strictObject({
     })
     .optional(),
   headers: RequestHeaders.optional(),
+  /**
+   * Names of `headers` that still go out after a redirect to another origin (scheme, host or port).
+   * Every other header stays with the origin of `url`: credentials come under many names
+   * (`X-Api-Key`, `Private-Token`, …), so none may follow unless the caller says so.
+   */
+  crossOriginHeaders: z
+    .array(z.string().regex(HEADER_NAME, { error: 'is not a valid header name' }))
+    .max(MAX_HEADER_COUNT, { error: `may name at most ${MAX_HEADER_COUNT} headers` })
+    .optional(),
   checksum: Checksum.optional(),
   maxBytes: z
     .number()
@@ -150,10 +159,19 @@ export const DownloadRequest = z.strictObject({
   onConflict: z
     .enum(['rename', 'overwrite', 'fail'], { error: "must be 'rename', 'overwrite' or 'fail'" })
     .optional(),
-}).refine((request) => request.delayMs === undefined || request.notBefore === undefined, {
-  path: ['notBefore'],
-  error: 'cannot be combined with delayMs: send one or the other',
-});
+})
+  .refine((request) => request.delayMs === undefined || request.notBefore === undefined, {
+    path: ['notBefore'],
+    error: 'cannot be combined with delayMs: send one or the other',
+  })
+  .superRefine((request, ctx) => {
+    const sent = new Set(Object.keys(request.headers ?? {}).map((name) => name.toLowerCase()));
+    for (const [index, name] of (request.crossOriginHeaders ?? []).entries()) {
+      if (!sent.has(name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['crossOriginHeaders', index], message: `names ${name}, which is not one of headers: list only headers the request sends` });
+      }
+    }
+  });
 export type DownloadRequest = z.infer<typeof DownloadRequest>;
 
 /**
@@ -209,6 +227,8 @@ export const Checkpoint = z.object({
   part: z.string(),
   bytes: z.number().int().nonnegative(),
   validator: z.string(),
+  /** The complete size the kept bytes are part of, when the origin said; a resumed range must name the same. */
+  totalBytes: z.number().int().nonnegative().nullable().optional(),
 });
 export type Checkpoint = z.infer<typeof Checkpoint>;
 

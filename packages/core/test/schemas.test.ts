@@ -36,6 +36,25 @@ describe('DownloadRequest url', () => {
   });
 });
 
+describe('DownloadRequest crossOriginHeaders', () => {
+  const headers = { 'X-Api-Key': 'k', 'X-Trace-Id': 't' };
+
+  it('accepts names of the request\'s own headers, in any case', () => {
+    const parsed = DownloadRequest.parse({ url: 'https://example.com/a', headers, crossOriginHeaders: ['x-trace-id'] });
+    expect(parsed.crossOriginHeaders).toEqual(['x-trace-id']);
+  });
+
+  it('refuses a name that is not among the headers, at its own index', () => {
+    const result = DownloadRequest.safeParse({ url: 'https://example.com/a', headers, crossOriginHeaders: ['X-Trace-Id', 'Private-Token'] });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path)).toEqual([['crossOriginHeaders', 1]]);
+  });
+
+  it('refuses names when the request has no headers', () => {
+    expect(DownloadRequest.safeParse({ url: 'https://example.com/a', crossOriginHeaders: ['X-Trace-Id'] }).success).toBe(false);
+  });
+});
+
 describe('requestFingerprint', () => {
   it('ignores field order and the idempotency key, and nothing else', () => {
     const a = DownloadRequest.parse({ url: 'https://example.com/a', filename: 'a.bin', idempotencyKey: 'k1' });

@@ -3,9 +3,18 @@ import { FerryError } from '../errors.js';
 import type { Checkpoint, DownloadRequest, StoredDownload, WorkerProgress } from '../schemas.js';
 import { chooseFilename } from '../storage/choose-filename.js';
 import type { ConflictPolicy, PartWriter, Storage } from '../storage/storage.js';
-import { parseContentRange } from './content-range.js';
+import { parseContentRange, type ContentRange } from './content-range.js';
 import { Digests } from './digests.js';
-import { contentLengthOf, contentTypeOf, headerValue, openResponse, type HttpAgents, type OpenedResponse, type RequestOptions } from './http-client.js';
+import {
+  contentLengthOf,
+  contentTypeOf,
+  headerValue,
+  openResponse,
+  type HttpAgents,
+  type OpenedResponse,
+  type OutgoingHeaders,
+  type RequestOptions,
+} from './http-client.js';
 import type { Timeouts } from './timeouts.js';
 import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
 
@@ -105,23 +114,41 @@ interface Transfer {
 }
 
 /**
- * Opens the response, resuming from a checkpoint when the origin agrees
- * (206 with the matching Content-Range); any other answer starts from zero,
- * so bytes of two versions of a resource are never spliced together. The kept
- * part is copied only once the origin agreed: if the ranged request itself
- * fails, the checkpoint and its part stay as they were for the next attempt.
+ * The Content-Range of a 206 that continues the checkpoint's bytes, or undefined
+ * when the bytes it carries may belong to another version (RFC 9110 §14.4,
+ * §13.1.5): it must start where the kept bytes end, carry the very validator they
+ * were fetched under, and, when both are known, name the same complete length.
+ * An origin that ignores If-Range answers 206 for a changed file too, so the 206
+ * status alone proves nothing; a 206 without a validator proves nothing either.
  */
-async function startTransfer(request: DownloadRequest, ctx: DownloadContext, headers: Record<string, string>, http: RequestOptions): Promise<Transfer> {
+function continuationOf(response: OpenedResponse, checkpoint: Checkpoint): ContentRange | undefined {
+  if (response.statusCode !== 206 || validatorOf(response) !== checkpoint.validator) return undefined;
+  const range = parseContentRange(headerValue(response.headers, 'content-range'));
+  if (range?.first !== checkpoint.bytes) return undefined;
+  const keptOf = checkpoint.totalBytes ?? null;
+  if (keptOf !== null && range.complete !== null && range.complete !== keptOf) return undefined;
+  return range;
+}
+
+/**
+ * Opens the response, resuming from a checkpoint when the origin agrees (see
+ * continuationOf); any other answer starts from zero, so bytes of two versions
+ * of a resource are never spliced together. The kept part is copied only once
+ * the origin agreed: if the ranged request itself fails, the checkpoint and its
+ * part stay as they were for the next attempt.
+ */
+async function startTransfer(request: DownloadRequest, ctx: DownloadContext, http: RequestOptions): Promise<Transfer> {
+  const headers: OutgoingHeaders = { caller: request.headers ?? {}, crossOrigin: request.crossOriginHeaders };
   const checkpoint = ctx.resumeFrom;
   if (checkpoint !== undefined && checkpoint.bytes > 0) {
-    const ranged = { ...headers, range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator };
+    const ranged = { ...headers, engine: { range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator } };
     const response = await openResponse(request.url, ranged, http).catch((err: unknown) => {
       // 416: the resource is now shorter than what we kept, so it changed; start over below.
       if (err instanceof FerryError && err.data['status'] === 416) return undefined;
       throw err;
     });
-    const range = parseContentRange(response === undefined ? undefined : headerValue(response.headers, 'content-range'));
-    if (response?.statusCode === 206 && range?.first === checkpoint.bytes) {
+    const range = response === undefined ? undefined : continuationOf(response, checkpoint);
+    if (response !== undefined && range !== undefined) {
       const digests = digestsFor(request, ctx);
       const part = await ctx.storage.resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk)).catch(async (err: unknown) => {
         await response.body.dump();
@@ -132,6 +159,8 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, hea
     } else {
       // The kept bytes are of a version the origin no longer serves (or will not serve in part).
       await ctx.storage.removePart(checkpoint.part);
+      // They no longer count, and no later attempt may look for them.
+      ctx.onProgress?.({ receivedBytes: 0, totalBytes: null });
       // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
       if (response?.statusCode === 200) return fresh(ctx, response, digestsFor(request, ctx));
       await response?.body.dump();
@@ -170,7 +199,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
   let transfer: Transfer | undefined;
   let validator: string | undefined;
   try {
-    transfer = await startTransfer(request, ctx, request.headers ?? {}, http);
+    transfer = await startTransfer(request, ctx, http);
     const { response, part, digests, offset, totalBytes } = transfer;
     validator = validatorOf(response);
     if (totalBytes !== null && totalBytes > limit) throw tooLarge(limit, `the file (${totalBytes} bytes)`);
@@ -181,7 +210,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       ctx.onProgress?.({
         receivedBytes: received,
         totalBytes,
-        ...(validator === undefined ? {} : { checkpoint: { part: part.name, bytes: part.bytesWritten(), validator } }),
+        ...(validator === undefined ? {} : { checkpoint: { part: part.name, bytes: part.bytesWritten(), validator, totalBytes } }),
       });
     phase = 'body';
     const watchdog = watchLowSpeed(timeouts, () => received, tooSlow);
@@ -261,7 +290,8 @@ async function settlePart(transfer: Transfer | undefined, failure: FerryError, v
   if (resumable) {
     const bytes = await part.keep().catch(() => undefined);
     if (bytes !== undefined && bytes > 0) {
-      ctx.onProgress?.({ receivedBytes: bytes, totalBytes: transfer.totalBytes, checkpoint: { part: part.name, bytes, validator } });
+      const { totalBytes } = transfer;
+      ctx.onProgress?.({ receivedBytes: bytes, totalBytes, checkpoint: { part: part.name, bytes, validator, totalBytes } });
       return;
     }
   }

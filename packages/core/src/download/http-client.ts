@@ -11,8 +11,6 @@ import { parseRetryAfter } from './retry-after.js';
 const MAX_REDIRECTS = 5;
 const USER_AGENT = 'Ferry/0.1';
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-// Credentials meant for one origin must not follow a redirect to another.
-const ORIGIN_BOUND_HEADERS = new Set(['authorization', 'cookie']);
 
 /**
  * Connection pools that can only reach what the egress policy allows, one per
@@ -64,18 +62,36 @@ export function headerValue(headers: OpenedResponse['headers'], name: string): s
   return Array.isArray(value) ? value[0] : value;
 }
 
-function withoutOriginBoundHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !ORIGIN_BOUND_HEADERS.has(name.toLowerCase())));
+/** What openResponse sends besides its own User-Agent and Accept-Encoding. */
+export interface OutgoingHeaders {
+  /** The caller's headers: meant for the origin of the URL they were given with. */
+  readonly caller: Readonly<Record<string, string>>;
+  /** Names (any case) of caller headers that may follow a redirect to another origin. @defaultValue none */
+  readonly crossOrigin?: readonly string[] | undefined;
+  /** Ferry's own (Range, If-Range): they describe the bytes wanted, wherever those are served. */
+  readonly engine?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The caller's headers that may go on to another origin. Which of them are
+ * credentials cannot be told from their names (X-Api-Key, Private-Token, …),
+ * so all stay behind but those the request named.
+ */
+function crossingOrigins(headers: Readonly<Record<string, string>>, allowed: readonly string[] = []): Record<string, string> {
+  const names = new Set(allowed.map((name) => name.toLowerCase()));
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => names.has(name.toLowerCase())));
 }
 
 /**
  * GETs `url`, following redirects hop by hop, and returns the first 2xx
  * response with its body unread. Any other outcome is thrown as a FerryError.
+ * Once a redirect leaves an origin, the caller's headers it dropped stay dropped,
+ * also if a later hop comes back.
  */
-export async function openResponse(url: string, headers: Record<string, string>, options: RequestOptions): Promise<OpenedResponse> {
+export async function openResponse(url: string, headers: OutgoingHeaders, options: RequestOptions): Promise<OpenedResponse> {
   let current = new URL(url);
   checkUrl(current, options.policy, url);
-  let sentHeaders = headers;
+  let callerHeaders = headers.caller;
   for (let hop = 0; ; hop += 1) {
     const response = await request(current, {
       method: 'GET',
@@ -83,7 +99,7 @@ export async function openResponse(url: string, headers: Record<string, string>,
       signal: options.signal,
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyIdleTimeoutMs,
-      headers: { 'user-agent': USER_AGENT, ...sentHeaders, 'accept-encoding': 'identity' },
+      headers: { 'user-agent': USER_AGENT, ...callerHeaders, ...headers.engine, 'accept-encoding': 'identity' },
     });
     const { statusCode } = response;
     if (statusCode >= 200 && statusCode < 300) {
@@ -106,7 +122,7 @@ export async function openResponse(url: string, headers: Record<string, string>,
       throw new FerryError('FERRY_ERR_BAD_REDIRECT', `${current.href} redirected to an invalid URL: ${location}`, { cause });
     }
     checkRedirect(current, next, options.policy, location);
-    if (next.origin !== current.origin) sentHeaders = withoutOriginBoundHeaders(sentHeaders);
+    if (next.origin !== current.origin) callerHeaders = crossingOrigins(callerHeaders, headers.crossOrigin);
     current = next;
   }
 }

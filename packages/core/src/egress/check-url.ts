@@ -1,5 +1,5 @@
 import { normalizeHostname, type EgressPolicy } from './address-policy.js';
-import { blockedDestination, describeCategory, unlessOperatorAllows } from './blocked-destination.js';
+import { ADDRESS_LIFT, blockedDestination, describeCategory, refusedUnlessAllowed, type LiftableRefusal } from './blocked-destination.js';
 import { parseIp } from './ip-address.js';
 
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
@@ -41,29 +41,43 @@ export function checkUrl(url: URL, policy: EgressPolicy, raw: string = url.href)
 
 /**
  * The part of checkUrl that a connector can repeat, since it sees a URL's
- * protocol, port (empty for the default) and host name but not the URL.
+ * protocol, port (empty for the default) and host name but not the URL. The
+ * port and the host are both judged before refusing, so one refusal names every
+ * setting the destination needs.
  */
 export function checkEndpoint({ protocol, port, hostname }: { protocol: string; port: string; hostname: string }, policy: EgressPolicy): void {
   const defaultPort = DEFAULT_PORTS[protocol];
   if (defaultPort === undefined) throw blockedDestination('scheme', `only http: and https: URLs are fetched, not ${protocol}`);
   const number = port === '' ? defaultPort : Number(port);
-  if (!policy.allowsPort(number)) {
-    throw blockedDestination('port', `port ${number} is not allowed; ${unlessOperatorAllows('the port in FERRY_EGRESS_ALLOW_PORTS')}`);
-  }
-  checkHost(hostname, policy);
+  const refusals: LiftableRefusal[] = [];
+  if (!policy.allowsPort(number)) refusals.push({ reason: 'port', problem: `port ${number} is not allowed`, lift: 'the port in FERRY_EGRESS_ALLOW_PORTS' });
+  const host = hostRefusal(hostname, policy);
+  if (host !== undefined) refusals.push(host);
+  const [first, ...more] = refusals;
+  if (first === undefined) return;
+  throw refusedUnlessAllowed([first, ...more], host === undefined ? unresolvedNote(hostname, policy) : '');
 }
 
-function checkHost(hostname: string, policy: EgressPolicy): void {
+/**
+ * A name's addresses are judged only once a worker resolves it, too late for a
+ * refusal of its port: say what they would need if they are not public.
+ */
+function unresolvedNote(hostname: string, policy: EgressPolicy): string {
+  if (parseIp(hostname) !== undefined || policy.allowsHost(hostname)) return '';
+  return `; should ${hostname} resolve to an address that is not public, also ${ADDRESS_LIFT}`;
+}
+
+/** What is wrong with the host itself, as far as can be told without DNS. */
+function hostRefusal(hostname: string, policy: EgressPolicy): LiftableRefusal | undefined {
   const literal = parseIp(hostname);
   if (literal !== undefined) {
     const verdict = policy.checkAddress(literal.text);
-    if (!verdict.allowed) {
-      throw blockedDestination(verdict.reason, `${hostname} is ${describeCategory(verdict.reason)}; ${unlessOperatorAllows('the network in FERRY_EGRESS_ALLOW_CIDRS')}`);
-    }
-    return;
+    if (verdict.allowed) return undefined;
+    return { reason: verdict.reason, problem: `${hostname} is ${describeCategory(verdict.reason)}`, lift: 'the network in FERRY_EGRESS_ALLOW_CIDRS' };
   }
   const name = normalizeHostname(hostname);
   if (LOOPBACK_NAME.test(name) && !policy.allowsHost(name) && !policy.checkAddress('127.0.0.1').allowed) {
-    throw blockedDestination('loopback', `${hostname} is a loopback name; ${unlessOperatorAllows('the name in FERRY_EGRESS_ALLOW_HOSTS')}`);
+    return { reason: 'loopback', problem: `${hostname} is a loopback name`, lift: 'the name in FERRY_EGRESS_ALLOW_HOSTS' };
   }
+  return undefined;
 }

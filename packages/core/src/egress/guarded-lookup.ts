@@ -1,7 +1,7 @@
 import { promises as dns, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { EgressPolicy } from './address-policy.js';
-import { blockedDestination, describeCategory, unlessOperatorAllows } from './blocked-destination.js';
+import { ADDRESS_LIFT, describeCategory, refusedUnlessAllowed } from './blocked-destination.js';
 
 export interface ResolvedAddress {
   readonly address: string;
@@ -34,8 +34,7 @@ export async function resolveChecked(hostname: string, policy: EgressPolicy, res
   for (const { address } of answers) {
     const verdict = policy.checkAddress(address);
     if (!verdict.allowed) {
-      const refusal = `${hostname} resolves to ${describeCategory(verdict.reason)}`;
-      throw blockedDestination(verdict.reason, `${refusal}; ${unlessOperatorAllows('the network in FERRY_EGRESS_ALLOW_CIDRS or the name in FERRY_EGRESS_ALLOW_HOSTS')}`);
+      throw refusedUnlessAllowed([{ reason: verdict.reason, problem: `${hostname} resolves to ${describeCategory(verdict.reason)}`, lift: ADDRESS_LIFT }]);
     }
   }
   return answers;

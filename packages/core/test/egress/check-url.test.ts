@@ -73,7 +73,7 @@ describe('the SSRF payload corpus', () => {
     const refusal = refusalOf(() => check(url));
     expect(refusal.code).toBe('FERRY_ERR_BLOCKED_DESTINATION');
     expect(refusal.retryable).toBe(false);
-    expect(refusal.message).toContain(`destination refused (${String(refusal.data.reason)})`);
+    expect(refusal.message).toMatch(new RegExp(`^destination refused \\(${String(refusal.data.reason)}[,)]`));
     expect(() => check(url, E2E_POLICY)).toThrow(FerryError);
     refused(refusal);
   });
@@ -126,7 +126,7 @@ describe('checkUrl', () => {
     });
 
     it('names the setting that would let a port or a loopback name through', () => {
-      expect(refusalOf(() => check('http://example.com:8080/')).message).toMatch(/^destination refused \(port\): port 8080 is not allowed; .* FERRY_EGRESS_ALLOW_PORTS$/);
+      expect(refusalOf(() => check('http://93.184.215.14:8080/')).message).toMatch(/^destination refused \(port\): port 8080 is not allowed; .* FERRY_EGRESS_ALLOW_PORTS$/);
       expect(refusalOf(() => check('http://localhost/')).message).toMatch(/^destination refused \(loopback\): localhost is a loopback name; .* FERRY_EGRESS_ALLOW_HOSTS$/);
     });
 
@@ -146,6 +146,44 @@ describe('checkUrl', () => {
       const raw = 'http://example.com/\r\nX-Injected: 1';
       expect(() => checkUrl(new URL(raw), new EgressPolicy())).not.toThrow();
       expect(refusalOf(() => checkUrl(new URL(raw), new EgressPolicy(), raw)).data.reason).toBe('control-character');
+    });
+  });
+
+  describe('when a destination breaks several rules the operator could lift', () => {
+    const SETTINGS = /FERRY_EGRESS_ALLOW_[A-Z]+/g;
+    const settingsIn = (message: string) => [...new Set(message.match(SETTINGS))].sort();
+
+    it('names every setting it needs in one refusal, the port first', () => {
+      const refusal = refusalOf(() => check('http://127.0.0.1:8080/'));
+      expect(refusal.data).toEqual({ reason: 'port' });
+      expect(refusal.message).toBe(
+        'destination refused (port, loopback): port 8080 is not allowed and 127.0.0.1 is a loopback address; Ferry fetches only from public addresses on ports 80 and 443, unless its operator allows the port in FERRY_EGRESS_ALLOW_PORTS and the network in FERRY_EGRESS_ALLOW_CIDRS',
+      );
+    });
+
+    it.each([
+      ['http://127.0.0.1:8080/', ['FERRY_EGRESS_ALLOW_CIDRS', 'FERRY_EGRESS_ALLOW_PORTS']],
+      ['http://localhost:8080/', ['FERRY_EGRESS_ALLOW_HOSTS', 'FERRY_EGRESS_ALLOW_PORTS']],
+      ['http://[fd00::5]:9000/', ['FERRY_EGRESS_ALLOW_CIDRS', 'FERRY_EGRESS_ALLOW_PORTS']],
+      ['http://10.1.2.3:6379/', ['FERRY_EGRESS_ALLOW_CIDRS', 'FERRY_EGRESS_ALLOW_PORTS']],
+    ])('refuses %s naming %j', (url, settings) => expect(settingsIn(refusalOf(() => check(url)).message)).toEqual(settings));
+
+    it('lets the destination through once the operator allows what the refusal named, and names only what is still missing', () => {
+      expect(() => check('http://127.0.0.1:8080/', new EgressPolicy({ allowPorts: [8080], allowCidrs: ['127.0.0.1/32'] }))).not.toThrow();
+      expect(settingsIn(refusalOf(() => check('http://127.0.0.1:8080/', new EgressPolicy({ allowPorts: [8080] }))).message)).toEqual(['FERRY_EGRESS_ALLOW_CIDRS']);
+      expect(settingsIn(refusalOf(() => check('http://127.0.0.1:8080/', new EgressPolicy({ allowCidrs: ['127.0.0.1/32'] }))).message)).toEqual(['FERRY_EGRESS_ALLOW_PORTS']);
+      expect(() => check('http://localhost:8080/', new EgressPolicy({ allowPorts: [8080], allowHosts: ['localhost'] }))).not.toThrow();
+    });
+
+    it('says what a host name on a refused port would also need if its addresses are not public, naming no address', () => {
+      const refusal = refusalOf(() => check('http://nginx.lan:8080/'));
+      expect(refusal.data).toEqual({ reason: 'port' });
+      expect(refusal.message).toBe(
+        'destination refused (port): port 8080 is not allowed; Ferry fetches only from public addresses on ports 80 and 443, unless its operator allows the port in FERRY_EGRESS_ALLOW_PORTS; should nginx.lan resolve to an address that is not public, also the network in FERRY_EGRESS_ALLOW_CIDRS or the name in FERRY_EGRESS_ALLOW_HOSTS',
+      );
+      // A listed name's addresses go unchecked: the port is all it needs.
+      const listed = refusalOf(() => check('http://nginx.lan:8080/', new EgressPolicy({ allowHosts: ['nginx.lan'] })));
+      expect(settingsIn(listed.message)).toEqual(['FERRY_EGRESS_ALLOW_PORTS']);
     });
   });
 
