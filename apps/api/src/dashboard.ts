@@ -5,7 +5,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { FerryError } from '@ferry/core';
-import { sendError } from './errors.js';
+import { crossSiteReason, refusedAction } from './dashboard-guard.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
@@ -40,24 +40,9 @@ export function redactJobData(data: unknown): unknown {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/**
- * Browsers send Basic credentials with cross-site requests too, so a page
- * elsewhere could make an operator's browser delete jobs. State-changing
- * requests must come from the dashboard's own origin; clients that are not
- * browsers (curl) send neither header and are let through.
- */
-function crossSiteReason(request: FastifyRequest): string | undefined {
-  const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site is ${site}`;
-  const origin = request.headers.origin;
-  if (origin === undefined) return undefined;
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    return `Origin ${origin} is not a URL`;
-  }
-  return host === request.headers.host ? undefined : `Origin ${origin} is not this dashboard`;
+/** Ferry's error body, plus `error`, which Bull Board's page shows as the title of its toast above `message`. */
+function refuse(reply: FastifyReply, err: FerryError): FastifyReply {
+  return reply.status(err.httpStatus).send({ code: err.code, message: err.message, error: err.code });
 }
 
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
@@ -74,14 +59,24 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     if (userOk && passwordOk) {
       if (SAFE_METHODS.has(request.method)) return;
       if (options.readOnly) {
-        return sendError(reply, new FerryError('FERRY_ERR_READ_ONLY', 'the dashboard is read-only (FERRY_DASHBOARD_READ_ONLY=true)'));
+        return refuse(reply, new FerryError('FERRY_ERR_READ_ONLY', 'the dashboard is read-only (FERRY_DASHBOARD_READ_ONLY=true)'));
       }
       const reason = crossSiteReason(request);
-      if (reason === undefined) return;
-      return sendError(reply, new FerryError('FERRY_ERR_CROSS_SITE', `refused a cross-site request to change jobs: ${reason}`));
+      if (reason !== undefined) {
+        return refuse(
+          reply,
+          new FerryError(
+            'FERRY_ERR_CROSS_SITE',
+            `refused a request to change jobs that is not known to come from the dashboard's own page: ${reason}. Scripts: send Origin: ${request.protocol}://${request.host}`,
+          ),
+        );
+      }
+      const refused = refusedAction(request.method, request.routeOptions.url?.slice(DASHBOARD_PATH.length) ?? '');
+      if (refused !== undefined) return refuse(reply, refused);
+      return;
     }
     void reply.header('www-authenticate', 'Basic realm="Ferry dashboard", charset="UTF-8"');
-    return sendError(
+    return refuse(
       reply,
       new FerryError('FERRY_ERR_UNAUTHORIZED', 'the dashboard needs the credentials from FERRY_DASHBOARD_USER / FERRY_DASHBOARD_PASSWORD'),
     );

@@ -1,0 +1,54 @@
+import type { FastifyRequest } from 'fastify';
+import { FerryError } from '@ferry/core';
+
+/**
+ * Bull Board routes (as @bull-board/api 9.10 names them) that would write job
+ * data the API never validated: a job added here skips every check and can
+ * name any owner, and an edit saves the data as the board shows it, with
+ * request headers as "[redacted]". Bull Board has no option to hide these two
+ * actions alone (only readOnlyMode, which hides every action), so the buttons
+ * stay and the server refuses them.
+ */
+const REFUSED_ROUTES: ReadonlyMap<string, string> = new Map([
+  ['POST /api/queues/:queueName/add', 'adds a job (or duplicates one) without the API\'s validation, as any owner'],
+  ['PATCH /api/queues/:queueName/:jobId/update-data', 'replaces job data with what the board shows, request headers as "[redacted]"'],
+]);
+
+/** The refusal for a Bull Board route (a path under the dashboard), if it is one the dashboard must not serve. */
+export function refusedAction(method: string, route: string): FerryError | undefined {
+  const why = REFUSED_ROUTES.get(`${method} ${route}`);
+  if (why === undefined) return undefined;
+  return new FerryError(
+    'FERRY_ERR_DASHBOARD_REFUSED',
+    `the dashboard does not add jobs or edit job data: that ${why}. Enqueue with POST /v1/downloads; to change a download, cancel it and enqueue it again`,
+  );
+}
+
+// Hosts, not origins: behind a proxy that ends TLS the page is https while this server sees http; one host:port serves one scheme.
+function isHost(url: string, host: string): boolean {
+  try {
+    return new URL(url).host === host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why a request that changes jobs is not known to come from the dashboard's
+ * own page; undefined when it is. Browsers send Basic credentials with
+ * cross-site requests too, so the credentials alone prove nothing. The
+ * evidence, strongest first: Sec-Fetch-Site (pages cannot forge it), then
+ * Origin (`null` from privacy-minded pages counts as foreign), then Referer
+ * (older browsers send it where they omit Origin). A request with none of
+ * them is refused as well: a page in an old browser with a no-referrer policy
+ * can send a form POST that carries none, while a script can simply name the
+ * dashboard's origin, which the message tells it to do.
+ */
+export function crossSiteReason(request: FastifyRequest): string | undefined {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin') return `Sec-Fetch-Site is ${site}`;
+  const { origin, referer } = request.headers;
+  if (origin !== undefined) return isHost(origin, request.host) ? undefined : `Origin ${origin} is not this dashboard`;
+  if (referer !== undefined) return isHost(referer, request.host) ? undefined : `Referer ${referer} is not this dashboard`;
+  return site === 'same-origin' ? undefined : 'it names neither Origin nor Referer';
+}
