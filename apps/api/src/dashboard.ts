@@ -3,14 +3,23 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { FerryError } from '@ferry/core';
+import { FerryError, type BatchStore, type DownloadControl } from '@ferry/core';
 import { crossSiteReason, refusedAction } from './dashboard-guard.js';
+import { retryDownloadsAsTheApiDoes } from './dashboard-retries.js';
+import { callbackTitle, dashboardAnswers, downloadProgressView, downloadTitle, redactJobData } from './dashboard-views.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
 export interface DashboardOptions {
   readonly queue: Queue;
+  /** Webhook deliveries, shown so that failed ones are seen. */
+  readonly callbacks: Queue;
+  /** The queue's connection. */
+  readonly redis: Redis;
+  readonly control: DownloadControl;
+  readonly batches: BatchStore;
   readonly user: string;
   readonly password: string;
   /** Hide and refuse every action that changes jobs or queues. */
@@ -30,15 +39,10 @@ function basicCredentials(header: string | undefined): { user: string; password:
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** Job data as operators see it: callers' request headers may hold credentials. */
-export function redactJobData(data: unknown): unknown {
-  const request = (data as { request?: { headers?: unknown } } | null)?.request;
-  if (request === undefined || request === null || typeof request.headers !== 'object' || request.headers === null) return data;
-  const headers = Object.fromEntries(Object.keys(request.headers).map((name) => [name, '[redacted]']));
-  return { ...(data as object), request: { ...request, headers } };
-}
-
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The Bull Board route a request matched, as @bull-board/api names it (without the dashboard's path). */
+const boardRoute = (request: FastifyRequest): string => request.routeOptions.url?.slice(DASHBOARD_PATH.length) ?? '';
 
 /** Ferry's error body, plus `error`, which Bull Board's page shows as the title of its toast above `message`. */
 function refuse(reply: FastifyReply, err: FerryError): FastifyReply {
@@ -48,9 +52,32 @@ function refuse(reply: FastifyReply, err: FerryError): FastifyReply {
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
-  const adapter = new BullMQAdapter(options.queue, { displayName: 'Downloads', readOnlyMode: options.readOnly });
-  adapter.setFormatter('data', redactJobData);
-  createBullBoard({ queues: [adapter], serverAdapter, options: { uiConfig: { boardTitle: 'Ferry' } } });
+  const readOnlyMode = options.readOnly;
+  // Retrying a completed download is not Ferry's (the API refuses it too): this hides Bull Board's button, retryDownloadsAsTheApiDoes refuses the request.
+  const noCompletedRetries = { allowCompletedRetries: false };
+  const downloads = new BullMQAdapter(options.queue, {
+    displayName: 'Downloads',
+    description: 'Cancelled downloads are listed as failed, titled "cancelled"; paused ones as delayed, titled "paused". Enqueue, change and resume downloads through the API.',
+    readOnlyMode,
+    ...noCompletedRetries,
+  });
+  downloads.setFormatter('name', downloadTitle);
+  downloads.setFormatter('progress', downloadProgressView);
+  const callbacks = new BullMQAdapter(options.callbacks, {
+    displayName: 'Callbacks',
+    description: 'Webhook deliveries; a failed one can be retried here.',
+    readOnlyMode,
+  });
+  callbacks.setFormatter('name', callbackTitle);
+  for (const adapter of [downloads, callbacks]) {
+    adapter.setFormatter('data', redactJobData);
+    adapter.setFormatter('returnValue', redactJobData);
+  }
+  createBullBoard({
+    queues: [downloads, callbacks],
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Ferry', hideDocsLink: true }, handlerHooks: { after: dashboardAnswers(options.control) } },
+  });
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const given = basicCredentials(request.headers.authorization);
@@ -71,7 +98,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
           ),
         );
       }
-      const refused = refusedAction(request.method, request.routeOptions.url?.slice(DASHBOARD_PATH.length) ?? '');
+      const refused = refusedAction(request.method, boardRoute(request));
       if (refused !== undefined) return refuse(reply, refused);
       return;
     }
@@ -80,6 +107,14 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
       reply,
       new FerryError('FERRY_ERR_UNAUTHORIZED', 'the dashboard needs the credentials from FERRY_DASHBOARD_USER / FERRY_DASHBOARD_PASSWORD'),
     );
+  });
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      return await retryDownloadsAsTheApiDoes(options, boardRoute(request), request, reply);
+    } catch (err) {
+      if (err instanceof FerryError) return refuse(reply, err);
+      throw err;
+    }
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
 };

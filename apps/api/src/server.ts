@@ -65,6 +65,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => callbacks.close());
   const batches = createBatchStore(config, { redis: deps.redis, downloads: deps.queue, callbacks });
   const endings = new DownloadEndings({ redis: deps.redis, downloads: deps.queue, callbacks, batches, prefix: config.queuePrefix });
+  const control = new DownloadControl(deps.queue, deps.redis, config.queuePrefix);
   const hub = new JobEventHub({
     queue: deps.queue,
     connection: createWorkerRedis(config.redis.url),
@@ -92,7 +93,6 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
     const policy = { http: config.http, egress: new EgressPolicy(config.egress), callbacksEnabled: config.callbacks.secrets.length > 0 };
     const index = new DownloadIndex(deps.redis, config.queuePrefix);
-    const control = new DownloadControl(deps.queue, deps.redis, config.queuePrefix);
     await v1.register(downloadRoutes, {
       queue: deps.queue,
       redis: deps.redis,
@@ -118,6 +118,10 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await app.register(dashboard, {
     queue: deps.queue,
+    callbacks,
+    redis: deps.redis,
+    control,
+    batches,
     user: config.dashboard.user,
     password: deps.dashboardPassword,
     readOnly: config.dashboard.readOnly,
