@@ -37,7 +37,7 @@ async function boardQueues(activeQueue: string, status: string): Promise<BoardQu
 }
 
 const retryAllFailed = () =>
-  stack.ferry.request<{ retried: number; skipped: number }>('PUT', '/admin/queues/api/queues/downloads/retry/failed', undefined, { ...ADMIN, origin: stack.ferry.baseUrl });
+  stack.ferry.request<{ retried: number; skipped: number; cancelled: number }>('PUT', '/admin/queues/api/queues/downloads/retry/failed', undefined, { ...ADMIN, origin: stack.ferry.baseUrl });
 
 describe('the dashboard read at a glance', () => {
   it('titles a download by its filename, or else its host, and a short id', async () => {
@@ -89,8 +89,8 @@ describe('the dashboard read at a glance', () => {
   });
 });
 
-describe('cancelled downloads in the failed list', () => {
-  it('are labelled cancelled, and "Retry all" retries the failed downloads only', async () => {
+describe('retries from the dashboard', () => {
+  it('"Retry all" retries failed downloads as the API does, and leaves the cancelled ones, titled cancelled', async () => {
     const cancelled = await stack.ferry.enqueue({ url: 'https://example.com/unwanted.bin', delayMs: 600_000 });
     expect((await stack.ferry.request('DELETE', `/v1/downloads/${cancelled}`)).status).toBe(200);
     const route = '/flaky.bin';
@@ -102,10 +102,33 @@ describe('cancelled downloads in the failed list', () => {
     const retried = await retryAllFailed();
     expect(retried.status).toBe(200);
     expect(retried.body.retried).toBeGreaterThanOrEqual(1);
+    expect(retried.body.cancelled).toBe(1);
     await stack.ferry.waitFor(failed, ['failed']);
     // Retried as the API retries: the origin was asked again, with the full number of attempts.
     expect(stack.origin.requests(route)).toHaveLength(2);
+    expect((await stack.ferry.status(failed)).attempts.made).toBe(1);
     expect((await stack.ferry.status(cancelled)).state).toBe('cancelled');
+  });
+
+  it('retry one download as the API does, and refuse completed ones', async () => {
+    const cancelled = await stack.ferry.enqueue({ url: stack.origin.route('/again.bin', answer(404)), delayMs: 600_000 });
+    expect((await stack.ferry.request('DELETE', `/v1/downloads/${cancelled}`)).status).toBe(200);
+    const file = await stack.origin.randomFile('done.bin', 1000);
+    const completed = await stack.ferry.enqueue({ url: stack.origin.route('/done.bin', serveFile(file)) });
+    await stack.ferry.waitFor(completed, ['completed']);
+    const retry = (id: string) =>
+      stack.ferry.request<{ code: string }>('PUT', `/admin/queues/api/queues/downloads/${id}/retry`, undefined, { ...ADMIN, origin: stack.ferry.baseUrl });
+
+    // A cancelled download retried on its own runs again, as POST /v1/downloads/{id}/retry would run it.
+    expect((await retry(cancelled)).status).toBe(204);
+    expect((await stack.ferry.waitFor(cancelled, ['failed'])).error?.code).toBe('FERRY_ERR_ORIGIN_REJECTED');
+
+    const again = await retry(completed);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('FERRY_ERR_NOT_RETRYABLE_STATE');
+    const all = await stack.ferry.request<{ code: string }>('PUT', '/admin/queues/api/queues/downloads/retry/completed', undefined, { ...ADMIN, origin: stack.ferry.baseUrl });
+    expect(all.status).toBe(409);
+    expect(stack.origin.requests('/done.bin')).toHaveLength(1);
   });
 });
 

@@ -10,18 +10,20 @@ import { FerryError } from '@ferry/core';
  * stay and the server refuses them.
  */
 const REFUSED_ROUTES: ReadonlyMap<string, string> = new Map([
-  ['POST /api/queues/:queueName/add', 'adds a job (or duplicates one) without the API\'s validation, as any owner'],
-  ['PATCH /api/queues/:queueName/:jobId/update-data', 'replaces job data with what the board shows, request headers as "[redacted]"'],
+  [
+    'POST /api/queues/:queueName/add',
+    "the dashboard does not add or duplicate jobs: they would skip the API's checks and could name any owner. Enqueue with POST /v1/downloads",
+  ],
+  [
+    'PATCH /api/queues/:queueName/:jobId/update-data',
+    'the dashboard does not edit job data: it would save the data as shown, request headers as "[redacted]". To change a download, cancel it and enqueue it again with POST /v1/downloads',
+  ],
 ]);
 
 /** The refusal for a Bull Board route (a path under the dashboard), if it is one the dashboard must not serve. */
 export function refusedAction(method: string, route: string): FerryError | undefined {
-  const why = REFUSED_ROUTES.get(`${method} ${route}`);
-  if (why === undefined) return undefined;
-  return new FerryError(
-    'FERRY_ERR_DASHBOARD_REFUSED',
-    `the dashboard does not add jobs or edit job data: that ${why}. Enqueue with POST /v1/downloads; to change a download, cancel it and enqueue it again`,
-  );
+  const message = REFUSED_ROUTES.get(`${method} ${route}`);
+  return message === undefined ? undefined : new FerryError('FERRY_ERR_DASHBOARD_REFUSED', message);
 }
 
 // Hosts, not origins: behind a proxy that ends TLS the page is https while this server sees http; one host:port serves one scheme.

@@ -57,7 +57,8 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   const noCompletedRetries = { allowCompletedRetries: false };
   const downloads = new BullMQAdapter(options.queue, {
     displayName: 'Downloads',
-    description: 'Cancelled downloads are listed as failed, titled "cancelled"; paused ones as delayed, titled "paused". Enqueue, change and resume downloads through the API.',
+    description:
+      'Cancelled downloads are listed among the failed, titled "cancelled" ("Retry all" leaves them); paused ones among the delayed, titled "paused". Enqueue, change and resume downloads through the API.',
     readOnlyMode,
     ...noCompletedRetries,
   });

@@ -32,20 +32,23 @@ export async function retryDownload({ control, batches }: RetryDeps, status: Dow
 /**
  * The dashboard's "Retry all" of failed downloads. BullMQ keeps cancelled
  * downloads among its failed jobs, and retrying those would undo what a caller
- * asked for, so they are skipped (and counted as skipped); a cancelled download
- * can still be retried on its own, as the API allows.
+ * asked for, so they stay (counted in `cancelled`); one can still be retried on
+ * its own, as the API allows. `skipped` keeps Bull Board's meaning, which its
+ * page explains: jobs gone (or no longer failed) by the time they were reached.
  */
-export async function retryFailedDownloads(deps: RetryDeps & { readonly queue: Queue; readonly redis: Redis }): Promise<{ retried: number; skipped: number }> {
-  let retried = 0;
-  let skipped = 0;
+export async function retryFailedDownloads(
+  deps: RetryDeps & { readonly queue: Queue; readonly redis: Redis },
+): Promise<{ retried: number; skipped: number; cancelled: number }> {
+  const counts = { retried: 0, skipped: 0, cancelled: 0 };
   for (const id of await deps.queue.getRanges(['failed'], 0, -1)) {
     const loaded = await loadDownloadStatus(deps.queue, deps.redis, id);
-    if (loaded?.status.state !== 'failed') {
-      skipped += 1;
-      continue;
+    const state = loaded?.status.state;
+    if (loaded !== undefined && state === 'failed') {
+      await retryDownload(deps, loaded.status, loaded.job);
+      counts.retried += 1;
+    } else {
+      counts[state === 'cancelled' ? 'cancelled' : 'skipped'] += 1;
     }
-    await retryDownload(deps, loaded.status, loaded.job);
-    retried += 1;
   }
-  return { retried, skipped };
+  return counts;
 }
