@@ -50,6 +50,27 @@ describe('Bull Board at /admin/queues', () => {
     expect(JSON.stringify(detail.body)).toContain('[redacted]');
     expect(JSON.stringify(detail.body)).not.toContain('very-secret-token');
   });
+
+  it('shows URLs without query values or fragment, which may hold credentials', async () => {
+    const id = await stack.ferry.enqueue({
+      url: 'https://example.com/file.bin?X-Amz-Signature=presigned-secret&part=2#frag-secret',
+      callbackUrl: 'https://hooks.example/ferry?token=callback-token',
+      delayMs: 600_000,
+    });
+
+    const detail = await stack.ferry.request<{ job: { data: { request: { url: string; callbackUrl: string } } } }>(
+      'GET',
+      `/admin/queues/api/queues/downloads/${id}`,
+      undefined,
+      ADMIN,
+    );
+
+    expect(detail.body.job.data.request).toMatchObject({
+      url: 'https://example.com/file.bin?X-Amz-Signature=[redacted]&part=[redacted]#[redacted]',
+      callbackUrl: 'https://hooks.example/ferry?token=[redacted]',
+    });
+    expect(JSON.stringify(detail.body)).not.toMatch(/presigned-secret|frag-secret|callback-token/);
+  });
 });
 
 /** A request as the dashboard's own page sends it: credentials and its origin. */
