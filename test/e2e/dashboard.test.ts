@@ -109,6 +109,20 @@ describe('when the dashboard would change what only the API may write', () => {
     }
     expect(await stack.ferry.queue.getJobCounts()).toEqual(before);
   });
+
+  it('refuses the routes that change things it has not been reviewed for, such as running a job scheduler', async () => {
+    const run = await stack.ferry.request<{ code: string; message: string }>(
+      'PUT',
+      '/admin/queues/api/queues/downloads/job-schedulers/any/run',
+      undefined,
+      fromBoard(stack.ferry.baseUrl),
+    );
+    expect(run.status).toBe(403);
+    expect(run.body.code).toBe('FERRY_ERR_DASHBOARD_REFUSED');
+    expect(run.body.message).toContain('PUT /api/queues/:queueName/job-schedulers/:schedulerId/run');
+    // A path Bull Board does not have is still a 404.
+    expect((await stack.ferry.request('PUT', '/admin/queues/api/no-such-route', undefined, fromBoard(stack.ferry.baseUrl))).status).toBe(404);
+  });
 });
 
 describe("requests that change jobs from outside the dashboard's own page", () => {

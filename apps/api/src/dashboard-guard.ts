@@ -20,9 +20,37 @@ const REFUSED_ROUTES: ReadonlyMap<string, string> = new Map([
   ],
 ]);
 
-/** The refusal for a Bull Board route (a path under the dashboard), if it is one the dashboard must not serve. */
+/**
+ * The routes that change things which the dashboard serves, each read against
+ * Ferry's contract: they move, retry (see retryDownloadsAsTheApiDoes), reorder
+ * or delete jobs, or pause and limit whole queues, and none writes job data.
+ * Any other (a route a later Bull Board adds, job schedulers, which Ferry does
+ * not use) is refused until someone has read it.
+ */
+const SERVED_ROUTES: ReadonlySet<string> = new Set([
+  'PUT /api/queues/pause',
+  'PUT /api/queues/resume',
+  'PUT /api/queues/:queueName/pause',
+  'PUT /api/queues/:queueName/resume',
+  'PUT /api/queues/:queueName/concurrency',
+  'PUT /api/queues/:queueName/rate-limit',
+  'PUT /api/queues/:queueName/rate-limit/release',
+  'PUT /api/queues/:queueName/retry/:queueStatus',
+  'PUT /api/queues/:queueName/promote',
+  'PUT /api/queues/:queueName/clean/:queueStatus',
+  'PUT /api/queues/:queueName/empty',
+  'PUT /api/queues/:queueName/obliterate',
+  'PUT /api/queues/:queueName/:jobId/retry',
+  'PUT /api/queues/:queueName/:jobId/promote',
+  'PUT /api/queues/:queueName/:jobId/clean',
+  'PATCH /api/queues/:queueName/:jobId/delay',
+  'PATCH /api/queues/:queueName/:jobId/priority',
+]);
+
+/** The refusal for a state-changing request to a Bull Board route (its path below the dashboard's), if the dashboard must not serve it. */
 export function refusedAction(method: string, route: string): FerryError | undefined {
-  const message = REFUSED_ROUTES.get(`${method} ${route}`);
+  const action = `${method} ${route}`;
+  const message = REFUSED_ROUTES.get(action) ?? (SERVED_ROUTES.has(action) ? undefined : `the dashboard does not offer ${action}`);
   return message === undefined ? undefined : new FerryError('FERRY_ERR_DASHBOARD_REFUSED', message);
 }
 

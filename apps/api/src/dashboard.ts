@@ -99,7 +99,8 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
           ),
         );
       }
-      const refused = refusedAction(request.method, boardRoute(request));
+      // Unknown paths are left to the 404 handler.
+      const refused = request.routeOptions.url === undefined ? undefined : refusedAction(request.method, boardRoute(request));
       if (refused !== undefined) return refuse(reply, refused);
       return;
     }
