@@ -54,6 +54,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   serverAdapter.setBasePath(DASHBOARD_PATH);
   const readOnlyMode = options.readOnly;
   // Retrying a completed download is not Ferry's (the API refuses it too): this hides Bull Board's button, retryDownloadsAsTheApiDoes refuses the request.
+  // Spread in: @bull-board/api 9.10 reads the option, but its options type does not list it.
   const noCompletedRetries = { allowCompletedRetries: false };
   const downloads = new BullMQAdapter(options.queue, {
     displayName: 'Downloads',
