@@ -3,14 +3,23 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { FerryError } from '@ferry/core';
-import { sendError } from './errors.js';
+import { FerryError, type BatchStore, type DownloadControl } from '@ferry/core';
+import { crossSiteReason, refusedAction } from './dashboard-guard.js';
+import { retryDownloadsAsTheApiDoes } from './dashboard-retries.js';
+import { callbackTitle, dashboardAnswers, downloadProgressView, downloadTitle, redactJobData } from './dashboard-views.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
 export interface DashboardOptions {
   readonly queue: Queue;
+  /** Webhook deliveries, shown so that failed ones are seen. */
+  readonly callbacks: Queue;
+  /** The queue's connection. */
+  readonly redis: Redis;
+  readonly control: DownloadControl;
+  readonly batches: BatchStore;
   readonly user: string;
   readonly password: string;
   /** Hide and refuse every action that changes jobs or queues. */
@@ -30,46 +39,47 @@ function basicCredentials(header: string | undefined): { user: string; password:
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** Job data as operators see it: callers' request headers may hold credentials, even sealed. */
-export function redactJobData(data: unknown): unknown {
-  if (data === null || typeof data !== 'object') return data;
-  const { request, sealedHeaders } = data as { request?: { headers?: unknown } | null; sealedHeaders?: unknown };
-  let shown: object = sealedHeaders === undefined ? data : { ...data, sealedHeaders: '[encrypted]' };
-  // Jobs enqueued before headers were sealed carry them in the clear.
-  if (request !== undefined && request !== null && typeof request.headers === 'object' && request.headers !== null) {
-    shown = { ...shown, request: { ...request, headers: Object.fromEntries(Object.keys(request.headers).map((name) => [name, '[redacted]'])) } };
-  }
-  return shown;
-}
-
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/**
- * Browsers send Basic credentials with cross-site requests too, so a page
- * elsewhere could make an operator's browser delete jobs. State-changing
- * requests must come from the dashboard's own origin; clients that are not
- * browsers (curl) send neither header and are let through.
- */
-function crossSiteReason(request: FastifyRequest): string | undefined {
-  const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site is ${site}`;
-  const origin = request.headers.origin;
-  if (origin === undefined) return undefined;
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    return `Origin ${origin} is not a URL`;
-  }
-  return host === request.headers.host ? undefined : `Origin ${origin} is not this dashboard`;
+/** The Bull Board route a request matched, as @bull-board/api names it (without the dashboard's path). */
+const boardRoute = (request: FastifyRequest): string => request.routeOptions.url?.slice(DASHBOARD_PATH.length) ?? '';
+
+/** Ferry's error body, plus `error`, which Bull Board's page shows as the title of its toast above `message`. */
+function refuse(reply: FastifyReply, err: FerryError): FastifyReply {
+  return reply.status(err.httpStatus).send({ code: err.code, message: err.message, error: err.code });
 }
 
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
-  const adapter = new BullMQAdapter(options.queue, { displayName: 'Downloads', readOnlyMode: options.readOnly });
-  adapter.setFormatter('data', redactJobData);
-  createBullBoard({ queues: [adapter], serverAdapter, options: { uiConfig: { boardTitle: 'Ferry' } } });
+  const readOnlyMode = options.readOnly;
+  // Retrying a completed download is not Ferry's (the API refuses it too): this hides Bull Board's button, retryDownloadsAsTheApiDoes refuses the request.
+  // Spread in: @bull-board/api 9.10 reads the option, but its options type does not list it.
+  const noCompletedRetries = { allowCompletedRetries: false };
+  const downloads = new BullMQAdapter(options.queue, {
+    displayName: 'Downloads',
+    description:
+      'Cancelled downloads are listed among the failed, titled "cancelled" ("Retry all" leaves them); paused ones among the delayed, titled "paused". Enqueue, change and resume downloads through the API.',
+    readOnlyMode,
+    ...noCompletedRetries,
+  });
+  downloads.setFormatter('name', downloadTitle);
+  downloads.setFormatter('progress', downloadProgressView);
+  const callbacks = new BullMQAdapter(options.callbacks, {
+    displayName: 'Callbacks',
+    description: 'Webhook deliveries; a failed one can be retried here.',
+    readOnlyMode,
+  });
+  callbacks.setFormatter('name', callbackTitle);
+  for (const adapter of [downloads, callbacks]) {
+    adapter.setFormatter('data', redactJobData);
+    adapter.setFormatter('returnValue', redactJobData);
+  }
+  createBullBoard({
+    queues: [downloads, callbacks],
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Ferry', hideDocsLink: true }, handlerHooks: { after: dashboardAnswers(options.control) } },
+  });
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const given = basicCredentials(request.headers.authorization);
@@ -78,17 +88,36 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     if (userOk && passwordOk) {
       if (SAFE_METHODS.has(request.method)) return;
       if (options.readOnly) {
-        return sendError(reply, new FerryError('FERRY_ERR_READ_ONLY', 'the dashboard is read-only (FERRY_DASHBOARD_READ_ONLY=true)'));
+        return refuse(reply, new FerryError('FERRY_ERR_READ_ONLY', 'the dashboard is read-only (FERRY_DASHBOARD_READ_ONLY=true)'));
       }
       const reason = crossSiteReason(request);
-      if (reason === undefined) return;
-      return sendError(reply, new FerryError('FERRY_ERR_CROSS_SITE', `refused a cross-site request to change jobs: ${reason}`));
+      if (reason !== undefined) {
+        return refuse(
+          reply,
+          new FerryError(
+            'FERRY_ERR_CROSS_SITE',
+            `refused a request to change jobs that is not known to come from the dashboard's own page: ${reason}. Scripts: send Origin: ${request.protocol}://${request.host}`,
+          ),
+        );
+      }
+      // Unknown paths are left to the 404 handler.
+      const refused = request.routeOptions.url === undefined ? undefined : refusedAction(request.method, boardRoute(request));
+      if (refused !== undefined) return refuse(reply, refused);
+      return;
     }
     void reply.header('www-authenticate', 'Basic realm="Ferry dashboard", charset="UTF-8"');
-    return sendError(
+    return refuse(
       reply,
       new FerryError('FERRY_ERR_UNAUTHORIZED', 'the dashboard needs the credentials from FERRY_DASHBOARD_USER / FERRY_DASHBOARD_PASSWORD'),
     );
+  });
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      return await retryDownloadsAsTheApiDoes(options, boardRoute(request), request, reply);
+    } catch (err) {
+      if (err instanceof FerryError) return refuse(reply, err);
+      throw err;
+    }
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
 };

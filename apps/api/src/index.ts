@@ -1,2 +1,3 @@
 export { createServer, type ServerDeps } from './server.js';
-export { DASHBOARD_PATH, redactJobData } from './dashboard.js';
+export { DASHBOARD_PATH } from './dashboard.js';
+export { redactJobData } from './dashboard-views.js';

@@ -67,6 +67,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => callbacks.close());
   const batches = createBatchStore(config, { redis: deps.redis, downloads: deps.queue, callbacks });
   const endings = new DownloadEndings({ redis: deps.redis, downloads: deps.queue, callbacks, batches, prefix: config.queuePrefix });
+  const control = new DownloadControl(deps.queue, deps.redis, config.queuePrefix);
   const hub = new JobEventHub({
     queue: deps.queue,
     connection: createWorkerRedis(config.redis.url),
@@ -100,7 +101,6 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       headersEnabled: sealer.enabled,
     };
     const index = new DownloadIndex(deps.redis, config.queuePrefix);
-    const control = new DownloadControl(deps.queue, deps.redis, config.queuePrefix);
     await v1.register(downloadRoutes, {
       queue: deps.queue,
       redis: deps.redis,
@@ -128,6 +128,10 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await app.register(dashboard, {
     queue: deps.queue,
+    callbacks,
+    redis: deps.redis,
+    control,
+    batches,
     user: config.dashboard.user,
     password: deps.dashboardPassword,
     readOnly: config.dashboard.readOnly,

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   FERRY_ERR_UNAUTHORIZED: { retryable: false, httpStatus: 401 },
   FERRY_ERR_CROSS_SITE: { retryable: false, httpStatus: 403 },
   FERRY_ERR_READ_ONLY: { retryable: false, httpStatus: 403 },
+  FERRY_ERR_DASHBOARD_REFUSED: { retryable: false, httpStatus: 403 },
   FERRY_ERR_RATE_LIMITED: { retryable: true, httpStatus: 429 },
   FERRY_ERR_REDIS_UNAVAILABLE: { retryable: true, httpStatus: 503 },
   FERRY_ERR_CONFIG: { retryable: false, httpStatus: 500 },

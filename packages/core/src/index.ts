@@ -6,7 +6,7 @@ export { HttpAgents } from './download/http-client.js';
 export { resolveTimeouts, timeoutCapIssues, type Timeouts } from './download/timeouts.js';
 export { downloadToStorage, PROGRESS_INTERVAL_MS, type DownloadContext } from './download/engine.js';
 export { FerryError, isRetryable } from './errors.js';
-export { decodeFailureReason, encodeFailureReason } from './failure.js';
+export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
 export { shownState } from './download-status.js';
 export { DownloadEndings, endingsKey, type DownloadEndingsOptions } from './download-endings.js';
 export { DownloadIndex } from './download-index.js';

@@ -26,6 +26,7 @@ import {
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { enqueueDownloads } from '../enqueue.js';
 import { cancelDownload } from '../cancel-download.js';
+import { retryDownload } from '../retry-download.js';
 import { invalidRequest, validationError } from '../errors.js';
 import { listDownloads } from '../list-downloads.js';
 import { serveStoredFile } from '../serve-stored-file.js';
@@ -159,19 +160,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
 
   app.post<{ Params: { id: string } }>('/v1/downloads/:id/retry', async (request, reply) => {
     const { status, job } = await ownDownload(request, request.params.id);
-    if (status.state !== 'failed' && status.state !== 'cancelled') {
-      throw new FerryError('FERRY_ERR_NOT_RETRYABLE_STATE', `download ${status.id} is ${status.state}; only a failed or cancelled download can be retried`);
-    }
-    await control.clear(status.id);
-    // Forgotten before the retry, so that the retried run's own end is the one its batch records.
-    if (status.batchId !== null) await batches.reopen(status.batchId, status.id);
-    try {
-      // A retry is a fresh start: the full number of attempts again.
-      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    } catch (err) {
-      if (status.batchId !== null) await batches.recordOutcome(status);
-      throw err;
-    }
+    await retryDownload({ control, batches }, status, job);
     request.log.info({ jobId: status.id }, 'download retried');
     return accepted(reply, 202, status, 'queued');
   });
