@@ -139,6 +139,25 @@ describe('ferry status and cancel', () => {
     expect((await stack.ferry.status(later)).state).toBe('cancelled');
   });
 
+  it('exits 1 for a failed or cancelled download and 3 for one that has not ended, still showing it', async () => {
+    const key = { FERRY_API_KEY: API_KEY };
+    const failed = await stack.ferry.enqueue({ url: stack.origin.route('/cli/status-missing.bin', status(404)) });
+    await stack.ferry.waitFor(failed, ['failed']);
+    const later = await stack.ferry.enqueue({ url: stack.origin.url('/cli/status-later.bin'), delayMs: 60_000 });
+
+    const shownFailed = await ferryInPipe(['status', failed], key);
+    expect(shownFailed.code).toBe(1);
+    expect(shownFailed.stdout).toMatch(/^state: +failed$/m);
+    expect(shownFailed.stdout).toMatch(/^error: +FERRY_ERR_ORIGIN_REJECTED: /m);
+    const shownDelayed = await ferryInPipe(['status', later], key);
+    expect(shownDelayed.code).toBe(3);
+    expect(shownDelayed.stdout).toMatch(/^state: +delayed$/m);
+    await stack.ferry.request('DELETE', `/v1/downloads/${later}`);
+    const shownCancelled = await ferryInPipe(['status', later], key);
+    expect(shownCancelled.code).toBe(1);
+    expect(shownCancelled.stdout).toMatch(/^state: +cancelled$/m);
+  });
+
   it('exits 1 with Ferry\'s code when Ferry refuses: an unknown id', async () => {
     const terminal = await ferryInTerminal('status', '00000000-0000-4000-8000-000000000000');
     expect(await terminal.exitCode()).toBe(1);
