@@ -74,6 +74,29 @@ describe('GET /v1/downloads/{id}/events', () => {
     await stack.ferry.request('DELETE', `/v1/downloads/${id}`);
   });
 
+  it('measures the speed afresh after a pause, not across the time it stood still', async () => {
+    const file = await stack.origin.randomFile('sse-resumed.bin', 1024 * 1024);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/resumed.bin', serveFile(file, { etag: '"sr"', bytesPerSecond: 256 * 1024 })) });
+    const sse = await openSse(`${stack.ferry.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY));
+    const events = sse.events();
+    const nextWhere = async (wanted: (e: SseEvent) => boolean): Promise<SseEvent> => {
+      for (let e = (await events.next()).value; e !== undefined; e = (await events.next()).value) if (wanted(e)) return e;
+      throw new Error('the stream ended first');
+    };
+    await nextWhere((e) => e.event === 'progress' && (e.data as { bytesPerSecond: number | null }).bytesPerSecond !== null);
+    await stack.ferry.request('POST', `/v1/downloads/${id}/pause`);
+    await nextWhere((e) => e.event === 'state' && (e.data as { state: string }).state === 'paused');
+    await sleep(1000);
+    await stack.ferry.request('POST', `/v1/downloads/${id}/resume`);
+
+    await nextWhere((e) => e.event === 'state' && (e.data as { state: string }).state === 'active');
+    const first = await nextWhere((e) => e.event === 'progress');
+    sse.close();
+
+    expect(first.data).toMatchObject({ bytesPerSecond: null, etaSeconds: null });
+    await stack.ferry.waitFor(id);
+  }, 30_000);
+
   it('ends with a failed event carrying the code when the download fails for good', async () => {
     const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/gone.bin', status(404)) });
     const events = await collect((await openSse(`${stack.ferry.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY))).events());
