@@ -35,8 +35,8 @@ function snapshotEvents(status: DownloadStatus): DownloadEvent[] {
   return [state, { type: 'progress', id: status.id, ...status.progress, bytesPerSecond: null, etaSeconds: null }];
 }
 
-/** Member statuses read at once for a batch stream's first events. */
-const LOADS_AT_ONCE = 100;
+/** Member statuses read at once for a batch stream's first events, as many as a list page reads: 1,000 ended members open in about 0.3 s. */
+const LOADS_AT_ONCE = 1000;
 
 /** Runs `task` now, or once more after the run in progress if one is: never two at once, never a request lost. */
 function coalesced(task: () => Promise<unknown>): () => void {
