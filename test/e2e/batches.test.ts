@@ -5,7 +5,7 @@ import { bearer, OTHER_API_KEY, WEBHOOK_SECRET, type Ferry } from '../support/fe
 import { serveFile, type RandomFile } from '../support/origin.js';
 import { asHeaders, receiver } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
-import { until } from '../support/wait.js';
+import { receivedAtLeast, until } from '../support/wait.js';
 
 const stack = useStack({ workers: 1, env: { FERRY_WORKER_CONCURRENCY: '16' } });
 
@@ -162,6 +162,31 @@ describe('when a running batch is cancelled', () => {
     expect(again.status).toBe(202);
     expect(again.body.counts).toEqual(ended.counts);
   }, 60_000);
+
+  it('keeps what a cancelled active member received, in its status and in the batch’s bytes', async () => {
+    const MiB = 1024 * 1024;
+    const quick = await stack.origin.randomFile('batch-kept-quick.bin', 1000);
+    const big = await stack.origin.randomFile('batch-kept-big.bin', 32 * MiB);
+    const accepted = await submit({
+      downloads: [
+        { url: stack.origin.route('/batch/kept-quick.bin', serveFile(quick)) },
+        { url: stack.origin.route('/batch/kept-big.bin', serveFile(big, { bytesPerSecond: 4 * MiB })) },
+      ],
+    });
+    const [quickId, bigId] = accepted.downloads as [string, string];
+    await stack.ferry.waitFor(quickId);
+    await receivedAtLeast(stack.ferry, bigId, 2 * MiB);
+
+    expect((await stack.ferry.request('DELETE', `/v1/downloads/${bigId}`)).status).toBe(200);
+    const cancelled = await stack.ferry.waitFor(bigId, ['cancelled']);
+
+    expect(cancelled.progress.receivedBytes).toBeGreaterThanOrEqual(2 * MiB);
+    expect(cancelled.progress.receivedBytes).toBeLessThan(big.size);
+    expect(cancelled.progress.totalBytes).toBe(big.size);
+    const ended = await waitForEnd(accepted.id);
+    expect(ended.counts).toEqual({ ...noCounts, completed: 1, cancelled: 1 });
+    expect(ended.bytes.received).toBe(quick.size + cancelled.progress.receivedBytes);
+  });
 
   it('refuses to cancel a batch that has ended', async () => {
     const file = await stack.origin.randomFile('batch-over.bin', 100);

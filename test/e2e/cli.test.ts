@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@ferry/core';
+import { startDelayingProxy } from '../support/delaying-proxy.js';
 import { API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
@@ -67,6 +68,24 @@ describe('ferry add --wait in a terminal', () => {
   });
 });
 
+describe('a download paused while ferry add --wait shows it', () => {
+  it('is shown paused with its bytes and no speed or ETA, and goes on when resumed', async () => {
+    const file = await stack.origin.randomFile('cli-paused.bin', 1024 * KiB);
+    const url = stack.origin.route('/cli/paused.bin', serveFile(file, { etag: '"p1"', bytesPerSecond: 128 * KiB }));
+    const terminal = await ferryInTerminal('add', url, '--wait');
+    const running = await terminal.waitFor(/^ {2}paused\.bin .* KiB\/s {2}ETA /m);
+    const id = /^([0-9a-f-]{36}) {2}queued/m.exec(running)![1]!;
+
+    expect((await stack.ferry.request('POST', `/v1/downloads/${id}/pause`)).body).toMatchObject({ state: 'paused' });
+
+    const paused = await terminal.waitFor(/^ {2}paused\.bin +█*░+ +\d{1,2}% {2}\d+ KiB \/ 1\.0 MiB {2}paused$/m);
+    expect(paused).not.toMatch(/paused\.bin .*(\/s|ETA)/);
+    await stack.ferry.request('POST', `/v1/downloads/${id}/resume`);
+    expect(await terminal.exitCode()).toBe(0);
+    expect(await terminal.screen()).toMatch(/^✓ paused\.bin +█{24} 100% {2}1\.0 MiB {2}done$/m);
+  });
+});
+
 describe('Ctrl-C while ferry waits', () => {
   it('stops waiting with exit status 130, and the download goes on in Ferry', async () => {
     const file = await stack.origin.randomFile('cli-interrupted.bin', 512 * KiB);
@@ -103,6 +122,27 @@ describe('ferry batch --wait in a terminal', () => {
     expect(screen).toContain(`  ✗ ${missing} (`);
     expect(screen).toContain(`): FERRY_ERR_ORIGIN_REJECTED: origin answered 404 Not Found for ${missing}`);
   });
+
+  it('marks each member done as soon as it ends, also those that ended before its event stream opened', async () => {
+    const quick = await stack.origin.randomFile('cli-quick.bin', 16 * KiB);
+    const slowFile = await stack.origin.randomFile('cli-batch-slow.bin', 1024 * KiB);
+    const quickUrls = [1, 2].map((n) => stack.origin.route(`/cli/quick-${n}.bin`, serveFile(quick)));
+    const slow = stack.origin.route('/cli/batch-slow.bin', serveFile(slowFile, { bytesPerSecond: 128 * KiB }));
+    await writeFile(path.join(dir, 'mixed.txt'), `${slow}\n${quickUrls.join('\n')}\n`);
+    // The event stream opens late, through a slow proxy: the quick members have ended by then.
+    const proxy = await startDelayingProxy(stack.ferry.baseUrl, (request) => (request.url?.endsWith('/events') ? 1500 : 0));
+    try {
+      const terminal = await ferryInTerminal('batch', 'mixed.txt', '--wait', '--url', proxy.url);
+
+      const screen = await terminal.waitFor(/^✓ quick-1\.bin[^\n]*done\n✓ quick-2\.bin[^\n]*done$/m, 20_000);
+      expect(screen).toMatch(/^ {2}batch-slow\.bin +█*░+ +\d{1,2}% /m);
+      expect(screen).not.toMatch(/^\d+ succeeded/m);
+      expect(await terminal.exitCode()).toBe(0);
+      expect(await terminal.screen()).toMatch(/^3 succeeded, 0 failed$/m);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
 
 describe('ferry batch with a URL Ferry refuses', () => {
@@ -137,6 +177,25 @@ describe('ferry status and cancel', () => {
     expect(await cancelled.exitCode()).toBe(0);
     expect(await cancelled.screen()).toContain(`cancelled ${later}`);
     expect((await stack.ferry.status(later)).state).toBe('cancelled');
+  });
+
+  it('exits 1 for a failed or cancelled download and 3 for one that has not ended, still showing it', async () => {
+    const key = { FERRY_API_KEY: API_KEY };
+    const failed = await stack.ferry.enqueue({ url: stack.origin.route('/cli/status-missing.bin', status(404)) });
+    await stack.ferry.waitFor(failed, ['failed']);
+    const later = await stack.ferry.enqueue({ url: stack.origin.url('/cli/status-later.bin'), delayMs: 60_000 });
+
+    const shownFailed = await ferryInPipe(['status', failed], key);
+    expect(shownFailed.code).toBe(1);
+    expect(shownFailed.stdout).toMatch(/^state: +failed$/m);
+    expect(shownFailed.stdout).toMatch(/^error: +FERRY_ERR_ORIGIN_REJECTED: /m);
+    const shownDelayed = await ferryInPipe(['status', later], key);
+    expect(shownDelayed.code).toBe(3);
+    expect(shownDelayed.stdout).toMatch(/^state: +delayed$/m);
+    await stack.ferry.request('DELETE', `/v1/downloads/${later}`);
+    const shownCancelled = await ferryInPipe(['status', later], key);
+    expect(shownCancelled.code).toBe(1);
+    expect(shownCancelled.stdout).toMatch(/^state: +cancelled$/m);
   });
 
   it('exits 1 with Ferry\'s code when Ferry refuses: an unknown id', async () => {

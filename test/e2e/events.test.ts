@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchAccepted, DownloadEvent } from '@ferry/core';
 import { describe, expect, it } from 'vitest';
 import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
 import { openSse, type SseEvent } from '../support/sse.js';
 import { useStack } from '../support/stack.js';
-import { until } from '../support/wait.js';
+import { receivedAtLeast, until } from '../support/wait.js';
 
 const stack = useStack({ workers: 1 });
 
@@ -51,6 +52,51 @@ describe('GET /v1/downloads/{id}/events', () => {
     expect(events[0]!.data).toEqual({ type: 'state', id, state: 'completed' });
   });
 
+  it('opens on a paused download with its state and the bytes it kept, without a speed', async () => {
+    const file = await stack.origin.randomFile('sse-paused.bin', 1024 * 1024);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/paused.bin', serveFile(file, { etag: '"sp"', bytesPerSecond: 256 * 1024 })) });
+    await receivedAtLeast(stack.ferry, id, 128 * 1024);
+    await stack.ferry.request('POST', `/v1/downloads/${id}/pause`);
+    const kept = (await stack.ferry.waitFor(id, ['paused'])).progress;
+
+    const sse = await openSse(`${stack.ferry.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY));
+    const events = sse.events();
+    // Read with a time limit: a paused download sends nothing after its opening events.
+    const next = () => Promise.race([events.next().then((r) => r.value), sleep(2000).then(() => 'nothing within 2 s')]);
+    const opening = [await next(), await next()];
+    sse.close();
+
+    expect(kept.receivedBytes).toBeGreaterThanOrEqual(128 * 1024);
+    expect(opening).toEqual([
+      { event: 'state', data: { type: 'state', id, state: 'paused' } },
+      { event: 'progress', data: { type: 'progress', id, ...kept, bytesPerSecond: null, etaSeconds: null } },
+    ]);
+    await stack.ferry.request('DELETE', `/v1/downloads/${id}`);
+  });
+
+  it('measures the speed afresh after a pause, not across the time it stood still', async () => {
+    const file = await stack.origin.randomFile('sse-resumed.bin', 1024 * 1024);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/resumed.bin', serveFile(file, { etag: '"sr"', bytesPerSecond: 256 * 1024 })) });
+    const sse = await openSse(`${stack.ferry.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY));
+    const events = sse.events();
+    const nextWhere = async (wanted: (e: SseEvent) => boolean): Promise<SseEvent> => {
+      for (let e = (await events.next()).value; e !== undefined; e = (await events.next()).value) if (wanted(e)) return e;
+      throw new Error('the stream ended first');
+    };
+    await nextWhere((e) => e.event === 'progress' && (e.data as { bytesPerSecond: number | null }).bytesPerSecond !== null);
+    await stack.ferry.request('POST', `/v1/downloads/${id}/pause`);
+    await nextWhere((e) => e.event === 'state' && (e.data as { state: string }).state === 'paused');
+    await sleep(1000);
+    await stack.ferry.request('POST', `/v1/downloads/${id}/resume`);
+
+    await nextWhere((e) => e.event === 'state' && (e.data as { state: string }).state === 'active');
+    const first = await nextWhere((e) => e.event === 'progress');
+    sse.close();
+
+    expect(first.data).toMatchObject({ bytesPerSecond: null, etaSeconds: null });
+    await stack.ferry.waitFor(id);
+  }, 30_000);
+
   it('ends with a failed event carrying the code when the download fails for good', async () => {
     const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/gone.bin', status(404)) });
     const events = await collect((await openSse(`${stack.ferry.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY))).events());
@@ -89,7 +135,10 @@ describe('GET /v1/batches/{id}/events', () => {
     const accepted = (await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads })).body;
 
     const events = await collect((await openSse(`${stack.ferry.baseUrl}/v1/batches/${accepted.id}/events`, bearer(API_KEY))).events());
-    expect(events[0]).toMatchObject({ event: 'batch', data: { type: 'batch', id: accepted.id } });
+    // First each member as it is, then the counts.
+    const opening = events.slice(0, events.findIndex((e) => e.event === 'batch'));
+    expect(opening.filter((e) => e.event === 'state').map((e) => (e.data as { id: string }).id).sort()).toEqual([...accepted.downloads].sort());
+    expect(events[opening.length]).toMatchObject({ event: 'batch', data: { type: 'batch', id: accepted.id } });
     const completed = events.filter((e) => e.event === 'completed').map((e) => (e.data as { id: string }).id);
     expect(new Set(completed)).toEqual(new Set(accepted.downloads.slice(0, 5)));
     expect(events.filter((e) => e.event === 'failed').map((e) => (e.data as { id: string }).id)).toEqual([accepted.downloads[5]]);
@@ -99,6 +148,22 @@ describe('GET /v1/batches/{id}/events', () => {
     });
     await until(() => stack.ferry.app.downloadEvents.watchedJobs === 0, 'the batch stream to unsubscribe');
   }, 30_000);
+
+  it('opens with the members that ended before it, with their results and errors, then the final counts', async () => {
+    const file = await stack.origin.randomFile('sse-batch-early.bin', 1000);
+    const downloads = [{ url: stack.origin.route('/sse/batch-early.bin', serveFile(file)) }, { url: stack.origin.route('/sse/batch-early-missing.bin', status(404)) }];
+    const accepted = (await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads })).body;
+    const [good, missing] = accepted.downloads as [string, string];
+    await stack.ferry.waitFor(good);
+    await stack.ferry.waitFor(missing, ['failed']);
+
+    const events = await collect((await openSse(`${stack.ferry.baseUrl}/v1/batches/${accepted.id}/events`, bearer(API_KEY))).events());
+
+    expect(events.map((e) => e.event)).toEqual(['state', 'completed', 'state', 'failed', 'batch']);
+    expect(events[1]!.data).toMatchObject({ type: 'completed', id: good, result: { sha256: file.sha256 } });
+    expect(events[3]!.data).toMatchObject({ type: 'failed', id: missing, error: { code: 'FERRY_ERR_ORIGIN_REJECTED' } });
+    expect(events[4]!.data).toMatchObject({ state: 'completed_with_failures', counts: { completed: 1, failed: 1 } });
+  });
 });
 
 describe('when an API process with open streams shuts down', () => {

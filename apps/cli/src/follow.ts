@@ -8,7 +8,12 @@ const CONCURRENT_WAITS = 8;
 /** Waits for one download with the client; its failure is reported, not thrown. */
 async function waitFor(ctx: Context, id: string, report: Report): Promise<void> {
   try {
-    report.completed(id, await ctx.client.wait(id, { signal: ctx.signal, onProgress: (progress) => report.progress(id, progress) }));
+    const result = await ctx.client.wait(id, {
+      signal: ctx.signal,
+      onState: (state) => report.state(id, state),
+      onProgress: (progress) => report.progress(id, progress),
+    });
+    report.completed(id, result);
   } catch (err) {
     const error = onlyClientError(err);
     if (error.code === 'FERRY_CLIENT_ERR_ABORTED') throw error;
@@ -24,18 +29,21 @@ export function followEach(ctx: Context, downloads: readonly Download[]): Follow
 }
 
 /**
- * One event stream for a whole batch, however large. Members that ended while no
- * stream was open (before it opened, or while it reconnected) send no event: each of
- * those is asked for with `wait` afterwards, a few at a time.
+ * One event stream for a whole batch, however large. Each (re)opened stream starts with
+ * every member as it is, so members that changed while no stream was open show at once.
+ * Members the stream never reported ended (their jobs expired, or an older API without
+ * that snapshot) are asked for with `wait` afterwards, a few at a time.
  */
 export function followBatch(ctx: Context, batchId: string, downloads: readonly Download[]): Follow {
   return async (report) => {
     const pending = new Set(downloads.map(({ id }) => id));
     for await (const event of ctx.client.batchEvents(batchId, { signal: ctx.signal })) {
+      // A retried member can end twice, and a reopened stream repeats endings: the first is the one this run reports, and nothing overwrites it.
+      if (event.type === 'batch' || !pending.has(event.id)) continue;
       if (event.type === 'progress') report.progress(event.id, event);
-      else if (event.type === 'completed' || event.type === 'failed' || event.type === 'cancelled') {
-        // A retried member can end twice; the first ending is the one this run reports.
-        if (!pending.delete(event.id)) continue;
+      else if (event.type === 'state') report.state(event.id, event.state);
+      else {
+        pending.delete(event.id);
         const outcome = outcomeOf(event);
         if (outcome instanceof FerryClientError) report.failed(event.id, outcome);
         else report.completed(event.id, outcome);

@@ -1,4 +1,4 @@
-import type { DownloadResult, FerryClientError, ProgressEvent } from '@ferry/client';
+import type { DownloadResult, DownloadState, FerryClientError, ProgressEvent } from '@ferry/client';
 import { fit, formatBytes, formatDuration, shortName } from './format.js';
 
 export interface Terminal {
@@ -8,9 +8,12 @@ export interface Terminal {
   readonly rows?: number;
 }
 
+/** The states of a download that has not ended. */
+type RunningState = Exclude<DownloadState, 'completed' | 'failed' | 'cancelled'>;
+
 type Row =
-  | { readonly kind: 'waiting'; readonly name: string }
-  | { readonly kind: 'progress'; readonly name: string; readonly progress: ProgressEvent }
+  /** `progress` is the last report, kept while the download waits or is paused: the bytes it has stay true, its speed does not. */
+  | { readonly kind: 'running'; readonly name: string; readonly state: RunningState; readonly progress: ProgressEvent | undefined }
   | { readonly kind: 'completed'; readonly name: string; readonly result: DownloadResult }
   | { readonly kind: 'failed'; readonly name: string; readonly error: FerryClientError };
 
@@ -20,6 +23,9 @@ const NAME_WIDTH = 28;
 const REDRAW_MS = 100;
 /** Without a terminal (a log, a pipe), a line per active download this often. */
 const PLAIN_EVERY_MS = 2_000;
+/** What a download that is not receiving bytes shows in place of its speed and ETA. */
+const STATE_LABELS: Readonly<Record<RunningState, string>> = { queued: 'waiting', active: 'active', delayed: 'delayed', paused: 'paused' };
+const isRunning = (state: DownloadState): state is RunningState => Object.hasOwn(STATE_LABELS, state);
 
 /** Block characters where the locale is UTF-8 (as tqdm does), ASCII elsewhere. */
 function barGlyphs(env: NodeJS.ProcessEnv): [string, string] {
@@ -42,14 +48,22 @@ export class ProgressBoard {
 
   constructor(out: Terminal, downloads: ReadonlyArray<{ id: string; url: string }>, env: NodeJS.ProcessEnv) {
     this.#out = out;
-    for (const { id, url } of downloads) this.#rows.set(id, { kind: 'waiting', name: shortName(url) });
+    for (const { id, url } of downloads) this.#rows.set(id, { kind: 'running', name: shortName(url), state: 'queued', progress: undefined });
     this.#live = out.isTTY === true && downloads.length < (out.rows ?? 24) - 1;
     this.#glyphs = barGlyphs(env);
     if (this.#live) this.#draw();
   }
 
+  /** A state before the end; an ended state waits for its result or error, and a row that has ended stays as it ended. */
+  state(id: string, state: DownloadState): void {
+    const row = this.#row(id);
+    if (row.kind === 'running' && isRunning(state) && row.state !== state) this.#update(id, { ...row, state });
+  }
+
+  /** The bytes so far; the state events say whether it is still receiving them (a stream opens on a paused download with its bytes). */
   progress(id: string, progress: ProgressEvent): void {
-    this.#update(id, { kind: 'progress', name: this.#row(id).name, progress });
+    const row = this.#row(id);
+    if (row.kind === 'running') this.#update(id, { ...row, progress });
   }
 
   completed(id: string, result: DownloadResult): void {
@@ -84,7 +98,8 @@ export class ProgressBoard {
     }
     const last = this.#lastPlain.get(id);
     const now = Date.now();
-    if (row.kind !== 'progress' || last === undefined || now - last >= PLAIN_EVERY_MS) {
+    const report = row.kind === 'running' && row.state === 'active' && row.progress !== undefined;
+    if (!report || last === undefined || now - last >= PLAIN_EVERY_MS) {
       this.#lastPlain.set(id, now);
       this.#out.write(`${this.#line(row)}\n`);
     }
@@ -107,17 +122,17 @@ export class ProgressBoard {
   #line(row: Row): string {
     const name = fit(row.name, NAME_WIDTH);
     switch (row.kind) {
-      case 'waiting':
-        return `  ${name} ${this.#bar(0)}    -  waiting`;
       case 'completed':
         return `✓ ${name} ${this.#bar(1)} 100%  ${formatBytes(row.result.bytes)}  done`;
       case 'failed':
         return `✗ ${name} ${this.#bar(0)}    -  ${row.error.code}`;
-      case 'progress': {
+      case 'running': {
+        if (row.progress === undefined) return `  ${name} ${this.#bar(0)}    -  ${STATE_LABELS[row.state]}`;
         const { receivedBytes, totalBytes, bytesPerSecond, etaSeconds } = row.progress;
         const fraction = totalBytes ? receivedBytes / totalBytes : 0;
         const percent = totalBytes ? `${String(Math.floor(fraction * 100)).padStart(3)}%` : '   ?';
         const bytes = totalBytes ? `${formatBytes(receivedBytes)} / ${formatBytes(totalBytes)}` : formatBytes(receivedBytes);
+        if (row.state !== 'active') return `  ${name} ${this.#bar(fraction)} ${percent}  ${bytes}  ${STATE_LABELS[row.state]}`;
         const speed = bytesPerSecond === null ? '' : `  ${formatBytes(bytesPerSecond)}/s`;
         const eta = etaSeconds === null ? '' : `  ETA ${formatDuration(etaSeconds)}`;
         return `  ${name} ${this.#bar(fraction)} ${percent}  ${bytes}${speed}${eta}`;

@@ -5,7 +5,8 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+/** 3 is `status` of a download that has not ended: a script can poll until it is not 3, then read 0 or 1 as --wait would. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, notEnded: 3, interrupted: 130 } as const;
 
 export const HELP = `Usage: ferry <command> [options]
 
@@ -26,7 +27,8 @@ Options:
   -h, --help          show this help
   -v, --version       show ferry's version
 
-Exit status: 0 when everything succeeded, 1 when a download failed or Ferry
-refused a request, 2 for a usage error, 130 when interrupted while waiting
-(the downloads go on in Ferry).
+Exit status: 0 when everything succeeded, 1 when a download failed or was
+cancelled or Ferry refused a request, 2 for a usage error, 3 from status when
+the download has not ended yet (queued, active, delayed or paused), 130 when
+interrupted while waiting (the downloads go on in Ferry).
 `;

@@ -1,4 +1,4 @@
-import type { DownloadResult, ProgressEvent } from '@ferry/client';
+import type { DownloadResult, DownloadState, ProgressEvent } from '@ferry/client';
 import { FerryClientError } from '@ferry/client';
 import type { Context } from './context.js';
 import { ProgressBoard } from './progress-board.js';
@@ -18,6 +18,8 @@ export interface Failure {
 
 /** Where a follower reports what happens to each download. */
 export interface Report {
+  /** The state it is in; an ended state comes again as completed or failed, with the result or error. */
+  state(id: string, state: DownloadState): void;
   progress(id: string, progress: ProgressEvent): void;
   completed(id: string, result: DownloadResult): void;
   failed(id: string, error: FerryClientError): void;
@@ -47,6 +49,7 @@ export async function watchDownloads(ctx: Context, downloads: readonly Download[
   const failures: Failure[] = [...refused];
   try {
     await follow({
+      state: (id, state) => board.state(id, state),
       progress: (id, progress) => board.progress(id, progress),
       completed: (id, result) => board.completed(id, result),
       failed: (id, error) => {

@@ -11,6 +11,7 @@ import {
   type HttpAgents,
   type Config,
   type DownloadEndings,
+  type DownloadProgress,
   type StoredDownload,
   type HeaderSealer,
   type Logger,
@@ -126,9 +127,14 @@ async function pause(job: Job, token: string | undefined): Promise<never> {
   throw new DelayedError();
 }
 
-/** Ends a job as cancelled: a failure of its own code, with no checkpoint left for a retry to look for (its part is gone). */
+/**
+ * Ends a job as cancelled: a failure of its own code. Its progress keeps the bytes it
+ * received (the status and its batch count them) but loses the checkpoint: the part is
+ * gone, and a retry must not look for it.
+ */
 async function endCancelled(deps: ProcessorDeps, job: Job, id: string): Promise<never> {
-  await job.updateProgress({ receivedBytes: 0, totalBytes: null }).catch(() => undefined);
+  const { receivedBytes = 0, totalBytes = null } = WorkerProgress.safeParse(job.progress).data ?? {};
+  await job.updateProgress({ receivedBytes, totalBytes } satisfies DownloadProgress).catch(() => undefined);
   await deps.controls.clear(id);
   throw toJobFailure(cancelledError());
 }

@@ -126,7 +126,10 @@ export class FerryClient {
     return eventStream(this.#stream(`${downloadPath(id)}/events`, options.signal), DOWNLOAD_EVENTS);
   }
 
-  /** The events of every member of a batch, and a `batch` event after each member ends; the last one has the batch's final state. */
+  /**
+   * The events of every member of a batch, and a `batch` event after each member ends; the last one has the batch's final state.
+   * Each (re)opened stream starts with every member as it is, as `events` would start for it, then a `batch` event.
+   */
   batchEvents(id: string, options: CallOptions = {}): AsyncGenerator<DownloadEvent | BatchProgressEvent> {
     return eventStream(this.#stream(`${batchPath(id)}/events`, options.signal), BATCH_EVENTS);
   }

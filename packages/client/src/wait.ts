@@ -1,4 +1,4 @@
-import { ENDED_STATES, type DownloadEvent, type DownloadResult, type DownloadStatus } from '@ferry/core/contract';
+import { ENDED_STATES, type DownloadEvent, type DownloadResult, type DownloadState, type DownloadStatus } from '@ferry/core/contract';
 import { FerryClientError } from './client-error.js';
 import { failure, outcomeOf } from './download-end.js';
 import { badResponse } from './http.js';
@@ -9,6 +9,12 @@ export type ProgressEvent = Extract<DownloadEvent, { type: 'progress' }>;
 export interface WaitOptions {
   /** Called with each progress report while the download is active. Bytes can go back to 0 when an attempt restarts from scratch. */
   readonly onProgress?: (progress: ProgressEvent) => void;
+  /**
+   * Called with the state when the wait starts (again after a dropped stream was reopened) and each
+   * time it changes while the download has not ended (`queued`, `active`, `delayed`, `paused`): a
+   * paused download sends no progress to tell it by.
+   */
+  readonly onState?: (state: DownloadState) => void;
   /** Stops waiting (the download goes on): wait rejects with FERRY_CLIENT_ERR_ABORTED. */
   readonly signal?: AbortSignal;
 }
@@ -29,9 +35,10 @@ function settle(status: DownloadStatus): DownloadResult {
 }
 
 /** Asks for the status every `pollIntervalMs`, deriving speed and ETA from consecutive answers. */
-async function poll(source: WaitSource, { onProgress, signal }: WaitOptions): Promise<DownloadResult> {
+async function poll(source: WaitSource, { onProgress, onState, signal }: WaitOptions): Promise<DownloadResult> {
   const budget = new RetryBudget(signal);
   let previous: { bytes: number; at: number } | undefined;
+  let lastState: DownloadState | undefined;
   for (;;) {
     let status: DownloadStatus;
     try {
@@ -42,6 +49,8 @@ async function poll(source: WaitSource, { onProgress, signal }: WaitOptions): Pr
       continue;
     }
     if (ENDED_STATES.has(status.state)) return settle(status);
+    if (status.state !== lastState) onState?.(status.state);
+    lastState = status.state;
     const { receivedBytes, totalBytes } = status.progress;
     const now = Date.now();
     if (status.state === 'active' && onProgress !== undefined) {
@@ -62,7 +71,8 @@ export async function waitForDownload(source: WaitSource, options: WaitOptions):
     for await (const event of source.events(options.signal)) {
       sawEvent = true;
       if (event.type === 'progress') options.onProgress?.(event);
-      else if (event.type !== 'state' || ENDED_STATES.has(event.state)) {
+      else if (event.type === 'state' && !ENDED_STATES.has(event.state)) options.onState?.(event.state);
+      else {
         ending = event;
         break;
       }

@@ -89,6 +89,22 @@ describe('wait', () => {
     expect(reports[2]?.etaSeconds).toBeGreaterThan(0);
   });
 
+  it('tells each change of state while polling, so that a paused download is told apart from a stalled one', async () => {
+    const answers: Array<[DownloadStatus['state'], number]> = [['queued', 0], ['active', 20], ['active', 40], ['paused', 40], ['paused', 40], ['active', 60], ['completed', 100]];
+    handle = (req, res) => {
+      if (req.url?.endsWith('/events')) return json(res, 404, { code: 'FERRY_ERR_NOT_FOUND', message: `no route GET ${req.url}` });
+      const [state, bytes] = answers.shift() ?? ['completed', 100];
+      return json(res, 200, status(state, bytes));
+    };
+    const states: string[] = [];
+    const reports: number[] = [];
+
+    await client().wait('d1', { onState: (state) => states.push(state), onProgress: (progress) => reports.push(progress.receivedBytes) });
+
+    expect(states).toEqual(['queued', 'active', 'paused', 'active']);
+    expect(reports).toEqual([20, 40, 60]);
+  });
+
   it('reopens a dropped stream with Last-Event-ID after the retry the server asked for', async () => {
     seen.length = 0;
     let opened = 0;

@@ -100,8 +100,8 @@ export type DownloadAccepted = z.infer<typeof DownloadAccepted>;
 /**
  * Server-Sent Events of `GET /v1/downloads/:id/events` (and, for every member,
  * of `GET /v1/batches/:id/events`). The SSE `event:` field is `type`; `data:` is this object as JSON.
- * The first event is a `state` event with the status as it is; a download stream ends after `completed`,
- * `failed` or `cancelled`.
+ * The first event is a `state` event with the status as it is (then, if it has not ended but has bytes, a
+ * `progress` event with no speed); a download stream ends after `completed`, `failed` or `cancelled`.
  */
 export const DownloadEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('state'), id: z.string(), state: DownloadState }),
@@ -121,7 +121,7 @@ export const DownloadEvent = z.discriminatedUnion('type', [
 ]);
 export type DownloadEvent = z.infer<typeof DownloadEvent>;
 
-/** Batch streams add this after each member ends, and once more, as the last event, when the batch ends. */
+/** Batch streams send this after the members' opening events, after each member ends, and once more, as the last event, when the batch ends. */
 export const BatchProgressEvent = z.object({
   type: z.literal('batch'),
   id: z.string(),

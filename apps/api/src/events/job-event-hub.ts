@@ -77,7 +77,8 @@ export class JobEventHub {
   }
 
   #publish(jobId: string, event: DownloadEvent): void {
-    if (ENDED_STATES.has(event.type)) this.#meters.delete(jobId);
+    // A download that stops receiving (paused, waiting to retry, ended) starts its speed afresh: the time it stood still is not its speed.
+    if (ENDED_STATES.has(event.type) || (event.type === 'state' && event.state !== 'active')) this.#meters.delete(jobId);
     for (const listener of this.#listeners.get(jobId) ?? []) listener(event);
   }
 

@@ -187,7 +187,8 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "A download's events, live",
     description:
       `Server-Sent Events: each event's \`event:\` line is its \`type\` and its \`data:\` line the event as JSON, with a \`: keep-alive\` comment every ${seconds(HEARTBEAT_MS)}. ` +
-      `The first event is a \`state\` event with the state as it is, then one for each change; \`progress\` events come at most every ${PROGRESS_INTERVAL_MS} ms while bytes arrive ` +
+      `The first event is a \`state\` event with the state as it is (followed, for a download that has not ended but has bytes, by a \`progress\` event with them and no speed), then one for each change; ` +
+      `\`progress\` events come at most every ${PROGRESS_INTERVAL_MS} ms while bytes arrive ` +
       `(\`bytesPerSecond\` averaged over the last ${seconds(SPEED_WINDOW_MS)}). ` +
       'The stream ends after `completed`, `failed` (after the last attempt only) or `cancelled` — at once for a download that has already ended. ' +
       'Any API replica serves any download. An unknown id answers 404 as JSON, without a stream.',
@@ -248,7 +249,8 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'batches',
     summary: "A batch's events, live",
     description:
-      'Server-Sent Events, framed as for a download. The first event is a `batch` event with the counts as they are; then come the live events of every member, ' +
+      "Server-Sent Events, framed as for a download. First every member as its own stream would open (`state`, then its final event if it has ended, or its bytes so far), " +
+      'so members that changed while no stream was open are known at once; then a `batch` event with the counts as they are, the live events of every member, ' +
       'and a `batch` event with fresh counts after members end. The last event is a `batch` event with the final state, then the stream ends.',
     responses: { 200: { description: 'An event stream.', body: { events: [DownloadEvent, BatchProgressEvent], example: sse([...DOWNLOAD_EVENTS, BATCH_EVENT]) } } },
     errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND },

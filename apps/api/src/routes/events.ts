@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { ENDED_STATES, type BatchProgressEvent, type BatchRecord, type BatchStore, type DownloadEvent, type DownloadStatus } from '@ferry/core';
+import { ENDED_STATES, loadDownloadStatus, type BatchProgressEvent, type BatchRecord, type BatchStore, type DownloadEvent, type DownloadStatus } from '@ferry/core';
 import { openEventStream, type EventStream } from '../events/event-stream.js';
 import type { JobEventHub, JobEventListener } from '../events/job-event-hub.js';
 import { loadOwnDownload, ownBatch } from '../owner.js';
@@ -21,6 +21,22 @@ function finalEvent(status: DownloadStatus): DownloadEvent | undefined {
   if (status.state === 'cancelled') return { type: 'cancelled', id: status.id };
   return undefined;
 }
+
+/**
+ * How a stream opens on a download: its state, then its final event if it has ended,
+ * else the bytes it has (without a speed: one report gives none) if it has any, so that
+ * a paused or waiting download shows how far it got.
+ */
+function snapshotEvents(status: DownloadStatus): DownloadEvent[] {
+  const state: DownloadEvent = { type: 'state', id: status.id, state: status.state };
+  const final = finalEvent(status);
+  if (final !== undefined) return [state, final];
+  if (status.progress.receivedBytes === 0) return [state];
+  return [state, { type: 'progress', id: status.id, ...status.progress, bytesPerSecond: null, etaSeconds: null }];
+}
+
+/** Member statuses read at once for a batch stream's first events, as many as a list page reads: 1,000 ended members open in about 0.3 s. */
+const LOADS_AT_ONCE = 1000;
 
 /** Runs `task` now, or once more after the run in progress if one is: never two at once, never a request lost. */
 function coalesced(task: () => Promise<unknown>): () => void {
@@ -90,10 +106,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
       [request.params.id],
       async () => (await loadOwnDownload(request, queue, redis, request.params.id)).status,
       async (events, status) => {
-        events.send('state', { type: 'state', id: status.id, state: status.state } satisfies DownloadEvent);
-        const final = finalEvent(status);
-        if (final !== undefined) {
-          events.send(final.type, final);
+        for (const event of snapshotEvents(status)) events.send(event.type, event);
+        if (finalEvent(status) !== undefined) {
           events.end();
           return undefined;
         }
@@ -105,13 +119,34 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, {
     );
   });
 
+  /**
+   * Each member as a download stream would open on it. Members that changed while no
+   * stream was open (before it opened, or while the client reconnected) send no live
+   * event: this is how the client learns of them. Queued members are only named, not
+   * read: in a large batch most are, and they have nothing more to show.
+   */
+  async function memberSnapshot(batch: BatchRecord): Promise<DownloadEvent[]> {
+    const snapshot: DownloadEvent[] = [];
+    const started: string[] = [];
+    for (const { id, state } of await batches.page(batch, 0, batch.size)) {
+      if (state === 'queued') snapshot.push({ type: 'state', id, state });
+      else if (state !== 'expired') started.push(id);
+    }
+    for (let i = 0; i < started.length; i += LOADS_AT_ONCE) {
+      const loaded = await Promise.all(started.slice(i, i + LOADS_AT_ONCE).map((id) => loadDownloadStatus(queue, redis, id)));
+      for (const download of loaded) if (download !== undefined) snapshot.push(...snapshotEvents(download.status));
+    }
+    return snapshot;
+  }
+
   app.get<{ Params: { id: string } }>('/v1/batches/:id/events', async (request, reply) => {
     const batch = await ownBatch(request, batches, request.params.id);
     await stream(
       reply,
       await batches.memberIds(batch.id),
-      async () => batch,
-      async (events, loaded) => {
+      async () => ({ batch, members: await memberSnapshot(batch) }),
+      async (events, { batch: loaded, members }) => {
+        for (const event of members) events.send(event.type, event);
         // The stream is open by now: a failure ends it (the client may reconnect) rather than reaching the error handler.
         const report = async (record: Promise<BatchRecord | undefined>): Promise<boolean> => {
           try {

@@ -1,8 +1,20 @@
+import type { DownloadState } from '@ferry/client';
 import type { Context } from '../context.js';
 import { formatBytes } from '../format.js';
 import { EXIT, UsageError } from '../usage.js';
 
-/** `ferry status <id>`: exits 0 whenever Ferry knows the download, whatever its state. */
+/** What `ferry status` exits with for each state: as `--wait` would for an ended download, and a code of its own for one that has not ended. */
+const EXIT_OF_STATE: Readonly<Record<DownloadState, number>> = {
+  completed: EXIT.ok,
+  failed: EXIT.failed,
+  cancelled: EXIT.failed,
+  queued: EXIT.notEnded,
+  active: EXIT.notEnded,
+  delayed: EXIT.notEnded,
+  paused: EXIT.notEnded,
+};
+
+/** `ferry status <id>`: shows the download whatever its state; the exit status tells a script how it ended, or that it has not. */
 export async function status(ctx: Context, id: string | undefined): Promise<number> {
   if (id === undefined) throw new UsageError('status needs a download id: ferry status <id>');
   const s = await ctx.client.get(id, { signal: ctx.signal });
@@ -23,5 +35,5 @@ export async function status(ctx: Context, id: string | undefined): Promise<numb
     ['finished', s.finishedAt],
   ];
   for (const [name, value] of fields) if (value !== null && value !== undefined) ctx.out.write(`${`${name}:`.padEnd(10)} ${value}\n`);
-  return EXIT.ok;
+  return EXIT_OF_STATE[s.state];
 }
