@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type Config, type DownloadResult } from '@ferry/core';
+import { watchLocks } from './lock-watch.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
 export interface DownloadWorkerDeps extends ProcessorDeps {
@@ -21,5 +22,6 @@ export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, 
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
   worker.on('stalled', (jobId) => deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; it will run again'));
+  watchLocks(worker, config.worker.lockDurationMs, deps.logger);
   return worker;
 }
