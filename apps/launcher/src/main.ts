@@ -53,11 +53,23 @@ const env = {
 const mainOf = (pkg: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(pkg))), 'main.js');
 const services: Service[] = [startService('api', mainOf('@ferry/api'), env), startService('worker', mainOf('@ferry/worker'), env, WORKER_NODE_FLAGS)];
 
+// The services force themselves at FERRY_SHUTDOWN_DEADLINE_MS and exit within 5 s more; past that, one is stuck.
+const SERVICES_GIVEN_UP_AFTER_MS = config.worker.shutdownDeadlineMs + 10_000;
+
 let stopping: Promise<never> | undefined;
+/** API and worker first (they drain against a live Redis), Redis last. */
 function stop(exitCode: number): Promise<never> {
   for (const service of services) if (service.child.exitCode === null) service.child.kill('SIGTERM');
   stopping ??= (async () => {
+    const stuck = setTimeout(() => {
+      for (const service of services) {
+        if (service.child.exitCode !== null) continue;
+        logger.error({ service: service.name }, `${service.name} did not stop in ${SERVICES_GIVEN_UP_AFTER_MS} ms; killing it`);
+        service.child.kill('SIGKILL');
+      }
+    }, SERVICES_GIVEN_UP_AFTER_MS);
     await Promise.all(services.map((service) => service.exited));
+    clearTimeout(stuck);
     await redis?.stop();
     process.exit(exitCode);
   })();
@@ -76,6 +88,12 @@ try {
   await stop(1);
   throw err;
 }
+void redis?.exited.then(() => {
+  if (stopping === undefined) {
+    logger.error('the private redis-server stopped unexpectedly; stopping Ferry');
+    void stop(1);
+  }
+});
 for (const service of services) {
   void service.exited.then((code) => {
     if (stopping === undefined) {
