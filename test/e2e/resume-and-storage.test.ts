@@ -106,7 +106,7 @@ function mountTmpfs(dir: string, bytes: number): boolean {
 }
 
 describe('when the storage fills up', () => {
-  it('removes the part file, retries later with FERRY_ERR_STORAGE_FULL, and keeps serving other jobs', async (context) => {
+  it('removes the part file, retries, fails with a FERRY_ERR_STORAGE_FULL that promises no retry, and keeps serving other jobs', async (context) => {
     const mountpoint = await mkdtemp(path.join(os.tmpdir(), 'ferry-full-'));
     // A real full filesystem: a 4 MiB tmpfs. Mounting needs root; where it is refused the test says so and skips.
     if (!mountTmpfs(mountpoint, 4 * MiB)) {
@@ -124,6 +124,8 @@ describe('when the storage fills up', () => {
       expect(failed.state).toBe('failed');
       expect(failed.attempts.made).toBe(2);
       expect(failed.error).toMatchObject({ code: 'FERRY_ERR_STORAGE_FULL', retryable: true });
+      // The last attempt is over: its message must not promise another.
+      expect(failed.error?.message).not.toMatch(/retr|again|later/i);
       expect(await readdir(path.join(mountpoint, '.parts'))).toEqual([]);
 
       const smallId = await ferry.enqueue({ url: stack.origin.route('/full/fits.bin', serveFile(small)) });
