@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -208,6 +208,20 @@ describe('npm start on a machine without redis-server', () => {
     expect(launched.output()).toContain('REDIS_URL');
     await rm(emptyPath, { recursive: true, force: true });
   });
+});
+
+describe('npm start', () => {
+  it('says what it is doing before the build, which takes about a minute the first time', async () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    // An invalid setting makes the launcher stop right after the (cached) build.
+    // One stream for both, as at a terminal, so the order shows.
+    const run = spawnSync('sh', ['-c', 'npm start 2>&1'], { cwd: root, env: { ...process.env, FERRY_API_PORT: 'eighty' }, encoding: 'utf8', timeout: 120_000 });
+    expect(run.status).toBe(1);
+    const said = /^Building Ferry \(the first run takes about a minute\)…$/m.exec(run.stdout)?.index ?? -1;
+    expect(said, run.stdout).toBeGreaterThan(-1);
+    expect(run.stdout.indexOf('turbo', said)).toBeGreaterThan(said);
+    expect(run.stdout).toContain('FERRY_API_PORT must be a whole number');
+  }, 150_000);
 });
 
 describe('npm start with an invalid setting', () => {
