@@ -138,9 +138,15 @@ describe('npm start without REDIS_URL', () => {
   });
 });
 
-describe('Ctrl-C at the terminal running npm start', () => {
+/** The two ways a launcher is stopped in the middle of a download: a terminal's Ctrl-C, and an outright kill. */
+const STOPS = [
+  { how: 'Ctrl-C at its terminal (SIGINT to its whole process group)', name: 'ctrl-c', stop: (pid: number) => process.kill(-pid, 'SIGINT'), code: 0 },
+  { how: 'a SIGKILL of the launcher alone', name: 'sigkill', stop: (pid: number) => process.kill(pid, 'SIGKILL'), code: null },
+] as const;
+
+describe.each(STOPS)('npm start stopped by $how mid-download', ({ name, stop, code }) => {
   it('lets the worker drain against a live Redis, stops Redis last, and the next start resumes the download at once', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-launcher-ctrl-c-'));
+    const dir = await mkdtemp(path.join(os.tmpdir(), `ferry-launcher-${name}-`));
     try {
       // A short drain so the download is interrupted (and handed back) rather than finished; locks as long as the default,
       // so a job left `active` would wait for stalled-job detection far longer than the checks below allow.
@@ -148,19 +154,22 @@ describe('Ctrl-C at the terminal running npm start', () => {
       const first = await launch(dir, env);
       const api = field(first.output(), /API\s+(http:\/\/\S+)\/v1\/downloads/);
       const key = field(first.output(), /key (fry_\S+)/);
-      const file = await origin.randomFile('interrupted.bin', 40 * 1024 * 1024);
-      const route = '/interrupted.bin';
-      // Slow the first time, so Ctrl-C finds it mid-body; quick when resumed.
+      const file = await origin.randomFile(`interrupted-${name}.bin`, 40 * 1024 * 1024);
+      const route = `/interrupted-${name}.bin`;
+      // Slow the first time, so the stop finds it mid-body; quick when resumed.
       const url = origin.route(route, serveFile(file, { etag: '"i1"', bytesPerSecond: 2 * 1024 * 1024 }), serveFile(file, { etag: '"i1"' }));
       const id = await post(api, key, { url });
       expect((await statusOf(api, key, id, (status) => status.progress.receivedBytes >= 1024 * 1024, 20_000)).progress.receivedBytes).toBeGreaterThanOrEqual(1024 * 1024);
       const redis = await redisPid(dir);
       expect(isAlive(redis)).toBe(true);
 
-      process.kill(-(first.child.pid ?? 0), 'SIGINT');
-      expect(await first.exited).toBe(0);
-      expect(first.output()).not.toMatch(/ECONNREFUSED|Connection is closed/);
+      stop(first.child.pid ?? 0);
+      expect(await first.exited).toBe(code);
+      // Killed, the launcher cannot wait for anything: the services drain on their own, and Redis outlives them.
+      const deadline = Date.now() + 20_000;
+      while (isAlive(redis) && Date.now() < deadline) await sleep(50);
       expect(isAlive(redis)).toBe(false);
+      expect(first.output()).not.toMatch(/ECONNREFUSED|Connection is closed/);
 
       const second = await launch(dir, env);
       try {
@@ -169,29 +178,11 @@ describe('Ctrl-C at the terminal running npm start', () => {
         expect(final.state).toBe('completed');
         // The worker's last checkpoint reached Redis: the second request asked for the rest only.
         expect(Number(/^bytes=(\d+)-$/.exec(String(origin.requests(route)[1]?.headers.range))?.[1])).toBeGreaterThan(0);
-        expect(await sha256File(path.join(dir, '.ferry', 'files', 'interrupted.bin'))).toBe(file.sha256);
+        expect(await sha256File(path.join(dir, '.ferry', 'files', `interrupted-${name}.bin`))).toBe(file.sha256);
       } finally {
         process.kill(-(second.child.pid ?? 0), 'SIGINT');
         expect(await second.exited).toBe(0);
       }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('npm start killed with SIGKILL', () => {
-  it('takes its private redis-server with it', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-launcher-kill-'));
-    try {
-      const launched = await launch(dir, {});
-      const redis = await redisPid(dir);
-      expect(isAlive(redis)).toBe(true);
-      launched.child.kill('SIGKILL');
-      await launched.exited;
-      const deadline = Date.now() + 10_000;
-      while (isAlive(redis) && Date.now() < deadline) await sleep(50);
-      expect(isAlive(redis)).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

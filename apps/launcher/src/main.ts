@@ -51,7 +51,12 @@ const env = {
   FERRY_WEBHOOK_SECRETS: webhooks.secrets,
 };
 const mainOf = (pkg: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(pkg))), 'main.js');
-const services: Service[] = [startService('api', mainOf('@ferry/api'), env), startService('worker', mainOf('@ferry/worker'), env, WORKER_NODE_FLAGS)];
+// The services hold the private Redis's lifeline: should the launcher die, Redis stops only after they have drained.
+const lifeline = redis?.lifeline;
+const services: Service[] = [
+  startService('api', mainOf('@ferry/api'), env, { lifeline }),
+  startService('worker', mainOf('@ferry/worker'), env, { nodeFlags: WORKER_NODE_FLAGS, lifeline }),
+];
 
 // The services force themselves at FERRY_SHUTDOWN_DEADLINE_MS and exit within 5 s more; past that, one is stuck.
 const SERVICES_GIVEN_UP_AFTER_MS = config.worker.shutdownDeadlineMs + 10_000;

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
+import type { Writable } from 'node:stream';
 import { FerryError } from '../errors.js';
 
 export interface RedisServerOptions {
@@ -22,6 +23,12 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Resolves once the server has exited, whether stopped or not. */
   readonly exited: Promise<void>;
+  /**
+   * Our end of the guard's pipe: the server runs while any process holds it open.
+   * Pass it (as an extra stdio entry) to the processes that use the server, so that if
+   * ours dies they still drain against it, and it stops once the last of them is gone.
+   */
+  readonly lifeline: Writable;
 }
 
 export const REDIS_INSTALL_HINT =
@@ -65,9 +72,9 @@ function waitForReady(child: ChildProcess, output: () => string): Promise<void> 
 /**
  * Runs redis-server (`"$@"`) with a guard: a subshell that waits for end-of-file
  * on a pipe from our process (the shell's stdin, kept as fd 3), then sends the
- * server SIGTERM. The kernel closes that pipe however our process ends, SIGKILL
- * included, so the server never outlives it; and stopping it normally is
- * closing the pipe too. `exec` makes the server's pid the one we spawned.
+ * server SIGTERM. The kernel closes that pipe however its holders end, SIGKILL
+ * included, so the server never outlives them. `exec` makes the server's pid the
+ * one we spawned.
  */
 const GUARD = [
   'exec 3<&0',
@@ -117,9 +124,11 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     port,
     pid: child.pid ?? -1,
     exited,
+    lifeline: child.stdin,
     stop() {
       stopping ??= (async () => {
         // SIGTERM is SHUTDOWN for redis-server: it fsyncs the AOF, then exits.
+        child.kill('SIGTERM');
         child.stdin.end();
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
