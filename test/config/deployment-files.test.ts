@@ -27,6 +27,7 @@ interface Service {
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
+  env_file?: string | (string | { path: string; required?: boolean })[];
   volumes?: (string | { type?: string; source?: string; target?: string })[];
   healthcheck?: Healthcheck;
   deploy?: { replicas?: number };
@@ -62,6 +63,19 @@ function environmentOf(service: Service): Record<string, string> {
   }
   return Object.fromEntries(Object.entries(environment).map(([name, value]) => [name, value === null ? '' : String(value)]));
 }
+
+/** The env files a service reads, in Compose's long form. */
+function envFilesOf(service: Service): { path: string; required: boolean }[] {
+  const files = service.env_file === undefined ? [] : Array.isArray(service.env_file) ? service.env_file : [service.env_file];
+  return files.map((file) => (typeof file === 'string' ? { path: file, required: true } : { path: file.path, required: file.required ?? true }));
+}
+
+/**
+ * What compose sets for the containers whatever .env says, each for a reason of the
+ * deployment: where Redis and the storage volume are, listening beyond the container's
+ * loopback, and the drain that stop_grace_period is sized for.
+ */
+const COMPOSE_OWNED = new Set(['REDIS_URL', 'FERRY_REDIS_EVICTION_CHECK', 'FERRY_API_HOST', 'FERRY_STORAGE_DIR', 'FERRY_SHUTDOWN_DEADLINE_MS']);
 
 // Variables with a format of their own get a stand-in in that format.
 const STAND_INS: Record<string, string> = { FERRY_API_KEYS: `stand-in:${'0'.repeat(64)}` };
@@ -172,6 +186,21 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of ferryServices) {
       const env = Object.fromEntries(Object.entries(environmentOf(service)).map(([key, value]) => [key, interpolate(value)]));
       expect(() => loadConfig(env, '/app'), `service ${name}`).not.toThrow();
+    }
+  });
+
+  it('passes every variable of the config schema from .env to the api and the workers, but those compose owns', () => {
+    for (const name of ['api', 'worker']) {
+      const service = compose.services[name] ?? {};
+      // Optional: `docker compose up` with every setting in the shell's environment needs no .env.
+      expect(envFilesOf(service), `service ${name} reads .env if there is one`).toContainEqual({ path: '.env', required: false });
+      const environment = environmentOf(service);
+      for (const variable of CONFIG_VARIABLES) {
+        const value = environment[variable];
+        // Set from the variable of the same name (e.g. with a :? message) still passes it on.
+        const passedOn = value === undefined || new RegExp(`^\\$\\{${variable}(?:[:?-][^}]*)?\\}$`).test(value);
+        expect(passedOn || COMPOSE_OWNED.has(variable), `service ${name} overrides ${variable} from .env`).toBe(true);
+      }
     }
   });
 

@@ -1,15 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { isAlive } from '@ferry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../support/files.js';
 import { serveFile, TEST_EGRESS_ENV, TestOrigin } from '../support/origin.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../apps/launcher/dist/main.js', import.meta.url));
+
+/** Launchers a failed test left running, killed with their process groups at the end. */
+const running = new Set<ChildProcess>();
 
 interface Launched {
   readonly child: ChildProcess;
@@ -17,17 +22,23 @@ interface Launched {
   readonly exited: Promise<number | null>;
 }
 
-/** Runs what `npm start` runs after its build step, in `cwd`, and waits for the banner. */
+/**
+ * Runs what `npm start` runs after its build step, in `cwd`, and waits for the banner.
+ * Like a shell at a terminal, it gives the launcher a process group of its own, so that
+ * `process.kill(-pid, 'SIGINT')` is what Ctrl-C sends.
+ */
 async function launch(cwd: string, env: Record<string, string | undefined>): Promise<Launched> {
   const childEnv = { ...process.env, REDIS_URL: undefined, FERRY_LOG_LEVEL: 'warn', FERRY_API_PORT: '0', ...TEST_EGRESS_ENV, ...env };
-  const child = spawn(process.execPath, [LAUNCHER], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [LAUNCHER], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  running.add(child);
+  void exited.then(() => running.delete(child));
   const deadline = Date.now() + 30_000;
   while (!output.includes('Ctrl-C stops Ferry') && child.exitCode === null && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   return { child, output: () => output, exited };
 }
@@ -36,6 +47,31 @@ function field(output: string, pattern: RegExp): string {
   const value = pattern.exec(output)?.[1];
   if (value === undefined) throw new Error(`${pattern} not found in:\n${output}`);
   return value;
+}
+
+interface Status {
+  readonly state: string;
+  readonly progress: { readonly receivedBytes: number };
+}
+
+/** Polls a download's status until `done` holds or `ms` pass, and returns the last one. */
+async function statusOf(api: string, key: string, id: string, done: (status: Status) => boolean, ms: number): Promise<Status> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const status = (await (await fetch(`${api}/v1/downloads/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as Status;
+    if (done(status) || Date.now() > deadline) return status;
+    await sleep(50);
+  }
+}
+
+async function post(api: string, key: string, body: unknown): Promise<string> {
+  const posted = await fetch(`${api}/v1/downloads`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+  expect(posted.status).toBe(202);
+  return ((await posted.json()) as { id: string }).id;
+}
+
+async function redisPid(dir: string): Promise<number> {
+  return Number((await readFile(path.join(dir, '.ferry', 'redis', 'ferry-redis.pid'), 'utf8')).trim());
 }
 
 let cwd: string;
@@ -47,6 +83,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const child of running) process.kill(-(child.pid ?? 0), 'SIGKILL');
   await origin?.close();
   await rm(cwd, { recursive: true, force: true });
 });
@@ -72,15 +109,8 @@ describe('npm start without REDIS_URL', () => {
 
     const file = await origin.randomFile('launched.bin', 300_000);
     const url = origin.route('/launched.bin', serveFile(file));
-    const posted = await fetch(`${api}/v1/downloads`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ url }) });
-    expect(posted.status).toBe(202);
-    const { id } = (await posted.json()) as { id: string };
-    let state = '';
-    for (let i = 0; i < 200 && state !== 'completed'; i += 1) {
-      state = ((await (await fetch(`${api}/v1/downloads/${id}`, { headers: auth })).json()) as { state: string }).state;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(state).toBe('completed');
+    const id = await post(api, key, { url });
+    expect((await statusOf(api, key, id, (status) => status.state === 'completed', 10_000)).state).toBe('completed');
     expect(await sha256File(path.join(cwd, '.ferry', 'files', 'dev', 'launched.bin'))).toBe(file.sha256);
     const dashboard = await fetch(`${api}/admin/queues`, { headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } });
     expect(dashboard.status).toBe(200);
@@ -108,6 +138,57 @@ describe('npm start without REDIS_URL', () => {
   });
 });
 
+/** The two ways a launcher is stopped in the middle of a download: a terminal's Ctrl-C, and an outright kill. */
+const STOPS = [
+  { how: 'Ctrl-C at its terminal (SIGINT to its whole process group)', name: 'ctrl-c', stop: (pid: number) => process.kill(-pid, 'SIGINT'), code: 0 },
+  { how: 'a SIGKILL of the launcher alone', name: 'sigkill', stop: (pid: number) => process.kill(pid, 'SIGKILL'), code: null },
+] as const;
+
+describe.each(STOPS)('npm start stopped by $how mid-download', ({ name, stop, code }) => {
+  it('lets the worker drain against a live Redis, stops Redis last, and the next start resumes the download at once', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), `ferry-launcher-${name}-`));
+    try {
+      // A short drain so the download is interrupted (and handed back) rather than finished; locks as long as the default,
+      // so a job left `active` would wait for stalled-job detection far longer than the checks below allow.
+      const env = { FERRY_SHUTDOWN_DEADLINE_MS: '2000', FERRY_WORKER_LOCK_DURATION_MS: '30000' };
+      const first = await launch(dir, env);
+      const api = field(first.output(), /API\s+(http:\/\/\S+)\/v1\/downloads/);
+      const key = field(first.output(), /key (fry_\S+)/);
+      const file = await origin.randomFile(`interrupted-${name}.bin`, 40 * 1024 * 1024);
+      const route = `/interrupted-${name}.bin`;
+      // Slow the first time, so the stop finds it mid-body; quick when resumed.
+      const url = origin.route(route, serveFile(file, { etag: '"i1"', bytesPerSecond: 2 * 1024 * 1024 }), serveFile(file, { etag: '"i1"' }));
+      const id = await post(api, key, { url });
+      expect((await statusOf(api, key, id, (status) => status.progress.receivedBytes >= 1024 * 1024, 20_000)).progress.receivedBytes).toBeGreaterThanOrEqual(1024 * 1024);
+      const redis = await redisPid(dir);
+      expect(isAlive(redis)).toBe(true);
+
+      stop(first.child.pid ?? 0);
+      expect(await first.exited).toBe(code);
+      // Killed, the launcher cannot wait for anything: the services drain on their own, and Redis outlives them.
+      const deadline = Date.now() + 20_000;
+      while (isAlive(redis) && Date.now() < deadline) await sleep(50);
+      expect(isAlive(redis)).toBe(false);
+      expect(first.output()).not.toMatch(/ECONNREFUSED|Connection is closed/);
+
+      const second = await launch(dir, env);
+      try {
+        const api2 = field(second.output(), /API\s+(http:\/\/\S+)\/v1\/downloads/);
+        const final = await statusOf(api2, key, id, (status) => status.state === 'completed', 10_000);
+        expect(final.state).toBe('completed');
+        // The worker's last checkpoint reached Redis: the second request asked for the rest only.
+        expect(Number(/^bytes=(\d+)-$/.exec(String(origin.requests(route)[1]?.headers.range))?.[1])).toBeGreaterThan(0);
+        expect(await sha256File(path.join(dir, '.ferry', 'files', 'dev', `interrupted-${name}.bin`))).toBe(file.sha256);
+      } finally {
+        process.kill(-(second.child.pid ?? 0), 'SIGINT');
+        expect(await second.exited).toBe(0);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('npm start on a machine without redis-server', () => {
   it('says how to install it and exits non-zero', async () => {
     const emptyPath = await mkdtemp(path.join(os.tmpdir(), 'ferry-no-redis-'));
@@ -118,6 +199,20 @@ describe('npm start on a machine without redis-server', () => {
     expect(launched.output()).toContain('REDIS_URL');
     await rm(emptyPath, { recursive: true, force: true });
   });
+});
+
+describe('npm start', () => {
+  it('says what it is doing before the build, which takes about a minute the first time', async () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    // An invalid setting makes the launcher stop right after the (cached) build.
+    // One stream for both, as at a terminal, so the order shows.
+    const run = spawnSync('sh', ['-c', 'npm start 2>&1'], { cwd: root, env: { ...process.env, FERRY_API_PORT: 'eighty' }, encoding: 'utf8', timeout: 120_000 });
+    expect(run.status).toBe(1);
+    const said = /^Building Ferry \(the first run takes about a minute\)…$/m.exec(run.stdout)?.index ?? -1;
+    expect(said, run.stdout).toBeGreaterThan(-1);
+    expect(run.stdout.indexOf('turbo', said)).toBeGreaterThan(said);
+    expect(run.stdout).toContain('FERRY_API_PORT must be a whole number');
+  }, 150_000);
 });
 
 describe('npm start with an invalid setting', () => {

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DOWNLOAD_JOB } from '@ferry/core';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
 import { bodyBytesSent, serveFile, type ServeOptions } from '../support/origin.js';
@@ -74,7 +75,7 @@ describe('when the file changes while its download is interrupted and the origin
 });
 
 describe('when a worker freezes past its lock while another takes its job over', () => {
-  it('never lets the frozen worker corrupt or duplicate the file', async () => {
+  it('never lets the frozen worker corrupt or duplicate the file, and the thawed one stops reading at once', async () => {
     const { ferry } = stack;
     const frozen = await ferry.startWorker({ FERRY_LOG_LEVEL: 'info' });
     const file = await stack.origin.randomFile('contested.bin', 24 * MiB);
@@ -90,14 +91,42 @@ describe('when a worker freezes past its lock while another takes its job over',
     frozen.child.kill('SIGCONT');
     expect(final.state).toBe('completed');
 
-    // Let the thawed worker finish its own, now stale, download and try to publish it.
-    await until(() => frozen.logs().includes('FERRY_ERR_LOCK_LOST'), 'the thawed worker to refuse to publish with FERRY_ERR_LOCK_LOST');
+    // Thawed, the worker sees it went a whole lock duration without a renewal and stops reading.
+    await until(() => frozen.logs().includes('FERRY_ERR_LOCK_LOST'), 'the thawed worker to stop with FERRY_ERR_LOCK_LOST');
+    expect(bodyBytesSent.get(route)?.[0]).toBeLessThan(file.size / 2);
 
     expect(rangeStart(stack.origin.requests(route)[1]?.headers.range)).toBeGreaterThan(0);
     expect(await listFiles(ferry.filesOf())).toEqual(['contested.bin']);
     expect(await sha256File(path.join(ferry.filesOf(), 'contested.bin'))).toBe(file.sha256);
     expect((await ferry.status(id)).state).toBe('completed');
     expect(rescuer.child.exitCode).toBeNull();
+  });
+});
+
+describe('when a worker learns its lock was taken from it mid-download', () => {
+  it('stops reading the origin at once, publishes nothing, and the job runs again once the lock frees', async () => {
+    const { ferry } = stack;
+    const robbed = await ferry.startWorker({ FERRY_LOG_LEVEL: 'info' });
+    const file = await stack.origin.randomFile('robbed.bin', 24 * MiB);
+    const route = '/robbed.bin';
+    // Slow the first time only, so the run after the takeover is quick.
+    const url = stack.origin.route(route, serveFile(file, { etag: '"r1"', bytesPerSecond: 2 * MiB }), serveFile(file, { etag: '"r1"' }));
+    const id = await ferry.enqueue({ url });
+    await receivedAtLeast(ferry, id, 1 * MiB);
+
+    // Another token in the lock key is what the worker sees when another worker holds the job: its next renewal fails.
+    const redis = new Redis(stack.redis.url);
+    await redis.set(`${ferry.queue.toKey(id)}:lock`, 'someone-else', 'PX', 3000);
+    redis.disconnect();
+    await until(() => robbed.logs().includes('FERRY_ERR_LOCK_LOST'), 'the worker to stop with FERRY_ERR_LOCK_LOST', 30_000);
+
+    expect(bodyBytesSent.get(route)?.[0]).toBeLessThan(file.size / 2);
+    const final = await ferry.waitFor(id, ['completed', 'failed'], 30_000);
+    expect(final.state).toBe('completed');
+    expect(await sha256File(pathOf(final.result!.location))).toBe(file.sha256);
+    expect(await listFiles(ferry.filesOf())).toEqual(['robbed.bin']);
+    // The abandoned response was not read on in the meantime.
+    expect(bodyBytesSent.get(route)?.[0]).toBeLessThan(file.size / 2);
   });
 });
 
@@ -111,7 +140,7 @@ function mountTmpfs(dir: string, bytes: number): boolean {
 }
 
 describe('when the storage fills up', () => {
-  it('removes the part file, retries later with FERRY_ERR_STORAGE_FULL, and keeps serving other jobs', async (context) => {
+  it('removes the part file, retries, fails with a FERRY_ERR_STORAGE_FULL that promises no retry, and keeps serving other jobs', async (context) => {
     const mountpoint = await mkdtemp(path.join(os.tmpdir(), 'ferry-full-'));
     // A real full filesystem: a 4 MiB tmpfs. Mounting needs root; where it is refused the test says so and skips.
     if (!mountTmpfs(mountpoint, 4 * MiB)) {
@@ -129,6 +158,8 @@ describe('when the storage fills up', () => {
       expect(failed.state).toBe('failed');
       expect(failed.attempts.made).toBe(2);
       expect(failed.error).toMatchObject({ code: 'FERRY_ERR_STORAGE_FULL', retryable: true });
+      // The last attempt is over: its message must not promise another.
+      expect(failed.error?.message).not.toMatch(/retr|again|later/i);
       expect(await readdir(path.join(mountpoint, '.parts'))).toEqual([]);
 
       const smallId = await ferry.enqueue({ url: stack.origin.route('/full/fits.bin', serveFile(small)) });

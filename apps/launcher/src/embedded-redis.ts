@@ -1,23 +1,15 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedisServer, type Logger, type RedisServer } from '@ferry/core';
+import { isAlive, startRedisServer, type Logger, type RedisServer } from '@ferry/core';
 
 const PID_FILE = 'ferry-redis.pid';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * A launcher killed with SIGKILL leaves its redis-server running. Two servers
- * appending to one AOF would corrupt it, so the old one is stopped first
- * (SIGTERM: it flushes its AOF and exits).
+ * The server's guard stops it when its launcher dies, even by SIGKILL; should the
+ * guard itself have been killed, the server is still running. Two servers appending
+ * to one AOF would corrupt it, so the old one is stopped first (SIGTERM: it
+ * flushes its AOF and exits).
  */
 async function stopLeftover(dir: string, logger: Logger): Promise<void> {
   const pidFile = path.join(dir, PID_FILE);

@@ -54,13 +54,30 @@ const env = {
   FERRY_HEADERS_ENCRYPTION_KEYS: sealing.keys,
 };
 const mainOf = (pkg: string) => path.join(path.dirname(fileURLToPath(import.meta.resolve(pkg))), 'main.js');
-const services: Service[] = [startService('api', mainOf('@ferry/api'), env), startService('worker', mainOf('@ferry/worker'), env, WORKER_NODE_FLAGS)];
+// The services hold the private Redis's lifeline: should the launcher die, Redis stops only after they have drained.
+const lifeline = redis?.lifeline;
+const services: Service[] = [
+  startService('api', mainOf('@ferry/api'), env, { lifeline }),
+  startService('worker', mainOf('@ferry/worker'), env, { nodeFlags: WORKER_NODE_FLAGS, lifeline }),
+];
+
+// The services force themselves at FERRY_SHUTDOWN_DEADLINE_MS and exit within 5 s more; past that, one is stuck.
+const SERVICES_GIVEN_UP_AFTER_MS = config.worker.shutdownDeadlineMs + 10_000;
 
 let stopping: Promise<never> | undefined;
+/** API and worker first (they drain against a live Redis), Redis last. */
 function stop(exitCode: number): Promise<never> {
   for (const service of services) if (service.child.exitCode === null) service.child.kill('SIGTERM');
   stopping ??= (async () => {
+    const stuck = setTimeout(() => {
+      for (const service of services) {
+        if (service.child.exitCode !== null) continue;
+        logger.error({ service: service.name }, `${service.name} did not stop in ${SERVICES_GIVEN_UP_AFTER_MS} ms; killing it`);
+        service.child.kill('SIGKILL');
+      }
+    }, SERVICES_GIVEN_UP_AFTER_MS);
     await Promise.all(services.map((service) => service.exited));
+    clearTimeout(stuck);
     await redis?.stop();
     process.exit(exitCode);
   })();
@@ -79,6 +96,12 @@ try {
   await stop(1);
   throw err;
 }
+void redis?.exited.then(() => {
+  if (stopping === undefined) {
+    logger.error('the private redis-server stopped unexpectedly; stopping Ferry');
+    void stop(1);
+  }
+});
 for (const service of services) {
   void service.exited.then((code) => {
     if (stopping === undefined) {

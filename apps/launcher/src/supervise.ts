@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 
 export interface Service {
   readonly name: string;
@@ -9,12 +10,23 @@ export interface Service {
   readonly exited: Promise<number | null>;
 }
 
+export interface ServiceOptions {
+  readonly nodeFlags?: readonly string[];
+  /** A pipe the child holds open, unused, for as long as it runs (see RedisServer.lifeline). */
+  readonly lifeline?: Writable | undefined;
+}
+
 /**
  * Runs a Ferry service as a child in its own process group, so a terminal's
  * Ctrl-C reaches only the launcher, which then stops the services in order.
  */
-export function startService(name: string, modulePath: string, env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): Service {
-  const child = fork(modulePath, [], { env, execArgv: [...process.execArgv, ...nodeFlags], detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function startService(name: string, modulePath: string, env: NodeJS.ProcessEnv, options: ServiceOptions = {}): Service {
+  const child = fork(modulePath, [], {
+    env,
+    execArgv: [...process.execArgv, ...(options.nodeFlags ?? [])],
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(options.lifeline === undefined ? [] : [options.lifeline])],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     child.on('message', (message) => {

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type Config, type StoredDownload } from '@ferry/core';
+import { watchLocks } from './lock-watch.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
 export interface DownloadWorkerDeps extends ProcessorDeps {
@@ -20,6 +21,7 @@ export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, 
     settings: { backoffStrategy: downloadBackoffStrategy(config) },
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
-  worker.on('stalled', (jobId) => deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; it will run again'));
+  worker.on('stalled', (jobId) => deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; it goes back to the queue, and fails with FERRY_ERR_STALLED if it stalled more than FERRY_WORKER_MAX_STALLED_COUNT times'));
+  watchLocks(worker, config.worker.lockDurationMs, deps.logger);
   return worker;
 }

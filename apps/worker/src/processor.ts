@@ -17,6 +17,7 @@ import {
   type Logger,
   type Storage,
 } from '@ferry/core';
+import { LOCK_LOST_REASON } from './lock-watch.js';
 import { CONTROL_REASONS, type WorkerControls } from './worker-controls.js';
 
 /** The abort reason a worker gives its jobs when it shuts down, as opposed to a failure. */
@@ -33,10 +34,14 @@ export interface ProcessorDeps {
   readonly sealer: HeaderSealer;
 }
 
-/** What the engine's signal carries when BullMQ aborts: pause and cancel become the coded errors the attempt ends in. */
+const lockLostError = (when: string) =>
+  new FerryError('FERRY_ERR_LOCK_LOST', `this worker lost the job's lock ${when}; the job is another worker's (or runs again) and this one publishes nothing`);
+
+/** What the engine's signal carries when BullMQ aborts: pause, cancel and a lost lock become the coded errors the attempt ends in. */
 function engineAbortReason(reason: unknown): unknown {
   if (reason === CONTROL_REASONS.cancel) return cancelledError();
   if (reason === CONTROL_REASONS.pause) return new FerryError('FERRY_ERR_PAUSED', 'paused by request');
+  if (reason === LOCK_LOST_REASON) return lockLostError('mid-download');
   return reason;
 }
 
@@ -174,7 +179,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
         await progress.flushed();
         // A worker frozen past its lock (GC pause, SIGSTOP) must not publish a job another worker now runs.
         const owned = token !== undefined && (await job.extendLock(token, deps.config.worker.lockDurationMs)) === 1;
-        if (!owned) throw new FerryError('FERRY_ERR_LOCK_LOST', 'this worker lost the job to another worker before publishing; the other worker finishes it');
+        if (!owned) throw lockLostError('before publishing');
       },
     });
     await progress.flushed();
@@ -187,6 +192,11 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       // Handing the job straight back costs no attempt and does not wait for stalled-job detection.
       log.warn('download interrupted by shutdown; returning the job to the queue');
       await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    if (err.code === 'FERRY_ERR_LOCK_LOST') {
+      // The job is not this worker's to fail or finish: its new holder (or stalled-job detection) decides.
+      log.warn({ code: err.code }, err.message);
       throw new WaitingError();
     }
     if (err.code === 'FERRY_ERR_PAUSED') {

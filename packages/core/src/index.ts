@@ -33,6 +33,7 @@ export {
   type RedisServerOptions,
 } from './redis/redis-server.js';
 export { Checkpoint, DownloadJob, IDEMPOTENCY_KEY, MAX_HEADER_COUNT, MAX_HEADERS_BYTES, MAX_URL_LENGTH, StoredDownload, WorkerProgress } from './schemas.js';
+export { isAlive } from './lifecycle/is-alive.js';
 export { runService } from './lifecycle/run-service.js';
 export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
 export { LocalDiskStorage, PARTS_DIRNAME } from './storage/local-disk.js';

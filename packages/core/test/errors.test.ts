@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isRetryableStatus } from '../src/download/http-status.js';
+import { isRetryableStatus, statusError } from '../src/download/http-status.js';
 import { parseRetryAfter } from '../src/download/retry-after.js';
+import { toFerryError } from '../src/download/to-ferry-error.js';
 import { ERROR_CODES, FerryError, isRetryable } from '../src/errors.js';
 import { decodeFailureReason, encodeFailureReason } from '../src/failure.js';
 
@@ -52,5 +53,21 @@ describe('failure reasons', () => {
   it('report anything else as internal, keeping the text', () => {
     expect(decodeFailureReason('something odd')).toEqual({ code: 'FERRY_ERR_INTERNAL', message: 'something odd', retryable: true });
     expect(decodeFailureReason('FERRY_ERR_NOT_A_CODE: x').code).toBe('FERRY_ERR_INTERNAL');
+  });
+});
+
+describe('the message of a failed attempt', () => {
+  // The engine cannot know whether an attempt was the last one; a promise of another would be false on the last.
+  const causes = ['ENOSPC', 'EDQUOT', 'EACCES', 'ECONNRESET', 'ECONNREFUSED', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'SOMETHING_ELSE'];
+  const phases = ['request', 'body', 'storage'] as const;
+
+  it('promises no retry, whatever the cause', () => {
+    for (const code of causes) {
+      for (const phase of phases) {
+        const err = toFerryError(Object.assign(new Error('boom'), { code }), phase, 'http://origin.test/file', new AbortController().signal);
+        expect(err.message, `${code} in ${phase}`).not.toMatch(/retr|again|later/i);
+      }
+    }
+    for (const status of [408, 429, 500, 503, 404]) expect(statusError(status, 'http://origin.test/file', 1000).message).not.toMatch(/retr|again|later/i);
   });
 });

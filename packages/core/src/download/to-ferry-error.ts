@@ -41,7 +41,8 @@ export function toFerryError(err: unknown, phase: DownloadPhase, url: string, si
   const mapped = code === undefined ? undefined : UNDICI_CODES[code];
   if (mapped !== undefined) return new FerryError(mapped, `${detail} (${url})`, { cause: err, data: { cause: code } });
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new FerryError('FERRY_ERR_STORAGE_FULL', `storage is full (${code}); the partial file was removed and the download will be retried later`, {
+    // Whether another attempt follows is not known here: the job's state and attempts say it, the message must stay true on the last.
+    return new FerryError('FERRY_ERR_STORAGE_FULL', `storage is full (${code}); the partial file was removed`, {
       cause: err,
       data: { cause: code },
     });

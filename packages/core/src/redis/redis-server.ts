@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
+import type { Writable } from 'node:stream';
 import { FerryError } from '../errors.js';
 
 export interface RedisServerOptions {
@@ -20,6 +21,14 @@ export interface RedisServer {
   readonly pid: number;
   /** Stops the server (SHUTDOWN semantics via SIGTERM: the AOF is flushed). Safe to call twice. */
   stop(): Promise<void>;
+  /** Resolves once the server has exited, whether stopped or not. */
+  readonly exited: Promise<void>;
+  /**
+   * Our end of the guard's pipe: the server runs while any process holds it open.
+   * Pass it (as an extra stdio entry) to the processes that use the server, so that if
+   * ours dies they still drain against it, and it stops once the last of them is gone.
+   */
+  readonly lifeline: Writable;
 }
 
 export const REDIS_INSTALL_HINT =
@@ -61,8 +70,23 @@ function waitForReady(child: ChildProcess, output: () => string): Promise<void> 
 }
 
 /**
+ * Runs redis-server (`"$@"`) with a guard: a subshell that waits for end-of-file
+ * on a pipe from our process (the shell's stdin, kept as fd 3), then sends the
+ * server SIGTERM. The kernel closes that pipe however its holders end, SIGKILL
+ * included, so the server never outlives them. `exec` makes the server's pid the
+ * one we spawned.
+ */
+const GUARD = [
+  'exec 3<&0',
+  '(read -r _ <&3; kill -TERM $$) </dev/null >/dev/null 2>&1 &',
+  'exec "$@" </dev/null 3<&-',
+].join('\n');
+
+/**
  * Starts a private redis-server configured the way Ferry needs it: no eviction,
- * AOF with `appendfsync everysec`, bound to loopback only.
+ * AOF with `appendfsync everysec`, bound to loopback only. It runs in a session
+ * of its own, so a terminal's Ctrl-C, sent to the whole foreground process group,
+ * does not reach it: it is stopped by whoever started it, last.
  */
 export async function startRedisServer(options: RedisServerOptions): Promise<RedisServer> {
   const executable = options.executable ?? 'redis-server';
@@ -81,7 +105,11 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     '--daemonize', 'no',
     '--protected-mode', 'yes',
   ];
-  const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', GUARD, 'ferry-redis-guard', executable, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  child.stdin.on('error', () => undefined);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A server that ended by itself (or never started) leaves its guard waiting: release it.
+  void exited.then(() => child.stdin.destroy());
   let log = '';
   const append = (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-16_384);
@@ -90,18 +118,18 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   child.stderr.on('data', append);
   await waitForReady(child, () => log);
 
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
   let stopping: Promise<void> | undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     pid: child.pid ?? -1,
+    exited,
+    lifeline: child.stdin,
     stop() {
       stopping ??= (async () => {
+        // SIGTERM is SHUTDOWN for redis-server: it fsyncs the AOF, then exits.
         child.kill('SIGTERM');
+        child.stdin.end();
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
