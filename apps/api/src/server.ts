@@ -100,7 +100,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       index,
       control,
       endings,
-      idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
+      idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds, deps.queue.toKey('')),
       batches,
       storageDir: config.storageDir,
     });
