@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import {
   IDEMPOTENCY_KEY,
   ListQuery,
   loadDownloadStatus,
+  newId,
   requestFingerprint,
   type ControlAction,
   type DownloadAccepted,
@@ -96,7 +96,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       const state = (await loadDownloadStatus(queue, redis, claim.record.id))?.status.state ?? 'expired';
       return accepted(reply, 200, { id: claim.record.id, url: parsed.data.url }, state);
     }
-    const id = claim?.record.id ?? randomUUID();
+    const id = claim?.record.id ?? newId();
     const [delayed] = await enqueueDownloads(queue, index, owner, [{ id, job: { request: parsed.data } }], claim?.record.createdAt);
     if (claim !== undefined && idempotencyKey !== undefined) {
       // The job exists, so the answer below is true; an unmarked claim is marked by the next one that finds the job.
@@ -114,7 +114,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   async function claimKey(owner: string, key: string, fingerprint: string): Promise<IdempotencyClaim> {
     const deadline = Date.now() + CLAIM_WAIT_MS;
     for (;;) {
-      const claim = await idempotency.claim(owner, key, randomUUID(), fingerprint);
+      const claim = await idempotency.claim(owner, key, newId(), fingerprint);
       if (claim.outcome !== 'pending') return claim;
       if (Date.now() >= deadline) {
         throw new FerryError(
