@@ -5,6 +5,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { FerryError } from '@ferry/core';
+import type { AuthFailureLimiter } from './auth-failures.js';
 import { sendError } from './errors.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
@@ -15,6 +16,8 @@ export interface DashboardOptions {
   readonly password: string;
   /** Hide and refuse every action that changes jobs or queues. */
   readonly readOnly: boolean;
+  /** Shared with the API keys' check: wrong passwords count in the same limit per address. */
+  readonly authFailures: AuthFailureLimiter;
 }
 
 // Hashing first makes both sides the same length, so the comparison leaks neither content nor length.
@@ -68,6 +71,8 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   createBullBoard({ queues: [adapter], serverAdapter, options: { uiConfig: { boardTitle: 'Ferry' } } });
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const refused = options.authFailures.refusal(request.ip);
+    if (refused !== undefined) return sendError(reply, refused);
     const given = basicCredentials(request.headers.authorization);
     const userOk = given !== undefined && sameSecret(given.user, options.user);
     const passwordOk = given !== undefined && sameSecret(given.password, options.password);
@@ -80,6 +85,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
       if (reason === undefined) return;
       return sendError(reply, new FerryError('FERRY_ERR_CROSS_SITE', `refused a cross-site request to change jobs: ${reason}`));
     }
+    if (given !== undefined) options.authFailures.recordFailure(request.ip);
     void reply.header('www-authenticate', 'Basic realm="Ferry dashboard", charset="UTF-8"');
     return sendError(
       reply,

@@ -83,7 +83,8 @@ export function sendError(reply: FastifyReply, err: FerryError): FastifyReply {
   const body: ErrorBody = { code: err.code, message: err.message };
   const issues = err.data['issues'];
   if (Array.isArray(issues)) body.issues = issues as ErrorBody['issues'];
-  if (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE') void reply.header('retry-after', '5');
+  const retryAfter = err.data['retryAfterSeconds'] ?? (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE' ? 5 : undefined);
+  if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
   const contentRange = (err.data['headers'] as Record<string, string> | undefined)?.['Content-Range'];
   if (contentRange !== undefined) void reply.header('content-range', contentRange);
   return reply.status(ERROR_CODES[err.code].httpStatus).send(body);

@@ -15,6 +15,7 @@ import {
   REDACTED_PATHS,
   type Config,
 } from '@ferry/core';
+import { AuthFailureLimiter } from './auth-failures.js';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler, sendError } from './errors.js';
@@ -73,8 +74,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.decorate('downloadEvents', hub);
   app.addHook('onClose', () => hub.close());
+  const authFailures = new AuthFailureLimiter(config.api.authFailureLimit);
   await app.register(async (v1) => {
-    v1.addHook('onRequest', requireApiKey(config.api.keys));
+    v1.addHook('onRequest', requireApiKey(config.api.keys, authFailures));
     await v1.register(rateLimit, {
       max: config.api.rateLimit.max,
       timeWindow: config.api.rateLimit.windowMs,
@@ -121,6 +123,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     user: config.dashboard.user,
     password: deps.dashboardPassword,
     readOnly: config.dashboard.readOnly,
+    authFailures,
   });
   return app;
 }

@@ -63,6 +63,10 @@ export const EnvSchema = z.object({
   FERRY_API_RATE_LIMIT: int(1, 1_000_000).default(600),
   /** The rate limit's window. */
   FERRY_API_RATE_LIMIT_WINDOW_MS: durationMs(1000, DAY).default(MINUTE),
+  /** Wrong API keys and dashboard passwords one client address may send per FERRY_AUTH_FAILURE_WINDOW_MS; beyond it every request from it is 429 until the window ends. Counted in each API process's memory. */
+  FERRY_AUTH_FAILURE_LIMIT: int(1, 1_000_000).default(20),
+  /** The failed-authentication limit's window. */
+  FERRY_AUTH_FAILURE_WINDOW_MS: durationMs(1000, DAY).default(10 * MINUTE),
   /** Secrets that sign completion callbacks (Standard Webhooks `whsec_…`, comma-separated; all sign, for rotation). Unset: requests with a callbackUrl are refused. */
   FERRY_WEBHOOK_SECRETS: list(parseWebhookSecrets),
   /** Delivery attempts per callback, the first included. */
@@ -160,6 +164,7 @@ export interface Config {
     readonly bodyLimitBytes: number;
     readonly keys: readonly ApiKey[];
     readonly rateLimit: { readonly max: number; readonly windowMs: number };
+    readonly authFailureLimit: { readonly max: number; readonly windowMs: number };
     readonly idempotencyTtlSeconds: number;
     readonly batchMaxSize: number;
     readonly batchBodyLimitBytes: number;
@@ -259,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: e.FERRY_API_BODY_LIMIT_BYTES,
       keys: e.FERRY_API_KEYS ?? [],
       rateLimit: { max: e.FERRY_API_RATE_LIMIT, windowMs: e.FERRY_API_RATE_LIMIT_WINDOW_MS },
+      authFailureLimit: { max: e.FERRY_AUTH_FAILURE_LIMIT, windowMs: e.FERRY_AUTH_FAILURE_WINDOW_MS },
       idempotencyTtlSeconds: e.FERRY_IDEMPOTENCY_TTL_SECONDS,
       batchMaxSize: e.FERRY_BATCH_MAX_SIZE,
       batchBodyLimitBytes: e.FERRY_BATCH_BODY_LIMIT_BYTES,
