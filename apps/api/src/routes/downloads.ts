@@ -10,6 +10,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
   CLAIM_GRACE_MS,
   DownloadRequest,
+  ENDED_STATES,
   FerryError,
   IDEMPOTENCY_KEY,
   ListQuery,
@@ -203,6 +204,13 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   app.get<{ Params: { id: string } }>('/v1/downloads/:id/content', async (request, reply) => {
     const status = await ownStatus(request, request.params.id);
     if (status.result === null) {
+      // An ended download without a result will not get one by waiting: NOT_READY would tell the caller to wait.
+      if (ENDED_STATES.has(status.state)) {
+        throw new FerryError(
+          'FERRY_ERR_WRONG_STATE',
+          `download ${status.id} is ${status.state}, so it has no content and will get none unless it is retried (POST /v1/downloads/${status.id}/retry)`,
+        );
+      }
       throw new FerryError('FERRY_ERR_NOT_READY', `download ${status.id} is ${status.state}; its content is available once it is completed`);
     }
     const file = fileURLToPath(status.result.location);
