@@ -10,6 +10,7 @@ import {
   DownloadControl,
   DownloadIndex,
   EgressPolicy,
+  ferryKey,
   FerryError,
   IdempotencyStore,
   REDACTED_PATHS,
@@ -82,7 +83,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       timeWindow: config.api.rateLimit.windowMs,
       // Counted in Redis, so the limit holds across API replicas.
       redis: deps.redis,
-      nameSpace: `${config.queuePrefix}:rate-limit:`,
+      nameSpace: `${ferryKey(config.queuePrefix, 'rate-limit')}:`,
       keyGenerator: (request) => request.apiKey?.name ?? request.ip,
       // With Redis down the route itself answers 503; the limiter should not turn that into a 500.
       skipOnError: true,

@@ -46,7 +46,7 @@ export const EnvSchema = z.object({
     .optional(),
   /** What to do when Redis may evict keys (anything but maxmemory-policy noeviction loses jobs). */
   FERRY_REDIS_EVICTION_CHECK: z.enum(['warn', 'refuse']).default('warn'),
-  /** Key prefix for every BullMQ key, so several Ferry installs can share one Redis. */
+  /** Key prefix for every key Ferry writes (BullMQ's `<prefix>:<queue>:…` and its own `<prefix>:<name>:…`), so several Ferry installs can share one Redis. */
   FERRY_QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, { error: 'must be 1-32 letters, digits, _ or -' })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { ferryKey } from './redis/keys.js';
 import type { DownloadRequest } from './schemas.js';
 
 function canonical(value: unknown): unknown {
@@ -111,7 +112,7 @@ export class IdempotencyStore {
   }
 
   #key(owner: string, key: string): string {
-    return `${this.prefix}:idempotency:${createHash('sha256').update(`${owner}\0${key}`).digest('hex')}`;
+    return ferryKey(this.prefix, 'idempotency', createHash('sha256').update(`${owner}\0${key}`).digest('hex'));
   }
 
   /** Claims `key` for a new download `id`, or says what became of the earlier claim. */

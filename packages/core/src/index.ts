@@ -25,6 +25,7 @@ export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrategy } from './queues.js';
 export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from './redis/connections.js';
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
+export { ferryKey } from './redis/keys.js';
 export {
   findRedisServer,
   freePort,
