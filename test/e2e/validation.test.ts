@@ -67,6 +67,21 @@ describe('when a download request is invalid', () => {
     expect(response.body.issues?.map((issue) => issue.path).sort()).toEqual(['extra', 'filename', 'url']);
   });
 
+  it.each([
+    ['an unfinished body', '{"url": "http://example.com/a",', 'expected double-quoted property name at line 1, column 32 (offset 31), where the body ends'],
+    ['a body cut inside a value', '{"url": "http://example.com/a", "priority": ', 'it ends before the JSON does, at line 1, column 45 (offset 44), where the body ends'],
+    ['a trailing comma', '{\n  "url": "http://example.com/a",\n}', "expected double-quoted property name at line 3, column 1 (offset 35)"],
+    ['a misspelt literal', '{\n  "url": "http://example.com/a",\n  "x": tru\n}', 'unexpected "\\n" at line 3, column 11 (offset 45)'],
+    ['text after the object', '{"url": "http://example.com/a"} x', 'unexpected "x" at line 1, column 33 (offset 32)'],
+    ['a second value after the object', '{"url": "http://example.com/a"}{}', 'unexpected "{" at line 1, column 32 (offset 31)'],
+    ['a bad escape', '{"url": "http://example.com/\\q"}', 'bad escaped character at line 1, column 30 (offset 29)'],
+    ['a __proto__ key', '{"url": "http://example.com/a", "__proto__": {"x": 1}}', 'it holds a __proto__ or constructor.prototype key, which the API refuses'],
+  ])('says in one sentence why and where %s is not JSON', async (_what, body, where) => {
+    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', body);
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ code: 'FERRY_ERR_VALIDATION', message: `the body is not valid JSON: ${where}` });
+  });
+
   it('answers 415 with a hint when the body is not sent as JSON', async () => {
     const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', 'url=https://example.com', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(response.status).toBe(415);

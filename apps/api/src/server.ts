@@ -21,6 +21,7 @@ import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler, sendError } from './errors.js';
 import { JobEventHub } from './events/job-event-hub.js';
+import { useJsonBodyParser } from './json-body.js';
 import { openApiDocs } from './openapi/plugin.js';
 import { batchRoutes } from './routes/batches.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -57,6 +58,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   });
   app.setErrorHandler(errorHandler);
+  useJsonBodyParser(app);
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new FerryError('FERRY_ERR_NOT_FOUND', `no route ${request.method} ${request.url}; the API is described at /docs`)),
   );
