@@ -101,7 +101,9 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     const [delayed] = await enqueueDownloads(queue, index, owner, [{ id, job: { request: parsed.data } }], claim?.record.createdAt);
     if (claim !== undefined && idempotencyKey !== undefined) {
       // The job exists, so the answer below is true; an unmarked claim is marked by the next one that finds the job.
-      await idempotency.markEnqueued(owner, idempotencyKey, claim.record).catch((err: Error) => request.log.warn({ jobId: id, err: err.message }, 'could not mark an idempotency key enqueued'));
+      await idempotency
+        .markEnqueued(owner, idempotencyKey, claim.record)
+        .catch((err: Error) => request.log.warn({ jobId: id, err: err.message }, 'could not mark an idempotency key enqueued'));
     }
     request.log.info({ jobId: id, url: parsed.data.url, owner }, 'download enqueued');
     return accepted(reply, 202, { id, url: parsed.data.url }, delayed === true ? 'delayed' : 'queued');
