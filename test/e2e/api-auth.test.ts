@@ -104,3 +104,45 @@ describe('Bull Board in read-only mode', () => {
     expect(list.body.queues.find((q) => q.name === 'downloads')?.readOnlyMode).toBe(true);
   });
 });
+
+describe('failed authentication from one address', () => {
+  const WRONG_KEY = bearer('fry_a-guess-that-is-not-a-key');
+  const WRONG_PASSWORD = { authorization: `Basic ${Buffer.from('admin:a-guess').toString('base64')}` };
+  const read = (headers: Record<string, string>) => stack.ferry.request<ErrorBody>('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000', undefined, headers);
+
+  it('answers 429 with Retry-After once it passes FERRY_AUTH_FAILURE_LIMIT, while valid keys and missing credentials count nothing', async () => {
+    await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '3', FERRY_AUTH_FAILURE_WINDOW_MS: '60000' });
+    for (let i = 0; i < 10; i += 1) {
+      expect((await read({})).status).toBe(404);
+      expect((await read({ authorization: '' })).status).toBe(401);
+    }
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await read(WRONG_KEY)).status);
+    expect(statuses).toEqual([401, 401, 401]);
+    const limited = await read(WRONG_KEY);
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('FERRY_ERR_RATE_LIMITED');
+    expect(limited.body.message).toMatch(/too many failed authentication attempts/);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Until the window ends the address learns nothing more, not even whether a key is right.
+    expect((await read({})).status).toBe(429);
+    expect((await stack.ferry.request('GET', '/admin/queues/api/queues', undefined, ADMIN)).status).toBe(429);
+  });
+
+  it('counts wrong dashboard passwords in the same limit, and lets the address try again after the window', async () => {
+    await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '2', FERRY_AUTH_FAILURE_WINDOW_MS: '1000' });
+    const dashboard = (headers: Record<string, string>) => stack.ferry.request<ErrorBody>('GET', '/admin/queues/api/queues', undefined, headers);
+    expect((await dashboard({})).status).toBe(401);
+    expect((await dashboard(WRONG_PASSWORD)).status).toBe(401);
+    expect((await read(WRONG_KEY)).status).toBe(401);
+    const limited = await dashboard(WRONG_PASSWORD);
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('FERRY_ERR_RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await dashboard(ADMIN)).status).toBe(200);
+    expect((await read({})).status).toBe(404);
+  });
+});

@@ -76,10 +76,10 @@ describe('GET /v1/downloads/{id}/content', () => {
   });
 
   it('answers 409 FERRY_ERR_NOT_READY before the download completes, and 404 for another key or a deleted file', async () => {
-    const failed = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/missing', status(404)) }));
-    const notReady = await get(`/v1/downloads/${failed.id}/content`);
+    const later = await stack.ferry.enqueue({ url: stack.origin.route('/content/later.bin', status(404)), delayMs: 60_000 });
+    const notReady = await get(`/v1/downloads/${later}/content`);
     expect(notReady.response.status).toBe(409);
-    expect(JSON.parse(notReady.body.toString()).code).toBe('FERRY_ERR_NOT_READY');
+    expect(JSON.parse(notReady.body.toString())).toEqual({ code: 'FERRY_ERR_NOT_READY', message: `download ${later} is delayed; its content is available once it is completed` });
 
     const file = await stack.origin.randomFile('gone.bin', 10);
     const done = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/gone.bin', serveFile(file)) }));
@@ -88,5 +88,19 @@ describe('GET /v1/downloads/{id}/content', () => {
     const gone = await get(`/v1/downloads/${done.id}/content`);
     expect(gone.response.status).toBe(404);
     expect(JSON.parse(gone.body.toString()).message).toMatch(/no longer in storage/);
+  });
+
+  it('answers 409 FERRY_ERR_WRONG_STATE for a failed or cancelled download, which will have no content unless retried', async () => {
+    const failed = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/missing', status(404)) }));
+    const cancelled = await stack.ferry.enqueue({ url: stack.origin.route('/content/cancelled.bin', status(404)), delayMs: 60_000 });
+    expect((await stack.ferry.request('DELETE', `/v1/downloads/${cancelled}`)).status).toBe(200);
+    for (const [id, state] of [[failed.id, 'failed'], [cancelled, 'cancelled']]) {
+      const answer = await get(`/v1/downloads/${id}/content`);
+      expect(answer.response.status).toBe(409);
+      expect(JSON.parse(answer.body.toString())).toEqual({
+        code: 'FERRY_ERR_WRONG_STATE',
+        message: `download ${id} is ${state}, so it has no content and will get none unless it is retried (POST /v1/downloads/${id}/retry)`,
+      });
+    }
   });
 });

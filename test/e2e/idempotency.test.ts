@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { DownloadRequest, requestFingerprint } from '@ferry/core';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { bearer, OTHER_API_KEY } from '../support/ferry.js';
 import { useStack } from '../support/stack.js';
@@ -80,5 +83,19 @@ describe('Idempotency-Key', () => {
     const theirs = await stack.ferry.request<Accepted>('POST', '/v1/downloads', { url: 'https://example.com/shared-key.bin' }, { ...bearer(OTHER_API_KEY), 'idempotency-key': 'shared' });
     expect(theirs.status).toBe(202);
     expect(theirs.body.id).not.toBe(mine.body.id);
+  });
+
+  it('takes over a claim an earlier build left unfinished (no job, no claim time), and enqueues its id', async () => {
+    const body = { url: 'https://example.com/stuck.bin' };
+    const stuckId = '0b7c7f4e-94a1-4f43-9d6f-2a0b4f1f3c11';
+    const redis = new Redis(stack.redis.url);
+    const key = `ferry:idempotency:${createHash('sha256').update('test\0stuck').digest('hex')}`;
+    await redis.set(key, JSON.stringify({ id: stuckId, fingerprint: requestFingerprint(DownloadRequest.parse(body)), enqueued: false }), 'EX', 3600);
+    redis.disconnect();
+    const again = await post(body, 'stuck');
+    expect(again.status).toBe(202);
+    expect(again.body.id).toBe(stuckId);
+    expect(await stack.ferry.queue.getJob(stuckId)).toBeDefined();
+    expect((await post(body, 'stuck')).body).toMatchObject({ id: stuckId, state: 'queued' });
   });
 });

@@ -92,7 +92,7 @@ describe('GET /v1/downloads', () => {
     const { ferry } = stack;
     const ids = await enqueueMany(ferry, 3, 'pruned');
     const redis = new Redis(stack.redis.url);
-    const indexKey = 'ferry:ferry:owner:test';
+    const indexKey = 'ferry:owner:test';
     expect(await redis.zcard(indexKey)).toBe(3);
     for (const id of ids.slice(0, 2)) await ferry.queue.remove(id);
 

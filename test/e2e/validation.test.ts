@@ -24,7 +24,23 @@ const BAD_REQUESTS: Array<[string, unknown, RegExp]> = [
   ['a filename with a path', { url: 'https://example.com/a', filename: '../etc/passwd' }, /filename must be a bare file name/],
   ['a filename that is a device name', { url: 'https://example.com/a', filename: 'CON.txt' }, /filename must not be a reserved device name/],
   ['an engine-owned header', { url: 'https://example.com/a', headers: { Host: 'evil' } }, /headers\.Host is set by Ferry itself/],
-  ['a header value with CRLF', { url: 'https://example.com/a', headers: { 'X-A': 'a\r\nX-B: b' } }, /headers\.X-A must not contain CR, LF or NUL/],
+  ['a header value with CRLF', { url: 'https://example.com/a', headers: { 'X-A': 'a\r\nX-B: b' } }, /headers\.X-A must not contain control characters: found U\+000D at index 1/],
+  ...(
+    [
+      ['VT', '\u000b'],
+      ['FF', '\u000c'],
+      ['ESC', '\u001b'],
+      ['DEL', '\u007f'],
+      ['a C1 control (NEL)', '\u0085'],
+    ] as const
+  ).map(([what, char]): [string, unknown, RegExp] => [
+    `a header value with ${what}`,
+    { url: 'https://example.com/a', headers: { 'X-Token': `a${char}b` } },
+    new RegExp(`headers\\.X-Token must not contain control characters: found U\\+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at index 1`),
+  ]),
+  ['a header value with U+2028', { url: 'https://example.com/a', headers: { 'X-Token': 'a\u2028b' } }, /headers\.X-Token must not contain characters beyond U\+00FF: found U\+2028 at index 1/],
+  ['a header value with U+2029', { url: 'https://example.com/a', headers: { 'X-Token': 'a\u2029b' } }, /headers\.X-Token must not contain characters beyond U\+00FF: found U\+2029 at index 1/],
+  ['a header name that is not a token', { url: 'https://example.com/a', headers: { 'X Token': 'a' } }, /headers\.X Token is not a valid header name/],
   ['a checksum with an unknown algorithm', { url: 'https://example.com/a', checksum: { algorithm: 'crc32', value: 'abcd' } }, /checksum\.algorithm must be one of sha256, sha512, sha1, md5/],
   ['a checksum of the wrong length', { url: 'https://example.com/a', checksum: { algorithm: 'sha256', value: 'abcd' } }, /checksum\.value must be a sha256 digest: 64 hexadecimal characters or 32 bytes in base64/],
   ['an md5 checksum of sha256 length', { url: 'https://example.com/a', checksum: { algorithm: 'md5', value: 'a'.repeat(64) } }, /checksum\.value must be a md5 digest: 32 hexadecimal/],
@@ -50,6 +66,21 @@ describe('when a download request is invalid', () => {
     const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', { url: 'ftp://x', filename: '..', extra: true });
     expect(response.status).toBe(400);
     expect(response.body.issues?.map((issue) => issue.path).sort()).toEqual(['extra', 'filename', 'url']);
+  });
+
+  it.each([
+    ['an unfinished body', '{"url": "http://example.com/a",', 'expected double-quoted property name at line 1, column 32 (offset 31), where the body ends'],
+    ['a body cut inside a value', '{"url": "http://example.com/a", "priority": ', 'it ends before the JSON does, at line 1, column 45 (offset 44), where the body ends'],
+    ['a trailing comma', '{\n  "url": "http://example.com/a",\n}', "expected double-quoted property name at line 3, column 1 (offset 35)"],
+    ['a misspelt literal', '{\n  "url": "http://example.com/a",\n  "x": tru\n}', 'unexpected "\\n" at line 3, column 11 (offset 45)'],
+    ['text after the object', '{"url": "http://example.com/a"} x', 'unexpected "x" at line 1, column 33 (offset 32)'],
+    ['a second value after the object', '{"url": "http://example.com/a"}{}', 'unexpected "{" at line 1, column 32 (offset 31)'],
+    ['a bad escape', '{"url": "http://example.com/\\q"}', 'bad escaped character at line 1, column 30 (offset 29)'],
+    ['a __proto__ key', '{"url": "http://example.com/a", "__proto__": {"x": 1}}', 'it holds a __proto__ or constructor.prototype key, which the API refuses'],
+  ])('says in one sentence why and where %s is not JSON', async (_what, body, where) => {
+    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', body);
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ code: 'FERRY_ERR_VALIDATION', message: `the body is not valid JSON: ${where}` });
   });
 
   it('answers 415 with a hint when the body is not sent as JSON', async () => {

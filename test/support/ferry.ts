@@ -43,6 +43,8 @@ const TEST_ENV = {
   FERRY_CALLBACK_BACKOFF_BASE_MS: '100',
   // Suites poll the API far faster than any caller should; the rate-limit suite sets its own limit.
   FERRY_API_RATE_LIMIT: '1000000',
+  // Suites send wrong keys and passwords on purpose; the auth suite sets its own limit.
+  FERRY_AUTH_FAILURE_LIMIT: '1000000',
   ...TEST_EGRESS_ENV,
 } as const;
 

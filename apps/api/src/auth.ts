@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FerryError, findApiKey, type ApiKey } from '@ferry/core';
+import type { AuthFailureLimiter } from './auth-failures.js';
 import { sendError } from './errors.js';
 
 declare module 'fastify' {
@@ -11,15 +12,19 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer ([\x21-\x7e]+)$/;
 
-/** An onRequest hook: `Authorization: Bearer <key>` with one of `keys`, or 401. */
-export function requireApiKey(keys: readonly ApiKey[]) {
+/** An onRequest hook: `Authorization: Bearer <key>` with one of `keys`, or 401; 429 for an address that guessed too often. */
+export function requireApiKey(keys: readonly ApiKey[], failures: AuthFailureLimiter) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const refused = failures.refusal(request.ip);
+    if (refused !== undefined) return sendError(reply, refused);
     const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
     const key = token === undefined ? undefined : findApiKey(keys, token);
     if (key !== undefined) {
       request.apiKey = key;
       return undefined;
     }
+    // A key that is wrong counts; a missing one is no guess.
+    if (token !== undefined) failures.recordFailure(request.ip);
     void reply.header('www-authenticate', 'Bearer realm="Ferry API"');
     const message =
       token === undefined

@@ -9,6 +9,8 @@ import { FerryError, type BatchStore, type DownloadControl } from '@ferry/core';
 import { crossSiteReason, refusedAction } from './dashboard-guard.js';
 import { retryDownloadsAsTheApiDoes } from './dashboard-retries.js';
 import { callbackTitle, dashboardAnswers, downloadProgressView, downloadTitle, redactJobData } from './dashboard-views.js';
+import type { AuthFailureLimiter } from './auth-failures.js';
+import { sendError } from './errors.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
@@ -24,6 +26,8 @@ export interface DashboardOptions {
   readonly password: string;
   /** Hide and refuse every action that changes jobs or queues. */
   readonly readOnly: boolean;
+  /** Shared with the API keys' check: wrong passwords count in the same limit per address. */
+  readonly authFailures: AuthFailureLimiter;
 }
 
 // Hashing first makes both sides the same length, so the comparison leaks neither content nor length.
@@ -82,6 +86,8 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   });
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const refused = options.authFailures.refusal(request.ip);
+    if (refused !== undefined) return sendError(reply, refused);
     const given = basicCredentials(request.headers.authorization);
     const userOk = given !== undefined && sameSecret(given.user, options.user);
     const passwordOk = given !== undefined && sameSecret(given.password, options.password);
@@ -101,10 +107,11 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
         );
       }
       // Unknown paths are left to the 404 handler.
-      const refused = request.routeOptions.url === undefined ? undefined : refusedAction(request.method, boardRoute(request));
-      if (refused !== undefined) return refuse(reply, refused);
+      const action = request.routeOptions.url === undefined ? undefined : refusedAction(request.method, boardRoute(request));
+      if (action !== undefined) return refuse(reply, action);
       return;
     }
+    if (given !== undefined) options.authFailures.recordFailure(request.ip);
     void reply.header('www-authenticate', 'Basic realm="Ferry dashboard", charset="UTF-8"');
     return refuse(
       reply,

@@ -30,9 +30,15 @@ function jobData(sealer: HeaderSealer, owner: string, id: string, job: NewDownlo
  * Puts an owner's downloads in the queue and in the owner's list, in one round
  * trip to BullMQ however many there are. Returns whether each starts later (delayed).
  * The list entries go first: a failed enqueue leaves only entries the list skips.
+ * Enqueueing an id again is harmless: BullMQ adds a job id at most once.
  */
-export async function enqueueDownloads({ queue, index, sealer }: EnqueueTarget, owner: string, downloads: readonly NewDownload[]): Promise<boolean[]> {
-  const now = Date.now();
+export async function enqueueDownloads(
+  { queue, index, sealer }: EnqueueTarget,
+  owner: string,
+  downloads: readonly NewDownload[],
+  // A taken-over idempotency claim passes its first time, so the list entry of an earlier try is the same member.
+  now = Date.now(),
+): Promise<boolean[]> {
   await index.add(owner, downloads.map(({ id }) => ({ id, createdAt: now })));
   const options = downloads.map(({ job }) => scheduling(job.request));
   await queue.addBulk(

@@ -42,7 +42,6 @@ export function invalidRequest(issues: Array<{ path: string; message: string }>,
 
 // Fastify's own errors (body parsing, limits) carry FST_ codes; callers see Ferry's.
 const FASTIFY_CODES: Readonly<Record<string, [ErrorCode, string]>> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: ['FERRY_ERR_VALIDATION', 'the body is not valid JSON'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['FERRY_ERR_VALIDATION', 'the body is empty: send a JSON object such as {"url": "https://example.com/file.bin"}'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['FERRY_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with Content-Type: application/json'],
   FST_ERR_CTP_BODY_TOO_LARGE: ['FERRY_ERR_PAYLOAD_TOO_LARGE', 'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES; FERRY_BATCH_BODY_LIMIT_BYTES for batches)'],
@@ -60,7 +59,7 @@ function toFerryError(error: FastifyError | Error): FerryError {
   const known = code === undefined ? undefined : FASTIFY_CODES[code];
   if (known !== undefined) {
     const [ferryCode, hint] = known;
-    return new FerryError(ferryCode, code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? `${hint}: ${error.message}` : hint, { cause: error });
+    return new FerryError(ferryCode, hint, { cause: error });
   }
   const status = (error as FastifyError).statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
@@ -73,7 +72,8 @@ export function sendError(reply: FastifyReply, err: FerryError): FastifyReply {
   const body: ErrorBody = { code: err.code, message: err.message };
   const issues = err.data['issues'];
   if (Array.isArray(issues)) body.issues = issues as ErrorBody['issues'];
-  if (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE') void reply.header('retry-after', '5');
+  const retryAfter = err.data['retryAfterSeconds'] ?? (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE' ? 5 : undefined);
+  if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
   const contentRange = (err.data['headers'] as Record<string, string> | undefined)?.['Content-Range'];
   if (contentRange !== undefined) void reply.header('content-range', contentRange);
   return reply.status(ERROR_CODES[err.code].httpStatus).send(body);

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FastifyRequest } from 'fastify';
-import { FerryError, loadDownloadStatus, type BatchRecord, type BatchStore, type DownloadJob, type LoadedDownload } from '@ferry/core';
+import { FerryError, isId, loadDownloadStatus, type BatchRecord, type BatchStore, type DownloadJob, type LoadedDownload } from '@ferry/core';
 
 /** The API key name a request was made with: the owner of what it creates and the only one who sees it. */
 export function ownerOf(request: FastifyRequest): string {
@@ -20,6 +20,8 @@ export const ownedBy = (loaded: LoadedDownload | undefined, owner: string): load
 
 /** The caller's own download, or a 404 error. */
 export async function loadOwnDownload(request: FastifyRequest, queue: Queue, redis: Redis, id: string): Promise<LoadedDownload> {
+  // Text that is no id of ours never reaches Redis, where it could name another key.
+  if (!isId(id)) throw downloadNotFound(id);
   const loaded = await loadDownloadStatus(queue, redis, id);
   if (!ownedBy(loaded, ownerOf(request))) throw downloadNotFound(id);
   return loaded;
@@ -27,6 +29,7 @@ export async function loadOwnDownload(request: FastifyRequest, queue: Queue, red
 
 /** The batch if `owner` made it, or a 404 error: another key's answers exactly like a missing one. */
 export async function loadBatchOf(owner: string, batches: BatchStore, id: string): Promise<BatchRecord> {
+  if (!isId(id)) throw batchNotFound(id);
   const batch = await batches.load(id);
   if (batch === undefined || batch.owner !== owner) throw batchNotFound(id);
   return batch;

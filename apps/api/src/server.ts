@@ -10,6 +10,7 @@ import {
   DownloadControl,
   DownloadIndex,
   EgressPolicy,
+  ferryKey,
   FerryError,
   HeaderSealer,
   IdempotencyStore,
@@ -17,10 +18,12 @@ import {
   REDACTED_PATHS,
   type Config,
 } from '@ferry/core';
+import { AuthFailureLimiter } from './auth-failures.js';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler, sendError } from './errors.js';
 import { JobEventHub } from './events/job-event-hub.js';
+import { useJsonBodyParser } from './json-body.js';
 import { openApiDocs } from './openapi/plugin.js';
 import { batchRoutes } from './routes/batches.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -57,6 +60,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   });
   app.setErrorHandler(errorHandler);
+  useJsonBodyParser(app);
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new FerryError('FERRY_ERR_NOT_FOUND', `no route ${request.method} ${request.url}; the API is described at /docs`)),
   );
@@ -76,14 +80,15 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.decorate('downloadEvents', hub);
   app.addHook('onClose', () => hub.close());
+  const authFailures = new AuthFailureLimiter(config.api.authFailureLimit);
   await app.register(async (v1) => {
-    v1.addHook('onRequest', requireApiKey(config.api.keys));
+    v1.addHook('onRequest', requireApiKey(config.api.keys, authFailures));
     await v1.register(rateLimit, {
       max: config.api.rateLimit.max,
       timeWindow: config.api.rateLimit.windowMs,
       // Counted in Redis, so the limit holds across API replicas.
       redis: deps.redis,
-      nameSpace: `${config.queuePrefix}:rate-limit:`,
+      nameSpace: `${ferryKey(config.queuePrefix, 'rate-limit')}:`,
       keyGenerator: (request) => request.apiKey?.name ?? request.ip,
       // With Redis down the route itself answers 503; the limiter should not turn that into a 500.
       skipOnError: true,
@@ -108,7 +113,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       index,
       control,
       endings,
-      idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds),
+      idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds, deps.queue.toKey('')),
       batches,
       storage: new LocalDiskStorage(config.storageDir),
       sealer,
@@ -135,6 +140,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     user: config.dashboard.user,
     password: deps.dashboardPassword,
     readOnly: config.dashboard.readOnly,
+    authFailures,
   });
   return app;
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { DownloadIndex, Logger } from '@ferry/core';
+import { ferryKey, type DownloadIndex, type Logger } from '@ferry/core';
 import { every } from './every.js';
 
 export interface IndexPrunerDeps {
@@ -17,7 +17,7 @@ export interface IndexPrunerDeps {
  */
 export function startIndexPruner(deps: IndexPrunerDeps): { stop: () => void } {
   const prune = async () => {
-    const turn = await deps.redis.set(`${deps.prefix}:ferry:index-prune-turn`, String(process.pid), 'PX', deps.intervalMs, 'NX');
+    const turn = await deps.redis.set(ferryKey(deps.prefix, 'index-prune-turn'), String(process.pid), 'PX', deps.intervalMs, 'NX');
     if (turn !== 'OK') return;
     const removed = await deps.index.prune(deps.jobKey);
     if (removed > 0) deps.logger.info({ removed }, 'forgot list entries of downloads retention removed');

@@ -47,7 +47,7 @@ export const EnvSchema = z.object({
     .optional(),
   /** What to do when Redis may evict keys (anything but maxmemory-policy noeviction loses jobs). */
   FERRY_REDIS_EVICTION_CHECK: z.enum(['warn', 'refuse']).default('warn'),
-  /** Key prefix for every BullMQ key, so several Ferry installs can share one Redis. */
+  /** Key prefix for every key Ferry writes (BullMQ's `<prefix>:<queue>:…` and its own `<prefix>:<name>:…`), so several Ferry installs can share one Redis. */
   FERRY_QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, { error: 'must be 1-32 letters, digits, _ or -' })
@@ -64,6 +64,10 @@ export const EnvSchema = z.object({
   FERRY_API_RATE_LIMIT: int(1, 1_000_000).default(600),
   /** The rate limit's window. */
   FERRY_API_RATE_LIMIT_WINDOW_MS: durationMs(1000, DAY).default(MINUTE),
+  /** Wrong API keys and dashboard passwords one client address may send per FERRY_AUTH_FAILURE_WINDOW_MS; beyond it every request from it is 429 until the window ends. Counted in each API process's memory. */
+  FERRY_AUTH_FAILURE_LIMIT: int(1, 1_000_000).default(20),
+  /** The failed-authentication limit's window. */
+  FERRY_AUTH_FAILURE_WINDOW_MS: durationMs(1000, DAY).default(10 * MINUTE),
   /** Secrets that sign completion callbacks (Standard Webhooks `whsec_…`, comma-separated; all sign, for rotation). Unset: requests with a callbackUrl are refused. */
   FERRY_WEBHOOK_SECRETS: list(parseWebhookSecrets),
   /** Keys that encrypt request headers while they sit in Redis (AES-256-GCM), as id:base64 entries (comma-separated; the first encrypts, all decrypt, for rotation). The API and every worker need the same keys. Unset: requests with headers are refused. */
@@ -163,6 +167,7 @@ export interface Config {
     readonly bodyLimitBytes: number;
     readonly keys: readonly ApiKey[];
     readonly rateLimit: { readonly max: number; readonly windowMs: number };
+    readonly authFailureLimit: { readonly max: number; readonly windowMs: number };
     readonly idempotencyTtlSeconds: number;
     readonly batchMaxSize: number;
     readonly batchBodyLimitBytes: number;
@@ -264,6 +269,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: e.FERRY_API_BODY_LIMIT_BYTES,
       keys: e.FERRY_API_KEYS ?? [],
       rateLimit: { max: e.FERRY_API_RATE_LIMIT, windowMs: e.FERRY_API_RATE_LIMIT_WINDOW_MS },
+      authFailureLimit: { max: e.FERRY_AUTH_FAILURE_LIMIT, windowMs: e.FERRY_AUTH_FAILURE_WINDOW_MS },
       idempotencyTtlSeconds: e.FERRY_IDEMPOTENCY_TTL_SECONDS,
       batchMaxSize: e.FERRY_BATCH_MAX_SIZE,
       batchBodyLimitBytes: e.FERRY_BATCH_BODY_LIMIT_BYTES,

@@ -5,9 +5,10 @@ import { FerryError } from './errors.js';
 import { endingsKey } from './download-endings.js';
 import { encodeFailureReason } from './failure.js';
 import { asControlAction, CONTROL_FIELD, type ControlAction } from './load-download-status.js';
+import { ferryKey } from './redis/keys.js';
 
 /** Workers listen here for pause and cancel requests about the jobs they hold. */
-export const controlChannel = (prefix: string): string => `${prefix}:ferry:control`;
+export const controlChannel = (prefix: string): string => ferryKey(prefix, 'control');
 
 export const ControlMessage = z.object({ id: z.string(), action: z.enum(['pause', 'cancel']) });
 export type ControlMessage = z.infer<typeof ControlMessage>;

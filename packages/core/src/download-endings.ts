@@ -2,10 +2,11 @@ import type { Job, JobState, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BatchStore } from './batches/batch-store.js';
 import { toDownloadStatus } from './download-status.js';
+import { ferryKey } from './redis/keys.js';
 import { queueDownloadCallback } from './webhooks/download-callback.js';
 
 /** The sorted set of downloads whose end may still need reporting, scored by when they were marked. */
-export const endingsKey = (prefix: string): string => `${prefix}:ferry:endings`;
+export const endingsKey = (prefix: string): string => ferryKey(prefix, 'endings');
 
 export interface DownloadEndingsOptions {
   readonly redis: Redis;

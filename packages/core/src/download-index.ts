@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ferryKey } from './redis/keys.js';
 
 const PRUNE_CHUNK = 1000;
 // What member() makes of a job id: ids are printable ASCII, and the API takes none longer than 200.
@@ -18,7 +19,7 @@ export class DownloadIndex {
   ) {}
 
   #key(owner: string): string {
-    return `${this.prefix}:ferry:owner:${owner}`;
+    return ferryKey(this.prefix, 'owner', owner);
   }
 
   static member(createdAt: number, id: string): string {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { ferryKey } from './redis/keys.js';
 import type { DownloadRequest } from './schemas.js';
 
 function canonical(value: unknown): unknown {
@@ -26,40 +27,112 @@ export interface IdempotencyRecord {
   readonly fingerprint: string;
   /** Set once the job is in the queue: a missing job then means retention removed it, not that it is on its way. */
   readonly enqueued: boolean;
+  /** When the key was first claimed (ms): the download's creation time, however often the enqueue is taken over. */
+  readonly createdAt: number;
+  /** When the enqueue was last taken on (ms): an unfinished claim older than the grace may be taken over. */
+  readonly claimedAt: number;
+}
+
+/**
+ * What a request holding an idempotency key must do:
+ * - `enqueue`: enqueue `record.id` (a new claim, or a stale unfinished one taken over);
+ * - `replay`: answer with `record.id`, whose job is in the queue or was;
+ * - `pending`: another request is enqueueing `record.id` right now; ask again shortly;
+ * - `conflict`: the key was claimed for a different request body.
+ */
+export interface IdempotencyClaim {
+  readonly outcome: 'enqueue' | 'replay' | 'pending' | 'conflict';
+  readonly record: IdempotencyRecord;
+}
+
+/**
+ * How long a claim that has not become a job belongs to the request that made it. Enqueueing takes
+ * milliseconds; a claim still unfinished after this is one whose request lost Redis between claim and
+ * enqueue (and could not release it either). Taking over early is harmless: the taker enqueues the
+ * same id, which BullMQ adds at most once.
+ */
+export const CLAIM_GRACE_MS = 1000;
+
+/*
+ * One atomic step, so that of many retries at most one takes over a stale claim.
+ * ARGV: the new record, the TTL (s), the key prefix of the queue's jobs, now (ms), the grace (ms), the fingerprint.
+ * The job key is built here from the record's id: it is not known before the record is read.
+ * Records written before claimedAt existed count as stale.
+ */
+const CLAIM = `
+local rcall = redis.call
+local existing = rcall("GET", KEYS[1])
+if not existing then
+  rcall("SET", KEYS[1], ARGV[1], "EX", ARGV[2])
+  return {"enqueue", ARGV[1]}
+end
+local record = cjson.decode(existing)
+if record.fingerprint ~= ARGV[6] then return {"conflict", existing} end
+if record.enqueued then return {"replay", existing} end
+if rcall("EXISTS", ARGV[3] .. record.id) == 1 then
+  record.enqueued = true
+  existing = cjson.encode(record)
+  rcall("SET", KEYS[1], existing, "KEEPTTL")
+  return {"replay", existing}
+end
+local now = tonumber(ARGV[4])
+if now - (tonumber(record.claimedAt) or 0) < tonumber(ARGV[5]) then return {"pending", existing} end
+record.claimedAt = now
+record.createdAt = tonumber(record.createdAt) or now
+existing = cjson.encode(record)
+rcall("SET", KEYS[1], existing, "KEEPTTL")
+return {"enqueue", existing}
+`;
+
+interface IdempotencyCommands {
+  ferryIdempotencyClaim(key: string, record: string, ttlSeconds: number, jobKeyPrefix: string, now: number, graceMs: number, fingerprint: string): Promise<[string, string]>;
 }
 
 /**
  * Idempotency-key → job id, per API key, kept for its own TTL so that a retry
- * gets the same id even after retention removed the job. SET NX makes the first
- * of any number of concurrent requests the only one that enqueues.
+ * gets the same id even after retention removed the job. The first of any number
+ * of concurrent requests is the only one that enqueues; an id is only ever
+ * answered once its job exists (or existed), and a claim whose enqueue was lost
+ * is taken over by a later retry, which enqueues the same id.
  */
 export class IdempotencyStore {
+  readonly #redis: Redis & IdempotencyCommands;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
-  ) {}
+    /** What the queue's job keys start with (`queue.toKey('')`): whether a claimed id became a job. */
+    private readonly jobKeyPrefix: string,
+  ) {
+    // Defined once per connection, so each request runs the script by its hash instead of sending it.
+    const commands = redis as Redis & Partial<IdempotencyCommands>;
+    if (commands.ferryIdempotencyClaim === undefined) redis.defineCommand('ferryIdempotencyClaim', { numberOfKeys: 1, lua: CLAIM });
+    this.#redis = commands as Redis & IdempotencyCommands;
+  }
 
   #key(owner: string, key: string): string {
-    return `${this.prefix}:idempotency:${createHash('sha256').update(`${owner}\0${key}`).digest('hex')}`;
+    return ferryKey(this.prefix, 'idempotency', createHash('sha256').update(`${owner}\0${key}`).digest('hex'));
   }
 
-  /** Records `record` unless the key was used already; returns the earlier record then. */
-  async claim(owner: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord | undefined> {
-    const redisKey = this.#key(owner, key);
-    const set = await this.redis.set(redisKey, JSON.stringify(record), 'EX', this.ttlSeconds, 'NX');
-    if (set === 'OK') return undefined;
-    const existing = await this.redis.get(redisKey);
-    // Expired between the two commands: claim again rather than report a record that is gone.
-    return existing === null ? this.claim(owner, key, record) : (JSON.parse(existing) as IdempotencyRecord);
+  /** Claims `key` for a new download `id`, or says what became of the earlier claim. */
+  async claim(owner: string, key: string, id: string, fingerprint: string): Promise<IdempotencyClaim> {
+    const now = Date.now();
+    const record: IdempotencyRecord = { id, fingerprint, enqueued: false, createdAt: now, claimedAt: now };
+    const [outcome, stored] = await this.#redis.ferryIdempotencyClaim(
+      this.#key(owner, key),
+      JSON.stringify(record),
+      this.ttlSeconds,
+      this.jobKeyPrefix,
+      now,
+      CLAIM_GRACE_MS,
+      fingerprint,
+    );
+    return { outcome: outcome as IdempotencyClaim['outcome'], record: JSON.parse(stored) as IdempotencyRecord };
   }
 
+  /** Records that the claim's job is in the queue. A lost mark costs nothing: the next claim finds the job and marks it. */
   async markEnqueued(owner: string, key: string, record: IdempotencyRecord): Promise<void> {
-    await this.redis.set(this.#key(owner, key), JSON.stringify({ ...record, enqueued: true }), 'KEEPTTL', 'XX');
-  }
-
-  /** Frees a key whose job could not be enqueued, so a retry can try again. */
-  async release(owner: string, key: string): Promise<void> {
-    await this.redis.del(this.#key(owner, key));
+    await this.#redis.set(this.#key(owner, key), JSON.stringify({ ...record, enqueued: true }), 'KEEPTTL', 'XX');
   }
 }

@@ -19,11 +19,13 @@ export {
   type ControlOutcome,
 } from './download-control.js';
 export { loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
-export { IdempotencyStore, requestFingerprint, type IdempotencyRecord } from './idempotency.js';
+export { isId, newId } from './ids.js';
+export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprint, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrategy } from './queues.js';
 export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from './redis/connections.js';
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
+export { ferryKey } from './redis/keys.js';
 export {
   findRedisServer,
   freePort,

@@ -26,10 +26,27 @@ const ENGINE_OWNED_HEADERS = new Set([
   'if-range',
   'accept-encoding',
 ]);
+// RFC 9110 token: what a field name may be.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Header values may not carry CR, LF or NUL: they would split the request.
-// eslint-disable-next-line no-control-regex
-const HEADER_VALUE = /^[^\r\n\u0000]*$/;
+
+const codePoint = (char: string): string => `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * Why a header value cannot be sent as given, if it cannot. RFC 9110 allows visible ASCII, space, tab
+ * and obs-text bytes; a string carries them as characters up to U+00FF. Control characters (C0 but tab,
+ * DEL, C1) could split or smuggle a request, and the HTTP client refuses them at send time, long after
+ * the API said yes; characters beyond U+00FF (U+2028 included) have no single byte to be sent as.
+ */
+function headerValueProblem(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]|[^\u0000-\u00ff]/u.exec(value);
+  if (bad === null) return undefined;
+  const char = bad[0];
+  const found = `found ${codePoint(char)} at index ${bad.index}`;
+  return (char.codePointAt(0) ?? 0) > 0xff
+    ? `must not contain characters beyond U+00FF: ${found}; percent-encode it, as HTTP sends header values as bytes`
+    : `must not contain control characters: ${found}`;
+}
 
 const RequestHeaders = z
   .record(
@@ -39,7 +56,10 @@ const RequestHeaders = z
       .refine((name) => !ENGINE_OWNED_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('proxy-'), {
         error: `is set by Ferry itself; a request may not set ${[...ENGINE_OWNED_HEADERS].join(', ')} or proxy-* headers`,
       }),
-    z.string().regex(HEADER_VALUE, { error: 'must not contain CR, LF or NUL' }),
+    z.string().superRefine((value, ctx) => {
+      const problem = headerValueProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   )
   .refine((headers) => Object.keys(headers).length <= MAX_HEADER_COUNT, {
     error: `may hold at most ${MAX_HEADER_COUNT} headers`,

@@ -7,7 +7,7 @@ describe('loadConfig', () => {
   it('fills every setting with its documented default from an empty environment', () => {
     const config = loadConfig({}, '/srv/ferry');
     expect(config.redis.url).toBeUndefined();
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, bodyLimitBytes: 256 * 1024, keys: [], rateLimit: { max: 600, windowMs: 60_000 }, idempotencyTtlSeconds: 86_400, batchMaxSize: 10_000, batchBodyLimitBytes: 32 * 1024 * 1024 });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, bodyLimitBytes: 256 * 1024, keys: [], rateLimit: { max: 600, windowMs: 60_000 }, authFailureLimit: { max: 20, windowMs: 600_000 }, idempotencyTtlSeconds: 86_400, batchMaxSize: 10_000, batchBodyLimitBytes: 32 * 1024 * 1024 });
     expect(config.dataDir).toBe('/srv/ferry/.ferry');
     expect(config.storageDir).toBe('/srv/ferry/.ferry/files');
     expect(config.retry).toEqual({ attempts: 5, backoffBaseMs: 1000, backoffMaxMs: 300_000, retryAfterMaxMs: 600_000 });

@@ -41,7 +41,7 @@ function successResponse({ description, body, headers }: SuccessResponse): OpenA
 function parameters(operation: Operation): Array<OpenAPIV3_1.ParameterObject | OpenAPIV3_1.ReferenceObject> {
   const thing = operation.tag === 'batches' ? 'batch' : 'download';
   const inPath = [...operation.path.matchAll(/\{(\w+)\}/g)].map(
-    ([, name]): OpenAPIV3_1.ParameterObject => ({ name: name!, in: 'path', required: true, description: `The ${thing}'s id, as its POST answered it.`, schema: { type: 'string' } }),
+    ([, name]): OpenAPIV3_1.ParameterObject => ({ name: name!, in: 'path', required: true, description: `The ${thing}'s id, as its POST answered it; any other text is 404.`, schema: { type: 'string', format: 'uuid' } }),
   );
   const query = operation.query === undefined ? undefined : querySchema(operation.query);
   const inQuery = Object.entries(query?.properties ?? {}).map(

@@ -6,7 +6,8 @@ import { refTo } from './schemas.js';
 /** What any route behind an API key may answer, whatever it does. */
 export const EVERY_V1_ROUTE: Readonly<Partial<Record<ErrorCode, string>>> = {
   FERRY_ERR_UNAUTHORIZED: 'no valid API key in `Authorization: Bearer <key>`',
-  FERRY_ERR_RATE_LIMITED: 'this API key made more than FERRY_API_RATE_LIMIT requests in the window; retry after `Retry-After` seconds',
+  FERRY_ERR_RATE_LIMITED:
+    'this API key made more than FERRY_API_RATE_LIMIT requests in the window, or this address sent more than FERRY_AUTH_FAILURE_LIMIT wrong keys; retry after `Retry-After` seconds',
   FERRY_ERR_REDIS_UNAVAILABLE: 'Redis cannot be reached, so nothing was accepted or changed; retry after `Retry-After` seconds',
   FERRY_ERR_INTERNAL: 'a bug or an unforeseen fault; the details are in the API log',
 };

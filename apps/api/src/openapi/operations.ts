@@ -71,7 +71,8 @@ export const OPERATIONS: readonly Operation[] = [
       '**Idempotency**: send an `Idempotency-Key` header (or the `idempotencyKey` field; both must agree when both are sent). ' +
         'A retried POST with the same key and the same body answers `200` with the first download instead of enqueueing again — ' +
         'also after retention removed the job (`state: "expired"`), for `FERRY_IDEMPOTENCY_TTL_SECONDS`. ' +
-        'The same key with a different body is `409 FERRY_ERR_IDEMPOTENCY_CONFLICT`. Keys are per API key.',
+        'The same key with a different body is `409 FERRY_ERR_IDEMPOTENCY_CONFLICT`. Keys are per API key. ' +
+        'An id is answered only once its download is in the queue: if the first request lost Redis before enqueueing (it answered `503`), a retry enqueues the download under the same id and answers `202`.',
     ].join('\n'),
     body: DownloadRequest,
     headers: ['Idempotency-Key'],
@@ -175,6 +176,7 @@ export const OPERATIONS: readonly Operation[] = [
     errors: {
       FERRY_ERR_NOT_FOUND: `${NOT_FOUND}; or its file is no longer in storage`,
       FERRY_ERR_NOT_READY: 'the download has not completed yet',
+      FERRY_ERR_WRONG_STATE: 'the download failed or was cancelled: it has no content unless retried',
       FERRY_ERR_RANGE_NOT_SATISFIABLE: 'the `Range` starts past the end of the file; `Content-Range: bytes */<size>` gives its size',
       FERRY_ERR_PRECONDITION_FAILED: 'an `If-Match` or `If-Unmodified-Since` precondition failed',
     },

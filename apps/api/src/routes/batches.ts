@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import {
@@ -6,6 +5,7 @@ import {
   BatchRequest,
   DEFAULT_PAGE_LIMIT,
   FerryError,
+  newId,
   UNFINISHED_STATES,
   type BatchMember,
   type BatchRecord,
@@ -89,8 +89,8 @@ export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, {
     if (issues.length > 0) throw invalidRequest(issues, 'batch');
 
     const owner = ownerOf(request);
-    const id = randomUUID();
-    const members = parsed.data.downloads.map((download) => ({ id: randomUUID(), job: { request: download, batchId: id } }));
+    const id = newId();
+    const members = parsed.data.downloads.map((download) => ({ id: newId(), job: { request: download, batchId: id } }));
     await batches.create({
       id,
       owner,

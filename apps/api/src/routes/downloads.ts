@@ -1,14 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  CLAIM_GRACE_MS,
   DownloadRequest,
+  ENDED_STATES,
   FerryError,
   IDEMPOTENCY_KEY,
   ListQuery,
   loadDownloadStatus,
+  newId,
   requestFingerprint,
   StoredDownload,
   type ControlAction,
@@ -19,6 +21,7 @@ import {
   type DownloadIndex,
   type DownloadStatus,
   type LoadedDownload,
+  type IdempotencyClaim,
   type IdempotencyStore,
   type HeaderSealer,
   type Storage,
@@ -52,6 +55,9 @@ export interface DownloadRoutesOptions {
 /** How long a cancel or pause of an active download waits for its worker before answering 202. */
 export const STOP_WAIT_MS = 2000;
 const STOP_POLL_MS = 50;
+/** How long a POST waits for another request with its Idempotency-Key to finish enqueueing: a few takeovers' worth. */
+const CLAIM_WAIT_MS = 5 * CLAIM_GRACE_MS;
+const CLAIM_POLL_MS = 25;
 
 function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
   const verb = action === 'cancel' ? 'cancelled' : 'paused';
@@ -75,33 +81,50 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       throw invalidRequest([{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces, and equal idempotencyKey if both are sent' }]);
     }
     const owner = ownerOf(request);
-    const id = randomUUID();
     const fingerprint = requestFingerprint(parsed.data);
-    if (idempotencyKey !== undefined) {
-      const earlier = await idempotency.claim(owner, idempotencyKey, { id, fingerprint, enqueued: false });
-      if (earlier !== undefined) {
-        if (earlier.fingerprint !== fingerprint) {
-          throw new FerryError(
-            'FERRY_ERR_IDEMPOTENCY_CONFLICT',
-            `Idempotency-Key ${idempotencyKey} was used for a different request (download ${earlier.id}); use a new key for a new request`,
-          );
-        }
-        // No job: either the first request is still enqueueing it, or retention has removed it since.
-        const state = (await loadDownloadStatus(queue, redis, earlier.id))?.status.state ?? (earlier.enqueued ? 'expired' : 'queued');
-        return accepted(reply, 200, { id: earlier.id, url: parsed.data.url }, state);
-      }
+    const claim = idempotencyKey === undefined ? undefined : await claimKey(owner, idempotencyKey, fingerprint);
+    if (claim !== undefined && claim.outcome === 'conflict') {
+      throw new FerryError(
+        'FERRY_ERR_IDEMPOTENCY_CONFLICT',
+        `Idempotency-Key ${idempotencyKey} was used for a different request (download ${claim.record.id}); use a new key for a new request`,
+      );
     }
-    let delayed: boolean | undefined;
-    try {
-      [delayed] = await enqueueDownloads({ queue, index, sealer }, owner, [{ id, job: { request: parsed.data } }]);
-    } catch (err) {
-      if (idempotencyKey !== undefined) await idempotency.release(owner, idempotencyKey).catch(() => undefined);
-      throw err;
+    if (claim !== undefined && claim.outcome === 'replay') {
+      // The job was enqueued: if it is gone, retention removed it.
+      const state = (await loadDownloadStatus(queue, redis, claim.record.id))?.status.state ?? 'expired';
+      return accepted(reply, 200, { id: claim.record.id, url: parsed.data.url }, state);
     }
-    if (idempotencyKey !== undefined) await idempotency.markEnqueued(owner, idempotencyKey, { id, fingerprint, enqueued: true });
+    const id = claim?.record.id ?? newId();
+    const [delayed] = await enqueueDownloads({ queue, index, sealer }, owner, [{ id, job: { request: parsed.data } }], claim?.record.createdAt);
+    if (claim !== undefined && idempotencyKey !== undefined) {
+      // The job exists, so the answer below is true; an unmarked claim is marked by the next one that finds the job.
+      await idempotency
+        .markEnqueued(owner, idempotencyKey, claim.record)
+        .catch((err: Error) => request.log.warn({ jobId: id, err: err.message }, 'could not mark an idempotency key enqueued'));
+    }
     request.log.info({ jobId: id, url: parsed.data.url, owner }, 'download enqueued');
     return accepted(reply, 202, { id, url: parsed.data.url }, delayed === true ? 'delayed' : 'queued');
   });
+
+  /**
+   * Claims an idempotency key, waiting while another request enqueues its download: an id is
+   * answered only once its job exists. A claim left unfinished by a request that lost Redis is
+   * taken over after CLAIM_GRACE_MS, by this request or another.
+   */
+  async function claimKey(owner: string, key: string, fingerprint: string): Promise<IdempotencyClaim> {
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    for (;;) {
+      const claim = await idempotency.claim(owner, key, newId(), fingerprint);
+      if (claim.outcome !== 'pending') return claim;
+      if (Date.now() >= deadline) {
+        throw new FerryError(
+          'FERRY_ERR_REDIS_UNAVAILABLE',
+          `the earlier request with Idempotency-Key ${key} is still enqueueing download ${claim.record.id} (Redis is slow or unreachable); nothing new was accepted; retry shortly`,
+        );
+      }
+      await sleep(CLAIM_POLL_MS);
+    }
+  }
 
   app.get('/v1/downloads', async (request, reply) => {
     const query = ListQuery.safeParse(request.query);
@@ -168,6 +191,13 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   app.get<{ Params: { id: string } }>('/v1/downloads/:id/content', async (request, reply) => {
     const { status, job } = await ownDownload(request, request.params.id);
     if (status.result === null) {
+      // An ended download without a result will not get one by waiting: NOT_READY would tell the caller to wait.
+      if (ENDED_STATES.has(status.state)) {
+        throw new FerryError(
+          'FERRY_ERR_WRONG_STATE',
+          `download ${status.id} is ${status.state}, so it has no content and will get none unless it is retried (POST /v1/downloads/${status.id}/retry)`,
+        );
+      }
       throw new FerryError('FERRY_ERR_NOT_READY', `download ${status.id} is ${status.state}; its content is available once it is completed`);
     }
     const { result } = status;

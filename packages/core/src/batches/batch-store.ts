@@ -4,6 +4,7 @@ import type { BatchMember, BatchSummary } from '../api-schemas.js';
 import type { Config } from '../config.js';
 import { CANCELLED_REASON_PREFIX } from '../failure.js';
 import { CONTROL_FIELD } from '../load-download-status.js';
+import { ferryKey } from '../redis/keys.js';
 import type { DownloadState, DownloadStatus } from '../schemas.js';
 import { CALLBACK_JOB, type CallbackJob } from '../webhooks/callbacks.js';
 import { MEMBER_STATES, RECORD_OUTCOME, REOPEN_MEMBER } from './batch-scripts.js';
@@ -79,7 +80,7 @@ export class BatchStore {
   }
 
   #keys(id: string): [batch: string, outcomes: string, members: string] {
-    const base = `${this.#options.prefix}:ferry:batch:${id}`;
+    const base = ferryKey(this.#options.prefix, 'batch', id);
     return [base, `${base}:outcomes`, `${base}:members`];
   }
 
