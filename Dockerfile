@@ -11,6 +11,9 @@ ENV TURBO_TELEMETRY_DISABLED=1
 # Manifests first: the dependency layer is then reused until a manifest or the lockfile changes.
 # npm ci needs every workspace the lockfile names, the test one included.
 COPY package.json package-lock.json ./
+COPY packages/contract/package.json packages/contract/
+COPY packages/storage/package.json packages/storage/
+COPY packages/engine/package.json packages/engine/
 COPY packages/core/package.json packages/core/
 COPY packages/client/package.json packages/client/
 COPY apps/api/package.json apps/api/
@@ -30,6 +33,9 @@ ENV NODE_ENV=production
 ENV FERRY_DATA_DIR=/var/lib/ferry
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/contract/package.json packages/contract/
+COPY packages/storage/package.json packages/storage/
+COPY packages/engine/package.json packages/engine/
 COPY packages/core/package.json packages/core/
 COPY packages/client/package.json packages/client/
 COPY apps/api/package.json apps/api/
@@ -38,6 +44,9 @@ COPY apps/launcher/package.json apps/launcher/
 COPY apps/cli/package.json apps/cli/
 COPY test/package.json test/
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
+COPY --from=build /app/packages/contract/dist packages/contract/dist
+COPY --from=build /app/packages/storage/dist packages/storage/dist
+COPY --from=build /app/packages/engine/dist packages/engine/dist
 COPY --from=build /app/packages/core/dist packages/core/dist
 COPY --from=build /app/apps/api/dist apps/api/dist
 COPY --from=build /app/apps/worker/dist apps/worker/dist

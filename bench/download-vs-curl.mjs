@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import { peakRssMB } from './peak-rss.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const CORE_DIST = path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js');
+const ENGINE_DIST = path.join(BENCH_DIR, '..', 'packages', 'engine', 'dist', 'index.js');
+const REDIS_SERVER_DIST = path.join(BENCH_DIR, '..', 'apps', 'launcher', 'dist', 'redis-server.js');
 const ENGINE_CHILD = path.join(BENCH_DIR, 'engine-child.mjs');
 const WORKER_FLAGS_MODULE = path.join(BENCH_DIR, '..', 'apps', 'worker', 'dist', 'node-flags.js');
 const LAUNCHER_MAIN = path.join(BENCH_DIR, '..', 'apps', 'launcher', 'dist', 'main.js');
@@ -543,8 +544,8 @@ async function main() {
   }
   const { WORKER_NODE_FLAGS } = await import(WORKER_FLAGS_MODULE);
   engineNodeFlags = [...WORKER_NODE_FLAGS, ...nodeFlags];
-  if (!existsSync(CORE_DIST)) {
-    console.error(`download-vs-curl: ${path.relative(process.cwd(), CORE_DIST)} is missing; run \`npx turbo run build --filter=@ferry/core\` first`);
+  if (!existsSync(ENGINE_DIST) || !existsSync(REDIS_SERVER_DIST)) {
+    console.error(`download-vs-curl: the built engine or launcher is missing; run \`npm run build\` first`);
     return 1;
   }
   if (onPath('curl', ['--version']) === null) {
@@ -556,7 +557,7 @@ async function main() {
     console.error('download-vs-curl: --origin nginx, but nginx is not on PATH (Debian/Ubuntu: `apt-get install nginx`)');
     return 1;
   }
-  const { freePort } = await import(CORE_DIST);
+  const { freePort } = await import(REDIS_SERVER_DIST);
   const peers = { pipe: onPath('openssl', ['version']) !== null, aria2: onPath('aria2c', ['--version']) !== null };
 
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'));

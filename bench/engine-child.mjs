@@ -5,7 +5,9 @@
 //   {"digest": "off"} skips the engine's sha256 (skipSha256), so the result's sha256 is empty.
 // Prints one JSON line on stdout: { bytes, sha256, elapsedMs, cpuMs, peakRssMB, location, phases } or { stopped, checkpoint }.
 // Exits 1 (message on stderr) if the download fails.
-import { downloadToStorage, EgressPolicy, HttpAgents, LocalDiskStorage, loadConfig, resolveTimeouts } from '../packages/core/dist/index.js';
+import { loadConfig } from '../packages/core/dist/index.js';
+import { downloadToStorage, EgressPolicy, HttpAgents, resolveTimeouts } from '../packages/engine/dist/index.js';
+import { LocalDiskStorage } from '../packages/storage/dist/index.js';
 import { peakRssMB } from './peak-rss.mjs';
 
 const [url, storageDir, optionsJson] = process.argv.slice(2);

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const core = await import(path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js'));
+const { startRedisServer } = await import(path.join(BENCH_DIR, '..', 'apps', 'launcher', 'dist', 'redis-server.js'));
 const { createServer } = await import(path.join(BENCH_DIR, '..', 'apps', 'api', 'dist', 'index.js'));
 const { FerryClient } = await import(path.join(BENCH_DIR, '..', 'packages', 'client', 'dist', 'index.js'));
 
@@ -60,7 +61,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 async function main() {
   const options = parseOptions();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-enqueue-'));
-  const redisServer = await core.startRedisServer({ dir, appendonly: false });
+  const redisServer = await startRedisServer({ dir, appendonly: false });
   const config = core.loadConfig({
     REDIS_URL: redisServer.url,
     FERRY_DATA_DIR: dir,

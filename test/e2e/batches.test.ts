@@ -1,4 +1,5 @@
-import { CALLBACK_QUEUE, verifyWebhook, type BatchAccepted, type BatchStatus, type BatchSummary, type DownloadList } from '@ferry/core';
+import { type BatchAccepted, type BatchStatus, type BatchSummary, type DownloadList } from '@ferry/contract';
+import { CALLBACK_QUEUE, verifyWebhook } from '@ferry/core';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, OTHER_API_KEY, WEBHOOK_SECRET, type Ferry } from '../support/ferry.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@ferry/core';
+import { freePort } from '@ferry/launcher/redis-server';
 import { startDelayingProxy } from '../support/delaying-proxy.js';
 import { API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FerryClient, type ProgressEvent } from '@ferry/client';
-import { freePort } from '@ferry/core';
+import { freePort } from '@ferry/launcher/redis-server';
 import { rejection } from '../support/client-errors.js';
 import { API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';

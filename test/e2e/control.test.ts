@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { PARTS_DIRNAME, type DownloadAccepted } from '@ferry/core';
+import { type DownloadAccepted } from '@ferry/contract';
+import { PARTS_DIRNAME } from '@ferry/storage';
 import { describe, expect, it } from 'vitest';
 import { OTHER_API_KEY, bearer } from '../support/ferry.js';
 import { listFiles, pathOf, sha256File } from '../support/files.js';

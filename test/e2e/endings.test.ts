@@ -1,4 +1,5 @@
-import { DOWNLOAD_QUEUE, DownloadControl, endingsKey, verifyWebhook, type BatchAccepted, type BatchStatus, type DownloadResult } from '@ferry/core';
+import { type BatchAccepted, type BatchStatus, type DownloadResult } from '@ferry/contract';
+import { DOWNLOAD_QUEUE, DownloadControl, endingsKey, verifyWebhook } from '@ferry/core';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';

@@ -5,7 +5,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { PARTS_DIRNAME } from '@ferry/core';
+import { PARTS_DIRNAME } from '@ferry/storage';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
 import { bodyBytesSent, ORIGIN_HOST, serveFile, status, TEST_PORTS, type Handler } from '../support/origin.js';
 import { useStack } from '../support/stack.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BatchAccepted, DownloadEvent } from '@ferry/core';
+import type { BatchAccepted, DownloadEvent } from '@ferry/contract';
 import { describe, expect, it } from 'vitest';
 import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';

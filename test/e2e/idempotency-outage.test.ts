@@ -1,4 +1,4 @@
-import type { RedisServer } from '@ferry/core';
+import type { RedisServer } from '@ferry/launcher/redis-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ferry, type ApiResponse } from '../support/ferry.js';
 import { serveFile, TestOrigin } from '../support/origin.js';

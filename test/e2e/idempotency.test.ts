@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DownloadRequest, requestFingerprint } from '@ferry/core';
+import { DownloadRequest } from '@ferry/contract';
+import { requestFingerprint } from '@ferry/core';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { bearer, OTHER_API_KEY } from '../support/ferry.js';

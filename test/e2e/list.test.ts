@@ -1,4 +1,4 @@
-import type { BatchAccepted, DownloadAccepted, DownloadList } from '@ferry/core';
+import type { BatchAccepted, DownloadAccepted, DownloadList } from '@ferry/contract';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { OTHER_API_KEY, bearer, type ApiResponse, type Ferry } from '../support/ferry.js';

@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, isErrorCode } from '@ferry/core';
+import { ERROR_CODES, isErrorCode } from '@ferry/contract';
 import { API_KEY, bearer, type ApiResponse } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
 import { openSse, type SseEvent } from '../support/sse.js';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
-import { CALLBACK_JOB, CALLBACK_QUEUE, DOWNLOAD_JOB, type CallbackJob, type DownloadStatus } from '@ferry/core';
+import { type DownloadStatus } from '@ferry/contract';
+import { CALLBACK_JOB, CALLBACK_QUEUE, DOWNLOAD_JOB, type CallbackJob } from '@ferry/core';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenInTestPorts, status } from '../support/origin.js';

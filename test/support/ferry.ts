@@ -8,14 +8,8 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from '@ferry/api';
 import { TEST_EGRESS_ENV } from './origin.js';
-import {
-  createDownloadQueue,
-  createProducerRedis,
-  hashApiKey,
-  loadConfig,
-  type DownloadState,
-  type DownloadStatus,
-} from '@ferry/core';
+import { type DownloadState, type DownloadStatus } from '@ferry/contract';
+import { createDownloadQueue, createProducerRedis, hashApiKey, loadConfig } from '@ferry/core';
 
 export const DASHBOARD_PASSWORD = 'test-dashboard-password';
 /** Two callers: requests go out as `test` unless a test says otherwise. */

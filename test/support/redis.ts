@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startRedisServer, type RedisServer } from '@ferry/core';
+import { startRedisServer, type RedisServer } from '@ferry/launcher/redis-server';
 
 /** A private redis-server on a free port in a temp dir: never the machine's shared 6379. */
 export async function startTestRedis(): Promise<RedisServer> {

@@ -1,4 +1,4 @@
-import type { RedisServer } from '@ferry/core';
+import type { RedisServer } from '@ferry/launcher/redis-server';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { Ferry } from './ferry.js';
 import { TestOrigin } from './origin.js';

@@ -1,4 +1,4 @@
-import { FerryError } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
 
 // Addresses remembered at once: enough for any real attack, bounded against a flood of spoofed or rotating ones.
 const MAX_ADDRESSES = 100_000;

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FerryError, findApiKey, type ApiKey } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
+import { findApiKey, type ApiKey } from '@ferry/core';
 import type { AuthFailureLimiter } from './auth-failures.js';
 import { sendError } from './errors.js';
 

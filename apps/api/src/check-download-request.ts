@@ -1,4 +1,6 @@
-import { checkUrl, timeoutCapIssues, type Config, type DownloadRequest, type EgressPolicy } from '@ferry/core';
+import { type DownloadRequest } from '@ferry/contract';
+import { checkUrl, timeoutCapIssues, type EgressPolicy } from '@ferry/engine';
+import { type Config } from '@ferry/core';
 import { invalidRequest } from './errors.js';
 
 export interface RequestPolicy {

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { FerryError } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
 
 /**
  * Bull Board routes (as @bull-board/api 9.10 names them) that would write job

@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DOWNLOAD_QUEUE, FerryError, loadDownloadStatus } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
+import { DOWNLOAD_QUEUE, loadDownloadStatus } from '@ferry/core';
 import { retryDownload, retryFailedDownloads, type RetryDeps } from './retry-download.js';
 
 // Bull Board's retry routes (@bull-board/api 9.10), below the dashboard's path.

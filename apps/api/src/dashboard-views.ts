@@ -1,5 +1,6 @@
 import type { AfterHook, AppJob, QueueJobJson } from '@bull-board/api/typings/app';
-import { decodeFailureReason, DOWNLOAD_QUEUE, DownloadProgress, isCancellation, type DownloadControl } from '@ferry/core';
+import { DownloadProgress } from '@ferry/contract';
+import { decodeFailureReason, DOWNLOAD_QUEUE, isCancellation, type DownloadControl } from '@ferry/core';
 
 const REDACTED = '[redacted]';
 

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
-import { DOWNLOAD_JOB, type DownloadIndex, type DownloadJob, type DownloadRequest, type HeaderSealer } from '@ferry/core';
+import { type DownloadRequest } from '@ferry/contract';
+import { DOWNLOAD_JOB, type DownloadIndex, type DownloadJob, type HeaderSealer } from '@ferry/core';
 
 /** BullMQ's options for a request's priority and start time. */
 function scheduling(request: DownloadRequest): { priority?: number; delay?: number } {

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ERROR_CODES, FerryError, isRedisUnavailableError, type ErrorBody, type ErrorCode } from '@ferry/core';
+import { ERROR_CODES, FerryError, type ErrorBody, type ErrorCode } from '@ferry/contract';
+import { isRedisUnavailableError } from '@ferry/core';
 
 /**
  * Turns zod issues into lines a person can act on: which field, and what it must be.

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { FerryError } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
 
 type Done = (err: Error | null, body?: unknown) => void;
 

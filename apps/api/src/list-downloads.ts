@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DownloadIndex, loadDownloadStatus, type BatchStore, type DownloadList, type ListQuery } from '@ferry/core';
+import { type DownloadList, type ListQuery } from '@ferry/contract';
+import { DownloadIndex, loadDownloadStatus, type BatchStore } from '@ferry/core';
 import { invalidRequest } from './errors.js';
 import { loadBatchOf, ownedBy } from './owner.js';
 

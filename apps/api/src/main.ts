@@ -1,13 +1,5 @@
-import {
-  checkEvictionPolicy,
-  createDownloadQueue,
-  createLogger,
-  createProducerRedis,
-  FerryError,
-  installShutdown,
-  loadConfig,
-  runService,
-} from '@ferry/core';
+import { FerryError } from '@ferry/contract';
+import { checkEvictionPolicy, createDownloadQueue, createLogger, createProducerRedis, installShutdown, loadConfig, runService } from '@ferry/core';
 import { DASHBOARD_PATH } from './dashboard.js';
 import { createServer } from './server.js';
 

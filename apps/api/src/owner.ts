@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FastifyRequest } from 'fastify';
-import { FerryError, isId, loadDownloadStatus, type BatchRecord, type BatchStore, type DownloadJob, type LoadedDownload } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
+import { isId, loadDownloadStatus, type BatchRecord, type BatchStore, type DownloadJob, type LoadedDownload } from '@ferry/core';
 
 /** The API key name a request was made with: the owner of what it creates and the only one who sees it. */
 export function ownerOf(request: FastifyRequest): string {

@@ -1,6 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { FerryError, loadDownloadStatus, type BatchStore, type DownloadControl, type DownloadStatus } from '@ferry/core';
+import { FerryError, type DownloadStatus } from '@ferry/contract';
+import { loadDownloadStatus, type BatchStore, type DownloadControl } from '@ferry/core';
 
 export interface RetryDeps {
   readonly control: DownloadControl;

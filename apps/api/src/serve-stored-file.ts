@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FerryError, type StoredReader } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
+import { type StoredReader } from '@ferry/storage';
 
 /** What the answer says about the file besides its bytes. */
 export interface StoredFileMeta {

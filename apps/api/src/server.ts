@@ -2,6 +2,9 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
+import { FerryError } from '@ferry/contract';
+import { LocalDiskStorage } from '@ferry/storage';
+import { EgressPolicy } from '@ferry/engine';
 import {
   createBatchStore,
   DownloadEndings,
@@ -9,12 +12,9 @@ import {
   createWorkerRedis,
   DownloadControl,
   DownloadIndex,
-  EgressPolicy,
   ferryKey,
-  FerryError,
   HeaderSealer,
   IdempotencyStore,
-  LocalDiskStorage,
   REDACTED_PATHS,
   type Config,
 } from '@ferry/core';

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { apiKeyEntry, FerryError, generateApiKey, generateSealingKey, generateWebhookSecret, hashApiKey, type Config } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
+import { apiKeyEntry, generateApiKey, generateSealingKey, generateWebhookSecret, hashApiKey, type Config } from '@ferry/core';
 
 /** A secret generated on first start and kept (mode 600) in the data dir, so it survives restarts. */
 async function keptSecret(config: Config, filename: string, generate: () => string): Promise<{ secret: string; file: string }> {

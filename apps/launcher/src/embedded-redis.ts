@@ -1,7 +1,8 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, startRedisServer, type Logger, type RedisServer } from '@ferry/core';
+import { isAlive, type Logger } from '@ferry/core';
+import { startRedisServer, type RedisServer } from './redis-server.js';
 
 const PID_FILE = 'ferry-redis.pid';
 

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { createLogger, FerryError, findRedisServer, loadConfig, REDIS_INSTALL_HINT, type RedisServer } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
+import { createLogger, loadConfig } from '@ferry/core';
+import { findRedisServer, REDIS_INSTALL_HINT, type RedisServer } from './redis-server.js';
 import { WORKER_NODE_FLAGS } from '@ferry/worker';
 import { apiKeys, dashboardPassword, headerKeys, webhookSecrets } from './dev-credentials.js';
 import { startEmbeddedRedis } from './embedded-redis.js';

@@ -1,6 +1,8 @@
 import { UnrecoverableError, type Processor } from 'bullmq';
 import { request } from 'undici';
-import { CallbackJob, checkUrl, encodeFailureReason, FerryError, webhookHeaders, type Config, type HttpAgents } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
+import { checkUrl, type HttpAgents } from '@ferry/engine';
+import { CallbackJob, encodeFailureReason, webhookHeaders, type Config } from '@ferry/core';
 
 export interface CallbackDeps {
   readonly config: Config;

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type Config, type StoredDownload } from '@ferry/core';
+import { type StoredDownload } from '@ferry/engine';
+import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type Config } from '@ferry/core';
 import { watchLocks } from './lock-watch.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 

@@ -1,3 +1,5 @@
+import { LocalDiskStorage } from '@ferry/storage';
+import { EgressPolicy, HttpAgents } from '@ferry/engine';
 import {
   checkEvictionPolicy,
   createBatchStore,
@@ -8,12 +10,9 @@ import {
   DownloadControl,
   DownloadEndings,
   DownloadIndex,
-  EgressPolicy,
   HeaderSealer,
-  HttpAgents,
   installShutdown,
   loadConfig,
-  LocalDiskStorage,
   runService,
 } from '@ferry/core';
 import { createCallbackWorker } from './create-callback-worker.js';

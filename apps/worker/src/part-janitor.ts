@@ -1,5 +1,6 @@
 import type { JobState } from 'bullmq';
-import type { Logger, Storage } from '@ferry/core';
+import type { Storage } from '@ferry/storage';
+import type { Logger } from '@ferry/core';
 import { every } from './every.js';
 
 export interface PartJanitorDeps {

@@ -1,21 +1,16 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
+import { FerryError, type DownloadProgress } from '@ferry/contract';
+import { type Storage } from '@ferry/storage';
+import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
 import {
   cancelledError,
-  downloadToStorage,
   DownloadJob,
   encodeFailureReason,
-  FerryError,
   PAUSED_FOR_MS,
-  resolveTimeouts,
-  WorkerProgress,
-  type HttpAgents,
   type Config,
   type DownloadEndings,
-  type DownloadProgress,
-  type StoredDownload,
   type HeaderSealer,
   type Logger,
-  type Storage,
 } from '@ferry/core';
 import { LOCK_LOST_REASON } from './lock-watch.js';
 import { CONTROL_REASONS, type WorkerControls } from './worker-controls.js';

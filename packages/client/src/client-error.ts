@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@ferry/core/contract';
+import type { ErrorCode } from '@ferry/contract';
 
 /**
  * Codes the client gives failures that never got an answer from Ferry. They use

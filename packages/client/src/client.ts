@@ -12,7 +12,7 @@ import {
   type DownloadRequest,
   type DownloadState,
   type DownloadResult,
-} from '@ferry/core/contract';
+} from '@ferry/contract';
 import { abortedError } from './client-error.js';
 import { eventStream, type StreamEvents } from './event-stream.js';
 import { parseBody, send, unreachable, type SendOptions } from './http.js';
@@ -52,7 +52,7 @@ export interface ListOptions extends CallOptions {
   readonly cursor?: string;
 }
 
-/** A typed client of Ferry's HTTP API (README "Client and CLI"; routes and schemas in @ferry/core/contract). */
+/** A typed client of Ferry's HTTP API (README "Client and CLI"; routes and schemas in @ferry/contract). */
 export class FerryClient {
   readonly baseUrl: string;
   readonly #apiKey: string;

@@ -1,4 +1,4 @@
-import type { DownloadEvent, DownloadFailure, DownloadResult, DownloadState } from '@ferry/core/contract';
+import type { DownloadEvent, DownloadFailure, DownloadResult, DownloadState } from '@ferry/contract';
 import { FerryClientError } from './client-error.js';
 import { badResponse } from './http.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorBody } from '@ferry/core/contract';
+import { ErrorBody } from '@ferry/contract';
 import { abortedError, FerryClientError } from './client-error.js';
 
 export interface SendOptions {

@@ -16,4 +16,4 @@ export type {
   DownloadState,
   DownloadStatus,
   ErrorCode,
-} from '@ferry/core/contract';
+} from '@ferry/contract';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ERROR_CODES, isErrorCode } from '@ferry/core/contract';
+import { ERROR_CODES, isErrorCode } from '@ferry/contract';
 import { abortedError, FerryClientError } from './client-error.js';
 
 /** Consecutive failures `wait` and `events` ride out before giving up: about 15 s with the delays below. */

@@ -1,4 +1,4 @@
-import { ENDED_STATES, type DownloadEvent, type DownloadResult, type DownloadState, type DownloadStatus } from '@ferry/core/contract';
+import { ENDED_STATES, type DownloadEvent, type DownloadResult, type DownloadState, type DownloadStatus } from '@ferry/contract';
 import { FerryClientError } from './client-error.js';
 import { failure, outcomeOf } from './download-end.js';
 import { badResponse } from './http.js';

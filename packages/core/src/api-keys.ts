@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { FerryError } from './errors.js';
+import { FerryError } from '@ferry/contract';
 import { listEntries } from './list-entries.js';
 
 /** A configured key: who it belongs to, and the sha256 of the key itself (the key is never stored). */

@@ -1,4 +1,4 @@
-import { FerryError } from './errors.js';
+import { FerryError } from '@ferry/contract';
 
 export interface BackoffPolicy {
   /** Delay before the first retry, doubled for each later one. */

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { FerryError } from '@ferry/contract';
+import type { EgressPolicyOptions, HttpLimits, PortRule } from '@ferry/engine';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
-import type { EgressPolicyOptions, PortRule } from './egress/address-policy.js';
-import { parseCidrList, parseHostList, parsePortList } from './egress/egress-config.js';
-import { FerryError } from './errors.js';
+import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
 import { parseSealingKeys, type SealingKey } from './secrets/header-sealer.js';
 import { parseWebhookSecrets } from './webhooks/secrets.js';
 
@@ -202,14 +202,7 @@ export interface Config {
     readonly backoffMaxMs: number;
     readonly retryAfterMaxMs: number;
   };
-  readonly http: {
-    readonly connectTimeoutMs: number;
-    readonly headersTimeoutMs: number;
-    readonly bodyIdleTimeoutMs: number;
-    readonly maxTimeoutMs: number;
-    readonly lowSpeedBytesPerSecond: number;
-    readonly lowSpeedWindowMs: number;
-  };
+  readonly http: HttpLimits;
   readonly retention: {
     readonly completed: { readonly age: number; readonly count: number };
     readonly failed: { readonly age: number; readonly count: number };

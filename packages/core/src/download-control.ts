@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { FerryError } from './errors.js';
+import { FerryError } from '@ferry/contract';
 import { endingsKey } from './download-endings.js';
 import { encodeFailureReason } from './failure.js';
 import { asControlAction, CONTROL_FIELD, type ControlAction } from './load-download-status.js';

@@ -1,7 +1,7 @@
 import type { Job, JobState } from 'bullmq';
 import { decodeFailureReason, isCancellation } from './failure.js';
 import type { ControlAction } from './load-download-status.js';
-import { DownloadProgress, DownloadResult, ENDED_STATES, type DownloadFailure, type DownloadState, type DownloadStatus } from './schemas.js';
+import { DownloadProgress, DownloadResult, ENDED_STATES, type DownloadFailure, type DownloadState, type DownloadStatus } from '@ferry/contract';
 
 const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> = {
   waiting: 'queued',

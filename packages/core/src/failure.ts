@@ -1,5 +1,5 @@
-import { ERROR_CODES, FerryError, isErrorCode, type ErrorCode } from './errors.js';
-import type { DownloadFailure } from './schemas.js';
+import { ERROR_CODES, FerryError, isErrorCode, type ErrorCode } from '@ferry/contract';
+import type { DownloadFailure } from '@ferry/contract';
 
 const reasonPrefix = (code: ErrorCode): string => `${code}: `;
 

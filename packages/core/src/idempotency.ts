@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ferryKey } from './redis/keys.js';
-import type { DownloadRequest } from './schemas.js';
+import type { DownloadRequest } from '@ferry/contract';
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);

@@ -1,11 +1,6 @@
-// The HTTP contract (all of api-schemas.ts among it), also importable alone as @ferry/core/contract; the lists below add what is not in it.
-export * from './contract.js';
+/** @ferry/core: the queue side that the API and the workers share: config, queues, Redis, job shapes and status, control, batches, callbacks, the end-of-download outbox, idempotency and the index. */
 export { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, isKeyName, type ApiKey } from './api-keys.js';
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
-export { HttpAgents } from './download/http-client.js';
-export { resolveTimeouts, timeoutCapIssues, type Timeouts } from './download/timeouts.js';
-export { downloadToStorage, PROGRESS_INTERVAL_MS, type DownloadContext } from './download/engine.js';
-export { FerryError, isRetryable } from './errors.js';
 export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
 export { shownState } from './download-status.js';
 export { DownloadEndings, endingsKey, type DownloadEndingsOptions } from './download-endings.js';
@@ -26,23 +21,10 @@ export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrat
 export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from './redis/connections.js';
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
 export { ferryKey } from './redis/keys.js';
-export {
-  findRedisServer,
-  freePort,
-  REDIS_INSTALL_HINT,
-  startRedisServer,
-  type RedisServer,
-  type RedisServerOptions,
-} from './redis/redis-server.js';
-export { Checkpoint, DownloadJob, IDEMPOTENCY_KEY, MAX_HEADER_COUNT, MAX_HEADERS_BYTES, MAX_URL_LENGTH, StoredDownload, WorkerProgress } from './schemas.js';
+export { DownloadJob } from './download-job.js';
 export { isAlive } from './lifecycle/is-alive.js';
 export { runService } from './lifecycle/run-service.js';
 export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
-export { LocalDiskStorage, PARTS_DIRNAME } from './storage/local-disk.js';
-export type { ConflictPolicy, OpenedStoredFile, PartWriter, PublishTarget, Storage, StoredFile, StoredFileRef, StoredPart, StoredReader } from './storage/storage.js';
-export { EgressPolicy, type EgressPolicyOptions } from './egress/address-policy.js';
-export { checkUrl } from './egress/check-url.js';
-export type { Resolver } from './egress/guarded-lookup.js';
 export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, createCallbackQueue, type DownloadCallbackType } from './webhooks/callbacks.js';
 export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions, type NewBatch } from './batches/batch-store.js';
 export { generateWebhookSecret } from './webhooks/secrets.js';

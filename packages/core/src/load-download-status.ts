@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { toDownloadStatus } from './download-status.js';
-import type { DownloadStatus } from './schemas.js';
+import type { DownloadStatus } from '@ferry/contract';
 
 /** The field of a job's BullMQ hash where Ferry records a pause or cancel request; it goes when the job goes. */
 export const CONTROL_FIELD = 'ferryControl';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeBackoffDelay, retryAfterOf } from '../src/backoff.js';
-import { FerryError } from '../src/errors.js';
+import { FerryError } from '@ferry/contract';
 
 const policy = { baseMs: 1000, maxMs: 60_000, retryAfterMaxMs: 120_000 };
 

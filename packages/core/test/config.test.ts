@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
-import { FerryError } from '../src/errors.js';
+import { FerryError } from '@ferry/contract';
 
 describe('loadConfig', () => {
   it('fills every setting with its documented default from an empty environment', () => {

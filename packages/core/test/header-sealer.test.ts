@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FerryError } from '../src/errors.js';
+import { FerryError } from '@ferry/contract';
 import { generateSealingKey, HeaderSealer, parseSealingKeys } from '../src/secrets/header-sealer.js';
 
 const job = { owner: 'test', jobId: '0b7e9a52-4a7c-4c51-9d8e-000000000001' };

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueEvents, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { decodeFailureReason, ENDED_STATES, readControl, shownState, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/core';
+import { ENDED_STATES, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/contract';
+import { decodeFailureReason, readControl, shownState } from '@ferry/core';
 import { SpeedMeter } from './speed-meter.js';
 
 export type JobEventListener = (event: DownloadEvent) => void;

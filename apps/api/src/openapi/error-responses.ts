@@ -1,5 +1,5 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { ERROR_CODES, ErrorBody, type ErrorCode } from '@ferry/core';
+import { ERROR_CODES, ErrorBody, type ErrorCode } from '@ferry/contract';
 import type { Operation, ResponseHeader } from './operation.js';
 import { refTo } from './schemas.js';
 

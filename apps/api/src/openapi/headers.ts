@@ -1,5 +1,5 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { IDEMPOTENCY_KEY, MAX_PAGE_LIMIT } from '@ferry/core';
+import { IDEMPOTENCY_KEY, MAX_PAGE_LIMIT } from '@ferry/contract';
 import type { RequestHeader, ResponseHeader } from './operation.js';
 
 const text = { type: 'string' } as const;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ErrorCode } from '@ferry/core';
+import type { ErrorCode } from '@ferry/contract';
 
 /** Headers the document defines once (components/headers) and responses name. */
 export type ResponseHeader = 'Location' | 'Retry-After' | 'WWW-Authenticate' | 'ETag' | 'Accept-Ranges' | 'Content-Range' | 'Content-Disposition' | 'Content-Length';

@@ -11,9 +11,9 @@ import {
   DownloadStatus,
   ListQuery,
   MAX_PAGE_LIMIT,
-  PROGRESS_INTERVAL_MS,
   type DownloadState,
-} from '@ferry/core';
+} from '@ferry/contract';
+import { PROGRESS_INTERVAL_MS } from '@ferry/engine';
 import { HEARTBEAT_MS } from '../events/event-stream.js';
 import { SPEED_WINDOW_MS } from '../events/speed-meter.js';
 import { STOP_WAIT_MS } from '../routes/downloads.js';

@@ -17,7 +17,7 @@ import {
   DownloadState,
   DownloadStatus,
   ErrorBody,
-} from '@ferry/core';
+} from '@ferry/contract';
 import type { OpenAPIV3_1 } from 'openapi-types';
 
 type SchemaObject = OpenAPIV3_1.SchemaObject;

@@ -1,15 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
+import { BatchQuery, BatchRequest, DEFAULT_PAGE_LIMIT, FerryError, UNFINISHED_STATES, type BatchMember, type BatchStatus } from '@ferry/contract';
 import {
-  BatchQuery,
-  BatchRequest,
-  DEFAULT_PAGE_LIMIT,
-  FerryError,
   newId,
-  UNFINISHED_STATES,
-  type BatchMember,
   type BatchRecord,
-  type BatchStatus,
   type BatchStore,
   type DownloadEndings,
   type DownloadControl,

@@ -2,29 +2,23 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { DownloadRequest, ENDED_STATES, FerryError, IDEMPOTENCY_KEY, ListQuery, type DownloadAccepted, type DownloadStatus } from '@ferry/contract';
+import { type Storage } from '@ferry/storage';
+import { StoredDownload } from '@ferry/engine';
 import {
   CLAIM_GRACE_MS,
-  DownloadRequest,
-  ENDED_STATES,
-  FerryError,
-  IDEMPOTENCY_KEY,
-  ListQuery,
   loadDownloadStatus,
   newId,
   requestFingerprint,
-  StoredDownload,
   type ControlAction,
-  type DownloadAccepted,
   type DownloadControl,
   type BatchStore,
   type DownloadEndings,
   type DownloadIndex,
-  type DownloadStatus,
   type LoadedDownload,
   type IdempotencyClaim,
   type IdempotencyStore,
   type HeaderSealer,
-  type Storage,
 } from '@ferry/core';
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { enqueueDownloads } from '../enqueue.js';

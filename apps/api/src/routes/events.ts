@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { ENDED_STATES, loadDownloadStatus, type BatchProgressEvent, type BatchRecord, type BatchStore, type DownloadEvent, type DownloadStatus } from '@ferry/core';
+import { ENDED_STATES, type BatchProgressEvent, type DownloadEvent, type DownloadStatus } from '@ferry/contract';
+import { loadDownloadStatus, type BatchRecord, type BatchStore } from '@ferry/core';
 import { openEventStream, type EventStream } from '../events/event-stream.js';
 import type { JobEventHub, JobEventListener } from '../events/job-event-hub.js';
 import { loadOwnDownload, ownBatch } from '../owner.js';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync } from 'fastify';
-import { FerryError } from '@ferry/core';
+import { FerryError } from '@ferry/contract';
 import { sendError } from '../errors.js';
 
 export interface HealthRoutesOptions {

@@ -1,11 +1,11 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { BatchMember, BatchSummary } from '../api-schemas.js';
+import type { BatchMember, BatchSummary } from '@ferry/contract';
 import type { Config } from '../config.js';
 import { CANCELLED_REASON_PREFIX } from '../failure.js';
 import { CONTROL_FIELD } from '../load-download-status.js';
 import { ferryKey } from '../redis/keys.js';
-import type { DownloadState, DownloadStatus } from '../schemas.js';
+import type { DownloadState, DownloadStatus } from '@ferry/contract';
 import { CALLBACK_JOB, type CallbackJob } from '../webhooks/callbacks.js';
 import { MEMBER_STATES, RECORD_OUTCOME, REOPEN_MEMBER } from './batch-scripts.js';
 import { summarizeMembers, type MemberRow, type MemberSummary } from './batch-summary.js';

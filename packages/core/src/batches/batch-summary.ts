@@ -1,5 +1,5 @@
-import type { BatchCounts, BatchState } from '../api-schemas.js';
-import { UNFINISHED_STATES, type DownloadState } from '../schemas.js';
+import type { BatchCounts, BatchState } from '@ferry/contract';
+import { UNFINISHED_STATES, type DownloadState } from '@ferry/contract';
 
 /** One member as the batch sees it: its live state, or, once retention removed its job, the outcome recorded when it ended. */
 export interface MemberRow {

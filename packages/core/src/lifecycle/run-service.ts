@@ -1,4 +1,4 @@
-import { FerryError } from '../errors.js';
+import { FerryError } from '@ferry/contract';
 
 /**
  * Runs a service's start-up. A configuration mistake is the user's to fix, so it

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { FerryError } from '../errors.js';
+import { FerryError } from '@ferry/contract';
 import type { Logger } from '../logger.js';
 
 async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {

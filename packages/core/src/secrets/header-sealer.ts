@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { FerryError } from '../errors.js';
+import { FerryError } from '@ferry/contract';
 import { listEntries } from '../list-entries.js';
 
 /** The job sealed headers belong to: they open only for it. */

@@ -2,9 +2,9 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { BatchSummary } from '../api-schemas.js';
+import { BatchSummary } from '@ferry/contract';
 import { retentionJobOptions } from '../queues.js';
-import { DownloadStatus } from '../schemas.js';
+import { DownloadStatus } from '@ferry/contract';
 
 export const CALLBACK_QUEUE = 'callbacks';
 export const CALLBACK_JOB = 'callback';

@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
-import { DownloadJob, type DownloadStatus } from '../schemas.js';
+import { DownloadJob } from '../download-job.js';
+import { type DownloadStatus } from '@ferry/contract';
 import { CALLBACK_JOB, type CallbackJob, type DownloadCallbackType } from './callbacks.js';
 
 const EVENT_TYPES: Partial<Record<string, DownloadCallbackType>> = {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { FerryError } from '../errors.js';
+import { FerryError } from '@ferry/contract';
 import { listEntries } from '../list-entries.js';
 
 const PREFIX = 'whsec_';

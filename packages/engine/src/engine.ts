@@ -1,0 +1,299 @@
+import type { Readable } from 'node:stream';
+import { FerryError, type DownloadRequest } from '@ferry/contract';
+import type { Checkpoint, ConflictPolicy, PartWriter, Storage } from '@ferry/storage';
+import { chooseFilename } from './naming/choose-filename.js';
+import type { StoredDownload, WorkerProgress } from './progress.js';
+import { parseContentRange, type ContentRange } from './content-range.js';
+import { Digests } from './digests.js';
+import {
+  contentLengthOf,
+  contentTypeOf,
+  headerValue,
+  openResponse,
+  type HttpAgents,
+  type OpenedResponse,
+  type OutgoingHeaders,
+  type RequestOptions,
+} from './http-client.js';
+import type { Timeouts } from './timeouts.js';
+import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
+
+/** Progress is reported at most this often, so a fast download cannot flood Redis. */
+export const PROGRESS_INTERVAL_MS = 250;
+
+export interface DownloadContext {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+  readonly agents: HttpAgents;
+  /** The limits for this download (see resolveTimeouts). */
+  readonly timeouts: Timeouts;
+  readonly storage: Storage;
+  /** Whose file it is: the storage namespace it is published in (the API key's name). */
+  readonly namespace: string;
+  /** Server-wide cap on a file's size; the request's `maxBytes` can only lower it. */
+  readonly maxBytes?: number | undefined;
+  /** Conflict policy when the request names none. */
+  readonly onConflict?: ConflictPolicy;
+  /** Where an earlier attempt stopped, if it left resumable bytes. */
+  readonly resumeFrom?: Checkpoint | undefined;
+  readonly onProgress?: (progress: WorkerProgress) => void;
+  /** Called just before publishing; throws if this worker no longer owns the job (its lock lapsed). */
+  readonly assertOwnership?: () => Promise<void>;
+  /**
+   * For bench/ alone, to measure what hashing costs: skips the sha256 of the
+   * content (the result's `sha256` is then empty). A checksum the request asked
+   * for is still computed and checked. Workers never set it.
+   */
+  readonly skipSha256?: boolean;
+}
+
+function digestsFor(request: DownloadRequest, ctx: DownloadContext): Digests {
+  return new Digests(request.checksum?.algorithm, { sha256: ctx.skipSha256 !== true });
+}
+
+/** A validator that proves a later response carries the same bytes: a strong ETag, else Last-Modified. */
+function validatorOf(response: OpenedResponse): string | undefined {
+  const etag = headerValue(response.headers, 'etag');
+  if (etag !== undefined && !etag.startsWith('W/')) return etag;
+  return headerValue(response.headers, 'last-modified');
+}
+
+function tooLarge(limit: number, what: string): FerryError {
+  return new FerryError('FERRY_ERR_TOO_LARGE', `${what} exceeds the limit of ${limit} bytes`, { data: { maxBytes: limit } });
+}
+
+/**
+ * Copies the body into the part. Unlike stream.pipeline it leaves the part open
+ * when the body fails, so the bytes it has buffered can still be kept for a resume.
+ * A storage failure is returned rather than thrown, so the caller can tell the two apart.
+ */
+async function pump(body: Readable, part: PartWriter, signal: AbortSignal, onChunk: (chunk: Buffer) => void): Promise<{ storageError?: Error }> {
+  for await (const chunk of body) {
+    onChunk(chunk as Buffer);
+    // A failed part refuses every write, so the slow path is where a failure shows.
+    if (!part.write(chunk as Buffer)) {
+      await part.drained(signal);
+      if (part.failure !== undefined) break;
+    }
+  }
+  await part.flush();
+  return part.failure === undefined ? {} : { storageError: part.failure };
+}
+
+/**
+ * aria2's --lowest-speed-limit: every window, the bytes that arrived in it must
+ * average at least the limit, or the attempt is aborted. Returns the stopper.
+ */
+function watchLowSpeed(timeouts: Timeouts, received: () => number, abort: AbortController): () => void {
+  const { lowSpeedBytesPerSecond: limit, lowSpeedWindowMs: windowMs } = timeouts;
+  if (limit <= 0) return () => undefined;
+  let atWindowStart = received();
+  const timer = setInterval(() => {
+    const speed = ((received() - atWindowStart) * 1000) / windowMs;
+    atWindowStart = received();
+    if (speed < limit) {
+      abort.abort(
+        new FerryError('FERRY_ERR_TOO_SLOW', `the origin sent ${Math.round(speed)} bytes/s over the last ${windowMs} ms, below the limit of ${limit} bytes/s`, {
+          data: { bytesPerSecond: Math.round(speed), limit, windowMs },
+        }),
+      );
+    }
+  }, windowMs);
+  return () => clearInterval(timer);
+}
+
+interface Transfer {
+  readonly response: OpenedResponse;
+  readonly part: PartWriter;
+  readonly digests: Digests;
+  /** Bytes already in the part before this response's body. */
+  readonly offset: number;
+  /** The complete size, when the origin said. */
+  readonly totalBytes: number | null;
+}
+
+/**
+ * The Content-Range of a 206 that continues the checkpoint's bytes, or undefined
+ * when the bytes it carries may belong to another version (RFC 9110 §14.4,
+ * §13.1.5): it must start where the kept bytes end, carry the very validator they
+ * were fetched under, and, when both are known, name the same complete length.
+ * An origin that ignores If-Range answers 206 for a changed file too, so the 206
+ * status alone proves nothing; a 206 without a validator proves nothing either.
+ */
+function continuationOf(response: OpenedResponse, checkpoint: Checkpoint): ContentRange | undefined {
+  if (response.statusCode !== 206 || validatorOf(response) !== checkpoint.validator) return undefined;
+  const range = parseContentRange(headerValue(response.headers, 'content-range'));
+  if (range?.first !== checkpoint.bytes) return undefined;
+  const keptOf = checkpoint.totalBytes ?? null;
+  if (keptOf !== null && range.complete !== null && range.complete !== keptOf) return undefined;
+  return range;
+}
+
+/**
+ * Opens the response, resuming from a checkpoint when the origin agrees (see
+ * continuationOf); any other answer starts from zero, so bytes of two versions
+ * of a resource are never spliced together. The kept part is copied only once
+ * the origin agreed: if the ranged request itself fails, the checkpoint and its
+ * part stay as they were for the next attempt.
+ */
+async function startTransfer(request: DownloadRequest, ctx: DownloadContext, http: RequestOptions): Promise<Transfer> {
+  const headers: OutgoingHeaders = { caller: request.headers ?? {}, crossOrigin: request.crossOriginHeaders };
+  const checkpoint = ctx.resumeFrom;
+  if (checkpoint !== undefined && checkpoint.bytes > 0) {
+    const ranged = { ...headers, engine: { range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator } };
+    const response = await openResponse(request.url, ranged, http).catch((err: unknown) => {
+      // 416: the resource is now shorter than what we kept, so it changed; start over below.
+      if (err instanceof FerryError && err.data['status'] === 416) return undefined;
+      throw err;
+    });
+    const range = response === undefined ? undefined : continuationOf(response, checkpoint);
+    if (response !== undefined && range !== undefined) {
+      const digests = digestsFor(request, ctx);
+      const part = await ctx.storage.resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk)).catch(async (err: unknown) => {
+        await response.body.dump();
+        throw err;
+      });
+      if (part !== undefined) return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete };
+      await response.body.dump();
+    } else {
+      // The kept bytes are of a version the origin no longer serves (or will not serve in part).
+      await ctx.storage.removePart(checkpoint.part);
+      // They no longer count, and no later attempt may look for them.
+      ctx.onProgress?.({ receivedBytes: 0, totalBytes: null });
+      // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
+      if (response?.statusCode === 200) return fresh(ctx, response, digestsFor(request, ctx));
+      await response?.body.dump();
+    }
+  }
+  return fresh(ctx, await openResponse(request.url, headers, http), digestsFor(request, ctx));
+}
+
+async function fresh(ctx: DownloadContext, response: OpenedResponse, digests: Digests): Promise<Transfer> {
+  if (response.statusCode === 206) {
+    await response.body.dump();
+    throw new FerryError('FERRY_ERR_ORIGIN_REJECTED', `origin answered 206 Partial Content to a request for the whole of ${response.url}`);
+  }
+  const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt);
+  return { response, part, digests, offset: 0, totalBytes: contentLengthOf(response) };
+}
+
+/**
+ * Streams one URL into storage: never buffers the body, hashes while it streams,
+ * resumes from an earlier attempt's bytes when the origin allows, and publishes
+ * the file only once every byte is on disk and checked.
+ */
+export async function downloadToStorage(request: DownloadRequest, ctx: DownloadContext): Promise<StoredDownload> {
+  const { timeouts } = ctx;
+  const tooSlow = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, tooSlow.signal]);
+  const http: RequestOptions = {
+    dispatcher: ctx.agents.for(timeouts.connectMs),
+    policy: ctx.agents.policy,
+    signal,
+    headersTimeoutMs: timeouts.headersMs,
+    bodyIdleTimeoutMs: timeouts.bodyIdleMs,
+  };
+  const limit = Math.min(request.maxBytes ?? Infinity, ctx.maxBytes ?? Infinity);
+  let phase: DownloadPhase = 'request';
+  let transfer: Transfer | undefined;
+  let validator: string | undefined;
+  try {
+    transfer = await startTransfer(request, ctx, http);
+    const { response, part, digests, offset, totalBytes } = transfer;
+    validator = validatorOf(response);
+    if (totalBytes !== null && totalBytes > limit) throw tooLarge(limit, `the file (${totalBytes} bytes)`);
+
+    let received = offset;
+    let lastReport = 0;
+    const report = () =>
+      ctx.onProgress?.({
+        receivedBytes: received,
+        totalBytes,
+        ...(validator === undefined ? {} : { checkpoint: { part: part.name, bytes: part.bytesWritten(), validator, totalBytes } }),
+      });
+    phase = 'body';
+    const watchdog = watchLowSpeed(timeouts, () => received, tooSlow);
+    const outcome = await pump(response.body, part, signal, (chunk) => {
+      // Checked before the chunk is written: the part never grows past the limit.
+      if (received + chunk.length > limit) throw tooLarge(limit, 'the body');
+      digests.update(chunk);
+      received += chunk.length;
+      const now = performance.now();
+      if (now - lastReport >= PROGRESS_INTERVAL_MS) {
+        lastReport = now;
+        report();
+      }
+    }).finally(watchdog);
+    if (outcome.storageError !== undefined) {
+      phase = 'storage';
+      throw outcome.storageError;
+    }
+
+    if (totalBytes !== null && received !== totalBytes) {
+      throw new FerryError('FERRY_ERR_TRUNCATED', `origin promised ${totalBytes} bytes but sent ${received} (${response.url})`, {
+        data: { expectedBytes: totalBytes, receivedBytes: received },
+      });
+    }
+    const { sha256, requested } = digests.finish();
+    if (request.checksum !== undefined && request.checksum.value !== requested) {
+      throw new FerryError(
+        'FERRY_ERR_CHECKSUM_MISMATCH',
+        `${request.checksum.algorithm} of the downloaded bytes is ${requested}, the request expected ${request.checksum.value}`,
+        { data: { algorithm: request.checksum.algorithm, expected: request.checksum.value, actual: requested } },
+      );
+    }
+    ctx.onProgress?.({ receivedBytes: received, totalBytes: totalBytes ?? received });
+
+    phase = 'storage';
+    await ctx.assertOwnership?.();
+    const wanted = chooseFilename({
+      requested: request.filename,
+      contentDisposition: headerValue(response.headers, 'content-disposition'),
+      contentType: contentTypeOf(response),
+      finalUrl: response.url,
+      requestUrl: request.url,
+      jobId: ctx.jobId,
+    });
+    const stored = await part.commit({ namespace: ctx.namespace, filename: wanted, policy: request.onConflict ?? ctx.onConflict ?? 'rename' });
+    transfer = undefined;
+    return {
+      location: stored.location,
+      filename: stored.filename,
+      bytes: received,
+      sha256,
+      digest: request.checksum === undefined ? null : { algorithm: request.checksum.algorithm, value: request.checksum.value },
+      contentType: contentTypeOf(response),
+      etag: headerValue(response.headers, 'etag') ?? null,
+      lastModified: headerValue(response.headers, 'last-modified') ?? null,
+      storedVersion: stored.version,
+    };
+  } catch (err) {
+    // An abort carries its coded reason (too slow, paused, cancelled), which toFerryError returns as it is.
+    const failure = toFerryError(err, phase, request.url, signal);
+    await settlePart(transfer, failure, validator, ctx);
+    throw failure;
+  }
+}
+
+// Storage failures free the space; a worker that lost its job leaves the bytes to the new owner's own part.
+const DISCARDING_CODES = new Set(['FERRY_ERR_STORAGE_FULL', 'FERRY_ERR_STORAGE', 'FERRY_ERR_LOCK_LOST']);
+
+/**
+ * After a failed attempt: keep the part for the next attempt when the failure
+ * may pass and the origin gave a validator; otherwise remove it.
+ */
+async function settlePart(transfer: Transfer | undefined, failure: FerryError, validator: string | undefined, ctx: DownloadContext): Promise<void> {
+  if (transfer === undefined) return;
+  const { part } = transfer;
+  const resumable = failure.retryable && validator !== undefined && !DISCARDING_CODES.has(failure.code);
+  if (resumable) {
+    const bytes = await part.keep().catch(() => undefined);
+    if (bytes !== undefined && bytes > 0) {
+      const { totalBytes } = transfer;
+      ctx.onProgress?.({ receivedBytes: bytes, totalBytes, checkpoint: { part: part.name, bytes, validator, totalBytes } });
+      return;
+    }
+  }
+  await part.discard().catch(() => undefined);
+}

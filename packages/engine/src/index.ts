@@ -1,0 +1,8 @@
+/** @ferry/engine: one URL into one stored file, with no Redis: the HTTP client, the egress guard, timeouts and file naming. */
+export { downloadToStorage, PROGRESS_INTERVAL_MS, type DownloadContext } from './engine.js';
+export { HttpAgents } from './http-client.js';
+export { resolveTimeouts, timeoutCapIssues, type HttpLimits, type Timeouts } from './timeouts.js';
+export { StoredDownload, WorkerProgress } from './progress.js';
+export { EgressPolicy, normalizeHostname, parseCidr, type EgressPolicyOptions, type PortRule } from './egress/address-policy.js';
+export { checkUrl } from './egress/check-url.js';
+export type { Resolver } from './egress/guarded-lookup.js';

@@ -1,0 +1,317 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, type BigIntStats } from 'node:fs';
+import { link, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { FerryError, numberedFilename } from '@ferry/contract';
+import type { Checkpoint } from './checkpoint.js';
+import { FileAppender } from './file-appender.js';
+import { namespaceDirectory } from './namespace-directory.js';
+import type { OpenedStoredFile, PartWriter, PublishTarget, Storage, StoredFile, StoredFileRef, StoredPart, StoredReader } from './storage.js';
+
+/** Part files live beside the published ones so that publishing is a same-filesystem link or rename. */
+export const PARTS_DIRNAME = '.parts';
+const PART_SUFFIX = '.part';
+const MAX_NAME_COLLISIONS = 10_000;
+const READ_BUFFER_BYTES = 1024 * 1024;
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
+}
+
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/**
+ * Link and rename keep the inode, and nothing writes to a published file, so
+ * inode, size and mtime name these bytes; an overwrite brings another inode.
+ * The device is left out: containers mounting one volume may see it differently.
+ */
+const versionOf = (stats: BigIntStats): string => `${stats.ino}-${stats.size}-${stats.mtimeNs}`;
+
+async function sha256Of(handle: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
+class LocalStoredReader implements StoredReader {
+  #streamed = false;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+    readonly modifiedAt: Date,
+  ) {}
+
+  stream(range?: { readonly start: number; readonly end: number }) {
+    if (this.#streamed) throw new Error('a stored file is streamed once per opening');
+    this.#streamed = true;
+    // The stream owns the handle from here and closes it when it ends or is destroyed.
+    return this.handle.createReadStream({ highWaterMark: READ_BUFFER_BYTES, ...(range ?? {}) });
+  }
+
+  async close(): Promise<void> {
+    if (!this.#streamed) await this.handle.close();
+  }
+}
+
+/**
+ * Publishes without replacing: link(2) fails with EEXIST when the name is taken,
+ * so two jobs that want the same name both keep their bytes.
+ */
+async function linkUnderFreeName(partPath: string, dir: string, filename: string, policy: 'rename' | 'fail'): Promise<string> {
+  for (let n = 0; n <= MAX_NAME_COLLISIONS; n += 1) {
+    const candidate = n === 0 ? filename : numberedFilename(filename, n);
+    try {
+      await link(partPath, insideDir(dir, candidate));
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (policy === 'fail') {
+        throw new FerryError('FERRY_ERR_FILE_EXISTS', `a file named ${filename} already exists in storage and the conflict policy is fail`, {
+          data: { filename },
+        });
+      }
+    }
+  }
+  throw new Error(`more than ${MAX_NAME_COLLISIONS} files are already named like ${filename}`);
+}
+
+// Names are sanitized before they get here; this keeps a future bug there from writing outside the namespace.
+function insideDir(dir: string, filename: string): string {
+  const target = path.join(dir, filename);
+  if (path.dirname(target) !== dir) throw new Error(`refusing to publish outside the namespace's directory: ${filename}`);
+  return target;
+}
+
+class LocalPartWriter implements PartWriter {
+  readonly #opening: Promise<FileHandle>;
+  readonly #appender: FileAppender;
+  #closing: Promise<void> | undefined;
+  #version: string | undefined;
+
+  constructor(
+    private readonly storage: LocalDiskStorage,
+    private readonly partPath: string,
+  ) {
+    this.#opening = open(partPath, 'wx', 0o644);
+    // An open that fails is reported by the first write or by closing; it must not crash the worker meanwhile.
+    this.#opening.catch(() => undefined);
+    this.#appender = new FileAppender(this.#opening);
+  }
+
+  get name(): string {
+    return path.basename(this.partPath);
+  }
+
+  get failure(): Error | undefined {
+    return this.#appender.failure;
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.#appender.append(chunk);
+  }
+
+  drained(signal?: AbortSignal): Promise<void> {
+    return this.#appender.drained(signal);
+  }
+
+  flush(): Promise<void> {
+    return this.#appender.flush();
+  }
+
+  bytesWritten(): number {
+    return this.#appender.bytesWritten();
+  }
+
+  async commit({ namespace, filename, policy }: PublishTarget): Promise<StoredFile> {
+    await this.#close(true);
+    const version = this.#version;
+    if (version === undefined) throw new Error('a part is versioned when it is closed for keeping');
+    const published = await this.storage.inNamespace(namespace, async (dir) => {
+      if (policy !== 'overwrite') return linkUnderFreeName(this.partPath, dir, filename, policy);
+      await rename(this.partPath, insideDir(dir, filename));
+      return filename;
+    });
+    if (policy !== 'overwrite') await unlink(this.partPath);
+    const dir = this.storage.directoryOf(namespace);
+    await fsyncDirectory(dir);
+    return { location: pathToFileURL(path.join(dir, published)).href, filename: published, version };
+  }
+
+  async keep(): Promise<number> {
+    await this.#close(true);
+    return this.bytesWritten();
+  }
+
+  async discard(): Promise<void> {
+    // The file may still be opening: unlinking before that could run before the file even exists.
+    await this.#close(false).catch(() => undefined);
+    await unlink(this.partPath).catch(ignoreMissing);
+  }
+
+  /**
+   * Closes the part once, whoever asks first. Keeping writes what is queued and
+   * fsyncs, so the bytes are durable once it returns; throws what stopped the writes.
+   */
+  async #close(keeping: boolean): Promise<void> {
+    this.#closing ??= (async () => {
+      await (keeping ? this.#appender.flush() : this.#appender.settle());
+      const handle = await this.#opening;
+      try {
+        if (keeping && this.#appender.failure === undefined) {
+          await handle.sync();
+          this.#version = versionOf(await handle.stat({ bigint: true }));
+        }
+      } finally {
+        await handle.close();
+      }
+    })();
+    await this.#closing;
+    if (this.#appender.failure !== undefined) throw this.#appender.failure;
+  }
+}
+
+/**
+ * Files on one local (or network) disk: `<root>/<namespace>/<name>`, with each
+ * namespace's directory named by `namespaceDirectory`, and parts in `<root>/.parts`
+ * (no namespace directory is named with a leading dot).
+ */
+export class LocalDiskStorage implements Storage {
+  readonly root: string;
+  readonly partsDir: string;
+  // Directories this process made or found, so a download costs no mkdir; one removed since is made again.
+  readonly #madeDirs = new Set<string>();
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.partsDir = path.join(this.root, PARTS_DIRNAME);
+  }
+
+  directoryOf(namespace: string): string {
+    return path.join(this.root, namespaceDirectory(namespace));
+  }
+
+  /** Runs `publish` in the namespace's directory, making the directory first if it is not there. */
+  async inNamespace<T>(namespace: string, publish: (dir: string) => Promise<T>): Promise<T> {
+    const dir = this.directoryOf(namespace);
+    if (this.#madeDirs.has(dir)) {
+      try {
+        return await publish(dir);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+        this.#madeDirs.delete(dir);
+      }
+    }
+    await this.#makeDir(dir);
+    return publish(dir);
+  }
+
+  async #makeDir(dir: string): Promise<void> {
+    const made = await mkdir(dir, { recursive: true });
+    // A new directory's own entry must be durable before a file published in it is called stored.
+    if (made !== undefined) await fsyncDirectory(path.dirname(dir));
+    this.#madeDirs.add(dir);
+  }
+
+  async openPart(jobId: string, attempt: number): Promise<PartWriter> {
+    if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
+    const safeId = jobId.replace(/[^A-Za-z0-9_-]/g, '_');
+    // Unique per attempt: a worker that lost its lock may still be writing its own part file.
+    const name = `${safeId}.${attempt}.${randomBytes(4).toString('hex')}${PART_SUFFIX}`;
+    return new LocalPartWriter(this, path.join(this.partsDir, name));
+  }
+
+  /**
+   * Copies the kept prefix into a new part rather than appending to the old one:
+   * a worker that lost its lock may still hold the old file open, and whatever it
+   * writes then lands in a file nobody will publish.
+   */
+  async resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void): Promise<PartWriter | undefined> {
+    if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
+    const previous = path.join(this.partsDir, checkpoint.part);
+    const size = await stat(previous).then((s) => s.size, () => -1);
+    if (size < checkpoint.bytes) return undefined;
+    const part = await this.openPart(jobId, attempt);
+    try {
+      if (checkpoint.bytes > 0) {
+        for await (const chunk of createReadStream(previous, { start: 0, end: checkpoint.bytes - 1, highWaterMark: READ_BUFFER_BYTES })) {
+          onPrefix(chunk as Buffer);
+          if (!part.write(chunk as Buffer)) await part.drained();
+        }
+        await part.flush();
+        if (part.failure !== undefined) throw part.failure;
+      }
+    } catch (err) {
+      await part.discard();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    await unlink(previous).catch(ignoreMissing);
+    return part;
+  }
+
+  async listParts(): Promise<StoredPart[]> {
+    const names = await readdir(this.partsDir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    const parts: StoredPart[] = [];
+    for (const name of names.filter((n) => n.endsWith(PART_SUFFIX))) {
+      const modifiedAt = await stat(path.join(this.partsDir, name)).then((s) => s.mtimeMs, () => undefined);
+      if (modifiedAt !== undefined) parts.push({ name, jobId: name.slice(0, name.indexOf('.')), modifiedAt });
+    }
+    return parts;
+  }
+
+  async removePart(name: string): Promise<void> {
+    if (path.basename(name) !== name) throw new Error(`not a part file name: ${name}`);
+    await unlink(path.join(this.partsDir, name)).catch(ignoreMissing);
+  }
+
+  /**
+   * Opens the file and checks the open handle, so the bytes served are the ones
+   * checked even if the name is replaced meanwhile. A version that differs (or a
+   * file from before versions) is proven by its sha256 instead.
+   */
+  async openStored(ref: StoredFileRef): Promise<OpenedStoredFile> {
+    let file: string;
+    try {
+      file = fileURLToPath(ref.location);
+    } catch {
+      return { found: false, why: 'missing' };
+    }
+    const dir = path.dirname(file);
+    // Files published before namespaces sit in the root; their sha256 proves them.
+    if (dir !== this.directoryOf(ref.namespace) && !(dir === this.root && ref.version === undefined)) return { found: false, why: 'missing' };
+    const handle = await open(file, 'r').catch((err: unknown) => {
+      if (isMissing(err)) return undefined;
+      throw err;
+    });
+    if (handle === undefined) return { found: false, why: 'missing' };
+    try {
+      const stats = await handle.stat({ bigint: true });
+      const same = stats.isFile() && (versionOf(stats) === ref.version || (await sha256Of(handle)) === ref.sha256);
+      if (same) return { found: true, reader: new LocalStoredReader(handle, Number(stats.size), stats.mtime) };
+      await handle.close();
+      return { found: false, why: stats.isFile() ? 'replaced' : 'missing' };
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import type { Readable } from 'node:stream';
+import type { Checkpoint } from './checkpoint.js';
+
+/** What to do when a file of the wanted name already exists. */
+export type ConflictPolicy = 'rename' | 'overwrite' | 'fail';
+
+/**
+ * Where a finished file goes. Each namespace (an API key's name) has names of
+ * its own: a file of one never replaces, reveals or renames around another's.
+ */
+export interface PublishTarget {
+  readonly namespace: string;
+  /** The name wanted inside the namespace. */
+  readonly filename: string;
+  readonly policy: ConflictPolicy;
+}
+
+/** Where a finished file was published. */
+export interface StoredFile {
+  /** A URI for the file: `file:///…` for local disk. */
+  readonly location: string;
+  /** The name it was published under (may differ from the wanted one after a collision). */
+  readonly filename: string;
+  /**
+   * Identifies these very bytes in storage: a later file published under the
+   * same name (overwrite) has another, so a reader can tell it is not this one.
+   */
+  readonly version: string;
+}
+
+/** A published file as a download's result describes it, to open for reading. */
+export interface StoredFileRef {
+  readonly namespace: string;
+  readonly location: string;
+  /** The version recorded at publish; absent for files published before versions were recorded. */
+  readonly version: string | undefined;
+  /** The sha256 of the bytes, hex: proves the bytes when the version no longer matches (a restored copy). */
+  readonly sha256: string;
+}
+
+/** A published file opened for reading: its bytes cannot change under the reader. */
+export interface StoredReader {
+  readonly size: number;
+  readonly modifiedAt: Date;
+  /** The bytes from `start` to `end` inclusive (the whole file without a range). */
+  stream(range?: { readonly start: number; readonly end: number }): Readable;
+  /** Releases the file; streams already made keep it open until they end. */
+  close(): Promise<void>;
+}
+
+/**
+ * `missing`: nothing is stored there any more (or the location is not this
+ * storage's). `replaced`: something else is stored there now.
+ */
+export type OpenedStoredFile = { readonly found: true; readonly reader: StoredReader } | { readonly found: false; readonly why: 'missing' | 'replaced' };
+
+/**
+ * One attempt's bytes on their way into storage. Nothing is visible under the
+ * final name until `commit` publishes it whole.
+ */
+export interface PartWriter {
+  /** The part's name, as a checkpoint records it. */
+  readonly name: string;
+  /** Queues the next chunk. False means: wait for `drained` before writing more. */
+  write(chunk: Buffer): boolean;
+  /** Resolves when there is room for more chunks or writing failed (see `failure`); rejects only when `signal` aborts. */
+  drained(signal?: AbortSignal): Promise<void>;
+  /** Waits until every queued chunk is written (or writing failed); never rejects. */
+  flush(): Promise<void>;
+  /** The error that stopped the writes, if one did; later chunks are dropped. */
+  readonly failure: Error | undefined;
+  /** Bytes the storage has accepted so far (not merely queued), from the start with no gap. */
+  bytesWritten(): number;
+  /** Makes the bytes durable and publishes them atomically under the target's name, as its policy says when the name is taken. */
+  commit(target: PublishTarget): Promise<StoredFile>;
+  /** Flushes and closes the part but keeps it, for a later attempt to resume; returns the bytes it holds. */
+  keep(): Promise<number>;
+  /** Throws the bytes away. Safe to call after a failed commit and more than once. */
+  discard(): Promise<void>;
+}
+
+/** A part file found on storage, for the janitor. */
+export interface StoredPart {
+  readonly name: string;
+  readonly jobId: string;
+  readonly modifiedAt: number;
+}
+
+export interface Storage {
+  openPart(jobId: string, attempt: number): Promise<PartWriter>;
+  /**
+   * Starts this attempt's part with the first `checkpoint.bytes` bytes of an
+   * earlier attempt's part (called once the origin agreed to send the rest), passing each chunk to `onPrefix` (to hash it), then
+   * removes the earlier part. Undefined when that part is gone or shorter.
+   */
+  resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void): Promise<PartWriter | undefined>;
+  listParts(): Promise<StoredPart[]>;
+  removePart(name: string): Promise<void>;
+  /** Opens a published file, if what is stored there is still the file `ref` describes. */
+  openStored(ref: StoredFileRef): Promise<OpenedStoredFile>;
+}
