@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import { type DownloadStatus } from '@ferry/contract';
@@ -108,7 +109,7 @@ describe('the SSRF payload corpus', () => {
     const jobIds: string[] = [];
     for (const [i, target] of unique.entries()) {
       // Directly into the queue, as a job added by hand in the dashboard would be: the worker must refuse it on its own.
-      const direct = await stack.ferry.queue.add(DOWNLOAD_JOB, { owner: 'test', request: { url: target } });
+      const direct = await stack.ferry.queue.add(DOWNLOAD_JOB, { owner: 'test', request: { url: target } }, { jobId: randomUUID() });
       jobIds.push(direct.id!);
       const once = stack.origin.route(`/ssrf/${i}/one`, status(302, { location: target }));
       jobIds.push(await stack.ferry.enqueue({ url: once }));
