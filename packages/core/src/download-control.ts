@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { FerryError } from '@ferry/contract';
 import { endingsKey } from './download-endings.js';
 import { encodeFailureReason } from './failure.js';
-import { asControlAction, CONTROL_FIELD, type ControlAction } from './load-download-status.js';
+import { asControlAction, CONTROL_FIELD, type ControlAction } from './control-field.js';
 import { ferryKey } from './redis/keys.js';
 
 /** Workers listen here for pause and cancel requests about the jobs they hold. */

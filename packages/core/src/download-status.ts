@@ -1,6 +1,6 @@
 import type { Job, JobState } from 'bullmq';
 import { decodeFailureReason, isCancellation } from './failure.js';
-import type { ControlAction } from './load-download-status.js';
+import type { ControlAction } from './control-field.js';
 import { DownloadProgress, DownloadResult, ENDED_STATES, type DownloadFailure, type DownloadState, type DownloadStatus } from '@ferry/contract';
 
 const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> = {

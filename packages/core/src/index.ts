@@ -13,7 +13,8 @@ export {
   PAUSED_FOR_MS,
   type ControlOutcome,
 } from './download-control.js';
-export { loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
+export { readControl, type ControlAction } from './control-field.js';
+export { loadDownloadStatus, type LoadedDownload } from './load-download-status.js';
 export { isId, newId } from './ids.js';
 export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprint, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';

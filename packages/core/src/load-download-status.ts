@@ -1,21 +1,8 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { toDownloadStatus } from './download-status.js';
 import type { DownloadStatus } from '@ferry/contract';
-
-/** The field of a job's BullMQ hash where Ferry records a pause or cancel request; it goes when the job goes. */
-export const CONTROL_FIELD = 'ferryControl';
-export type ControlAction = 'pause' | 'cancel';
-
-/** A stored control field's value, if it is one. */
-export function asControlAction(value: unknown): ControlAction | undefined {
-  return value === 'pause' || value === 'cancel' ? value : undefined;
-}
-
-/** The pause or cancel request recorded on the job whose hash is `jobKey`, if any. */
-export async function readControl(redis: Redis, jobKey: string): Promise<ControlAction | undefined> {
-  return asControlAction(await redis.hget(jobKey, CONTROL_FIELD));
-}
+import { readControl, type ControlAction } from './control-field.js';
+import { toDownloadStatus } from './download-status.js';
 
 export interface LoadedDownload {
   readonly job: Job;

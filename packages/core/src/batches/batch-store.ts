@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { BatchMember, BatchSummary } from '@ferry/contract';
 import type { Config } from '../config.js';
 import { CANCELLED_REASON_PREFIX } from '../failure.js';
-import { CONTROL_FIELD } from '../load-download-status.js';
+import { CONTROL_FIELD } from '../control-field.js';
 import { ferryKey } from '../redis/keys.js';
 import type { DownloadState, DownloadStatus } from '@ferry/contract';
 import { CALLBACK_JOB, type CallbackJob } from '../webhooks/callbacks.js';
