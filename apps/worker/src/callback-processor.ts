@@ -5,13 +5,19 @@ import { checkUrl, type HttpAgents } from '@ferry/engine';
 import { CallbackJob, webhookHeaders, type Config } from '@ferry/core';
 import { toJobFailure } from './job-failure.js';
 
+/** What the callback processor is built from; every field is required (none has a default). */
 export interface CallbackDeps {
+  /** The loaded configuration: the delivery timeout and the webhook signing secrets. */
   readonly config: Config;
+  /** The egress-guarded HTTP agents deliveries go through, as downloads do. */
   readonly agents: HttpAgents;
 }
 
+/** A delivered callback, kept as its job's return value. */
 export interface CallbackDelivery {
+  /** The receiver's 2xx status. */
   readonly status: number;
+  /** Which attempt delivered it, the first being 1. */
   readonly attempt: number;
 }
 

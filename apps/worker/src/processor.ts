@@ -18,12 +18,19 @@ import { CONTROL_REASONS, type WorkerControls } from './worker-controls.js';
 /** The abort reason a worker gives its jobs when it shuts down, as opposed to a failure. */
 export const SHUTDOWN_REASON = 'worker shutting down';
 
+/** What the download processor is built from; every field is required (none has a default). */
 export interface ProcessorDeps {
+  /** The loaded configuration: HTTP limits, the server-wide `maxBytes` and conflict policy, the lock duration. */
   readonly config: Config;
+  /** Where downloads are written and published. */
   readonly storage: Storage;
+  /** The egress-guarded HTTP agents downloads go through. */
   readonly agents: HttpAgents;
+  /** The worker's logger; each job logs through a child bound to its id and attempt. */
   readonly logger: Logger;
+  /** Pause and cancel requests for the jobs this worker runs. */
   readonly controls: WorkerControls;
+  /** The end-of-download outbox: each end is marked before BullMQ records it. */
   readonly endings: DownloadEndings;
   /** Opens the request headers the API encrypted into the job. */
   readonly sealer: HeaderSealer;
