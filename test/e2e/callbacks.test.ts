@@ -58,13 +58,17 @@ describe('when a download with a callbackUrl completes', () => {
 });
 
 describe('when the receiver fails twice, then succeeds', () => {
-  it('retries with the same webhook-id and records exactly one successful delivery', async () => {
-    const file = await stack.origin.randomFile('flaky-hook.bin', 100);
-    const hook = receiver('/hooks/flaky', 500, 503, 200);
-    const id = await stack.ferry.enqueue({ url: stack.origin.route('/cb/flaky-hook.bin', serveFile(file)), callbackUrl: hook.url });
+  // A 4xx is retried as a 5xx is: every answer other than 2xx is a rejected delivery worth another try.
+  it.each([
+    ['5xx', 500, 503],
+    ['4xx', 404, 410],
+  ])('retries its %s answers with the same webhook-id and records exactly one successful delivery', async (kind, first, second) => {
+    const file = await stack.origin.randomFile(`flaky-hook-${kind}.bin`, 100);
+    const hook = receiver(`/hooks/flaky-${kind}`, first, second, 200);
+    const id = await stack.ferry.enqueue({ url: stack.origin.route(`/cb/flaky-hook-${kind}.bin`, serveFile(file)), callbackUrl: hook.url });
     await until(() => hook.deliveries.length === 3, 'three deliveries');
 
-    expect(hook.deliveries.map((d) => d.answered)).toEqual([500, 503, 200]);
+    expect(hook.deliveries.map((d) => d.answered)).toEqual([first, second, 200]);
     const callback = await callbackId(id, 'download.completed');
     expect(new Set(hook.deliveries.map((d) => d.headers['webhook-id']))).toEqual(new Set([callback]));
     // The 200 is on the wire a moment before the worker records the delivery.
@@ -75,6 +79,44 @@ describe('when the receiver fails twice, then succeeds', () => {
     // Nothing more arrives once it was delivered.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(hook.deliveries).toHaveLength(3);
+  });
+});
+
+describe('when a callback job cannot ever be delivered', () => {
+  /** A real event as the worker sends it, to put in jobs added by hand. */
+  async function realEvent(): Promise<unknown> {
+    const file = await stack.origin.randomFile('event-source.bin', 10);
+    const hook = receiver('/hooks/event-source', 200);
+    await stack.ferry.enqueue({ url: stack.origin.route('/cb/event-source.bin', serveFile(file)), callbackUrl: hook.url });
+    await until(() => hook.deliveries.length === 1, 'the callback');
+    return JSON.parse(hook.deliveries[0]!.body);
+  }
+
+  /** Adds a callback job by hand, as something other than Ferry's own code might, and waits for it to fail. */
+  async function failedCallback(name: string, data: unknown) {
+    const job = await callbacks.add('callback', data, { jobId: `hand-added.${name}.${Date.now()}`, attempts: 3, backoff: { type: 'fixed', delay: 100 } });
+    await until(async () => (await callbacks.getJobState(job.id!)) === 'failed', `the ${name} callback to fail`, 5000);
+    // Long enough for a retry to have started, had there been one.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return (await callbacks.getJob(job.id!))!;
+  }
+
+  it('fails at once, without retrying, when the egress guard refuses its destination', async () => {
+    const job = await failedCallback('blocked', { url: 'http://10.0.0.1/hook', event: await realEvent() });
+    expect(job.failedReason).toMatch(/^FERRY_ERR_BLOCKED_DESTINATION: /);
+    expect(job.attemptsMade).toBe(1);
+  });
+
+  it('fails at once when its data does not match the contract', async () => {
+    const job = await failedCallback('malformed', { url: 'http://10.0.0.1/hook', event: { type: 'download.nonsense' } });
+    expect(job.failedReason).toMatch(/^FERRY_ERR_INVALID_JOB: /);
+    expect(job.attemptsMade).toBe(1);
+  });
+
+  it('fails at once, as invalid job data, when its url is not a URL', async () => {
+    const job = await failedCallback('unparseable', { url: 'not a url', event: await realEvent() });
+    expect(job.failedReason).toMatch(/^FERRY_ERR_INVALID_JOB: /);
+    expect(job.attemptsMade).toBe(1);
   });
 });
 

@@ -48,7 +48,8 @@ const FASTIFY_CODES: Readonly<Record<string, [ErrorCode, string]>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ['FERRY_ERR_PAYLOAD_TOO_LARGE', 'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES; FERRY_BATCH_BODY_LIMIT_BYTES for batches)'],
 };
 
-function toFerryError(error: FastifyError | Error): FerryError {
+/** The coded error a client is answered with for whatever a route, a hook or Fastify itself threw. */
+function toClientError(error: FastifyError | Error): FerryError {
   if (error instanceof FerryError) return error;
   if (error instanceof z.ZodError) return validationError(error);
   if (isRedisUnavailableError(error)) {
@@ -81,7 +82,7 @@ export function sendError(reply: FastifyReply, err: FerryError): FastifyReply {
 }
 
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const err = toFerryError(error);
+  const err = toClientError(error);
   if (err.code === 'FERRY_ERR_INTERNAL') request.log.error({ err: error }, 'unhandled error');
   else if (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE') request.log.warn({ err: error.message }, 'redis unavailable');
   return sendError(reply, err);

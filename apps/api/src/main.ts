@@ -42,14 +42,15 @@ runService('ferry-api', async () => {
   installShutdown({
     logger,
     deadlineMs: config.worker.shutdownDeadlineMs,
-    graceful: async () => {
-      await app.close();
-      await queue.close();
-      await connection.quit().catch(() => undefined);
-    },
-    force: async () => {
-      connection.disconnect();
-      setTimeout(() => process.exit(1), 2000).unref();
-    },
+    graceful: [
+      { name: 'close the server', run: () => app.close() },
+      { name: 'close the queue', run: () => queue.close() },
+      // Quitting a Redis that is already gone is no failure: there is nothing left to close.
+      { name: 'quit redis', run: () => connection.quit().catch(() => undefined) },
+    ],
+    force: [
+      { name: 'drop the redis connection', run: () => connection.disconnect() },
+      { name: 'arm the exit timer', run: () => setTimeout(() => process.exit(1), 2000).unref() },
+    ],
   });
 });

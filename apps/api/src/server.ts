@@ -30,8 +30,11 @@ import { downloadRoutes } from './routes/downloads.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 
+/** What createServer is built from; every field is required (none has a default). */
 export interface ServerDeps {
+  /** The loaded configuration (loadConfig): limits, keys, egress policy, retention. */
   readonly config: Config;
+  /** The downloads queue: jobs are added, read, retried and removed through it. */
   readonly queue: Queue;
   /** The producer connection the queue uses; /readyz pings it. */
   readonly redis: Redis;

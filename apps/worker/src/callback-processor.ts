@@ -1,18 +1,27 @@
-import { UnrecoverableError, type Processor } from 'bullmq';
+import type { Processor } from 'bullmq';
 import { request } from 'undici';
 import { FerryError } from '@ferry/contract';
 import { checkUrl, type HttpAgents } from '@ferry/engine';
-import { CallbackJob, encodeFailureReason, webhookHeaders, type Config } from '@ferry/core';
+import { CallbackJob, webhookHeaders, type Config } from '@ferry/core';
+import { toJobFailure } from './job-failure.js';
 
+/** What the callback processor is built from; every field is required (none has a default). */
 export interface CallbackDeps {
+  /** The loaded configuration: the delivery timeout and the webhook signing secrets. */
   readonly config: Config;
+  /** The egress-guarded HTTP agents deliveries go through, as downloads do. */
   readonly agents: HttpAgents;
 }
 
+/** A delivered callback, kept as its job's return value. */
 export interface CallbackDelivery {
+  /** The receiver's 2xx status. */
   readonly status: number;
+  /** Which attempt delivered it, the first being 1. */
   readonly attempt: number;
 }
+
+const invalidJob = (why: string) => new FerryError('FERRY_ERR_INVALID_JOB', `callback job data does not match the contract: ${why}`);
 
 /**
  * POSTs one signed event. 2xx is delivered; anything else, a redirect included
@@ -22,12 +31,13 @@ export function createCallbackProcessor(deps: CallbackDeps): Processor<unknown, 
   const { config, agents } = deps;
   return async (job, _token, signal) => {
     const parsed = CallbackJob.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`FERRY_ERR_INVALID_JOB: callback job data does not match the contract: ${parsed.error.message}`);
+    if (!parsed.success) throw toJobFailure(invalidJob(parsed.error.message));
     const { url, event } = parsed.data;
+    if (!URL.canParse(url)) throw toJobFailure(invalidJob('its url is not a URL'));
     try {
       checkUrl(new URL(url), agents.policy, url);
     } catch (err) {
-      throw new UnrecoverableError(encodeFailureReason(err as FerryError));
+      throw toJobFailure(err);
     }
     const body = JSON.stringify(event);
     const timestamp = Math.floor(Date.now() / 1000);
@@ -43,13 +53,12 @@ export function createCallbackProcessor(deps: CallbackDeps): Processor<unknown, 
         body,
       });
     } catch (err) {
-      // A destination the egress guard refuses (found only once DNS answers) will not become allowed by retrying.
-      if (err instanceof FerryError && !err.retryable) throw new UnrecoverableError(encodeFailureReason(err));
-      throw err;
+      // A destination the egress guard refuses only once DNS answers is permanent; a network fault is retried.
+      throw toJobFailure(err);
     }
     await response.body.dump();
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      throw new Error(encodeFailureReason(new FerryError('FERRY_ERR_CALLBACK_REJECTED', `${url} answered ${response.statusCode}`)));
+      throw toJobFailure(new FerryError('FERRY_ERR_CALLBACK_REJECTED', `${url} answered ${response.statusCode}`));
     }
     return { status: response.statusCode, attempt: job.attemptsStarted };
   };

@@ -6,7 +6,15 @@ import { createCallbackProcessor, type CallbackDeps, type CallbackDelivery } fro
 // Deliveries are small and mostly waiting on receivers: more at once than downloads.
 const CALLBACK_CONCURRENCY = 16;
 
-export function createCallbackWorker(deps: CallbackDeps & { connection: Redis; logger: Logger }): Worker<unknown, CallbackDelivery> {
+/** The processor's deps, the connection its worker runs on and where it logs; every field is required. */
+export interface CallbackWorkerDeps extends CallbackDeps {
+  /** The worker's own Redis connection (createWorkerRedis). */
+  readonly connection: Redis;
+  /** Where worker errors and failed deliveries are logged. */
+  readonly logger: Logger;
+}
+
+export function createCallbackWorker(deps: CallbackWorkerDeps): Worker<unknown, CallbackDelivery> {
   const worker = new Worker<unknown, CallbackDelivery>(CALLBACK_QUEUE, createCallbackProcessor(deps), {
     connection: deps.connection,
     prefix: deps.config.queuePrefix,

@@ -2,12 +2,19 @@ import type { Redis } from 'ioredis';
 import { ferryKey, type DownloadIndex, type Logger } from '@ferry/core';
 import { every } from './every.js';
 
+/** What the index pruner needs; every field is required (none has a default). */
 export interface IndexPrunerDeps {
+  /** The download index whose entries are pruned. */
   readonly index: DownloadIndex;
+  /** The Redis key of a download's job, to see whether retention removed it (the downloads queue's toKey). */
   readonly jobKey: (id: string) => string;
+  /** Where the workers claim the turn to prune. */
   readonly redis: Redis;
+  /** The queue prefix (FERRY_QUEUE_PREFIX) the turn's key lives under. */
   readonly prefix: string;
+  /** Time between prunings, in ms; also how long a claimed turn lasts. */
   readonly intervalMs: number;
+  /** Where each pruning reports what it removed, or why it failed. */
   readonly logger: Logger;
 }
 

@@ -63,21 +63,27 @@ runService('ferry-worker', async () => {
   installShutdown({
     logger,
     deadlineMs: config.worker.shutdownDeadlineMs,
-    graceful: async () => {
-      janitor.stop();
-      sweep.stop();
-      pruner.stop();
-      await Promise.all([worker.close(), callbackWorker.close()]);
-      await controls.close();
-      await Promise.all([queue.close(), callbacks.close()]);
-      await agents.close();
-      await connection.quit();
-    },
-    force: async () => {
-      worker.cancelAllJobs(SHUTDOWN_REASON);
-      callbackWorker.cancelAllJobs(SHUTDOWN_REASON);
+    graceful: [
+      { name: 'stop the janitor', run: () => janitor.stop() },
+      { name: 'stop the endings sweep', run: () => sweep.stop() },
+      { name: 'stop the index pruner', run: () => pruner.stop() },
+      [
+        { name: 'close the download worker', run: () => worker.close() },
+        { name: 'close the callback worker', run: () => callbackWorker.close() },
+      ],
+      { name: 'close the controls', run: () => controls.close() },
+      [
+        { name: 'close the download queue', run: () => queue.close() },
+        { name: 'close the callback queue', run: () => callbacks.close() },
+      ],
+      { name: 'close the HTTP agents', run: () => agents.close() },
+      { name: 'quit redis', run: () => connection.quit() },
+    ],
+    force: [
+      { name: 'interrupt downloads', run: () => worker.cancelAllJobs(SHUTDOWN_REASON) },
+      { name: 'interrupt callbacks', run: () => callbackWorker.cancelAllJobs(SHUTDOWN_REASON) },
       // If a processor ignores its signal, do not hang forever.
-      setTimeout(() => process.exit(1), 5000).unref();
-    },
+      { name: 'arm the exit timer', run: () => setTimeout(() => process.exit(1), 5000).unref() },
+    ],
   });
 });

@@ -3,10 +3,15 @@ import type { Storage } from '@ferry/storage';
 import type { Logger } from '@ferry/core';
 import { every } from './every.js';
 
+/** What the part janitor needs; every field is required (none has a default). */
 export interface PartJanitorDeps {
+  /** Where the part files are. */
   readonly storage: Storage;
+  /** The state of the job a part belongs to (the downloads queue's getJobState). */
   readonly jobState: (jobId: string) => Promise<JobState | 'unknown'>;
+  /** Where each sweep reports what it removed, or why it failed. */
   readonly logger: Logger;
+  /** Time between sweeps, in ms (FERRY_JANITOR_INTERVAL_MS). */
   readonly intervalMs: number;
 }
 

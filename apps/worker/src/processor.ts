@@ -1,29 +1,36 @@
-import { DelayedError, UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
-import { FerryError, type DownloadProgress } from '@ferry/contract';
+import { DelayedError, WaitingError, type Job, type Processor } from 'bullmq';
+import { FerryError, isRetryable, type DownloadProgress } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
 import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
 import {
   cancelledError,
   DownloadJob,
-  encodeFailureReason,
   PAUSED_FOR_MS,
   type Config,
   type DownloadEndings,
   type HeaderSealer,
   type Logger,
 } from '@ferry/core';
+import { toJobFailure } from './job-failure.js';
 import { LOCK_LOST_REASON } from './lock-watch.js';
 import { CONTROL_REASONS, type WorkerControls } from './worker-controls.js';
 
 /** The abort reason a worker gives its jobs when it shuts down, as opposed to a failure. */
 export const SHUTDOWN_REASON = 'worker shutting down';
 
+/** What the download processor is built from; every field is required (none has a default). */
 export interface ProcessorDeps {
+  /** The loaded configuration: HTTP limits, the server-wide `maxBytes` and conflict policy, the lock duration. */
   readonly config: Config;
+  /** Where downloads are written and published. */
   readonly storage: Storage;
+  /** The egress-guarded HTTP agents downloads go through. */
   readonly agents: HttpAgents;
+  /** The worker's logger; each job logs through a child bound to its id and attempt. */
   readonly logger: Logger;
+  /** Pause and cancel requests for the jobs this worker runs. */
   readonly controls: WorkerControls;
+  /** The end-of-download outbox: each end is marked before BullMQ records it. */
   readonly endings: DownloadEndings;
   /** Opens the request headers the API encrypted into the job. */
   readonly sealer: HeaderSealer;
@@ -77,11 +84,8 @@ function latestProgressWriter(job: Job) {
   };
 }
 
-/** BullMQ keeps a failure's message only: the code goes in it, and permanent failures stop the retries. */
-function toJobFailure(err: FerryError): Error {
-  const reason = encodeFailureReason(err);
-  return err.retryable ? new Error(reason, { cause: err }) : Object.assign(new UnrecoverableError(reason), { cause: err });
-}
+/** Anything thrown that is not coded is a bug or an unforeseen fault: it fails the attempt as internal. */
+const coded = (err: unknown): FerryError => (err instanceof FerryError ? err : new FerryError('FERRY_ERR_INTERNAL', String(err), { cause: err }));
 
 export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredDownload> {
   // Three declared parameters: BullMQ passes the AbortSignal only to processors that accept it.
@@ -146,7 +150,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
   try {
     opened = openJob(job.data, id, deps.sealer);
   } catch (err) {
-    const failure = err instanceof FerryError ? err : new FerryError('FERRY_ERR_INTERNAL', String(err), { cause: err });
+    const failure = coded(err);
     log.error({ code: failure.code }, failure.message);
     throw toJobFailure(failure);
   }
@@ -182,7 +186,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
     return result;
   } catch (caught) {
     await progress.flushed();
-    const err = caught instanceof FerryError ? caught : new FerryError('FERRY_ERR_INTERNAL', String(caught), { cause: caught });
+    const err = coded(caught);
     if (signal?.aborted && signal.reason === SHUTDOWN_REASON && token !== undefined) {
       // Handing the job straight back costs no attempt and does not wait for stalled-job detection.
       log.warn('download interrupted by shutdown; returning the job to the queue');
@@ -202,7 +206,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       log.info('download cancelled');
       return endCancelled(deps, job, id);
     }
-    log.warn({ code: err.code, retryable: err.retryable, err: err.message }, 'download attempt failed');
+    log.warn({ code: err.code, retryable: isRetryable(err), err: err.message }, 'download attempt failed');
     throw toJobFailure(err);
   }
 }

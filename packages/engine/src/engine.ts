@@ -21,29 +21,52 @@ import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
 /** Progress is reported at most this often, so a fast download cannot flood Redis. */
 export const PROGRESS_INTERVAL_MS = 250;
 
+/** Everything one download needs besides its request. */
 export interface DownloadContext {
+  /** Names the part file, so a later attempt of the same job finds the bytes this one kept. */
   readonly jobId: string;
+  /** Which attempt this is, the first being 1; it goes into the log lines. */
   readonly attempt: number;
+  /** Aborts the download; a FerryError as its reason is the error the attempt ends in (paused, cancelled). */
   readonly signal: AbortSignal;
+  /** The egress-guarded HTTP agents every request and redirect goes through. */
   readonly agents: HttpAgents;
   /** The limits for this download (see resolveTimeouts). */
   readonly timeouts: Timeouts;
+  /** Where the part is written and the file published. */
   readonly storage: Storage;
   /** Whose file it is: the storage namespace it is published in (the API key's name). */
   readonly namespace: string;
-  /** Server-wide cap on a file's size; the request's `maxBytes` can only lower it. */
+  /**
+   * Server-wide cap on a file's size in bytes; the request's `maxBytes` can only lower it.
+   * @defaultValue no cap beyond the request's own
+   */
   readonly maxBytes?: number | undefined;
-  /** Conflict policy when the request names none. */
+  /**
+   * Conflict policy when the request names none.
+   * @defaultValue `'rename'`
+   */
   readonly onConflict?: ConflictPolicy;
-  /** Where an earlier attempt stopped, if it left resumable bytes. */
+  /**
+   * Where an earlier attempt stopped, if it left resumable bytes.
+   * @defaultValue none: the download starts at the first byte
+   */
   readonly resumeFrom?: Checkpoint | undefined;
+  /**
+   * Told the bytes received so far (and, once there are resumable bytes, the checkpoint) as the body arrives.
+   * @defaultValue none
+   */
   readonly onProgress?: (progress: WorkerProgress) => void;
-  /** Called just before publishing; throws if this worker no longer owns the job (its lock lapsed). */
+  /**
+   * Called just before publishing; throws if this worker no longer owns the job (its lock lapsed).
+   * @defaultValue none: the file is published without asking
+   */
   readonly assertOwnership?: () => Promise<void>;
   /**
    * For bench/ alone, to measure what hashing costs: skips the sha256 of the
    * content (the result's `sha256` is then empty). A checksum the request asked
    * for is still computed and checked. Workers never set it.
+   * @defaultValue `false`
    */
   readonly skipSha256?: boolean;
 }
