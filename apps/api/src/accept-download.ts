@@ -7,7 +7,7 @@ import { downloadAnswer, type DownloadAnswer } from './download-answer.js';
 import { enqueueDownloads, type EnqueueTarget } from './enqueue.js';
 import { invalidRequest } from './errors.js';
 
-export interface AcceptDeps extends EnqueueTarget {
+interface AcceptDeps extends EnqueueTarget {
   /** The queue's connection. */
   readonly redis: Redis;
   readonly idempotency: IdempotencyStore;

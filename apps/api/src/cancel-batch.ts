@@ -6,7 +6,7 @@ import { batchStatus } from './batch-status.js';
 import { cancelDownload } from './cancel-download.js';
 import { loadBatchOf } from './owner.js';
 
-export interface CancelBatchDeps {
+interface CancelBatchDeps {
   readonly queue: Queue;
   readonly batches: BatchStore;
   readonly control: DownloadControl;

@@ -2,7 +2,7 @@ import { type BatchAccepted, type BatchRequest } from '@ferry/contract';
 import { newId, type BatchStore } from '@ferry/core';
 import { enqueueDownloads, type EnqueueTarget } from './enqueue.js';
 
-export interface CreateBatchDeps extends EnqueueTarget {
+interface CreateBatchDeps extends EnqueueTarget {
   readonly batches: BatchStore;
 }
 

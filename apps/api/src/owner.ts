@@ -13,7 +13,7 @@ export function ownerOf(request: FastifyRequest): string {
 export const downloadNotFound = (id: string): FerryError =>
   new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
 
-export const batchNotFound = (id: string): FerryError => new FerryError('FERRY_ERR_NOT_FOUND', `no batch with id ${id}: it never existed or was removed by retention`);
+const batchNotFound = (id: string): FerryError => new FerryError('FERRY_ERR_NOT_FOUND', `no batch with id ${id}: it never existed or was removed by retention`);
 
 /** Whether `owner` made the download; another key's job is treated exactly like a missing one. */
 export const ownedBy = (loaded: LoadedDownload | undefined, owner: string): loaded is LoadedDownload =>

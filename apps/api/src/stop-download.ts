@@ -7,7 +7,7 @@ import { cancelDownload } from './cancel-download.js';
 import { downloadAnswer, type DownloadAnswer } from './download-answer.js';
 import { downloadNotFound, loadDownloadOf } from './owner.js';
 
-export interface StopDeps {
+interface StopDeps {
   readonly queue: Queue;
   /** The queue's connection. */
   readonly redis: Redis;

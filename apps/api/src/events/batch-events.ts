@@ -7,7 +7,7 @@ import { coalesced } from './coalesced.js';
 import { snapshotEvents } from './download-events.js';
 import type { StreamStart } from './event-streams.js';
 
-export interface BatchSnapshotDeps {
+interface BatchSnapshotDeps {
   readonly queue: Queue;
   /** The queue's connection. */
   readonly redis: Redis;
@@ -15,7 +15,7 @@ export interface BatchSnapshotDeps {
 }
 
 /** What a batch stream opens with: the batch as read, and its members' first events. */
-export interface BatchSnapshot {
+interface BatchSnapshot {
   readonly batch: BatchRecord;
   readonly members: readonly DownloadEvent[];
 }

@@ -10,7 +10,7 @@ import { createBatch } from '../create-batch.js';
 import { validationError } from '../errors.js';
 import { ownBatch, ownerOf } from '../owner.js';
 
-export interface BatchRoutesOptions {
+interface BatchRoutesOptions {
   readonly queue: Queue;
   readonly policy: RequestPolicy;
   readonly index: DownloadIndex;

@@ -16,7 +16,7 @@ import { retryDownload } from '../retry-download.js';
 import { serveStoredFile } from '../serve-stored-file.js';
 import { stopDownload } from '../stop-download.js';
 
-export interface DownloadRoutesOptions {
+interface DownloadRoutesOptions {
   readonly queue: Queue;
   /** The queue's connection. */
   readonly redis: Redis;

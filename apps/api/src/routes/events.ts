@@ -8,7 +8,7 @@ import { EventStreams } from '../events/event-streams.js';
 import type { JobEventHub } from '../events/job-event-hub.js';
 import { loadOwnDownload, ownBatch } from '../owner.js';
 
-export interface EventRoutesOptions {
+interface EventRoutesOptions {
   readonly queue: Queue;
   /** The queue's connection. */
   readonly redis: Redis;
