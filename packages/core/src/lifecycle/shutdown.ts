@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 
-export interface ShutdownStages {
+interface ShutdownStages {
   /** Stop taking work and let what is running finish. */
   readonly graceful: () => Promise<void>;
   /** Interrupt what is still running and release resources. */
