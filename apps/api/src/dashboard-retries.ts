@@ -9,7 +9,7 @@ import { retryDownload, retryFailedDownloads, type RetryDeps } from './retry-dow
 const RETRY_ALL = '/api/queues/:queueName/retry/:queueStatus';
 const RETRY_JOB = '/api/queues/:queueName/:jobId/retry';
 
-export type DashboardRetryDeps = RetryDeps & { readonly queue: Queue; readonly redis: Redis };
+type DashboardRetryDeps = RetryDeps & { readonly queue: Queue; readonly redis: Redis };
 
 /**
  * Bull Board retries a job as BullMQ does: with the attempts it already spent,

@@ -20,7 +20,7 @@ function redactUrl(text: string): string {
 const URL_IN_TEXT = /\bhttps?:\/\/[^\s"'<>]+/g;
 
 /** Text (a failure's message) with every URL in it redacted. */
-export function redactUrlsIn(text: string): string {
+function redactUrlsIn(text: string): string {
   return text.replace(URL_IN_TEXT, redactUrl);
 }
 

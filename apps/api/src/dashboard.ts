@@ -15,7 +15,7 @@ import { sendError } from './errors.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
-export interface DashboardOptions {
+interface DashboardOptions {
   readonly queue: Queue;
   /** Webhook deliveries, shown so that failed ones are seen. */
   readonly callbacks: Queue;

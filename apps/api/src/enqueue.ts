@@ -8,7 +8,7 @@ function scheduling(request: DownloadRequest): { priority?: number; delay?: numb
   return { ...(request.priority === undefined ? {} : { priority: request.priority }), ...(delay === undefined || delay === 0 ? {} : { delay }) };
 }
 
-export interface NewDownload {
+interface NewDownload {
   readonly id: string;
   readonly job: Omit<DownloadJob, 'owner'>;
 }

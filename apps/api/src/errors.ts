@@ -7,7 +7,7 @@ import { isRedisUnavailableError } from '@ferry/core';
  * Turns zod issues into lines a person can act on: which field, and what it must be.
  * `allowedKeys` names the fields of the top-level object, for unknown-field messages.
  */
-export function describeZodIssues(error: z.ZodError, allowedKeys: readonly string[] = []): Array<{ path: string; message: string }> {
+function describeZodIssues(error: z.ZodError, allowedKeys: readonly string[] = []): Array<{ path: string; message: string }> {
   return error.issues.flatMap((issue) => {
     const at = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {

@@ -39,7 +39,7 @@ function viablePrefix(prefix: string): boolean {
  * still begin a JSON text (viability only shrinks with length: a binary search),
  * for bodies up to SEARCHED_LENGTH.
  */
-export function describeJsonError(text: string): string {
+function describeJsonError(text: string): string {
   const err = parseError(text);
   if (err === undefined) return 'it holds a __proto__ or constructor.prototype key, which the API refuses';
   if (err.message === 'Unexpected end of JSON input') return `it ends before the JSON does, at ${lineAndColumn(text, text.length)}`;

@@ -45,7 +45,7 @@ function decodeCursor(cursor: string, source: ListSource): string {
   return position;
 }
 
-export interface ListDeps {
+interface ListDeps {
   readonly queue: Queue;
   /** The queue's connection. */
   readonly redis: Redis;

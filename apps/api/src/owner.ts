@@ -13,20 +13,24 @@ export function ownerOf(request: FastifyRequest): string {
 export const downloadNotFound = (id: string): FerryError =>
   new FerryError('FERRY_ERR_NOT_FOUND', `no download with id ${id}: it never existed or was removed by retention`);
 
-export const batchNotFound = (id: string): FerryError => new FerryError('FERRY_ERR_NOT_FOUND', `no batch with id ${id}: it never existed or was removed by retention`);
+const batchNotFound = (id: string): FerryError => new FerryError('FERRY_ERR_NOT_FOUND', `no batch with id ${id}: it never existed or was removed by retention`);
 
 /** Whether `owner` made the download; another key's job is treated exactly like a missing one. */
 export const ownedBy = (loaded: LoadedDownload | undefined, owner: string): loaded is LoadedDownload =>
   loaded !== undefined && (loaded.job.data as Partial<DownloadJob>).owner === owner;
 
-/** The caller's own download, or a 404 error. */
-export async function loadOwnDownload(request: FastifyRequest, queue: Queue, redis: Redis, id: string): Promise<LoadedDownload> {
+/** The download if `owner` made it, or a 404 error. */
+export async function loadDownloadOf(owner: string, queue: Queue, redis: Redis, id: string): Promise<LoadedDownload> {
   // Text that is no id of ours never reaches Redis, where it could name another key.
   if (!isId(id)) throw downloadNotFound(id);
   const loaded = await loadDownloadStatus(queue, redis, id);
-  if (!ownedBy(loaded, ownerOf(request))) throw downloadNotFound(id);
+  if (!ownedBy(loaded, owner)) throw downloadNotFound(id);
   return loaded;
 }
+
+/** The caller's own download, or a 404 error. */
+export const loadOwnDownload = (request: FastifyRequest, queue: Queue, redis: Redis, id: string): Promise<LoadedDownload> =>
+  loadDownloadOf(ownerOf(request), queue, redis, id);
 
 /** The batch if `owner` made it, or a 404 error: another key's answers exactly like a missing one. */
 export async function loadBatchOf(owner: string, batches: BatchStore, id: string): Promise<BatchRecord> {

@@ -18,7 +18,7 @@ type ByteRange = { readonly start: number; readonly end: number };
  * or a header this does not understand, serve the whole file (a server may
  * ignore Range); `unsatisfiable` is a range that starts past the end.
  */
-export function parseRange(header: string, size: number): ByteRange | 'whole' | 'unsatisfiable' {
+function parseRange(header: string, size: number): ByteRange | 'whole' | 'unsatisfiable' {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (match === null) return 'whole';
   const [, first = '', last = ''] = match;
@@ -46,13 +46,13 @@ const notAfter = (header: string, modifiedAt: Date): boolean => {
   return !Number.isNaN(since) && seconds(modifiedAt) <= since / 1000;
 };
 
-export type ContentAnswer =
+type ContentAnswer =
   | { readonly status: 200 }
   | { readonly status: 206; readonly range: ByteRange }
   | { readonly status: 304 | 412 | 416 };
 
 /** The answer to a GET of a file with this size, date and ETag, as its preconditions and Range decide, RFC 9110 §13.2.2. */
-export function contentAnswer(headers: Readonly<Record<string, string | undefined>>, file: { size: number; modifiedAt: Date; etag: string }): ContentAnswer {
+function contentAnswer(headers: Readonly<Record<string, string | undefined>>, file: { size: number; modifiedAt: Date; etag: string }): ContentAnswer {
   const { 'if-match': ifMatch, 'if-unmodified-since': ifUnmodifiedSince, 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince } = headers;
   if (ifMatch !== undefined ? !strongMatch(ifMatch, file.etag) : ifUnmodifiedSince !== undefined && !notAfter(ifUnmodifiedSince, file.modifiedAt)) return { status: 412 };
   if (ifNoneMatch !== undefined ? weakMatch(ifNoneMatch, file.etag) : ifModifiedSince !== undefined && notAfter(ifModifiedSince, file.modifiedAt)) return { status: 304 };

@@ -152,7 +152,7 @@ export const EnvSchema = z.object({
   FERRY_DASHBOARD_PASSWORD: z.string().min(12, { error: 'must be at least 12 characters' }).max(256).optional(),
 });
 
-export type Env = z.infer<typeof EnvSchema>;
+type Env = z.infer<typeof EnvSchema>;
 
 export interface Config {
   readonly env: Env['NODE_ENV'];

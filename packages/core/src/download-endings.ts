@@ -8,7 +8,7 @@ import { queueDownloadCallback } from './webhooks/download-callback.js';
 /** The sorted set of downloads whose end may still need reporting, scored by when they were marked. */
 export const endingsKey = (prefix: string): string => ferryKey(prefix, 'endings');
 
-export interface DownloadEndingsOptions {
+interface DownloadEndingsOptions {
   readonly redis: Redis;
   readonly downloads: Queue;
   readonly callbacks: Queue;

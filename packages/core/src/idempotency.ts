@@ -22,7 +22,7 @@ export function requestFingerprint(request: DownloadRequest): string {
   return createHash('sha256').update(JSON.stringify(canonical({ ...request, idempotencyKey: undefined }))).digest('hex');
 }
 
-export interface IdempotencyRecord {
+interface IdempotencyRecord {
   readonly id: string;
   readonly fingerprint: string;
   /** Set once the job is in the queue: a missing job then means retention removed it, not that it is on its way. */

@@ -1,9 +1,9 @@
 /** @ferry/core: the queue side that the API and the workers share: config, queues, Redis, job shapes and status, control, batches, callbacks, the end-of-download outbox, idempotency and the index. */
 export { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, isKeyName, type ApiKey } from './api-keys.js';
-export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type Env } from './config.js';
+export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config } from './config.js';
 export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
 export { shownState } from './download-status.js';
-export { DownloadEndings, endingsKey, type DownloadEndingsOptions } from './download-endings.js';
+export { DownloadEndings, endingsKey } from './download-endings.js';
 export { DownloadIndex } from './download-index.js';
 export {
   cancelledError,
@@ -16,7 +16,7 @@ export {
 export { readControl, type ControlAction } from './control-field.js';
 export { loadDownloadStatus, type LoadedDownload } from './load-download-status.js';
 export { isId, newId } from './ids.js';
-export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprint, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js';
+export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprint, type IdempotencyClaim } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrategy } from './queues.js';
 export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from './redis/connections.js';
@@ -25,9 +25,9 @@ export { ferryKey } from './redis/keys.js';
 export { DownloadJob } from './download-job.js';
 export { isAlive } from './lifecycle/is-alive.js';
 export { runService } from './lifecycle/run-service.js';
-export { installShutdown, type ShutdownStages } from './lifecycle/shutdown.js';
-export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackEvent, CallbackJob, createCallbackQueue, type DownloadCallbackType } from './webhooks/callbacks.js';
-export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions, type NewBatch } from './batches/batch-store.js';
+export { installShutdown } from './lifecycle/shutdown.js';
+export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackJob, createCallbackQueue } from './webhooks/callbacks.js';
+export { BatchStore, createBatchStore, type BatchRecord } from './batches/batch-store.js';
 export { generateWebhookSecret } from './webhooks/secrets.js';
-export { generateSealingKey, HeaderSealer, type SealedFor, type SealingKey } from './secrets/header-sealer.js';
-export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';
+export { generateSealingKey, HeaderSealer } from './secrets/header-sealer.js';
+export { verifyWebhook, webhookHeaders } from './webhooks/signature.js';

@@ -7,7 +7,7 @@ import { SpeedMeter } from './speed-meter.js';
 
 export type JobEventListener = (event: DownloadEvent) => void;
 
-export interface JobEventHubOptions {
+interface JobEventHubOptions {
   /** The queue whose jobs' events are relayed. */
   readonly queue: Queue;
   /** A connection of its own: QueueEvents blocks on it reading the events stream. */

@@ -4,7 +4,7 @@ import type { Operation, ResponseHeader } from './operation.js';
 import { refTo } from './schemas.js';
 
 /** What any route behind an API key may answer, whatever it does. */
-export const EVERY_V1_ROUTE: Readonly<Partial<Record<ErrorCode, string>>> = {
+const EVERY_V1_ROUTE: Readonly<Partial<Record<ErrorCode, string>>> = {
   FERRY_ERR_UNAUTHORIZED: 'no valid API key in `Authorization: Bearer <key>`',
   FERRY_ERR_RATE_LIMITED:
     'this API key made more than FERRY_API_RATE_LIMIT requests in the window, or this address sent more than FERRY_AUTH_FAILURE_LIMIT wrong keys; retry after `Retry-After` seconds',
@@ -20,7 +20,7 @@ const HEADERS_BY_STATUS: Readonly<Record<number, readonly ResponseHeader[]>> = {
 };
 
 /** Every code an operation may answer with, and when. */
-export function errorsOf(operation: Operation): Array<[ErrorCode, string]> {
+function errorsOf(operation: Operation): Array<[ErrorCode, string]> {
   const errors = operation.public ? operation.errors : { ...operation.errors, ...EVERY_V1_ROUTE };
   return Object.entries(errors) as Array<[ErrorCode, string]>;
 }

@@ -16,7 +16,7 @@ import {
 import { PROGRESS_INTERVAL_MS } from '@ferry/engine';
 import { HEARTBEAT_MS } from '../events/event-stream.js';
 import { SPEED_WINDOW_MS } from '../events/speed-meter.js';
-import { STOP_WAIT_MS } from '../routes/downloads.js';
+import { STOP_WAIT_MS } from '../stop-download.js';
 import type { Operation, SuccessBody } from './operation.js';
 
 const seconds = (ms: number): string => `${ms / 1000} s`;

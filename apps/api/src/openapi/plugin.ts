@@ -4,8 +4,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { OpenAPIV3 } from 'openapi-types';
 import { buildOpenApiDocument } from './document.js';
 
-export const DOCS_PATH = '/docs';
-export const OPENAPI_PATH = '/openapi.json';
+const DOCS_PATH = '/docs';
+const OPENAPI_PATH = '/openapi.json';
 
 // Swagger UI's assets are served from here (no CDN); its logo is a data: URL, and it sets a few inline styles.
 // Scripts stay 'self' only: the page runs no inline script.

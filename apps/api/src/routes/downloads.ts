@@ -1,35 +1,22 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { DownloadRequest, ENDED_STATES, FerryError, IDEMPOTENCY_KEY, ListQuery, type DownloadAccepted, type DownloadStatus } from '@ferry/contract';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { DownloadRequest, ListQuery } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
-import { StoredDownload } from '@ferry/engine';
-import {
-  CLAIM_GRACE_MS,
-  loadDownloadStatus,
-  newId,
-  requestFingerprint,
-  type ControlAction,
-  type DownloadControl,
-  type BatchStore,
-  type DownloadEndings,
-  type DownloadIndex,
-  type LoadedDownload,
-  type IdempotencyClaim,
-  type IdempotencyStore,
-  type HeaderSealer,
-} from '@ferry/core';
+import { type BatchStore, type DownloadControl, type DownloadEndings, type DownloadIndex, type HeaderSealer, type IdempotencyStore } from '@ferry/core';
+import { acceptDownload, idempotencyKeyOf } from '../accept-download.js';
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
-import { enqueueDownloads } from '../enqueue.js';
-import { cancelDownload } from '../cancel-download.js';
-import { retryDownload } from '../retry-download.js';
-import { invalidRequest, validationError } from '../errors.js';
+import { downloadAnswer, type DownloadAnswer } from '../download-answer.js';
+import { validationError } from '../errors.js';
 import { listDownloads } from '../list-downloads.js';
+import { openDownloadContent } from '../open-download-content.js';
+import { loadOwnDownload, ownerOf } from '../owner.js';
+import { resumeDownload } from '../resume-download.js';
+import { retryDownload } from '../retry-download.js';
 import { serveStoredFile } from '../serve-stored-file.js';
-import { downloadNotFound, loadOwnDownload, ownerOf } from '../owner.js';
+import { stopDownload } from '../stop-download.js';
 
-export interface DownloadRoutesOptions {
+interface DownloadRoutesOptions {
   readonly queue: Queue;
   /** The queue's connection. */
   readonly redis: Redis;
@@ -46,174 +33,47 @@ export interface DownloadRoutesOptions {
   readonly sealer: HeaderSealer;
 }
 
-/** How long a cancel or pause of an active download waits for its worker before answering 202. */
-export const STOP_WAIT_MS = 2000;
-const STOP_POLL_MS = 50;
-/** How long a POST waits for another request with its Idempotency-Key to finish enqueueing: a few takeovers' worth. */
-const CLAIM_WAIT_MS = 5 * CLAIM_GRACE_MS;
-const CLAIM_POLL_MS = 25;
+type ById = { Params: { id: string } };
 
-function wrongState(status: DownloadStatus, action: ControlAction): FerryError {
-  const verb = action === 'cancel' ? 'cancelled' : 'paused';
-  return new FerryError(
-    'FERRY_ERR_WRONG_STATE',
-    `download ${status.id} is ${status.state}; only a queued, delayed${action === 'cancel' ? ', paused' : ''} or active download can be ${verb}`,
-  );
-}
+const send = (reply: FastifyReply, { status, body }: DownloadAnswer) => reply.status(status).header('location', `/v1/downloads/${body.id}`).send(body);
 
-export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, { queue, redis, policy, index, control, endings, idempotency, batches, storage, sealer }) => {
-  const accepted = (reply: FastifyReply, httpStatus: 200 | 202, download: { id: string; url: string }, state: DownloadAccepted['state']) =>
-    reply.status(httpStatus).header('location', `/v1/downloads/${download.id}`).send({ id: download.id, state, url: download.url } satisfies DownloadAccepted);
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, deps) => {
+  const { queue, redis, policy, control, batches, storage } = deps;
 
   app.post('/v1/downloads', async (request, reply) => {
     const parsed = DownloadRequest.safeParse(request.body);
     if (!parsed.success) throw validationError(parsed.error, Object.keys(DownloadRequest.shape));
     checkDownloadRequest(parsed.data, policy);
-    const header = request.headers['idempotency-key'];
-    const idempotencyKey = typeof header === 'string' ? header : parsed.data.idempotencyKey;
-    if (typeof header === 'string' && (!IDEMPOTENCY_KEY.test(header) || (parsed.data.idempotencyKey ?? header) !== header)) {
-      throw invalidRequest([{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces, and equal idempotencyKey if both are sent' }]);
-    }
-    const owner = ownerOf(request);
-    const fingerprint = requestFingerprint(parsed.data);
-    const claim = idempotencyKey === undefined ? undefined : await claimKey(owner, idempotencyKey, fingerprint);
-    if (claim !== undefined && claim.outcome === 'conflict') {
-      throw new FerryError(
-        'FERRY_ERR_IDEMPOTENCY_CONFLICT',
-        `Idempotency-Key ${idempotencyKey} was used for a different request (download ${claim.record.id}); use a new key for a new request`,
-      );
-    }
-    if (claim !== undefined && claim.outcome === 'replay') {
-      // The job was enqueued: if it is gone, retention removed it.
-      const state = (await loadDownloadStatus(queue, redis, claim.record.id))?.status.state ?? 'expired';
-      return accepted(reply, 200, { id: claim.record.id, url: parsed.data.url }, state);
-    }
-    const id = claim?.record.id ?? newId();
-    const [delayed] = await enqueueDownloads({ queue, index, sealer }, owner, [{ id, job: { request: parsed.data } }], claim?.record.createdAt);
-    if (claim !== undefined && idempotencyKey !== undefined) {
-      // The job exists, so the answer below is true; an unmarked claim is marked by the next one that finds the job.
-      await idempotency
-        .markEnqueued(owner, idempotencyKey, claim.record)
-        .catch((err: Error) => request.log.warn({ jobId: id, err: err.message }, 'could not mark an idempotency key enqueued'));
-    }
-    request.log.info({ jobId: id, url: parsed.data.url, owner }, 'download enqueued');
-    return accepted(reply, 202, { id, url: parsed.data.url }, delayed === true ? 'delayed' : 'queued');
+    const idempotencyKey = idempotencyKeyOf(request.headers['idempotency-key'], parsed.data);
+    return send(reply, await acceptDownload(deps, ownerOf(request), parsed.data, idempotencyKey, request.log));
   });
-
-  /**
-   * Claims an idempotency key, waiting while another request enqueues its download: an id is
-   * answered only once its job exists. A claim left unfinished by a request that lost Redis is
-   * taken over after CLAIM_GRACE_MS, by this request or another.
-   */
-  async function claimKey(owner: string, key: string, fingerprint: string): Promise<IdempotencyClaim> {
-    const deadline = Date.now() + CLAIM_WAIT_MS;
-    for (;;) {
-      const claim = await idempotency.claim(owner, key, newId(), fingerprint);
-      if (claim.outcome !== 'pending') return claim;
-      if (Date.now() >= deadline) {
-        throw new FerryError(
-          'FERRY_ERR_REDIS_UNAVAILABLE',
-          `the earlier request with Idempotency-Key ${key} is still enqueueing download ${claim.record.id} (Redis is slow or unreachable); nothing new was accepted; retry shortly`,
-        );
-      }
-      await sleep(CLAIM_POLL_MS);
-    }
-  }
 
   app.get('/v1/downloads', async (request, reply) => {
     const query = ListQuery.safeParse(request.query);
     if (!query.success) throw validationError(query.error, Object.keys(ListQuery.shape), 'list query');
-    return reply.send(await listDownloads({ queue, redis, index, batches }, ownerOf(request), query.data));
+    return reply.send(await listDownloads(deps, ownerOf(request), query.data));
   });
 
-  const ownDownload = (request: FastifyRequest, id: string): Promise<LoadedDownload> => loadOwnDownload(request, queue, redis, id);
-  const ownStatus = async (request: FastifyRequest, id: string): Promise<DownloadStatus> => (await ownDownload(request, id)).status;
+  app.get<ById>('/v1/downloads/:id', async (request, reply) => reply.send((await loadOwnDownload(request, queue, redis, request.params.id)).status));
 
-  app.get<{ Params: { id: string } }>('/v1/downloads/:id', async (request, reply) => reply.send(await ownStatus(request, request.params.id)));
+  app.delete<ById>('/v1/downloads/:id', async (request, reply) => send(reply, await stopDownload(deps, ownerOf(request), request.params.id, 'cancel')));
+  app.post<ById>('/v1/downloads/:id/pause', async (request, reply) => send(reply, await stopDownload(deps, ownerOf(request), request.params.id, 'pause')));
 
-  /**
-   * Carries out a pause or cancel. A waiting or delayed job changes at once; an
-   * active one is stopped by its worker, which this waits for briefly so the
-   * caller usually gets the final state rather than "still stopping".
-   */
-  async function stop(request: FastifyRequest, reply: FastifyReply, action: ControlAction): Promise<FastifyReply> {
-    const { id } = request.params as { id: string };
-    const { status } = await ownDownload(request, id);
-    const target = action === 'cancel' ? 'cancelled' : 'paused';
-    if (status.state === target) return accepted(reply, 200, status, target);
-    const outcome = action === 'cancel' ? await cancelDownload(control, queue, endings, id) : await control.request(id, action);
-    if (outcome === 'missing') throw downloadNotFound(id);
-    if (outcome === target) return accepted(reply, 200, status, target);
-    if (outcome === 'active') {
-      const deadline = Date.now() + STOP_WAIT_MS;
-      for (;;) {
-        const now = (await ownDownload(request, id)).status;
-        if (now.state === target) return accepted(reply, 200, now, target);
-        if (now.state !== 'active') throw wrongState(now, action);
-        if (Date.now() >= deadline) return accepted(reply, 202, now, 'active');
-        await sleep(STOP_POLL_MS);
-      }
-    }
-    throw wrongState((await ownDownload(request, id)).status, action);
-  }
-
-  app.delete<{ Params: { id: string } }>('/v1/downloads/:id', (request, reply) => stop(request, reply, 'cancel'));
-  app.post<{ Params: { id: string } }>('/v1/downloads/:id/pause', (request, reply) => stop(request, reply, 'pause'));
-
-  app.post<{ Params: { id: string } }>('/v1/downloads/:id/resume', async (request, reply) => {
-    const { status, job, control: pending } = await ownDownload(request, request.params.id);
-    if (status.state === 'active' && pending === 'pause') {
-      throw new FerryError('FERRY_ERR_WRONG_STATE', `download ${status.id} is still being paused by its worker; resume it once its state is paused`);
-    }
-    if (status.state !== 'paused') {
-      throw new FerryError('FERRY_ERR_WRONG_STATE', `download ${status.id} is ${status.state}; only a paused download can be resumed`);
-    }
-    await control.clear(status.id);
-    // It continues from the checkpoint its worker kept when it paused.
-    await job.promote();
-    request.log.info({ jobId: status.id }, 'download resumed');
-    return accepted(reply, 202, status, 'queued');
+  app.post<ById>('/v1/downloads/:id/resume', async (request, reply) => {
+    const answer = await resumeDownload(control, await loadOwnDownload(request, queue, redis, request.params.id));
+    request.log.info({ jobId: answer.body.id }, 'download resumed');
+    return send(reply, answer);
   });
 
-  app.post<{ Params: { id: string } }>('/v1/downloads/:id/retry', async (request, reply) => {
-    const { status, job } = await ownDownload(request, request.params.id);
+  app.post<ById>('/v1/downloads/:id/retry', async (request, reply) => {
+    const { status, job } = await loadOwnDownload(request, queue, redis, request.params.id);
     await retryDownload({ control, batches }, status, job);
     request.log.info({ jobId: status.id }, 'download retried');
-    return accepted(reply, 202, status, 'queued');
+    return send(reply, downloadAnswer(202, status, 'queued'));
   });
 
-  app.get<{ Params: { id: string } }>('/v1/downloads/:id/content', async (request, reply) => {
-    const { status, job } = await ownDownload(request, request.params.id);
-    if (status.result === null) {
-      // An ended download without a result will not get one by waiting: NOT_READY would tell the caller to wait.
-      if (ENDED_STATES.has(status.state)) {
-        throw new FerryError(
-          'FERRY_ERR_WRONG_STATE',
-          `download ${status.id} is ${status.state}, so it has no content and will get none unless it is retried (POST /v1/downloads/${status.id}/retry)`,
-        );
-      }
-      throw new FerryError('FERRY_ERR_NOT_READY', `download ${status.id} is ${status.state}; its content is available once it is completed`);
-    }
-    const { result } = status;
-    // Only the very bytes the status describes: a file since replaced under the same name is another download's.
-    const opened = await storage.openStored({
-      namespace: ownerOf(request),
-      location: result.location,
-      version: StoredDownload.safeParse(job.returnvalue).data?.storedVersion,
-      sha256: result.sha256,
-    });
-    if (!opened.found) {
-      throw new FerryError(
-        'FERRY_ERR_NOT_FOUND',
-        opened.why === 'missing'
-          ? `the file of download ${status.id} is no longer in storage`
-          : `the file of download ${status.id} was replaced in storage since it completed (by a later download of the same name with onConflict overwrite, or by hand); retry the download to store it again`,
-      );
-    }
-    return serveStoredFile(request, reply, opened.reader, {
-      etag: `"${result.sha256}"`,
-      contentType: result.contentType ?? 'application/octet-stream',
-      filename: result.filename,
-    });
+  app.get<ById>('/v1/downloads/:id/content', async (request, reply) => {
+    const { reader, meta } = await openDownloadContent(storage, ownerOf(request), await loadOwnDownload(request, queue, redis, request.params.id));
+    return serveStoredFile(request, reply, reader, meta);
   });
 };

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { FerryError } from '@ferry/contract';
 import { sendError } from '../errors.js';
 
-export interface HealthRoutesOptions {
+interface HealthRoutesOptions {
   readonly redis: Redis;
 }
 

@@ -22,7 +22,7 @@ export interface BatchRecord {
   readonly finishedAt: number | undefined;
 }
 
-export interface NewBatch {
+interface NewBatch {
   readonly id: string;
   readonly owner: string;
   readonly createdAt: number;
@@ -30,7 +30,7 @@ export interface NewBatch {
   readonly members: ReadonlyArray<{ readonly id: string; readonly url: string }>;
 }
 
-export interface BatchStoreOptions {
+interface BatchStoreOptions {
   readonly redis: Redis;
   /** The downloads queue, whose job keys and sets the member states are read from. */
   readonly downloads: Queue;

@@ -3,7 +3,7 @@ import { FerryError } from '@ferry/contract';
 import { listEntries } from '../list-entries.js';
 
 /** The job sealed headers belong to: they open only for it. */
-export interface SealedFor {
+interface SealedFor {
   readonly owner: string;
   readonly jobId: string;
 }

@@ -10,11 +10,11 @@ export const CALLBACK_QUEUE = 'callbacks';
 export const CALLBACK_JOB = 'callback';
 
 /** The JSON body of a completion callback, in the Standard Webhooks shape: a download's status, or a batch's once all its downloads ended. */
-export const CallbackEvent = z.discriminatedUnion('type', [
+const CallbackEvent = z.discriminatedUnion('type', [
   z.object({ type: z.enum(['download.completed', 'download.failed', 'download.cancelled']), timestamp: z.iso.datetime(), data: DownloadStatus }),
   z.object({ type: z.literal('batch.completed'), timestamp: z.iso.datetime(), data: BatchSummary }),
 ]);
-export type CallbackEvent = z.infer<typeof CallbackEvent>;
+type CallbackEvent = z.infer<typeof CallbackEvent>;
 export type DownloadCallbackType = Extract<CallbackEvent, { data: DownloadStatus }>['type'];
 
 /** A delivery waiting in the callbacks queue: the same body goes out on every attempt. */

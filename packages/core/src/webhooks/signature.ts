@@ -20,7 +20,7 @@ export function webhookHeaders(secrets: readonly string[], id: string, timestamp
   };
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   /** How far the timestamp may be from now, either way, in seconds. @defaultValue 300 */
   readonly toleranceSeconds?: number;
   /** Seconds since the epoch. @defaultValue the clock */
