@@ -7,7 +7,7 @@ import { DOWNLOAD_JOB } from '@ferry/core';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { listFiles, pathOf, sha256File } from '../support/files.js';
-import { bodyBytesSent, serveFile, type ServeOptions } from '../support/origin.js';
+import { bodyBytesSent, serveFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 import { receivedAtLeast, until } from '../support/wait.js';
 
@@ -37,40 +37,6 @@ describe('when a worker dies mid-download', () => {
     const resumedAt = rangeStart(second?.headers.range);
     expect(resumedAt).toBeGreaterThanOrEqual(7 * MiB);
     expect(bodyBytesSent.get(route)?.[1]).toBe(file.size - resumedAt);
-  });
-});
-
-describe('when the file changes while its download is interrupted and the origin ignores If-Range', () => {
-  // Both versions have the same size, so nothing but the validator tells them apart.
-  it.each<[string, ServeOptions, ServeOptions]>([
-    ['a strong ETag', { etag: '"version-a"' }, { etag: '"version-b"' }],
-    ['only Last-Modified', { lastModified: 'Tue, 01 Dec 2026 08:00:00 GMT' }, { lastModified: 'Wed, 02 Dec 2026 09:30:00 GMT' }],
-  ])('starts over and stores exactly the new version, never a splice of the two (%s)', async (_validator, a, b) => {
-    const { ferry } = stack;
-    const doomed = await ferry.startWorker();
-    const versionA = await stack.origin.randomFile('version-a.bin', 16 * MiB);
-    const versionB = await stack.origin.randomFile('version-b.bin', 16 * MiB);
-    const route = '/changed-while-down.bin';
-    const url = stack.origin.route(route, serveFile(versionA, { ...a, bytesPerSecond: 8 * MiB }));
-    const id = await ferry.enqueue({ url });
-    await receivedAtLeast(ferry, id, 4 * MiB);
-
-    doomed.child.kill('SIGKILL');
-    // The origin now serves version B and answers any Range with 206, whatever If-Range names.
-    stack.origin.route(route, serveFile(versionB, { ...b, range: 'unconditional' }));
-    await ferry.startWorker();
-    const final = await ferry.waitFor(id, ['completed', 'failed'], 60_000);
-
-    expect(final.state).toBe('completed');
-    const requests = stack.origin.requests(route);
-    expect(requests).toHaveLength(3);
-    const [, resumed, restarted] = requests;
-    expect(rangeStart(resumed?.headers.range)).toBeGreaterThan(0);
-    expect(resumed?.headers['if-range']).toBe(a.etag ?? a.lastModified);
-    expect(restarted?.headers.range).toBeUndefined();
-    expect(await sha256File(pathOf(final.result!.location))).toBe(versionB.sha256);
-    expect(final.result).toMatchObject({ sha256: versionB.sha256, bytes: versionB.size });
-    expect(final.progress).toEqual({ receivedBytes: versionB.size, totalBytes: versionB.size });
   });
 });
 

@@ -143,18 +143,8 @@ export interface ServeOptions {
   readonly bytesPerSecond?: number;
   /** Destroy the connection after this many body bytes of this response, though its length promised more. */
   readonly closeAfterBytes?: number;
-  /** Sent as ETag; If-Range is compared against it. */
+  /** Sent as ETag; a Range is served when If-Range names it (or is absent). */
   readonly etag?: string;
-  /** Sent as Last-Modified (an HTTP date); If-Range is compared against it when there is no ETag. */
-  readonly lastModified?: string;
-  /**
-   * How to treat a Range request: serve it (default when a validator is set), ignore it (200, whole file),
-   * answer 206 with a Content-Range whose start (`wrong`) or complete length (`wrong-total`) does not match,
-   * or serve the range whatever If-Range says (`unconditional`), as origins that ignore If-Range do.
-   */
-  readonly range?: 'honour' | 'ignore' | 'wrong' | 'wrong-total' | 'unconditional';
-  /** Send the body with chunked transfer encoding and no Content-Length. */
-  readonly chunked?: boolean;
   readonly headers?: Record<string, string>;
 }
 
@@ -163,27 +153,21 @@ export const bodyBytesSent = new Map<string, number[]>();
 
 function requestedStart(req: IncomingMessage, file: RandomFile, options: ServeOptions): number | undefined {
   const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-  if (match?.[1] === undefined || options.range === 'ignore') return undefined;
+  if (match?.[1] === undefined || options.etag === undefined) return undefined;
   const ifRange = req.headers['if-range'];
-  if (options.range !== 'unconditional' && ifRange !== undefined && ifRange !== (options.etag ?? options.lastModified)) return undefined;
+  if (ifRange !== undefined && ifRange !== options.etag) return undefined;
   const start = Number(match[1]);
   return start < file.size ? start : undefined;
 }
 
-/** Serves a file with its true length, optionally slowly, cut short, ranged, or chunked. */
+/** Serves a file with its true length, optionally slowly, cut short, or ranged. */
 export function serveFile(file: RandomFile, options: ServeOptions = {}): Handler {
   return async (req, res) => {
-    const ranges = options.range !== undefined || options.etag !== undefined || options.lastModified !== undefined;
-    const start = ranges ? requestedStart(req, file, options) : undefined;
+    const start = requestedStart(req, file, options);
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', ...options.headers };
     if (options.etag !== undefined) headers['etag'] = options.etag;
-    if (options.lastModified !== undefined) headers['last-modified'] = options.lastModified;
-    if (!options.chunked) headers['content-length'] = String(file.size - (start ?? 0));
-    if (start !== undefined) {
-      const first = options.range === 'wrong' ? start + 1 : start;
-      const complete = options.range === 'wrong-total' ? file.size + 1 : file.size;
-      headers['content-range'] = `bytes ${first}-${file.size - 1}/${complete}`;
-    }
+    headers['content-length'] = String(file.size - (start ?? 0));
+    if (start !== undefined) headers['content-range'] = `bytes ${start}-${file.size - 1}/${file.size}`;
     res.writeHead(start === undefined ? 200 : 206, headers);
 
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;

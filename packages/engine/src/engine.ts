@@ -197,7 +197,10 @@ async function fresh(ctx: DownloadContext, response: OpenedResponse, digests: Di
     await response.body.dump();
     throw new FerryError('FERRY_ERR_ORIGIN_REJECTED', `origin answered 206 Partial Content to a request for the whole of ${response.url}`);
   }
-  const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt);
+  const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt).catch(async (err: unknown) => {
+    await response.body.dump();
+    throw err;
+  });
   return { response, part, digests, offset: 0, totalBytes: contentLengthOf(response) };
 }
 
@@ -294,6 +297,8 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
   } catch (err) {
     // An abort carries its coded reason (too slow, paused, cancelled), which toFerryError returns as it is.
     const failure = toFerryError(err, phase, request.url, signal);
+    // A body left unread (a size over the limit) would hold its connection open until the idle timeout.
+    transfer?.response.body.destroy();
     await settlePart(transfer, failure, validator, ctx);
     throw failure;
   }

@@ -1,24 +1,26 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalDiskStorage } from '../src/local-disk.js';
+import { LocalDiskStorage, PARTS_DIRNAME } from '../src/local-disk.js';
 import { namespaceDirectory } from '../src/namespace-directory.js';
-import type { StoredFile, StoredReader } from '../src/storage.js';
+import type { StoredFile } from '../src/storage.js';
+import { runStorageContract } from './storage-contract.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+async function tempStorage(): Promise<{ storage: LocalDiskStorage; root: string; close(): Promise<void> }> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'ferry-local-disk-'));
+  return { storage: new LocalDiskStorage(root), root, close: () => rm(root, { recursive: true, force: true }) };
+}
+
+runStorageContract('LocalDiskStorage', tempStorage);
 
 async function publish(storage: LocalDiskStorage, namespace: string, filename: string, text: string, policy: 'rename' | 'overwrite' | 'fail' = 'rename'): Promise<StoredFile> {
   const part = await storage.openPart(`job-${Math.random()}`, 1);
   part.write(Buffer.from(text));
   return part.commit({ namespace, filename, policy });
-}
-
-async function readAll(reader: StoredReader, range?: { start: number; end: number }): Promise<string> {
-  let text = '';
-  for await (const chunk of reader.stream(range)) text += String(chunk);
-  return text;
 }
 
 describe('namespaceDirectory', () => {
@@ -40,67 +42,52 @@ describe('namespaceDirectory', () => {
   });
 });
 
-describe('LocalDiskStorage', () => {
+describe('LocalDiskStorage on disk', () => {
   let root: string;
   let storage: LocalDiskStorage;
+  let close: () => Promise<void>;
   beforeEach(async () => {
-    root = await mkdtemp(path.join(os.tmpdir(), 'ferry-local-disk-'));
-    storage = new LocalDiskStorage(root);
+    ({ root, storage, close } = await tempStorage());
   });
-  afterEach(() => rm(root, { recursive: true, force: true }));
+  afterEach(() => close());
 
-  describe('when two namespaces publish the same name', () => {
-    it('gives each its own file, whatever the policy', async () => {
-      const a = await publish(storage, 'a', 'same.txt', 'from a');
-      const b = await publish(storage, 'b', 'same.txt', 'from b', 'fail');
-      const c = await publish(storage, 'c', 'same.txt', 'from c', 'overwrite');
-      expect([a.filename, b.filename, c.filename]).toEqual(['same.txt', 'same.txt', 'same.txt']);
-      expect(new Set([a.location, b.location, c.location]).size).toBe(3);
-      expect((await readdir(root)).sort()).toEqual(['.parts', 'a', 'b', 'c']);
-    });
+  it("keeps parts in .parts and each namespace's files in a directory of its own", async () => {
+    const kept = await storage.openPart('job-1', 1);
+    kept.write(Buffer.from('kept'));
+    await kept.keep();
+    const stored = await publish(storage, 'a', 'same.txt', 'from a');
+    await publish(storage, 'Alice', 'same.txt', 'from Alice');
+    expect((await readdir(root)).sort()).toEqual(['.parts', 'a', namespaceDirectory('Alice')].sort());
+    expect(await readdir(path.join(root, PARTS_DIRNAME))).toEqual([kept.name]);
+    expect(stored.location).toBe(`file://${path.join(root, 'a', 'same.txt')}`);
   });
 
-  describe('when opening a stored file', () => {
-    it('reads the bytes, whole or in a range', async () => {
-      const stored = await publish(storage, 'a', 'file.txt', '0123456789');
-      const opened = await storage.openStored({ namespace: 'a', location: stored.location, version: stored.version, sha256: sha256('0123456789') });
-      expect(opened.found).toBe(true);
-      if (!opened.found) return;
-      expect(opened.reader.size).toBe(10);
-      expect(await readAll(opened.reader, { start: 2, end: 4 })).toBe('234');
-    });
+  it('accepts a file from before versions, published in the root, by its sha256', async () => {
+    await writeFile(path.join(root, 'legacy.txt'), 'old');
+    const legacy = await storage.openStored({ namespace: 'a', location: `file://${path.join(root, 'legacy.txt')}`, version: undefined, sha256: sha256('old') });
+    expect(legacy.found).toBe(true);
+    if (!legacy.found) return;
+    let text = '';
+    for await (const chunk of legacy.reader.stream()) text += String(chunk);
+    expect(text).toBe('old');
+  });
 
-    it('says replaced once an overwrite put other bytes under the name', async () => {
-      const first = await publish(storage, 'a', 'file.txt', 'first');
-      await publish(storage, 'a', 'file.txt', 'second', 'overwrite');
-      expect(await storage.openStored({ namespace: 'a', location: first.location, version: first.version, sha256: sha256('first') })).toEqual({ found: false, why: 'replaced' });
-    });
+  it('says missing for a file deleted from the disk', async () => {
+    const mine = await publish(storage, 'a', 'file.txt', 'mine');
+    await rm(new URL(mine.location));
+    expect(await storage.openStored({ namespace: 'a', location: mine.location, version: mine.version, sha256: sha256('mine') })).toEqual({ found: false, why: 'missing' });
+  });
 
-    it('accepts other bytes of the same sha256 (a restored copy), and a file from before versions', async () => {
-      const first = await publish(storage, 'a', 'file.txt', 'same');
-      await publish(storage, 'a', 'file.txt', 'same', 'overwrite');
-      const opened = await storage.openStored({ namespace: 'a', location: first.location, version: first.version, sha256: sha256('same') });
-      expect(opened.found).toBe(true);
-      if (opened.found) await opened.reader.close();
-      await writeFile(path.join(root, 'legacy.txt'), 'old');
-      const legacy = await storage.openStored({ namespace: 'a', location: `file://${path.join(root, 'legacy.txt')}`, version: undefined, sha256: sha256('old') });
-      expect(legacy.found).toBe(true);
-      if (legacy.found) expect(await readAll(legacy.reader)).toBe('old');
-    });
+  it('makes a namespace directory removed since the last publish again', async () => {
+    await publish(storage, 'a', 'one.txt', '1');
+    await rm(path.join(root, 'a'), { recursive: true });
+    const again = await publish(storage, 'a', 'two.txt', '2');
+    expect(again.filename).toBe('two.txt');
+  });
 
-    it("says missing for a deleted file, and for a location outside the namespace's directory", async () => {
-      const mine = await publish(storage, 'a', 'file.txt', 'mine');
-      const ref = { namespace: 'b', location: mine.location, version: mine.version, sha256: sha256('mine') };
-      expect(await storage.openStored(ref)).toEqual({ found: false, why: 'missing' });
-      await rm(new URL(mine.location));
-      expect(await storage.openStored({ ...ref, namespace: 'a' })).toEqual({ found: false, why: 'missing' });
-    });
-
-    it('makes a namespace directory removed since the last publish again', async () => {
-      await publish(storage, 'a', 'one.txt', '1');
-      await rm(path.join(root, 'a'), { recursive: true });
-      const again = await publish(storage, 'a', 'two.txt', '2');
-      expect(again.filename).toBe('two.txt');
-    });
+  it('refuses a checkpoint naming a file outside .parts', async () => {
+    await writeFile(path.join(root, 'outside.part'), 'not a part');
+    expect(await storage.resumePart('job-1', 2, { part: '../outside.part', bytes: 3, validator: '"v"' }, () => undefined)).toBeUndefined();
+    await expect(storage.removePart('../outside.part')).rejects.toThrow(/not a part file name/);
   });
 });

@@ -1,0 +1,307 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { FerryError } from '@ferry/contract';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConflictPolicy, PartWriter, Storage, StoredFile, StoredFileRef, StoredReader } from '../src/index.js';
+
+/** One backend instance for one test, and how to throw it away afterwards. */
+export interface StorageUnderTest {
+  readonly storage: Storage;
+  close(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+/** A backend that has not asked the writer to wait by then buffers without bound. */
+const MOST_QUEUED_BEFORE_BACKPRESSURE = 64 * MiB;
+
+const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
+
+async function readAll(reader: StoredReader, range?: { start: number; end: number }): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of reader.stream(range)) chunks.push(chunk as Buffer);
+  } finally {
+    await reader.close();
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The behaviour every Storage backend promises, checked through the Storage
+ * interface alone, so local disk and S3 are held to the same words. Checks
+ * that depend on how a backend lays things out (inodes, directory names) belong
+ * in that backend's own test file.
+ */
+export function runStorageContract(name: string, makeStorage: () => Promise<StorageUnderTest>): void {
+  describe(`${name} (the storage contract)`, () => {
+    const made: StorageUnderTest[] = [];
+    let storage: Storage;
+    beforeEach(async () => {
+      const first = await makeStorage();
+      made.push(first);
+      storage = first.storage;
+    });
+    afterEach(async () => {
+      await Promise.all(made.splice(0).map((one) => one.close()));
+    });
+
+    const jobId = () => `job-${randomUUID()}`;
+
+    async function partWith(bytes: Buffer | string, id = jobId(), attempt = 1): Promise<PartWriter> {
+      const part = await storage.openPart(id, attempt);
+      part.write(Buffer.from(bytes));
+      return part;
+    }
+
+    async function publish(bytes: Buffer | string, namespace: string, filename: string, policy: ConflictPolicy = 'rename'): Promise<StoredFile> {
+      return (await partWith(bytes)).commit({ namespace, filename, policy });
+    }
+
+    const refOf = (stored: StoredFile, namespace: string, bytes: Buffer | string): StoredFileRef => ({
+      namespace,
+      location: stored.location,
+      version: stored.version,
+      sha256: sha256(bytes),
+    });
+
+    async function contentOf(ref: StoredFileRef, range?: { start: number; end: number }): Promise<string> {
+      const opened = await storage.openStored(ref);
+      if (!opened.found) throw new Error(`expected ${ref.location} to be found, it is ${opened.why}`);
+      return (await readAll(opened.reader, range)).toString();
+    }
+
+    const partNames = async () => (await storage.listParts()).map((part) => part.name);
+
+    describe('when writing a part', () => {
+      it('asks the writer to wait before it buffers without bound, and stores every byte once drained', async () => {
+        const part = await storage.openPart(jobId(), 1);
+        const hash = createHash('sha256');
+        const chunk = randomBytes(256 * 1024);
+        let queued = 0;
+        let waited = 0;
+        while (waited < 2) {
+          hash.update(chunk);
+          queued += chunk.length;
+          if (!part.write(chunk)) {
+            waited += 1;
+            await part.drained();
+          }
+          expect(queued - part.bytesWritten()).toBeLessThanOrEqual(MOST_QUEUED_BEFORE_BACKPRESSURE);
+        }
+        await part.flush();
+        expect(part.failure).toBeUndefined();
+        expect(part.bytesWritten()).toBe(queued);
+        const stored = await part.commit({ namespace: 'writer', filename: 'big.bin', policy: 'rename' });
+        const opened = await storage.openStored({ namespace: 'writer', location: stored.location, version: stored.version, sha256: hash.digest('hex') });
+        expect(opened.found).toBe(true);
+        if (opened.found) expect(opened.reader.size).toBe(queued);
+        if (opened.found) await opened.reader.close();
+      });
+
+      it("rejects a wait with the signal's reason when the signal aborts", async () => {
+        const part = await storage.openPart(jobId(), 1);
+        const chunk = Buffer.alloc(MiB);
+        for (let queued = 0; part.write(chunk); queued += chunk.length) {
+          expect(queued).toBeLessThan(MOST_QUEUED_BEFORE_BACKPRESSURE);
+        }
+        const reason = new Error('paused');
+        await expect(part.drained(AbortSignal.abort(reason))).rejects.toBe(reason);
+        await part.discard();
+      });
+
+      it('keeps the part with every byte written, and lists it under its job', async () => {
+        const id = jobId();
+        const part = await partWith('hello world', id);
+        expect(await part.keep()).toBe(11);
+        const listed = (await storage.listParts()).find((p) => p.name === part.name);
+        expect(listed).toMatchObject({ name: part.name, jobId: id });
+        expect(Math.abs(listed!.modifiedAt - Date.now())).toBeLessThan(60_000);
+      });
+    });
+
+    describe('when resuming from a checkpoint', () => {
+      async function keptPart(text: string): Promise<{ part: PartWriter; id: string }> {
+        const id = jobId();
+        const part = await partWith(text, id);
+        await part.keep();
+        return { part, id };
+      }
+
+      it('starts the new part with the kept prefix, passes it to onPrefix and removes the old part', async () => {
+        const { part: old, id } = await keptPart('hello world');
+        const prefix: Buffer[] = [];
+        const resumed = await storage.resumePart(id, 2, { part: old.name, bytes: 5, validator: '"v1"' }, (chunk) => prefix.push(chunk));
+        expect(resumed).toBeDefined();
+        expect(Buffer.concat(prefix).toString()).toBe('hello');
+        expect(resumed!.bytesWritten()).toBe(5);
+        expect(resumed!.name).not.toBe(old.name);
+        const names = await partNames();
+        expect(names).not.toContain(old.name);
+
+        resumed!.write(Buffer.from(', again'));
+        const stored = await resumed!.commit({ namespace: 'resume', filename: 'resumed.txt', policy: 'rename' });
+        expect(await contentOf(refOf(stored, 'resume', 'hello, again'))).toBe('hello, again');
+        expect(await partNames()).not.toContain(resumed!.name);
+      });
+
+      it('answers undefined when the kept part is shorter than the checkpoint says, and leaves it be', async () => {
+        const { part: old, id } = await keptPart('short');
+        const prefix: Buffer[] = [];
+        expect(await storage.resumePart(id, 2, { part: old.name, bytes: 6, validator: '"v1"' }, (chunk) => prefix.push(chunk))).toBeUndefined();
+        expect(prefix).toEqual([]);
+        expect(await partNames()).toContain(old.name);
+      });
+
+      it('answers undefined when the kept part is gone', async () => {
+        const { part: old, id } = await keptPart('gone soon');
+        await storage.removePart(old.name);
+        expect(await storage.resumePart(id, 2, { part: old.name, bytes: 4, validator: '"v1"' }, () => undefined)).toBeUndefined();
+        expect(await storage.resumePart(id, 2, { part: 'never-written.part', bytes: 1, validator: '"v1"' }, () => undefined)).toBeUndefined();
+      });
+
+      it('answers undefined for a second resume from the same checkpoint', async () => {
+        const { part: old, id } = await keptPart('only once');
+        const checkpoint = { part: old.name, bytes: 4, validator: '"v1"' };
+        const first = await storage.resumePart(id, 2, checkpoint, () => undefined);
+        expect(first).toBeDefined();
+        expect(await storage.resumePart(id, 3, checkpoint, () => undefined)).toBeUndefined();
+        await first!.discard();
+      });
+    });
+
+    describe('when committing under a name that is taken', () => {
+      it('renames: the second file becomes "name (1).ext", the third "name (2).ext", each with its own bytes', async () => {
+        const first = await publish('one', 'rename', 'report.pdf');
+        const second = await publish('two', 'rename', 'report.pdf');
+        const third = await publish('three', 'rename', 'report.pdf', 'rename');
+        expect([first.filename, second.filename, third.filename]).toEqual(['report.pdf', 'report (1).pdf', 'report (2).pdf']);
+        expect(await contentOf(refOf(first, 'rename', 'one'))).toBe('one');
+        expect(await contentOf(refOf(second, 'rename', 'two'))).toBe('two');
+        expect(await contentOf(refOf(third, 'rename', 'three'))).toBe('three');
+      });
+
+      it('overwrites: the name holds the new bytes under a new version, and a reader of the old ones still reads them whole', async () => {
+        const first = await publish('first bytes', 'overwrite', 'same.txt', 'overwrite');
+        const before = await storage.openStored(refOf(first, 'overwrite', 'first bytes'));
+        expect(before.found).toBe(true);
+
+        const second = await publish('second', 'overwrite', 'same.txt', 'overwrite');
+        expect(second.filename).toBe('same.txt');
+        expect(second.location).toBe(first.location);
+        expect(second.version).not.toBe(first.version);
+        expect(await contentOf(refOf(second, 'overwrite', 'second'))).toBe('second');
+        if (before.found) expect((await readAll(before.reader)).toString()).toBe('first bytes');
+      });
+
+      it('fails with FERRY_ERR_FILE_EXISTS and leaves the existing file as it was', async () => {
+        const kept = await publish('original', 'fail', 'kept.txt');
+        const intruder = await partWith('intruder');
+        const failed = await intruder.commit({ namespace: 'fail', filename: 'kept.txt', policy: 'fail' }).catch((err: unknown) => err);
+        expect(failed).toBeInstanceOf(FerryError);
+        expect(failed).toMatchObject({ code: 'FERRY_ERR_FILE_EXISTS', retryable: false });
+        expect(await contentOf(refOf(kept, 'fail', 'original'))).toBe('original');
+
+        await intruder.discard();
+        await intruder.discard();
+        expect(await partNames()).not.toContain(intruder.name);
+      });
+
+      it('publishes under the name itself when it is free, whatever the policy', async () => {
+        for (const policy of ['rename', 'overwrite', 'fail'] as const) {
+          expect((await publish(policy, 'free', `${policy}.txt`, policy)).filename).toBe(`${policy}.txt`);
+        }
+      });
+    });
+
+    describe('when two namespaces publish the same name', () => {
+      it('gives each its own file, renaming around neither', async () => {
+        const a = await publish('from a', 'team-a', 'same.txt');
+        const b = await publish('from b', 'team-b', 'same.txt', 'fail');
+        const c = await publish('from c', 'Team-A', 'same.txt', 'overwrite');
+        expect([a.filename, b.filename, c.filename]).toEqual(['same.txt', 'same.txt', 'same.txt']);
+        expect(new Set([a.location, b.location, c.location]).size).toBe(3);
+        expect(await contentOf(refOf(a, 'team-a', 'from a'))).toBe('from a');
+        expect(await contentOf(refOf(b, 'team-b', 'from b'))).toBe('from b');
+        expect(await contentOf(refOf(c, 'Team-A', 'from c'))).toBe('from c');
+      });
+
+      it("says missing when one namespace asks for another's file", async () => {
+        const mine = await publish('mine', 'owner', 'private.txt');
+        expect(await storage.openStored(refOf(mine, 'stranger', 'mine'))).toEqual({ found: false, why: 'missing' });
+      });
+    });
+
+    describe('when discarding a part', () => {
+      it('removes its bytes, and a second discard is no error', async () => {
+        const part = await partWith('thrown away');
+        await part.flush();
+        expect(await partNames()).toContain(part.name);
+        await part.discard();
+        await part.discard();
+        expect(await partNames()).not.toContain(part.name);
+      });
+
+      it('removes a part discarded before its first write settled', async () => {
+        const part = await storage.openPart(jobId(), 1);
+        await part.discard();
+        expect(await partNames()).not.toContain(part.name);
+      });
+    });
+
+    describe('the janitor', () => {
+      it('removes a part by its listed name, and a part already gone is no error', async () => {
+        const part = await partWith('left over');
+        await part.keep();
+        await storage.removePart(part.name);
+        expect(await partNames()).not.toContain(part.name);
+        await storage.removePart(part.name);
+      });
+    });
+
+    describe('when opening a stored file', () => {
+      it('reads the bytes whole or in an inclusive range, with their size and time', async () => {
+        const started = Date.now();
+        const stored = await publish('0123456789', 'reader', 'digits.txt');
+        const ref = refOf(stored, 'reader', '0123456789');
+        expect(await contentOf(ref)).toBe('0123456789');
+        expect(await contentOf(ref, { start: 2, end: 4 })).toBe('234');
+        expect(await contentOf(ref, { start: 9, end: 9 })).toBe('9');
+        const opened = await storage.openStored(ref);
+        expect(opened.found).toBe(true);
+        if (!opened.found) return;
+        expect(opened.reader.size).toBe(10);
+        expect(opened.reader.modifiedAt.getTime()).toBeGreaterThan(started - 60_000);
+        await opened.reader.close();
+      });
+
+      it('reads an empty file', async () => {
+        const stored = await publish('', 'reader', 'empty.txt');
+        expect(await contentOf(refOf(stored, 'reader', ''))).toBe('');
+      });
+
+      it('says replaced once an overwrite put other bytes under the name', async () => {
+        const first = await publish('first', 'replaced', 'file.txt');
+        await publish('second', 'replaced', 'file.txt', 'overwrite');
+        expect(await storage.openStored(refOf(first, 'replaced', 'first'))).toEqual({ found: false, why: 'replaced' });
+      });
+
+      it('accepts other bytes under the name when their sha256 is the recorded one (a restored copy)', async () => {
+        const first = await publish('same', 'restored', 'file.txt');
+        await publish('same', 'restored', 'file.txt', 'overwrite');
+        expect(await contentOf(refOf(first, 'restored', 'same'))).toBe('same');
+      });
+
+      it("says missing for a location that is not this storage's", async () => {
+        const other = await makeStorage();
+        made.push(other);
+        const elsewhere = await other.storage.openPart(jobId(), 1);
+        elsewhere.write(Buffer.from('elsewhere'));
+        const stored = await elsewhere.commit({ namespace: 'reader', filename: 'elsewhere.txt', policy: 'rename' });
+        expect(await storage.openStored(refOf(stored, 'reader', 'elsewhere'))).toEqual({ found: false, why: 'missing' });
+        expect(await storage.openStored({ namespace: 'reader', location: 'not a location', version: undefined, sha256: sha256('') })).toEqual({
+          found: false,
+          why: 'missing',
+        });
+      });
+    });
+  });
+}
