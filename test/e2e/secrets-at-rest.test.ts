@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { DownloadRequest } from '@ferry/core';
 import { API_KEY, bearer, HEADERS_KEY } from '../support/ferry.js';
 import type { Handler } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
@@ -12,6 +14,14 @@ const ok: Handler = (_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' }).end('fine');
 };
 const anotherKey = (id: string) => `${id}:${Buffer.alloc(32, 9).toString('base64')}`;
+
+/** The request as JSON with its keys sorted at every level: what anyone can hash to test a guess of its headers. */
+function sortedJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
+}
 
 /** Every value Redis holds, whatever the key's type, as one text to search. */
 async function everythingInRedis(): Promise<string> {
@@ -47,6 +57,35 @@ describe('when a request carries headers', () => {
     const stored = await everythingInRedis();
     expect(stored).toContain('/at-rest/later');
     expect(stored).not.toContain('at-rest-secret');
+  });
+
+  it('keeps no unkeyed hash of them for an Idempotency-Key, against which a guess of a header could be checked', async () => {
+    const url = stack.origin.route('/at-rest/idempotent', ok);
+    const body = { url, headers: credentials, delayMs: 3_600_000 };
+    const first = await stack.ferry.request('POST', '/v1/downloads', body, { ...bearer(API_KEY), 'idempotency-key': 'at-rest-guess' });
+    expect(first.status).toBe(202);
+    // A guess of the token, right or wrong, is checked by hashing the request as the API parsed it.
+    const guess = (token: string) =>
+      createHash('sha256')
+        .update(sortedJson(DownloadRequest.parse({ ...body, headers: { ...credentials, Authorization: token } })))
+        .digest('hex');
+    const stored = await everythingInRedis();
+    expect(stored).toContain('"fingerprint"');
+    expect(stored).not.toContain(guess(SECRET_TOKEN));
+  });
+
+  it('answers a retry after a key rotation as the same request, and a retry with another header value as a conflict', async () => {
+    const body = { url: stack.origin.route('/at-rest/rotating', ok), headers: credentials, delayMs: 3_600_000 };
+    const headers = { ...bearer(API_KEY), 'idempotency-key': 'at-rest-rotation' };
+    const first = await stack.ferry.request<{ id: string }>('POST', '/v1/downloads', body, headers);
+    expect(first.status).toBe(202);
+    const rotated = await stack.restartFerry({ FERRY_HEADERS_ENCRYPTION_KEYS: `${anotherKey('next')},${HEADERS_KEY}` });
+    const again = await rotated.request<{ id: string }>('POST', '/v1/downloads', body, headers);
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    const changed = await rotated.request<{ code: string }>('POST', '/v1/downloads', { ...body, headers: { ...credentials, Authorization: 'Bearer another' } }, headers);
+    expect(changed.status).toBe(409);
+    expect(changed.body.code).toBe('FERRY_ERR_IDEMPOTENCY_CONFLICT');
   });
 
   it('opens headers sealed with an older key once the new key is put first (rotation)', async () => {

@@ -20,7 +20,7 @@ export {
 } from './download-control.js';
 export { loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
 export { isId, newId } from './ids.js';
-export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprint, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js';
+export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprints, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
 export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrategy } from './queues.js';
 export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from './redis/connections.js';
