@@ -21,13 +21,14 @@ function canonical(value: unknown): unknown {
  * The fingerprints a stored one may equal, the one to store first. A request with
  * headers is digested with the sealing keys (one fingerprint per key, so a retry
  * after a rotation is still the same request): a plain hash of it in Redis would let
- * anyone who reads Redis check guesses of its credentials. The plain hash comes last,
- * as records stored before that change hold it.
+ * anyone who reads Redis check guesses of its credentials. Its plain hash is not
+ * even sent (SLOWLOG keeps arguments), so a retry of a request with headers whose
+ * record an earlier build stored conflicts once.
  */
 export function requestFingerprints(request: DownloadRequest, sealer: HeaderSealer): string[] {
   const text = JSON.stringify(canonical({ ...request, idempotencyKey: undefined }));
-  const plain = createHash('sha256').update(text).digest('hex');
-  return request.headers === undefined || Object.keys(request.headers).length === 0 ? [plain] : [...sealer.digests(text), plain];
+  if (request.headers !== undefined && Object.keys(request.headers).length > 0) return sealer.digests(text);
+  return [createHash('sha256').update(text).digest('hex')];
 }
 
 export interface IdempotencyRecord {
