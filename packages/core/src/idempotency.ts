@@ -23,7 +23,7 @@ function canonical(value: unknown): unknown {
  * after a rotation is still the same request): a plain hash of it in Redis would let
  * anyone who reads Redis check guesses of its credentials. Its plain hash is not
  * even sent (SLOWLOG keeps arguments), so a retry of a request with headers whose
- * record an earlier build stored conflicts once.
+ * record an earlier build stored is a conflict until that record expires.
  */
 export function requestFingerprints(request: DownloadRequest, sealer: HeaderSealer): string[] {
   const text = JSON.stringify(canonical({ ...request, idempotencyKey: undefined }));
