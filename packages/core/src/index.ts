@@ -48,3 +48,4 @@ export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions,
 export { generateWebhookSecret } from './webhooks/secrets.js';
 export { generateSealingKey, HeaderSealer, type SealedFor, type SealingKey } from './secrets/header-sealer.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';
+export { clientNetwork } from './client-network.js';
