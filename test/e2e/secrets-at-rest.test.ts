@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { DownloadRequest } from '@ferry/core';
 import { API_KEY, bearer, HEADERS_KEY } from '../support/ferry.js';
 import type { Handler } from '../support/origin.js';
+import { receiver } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const stack = useStack({ workers: 0 });
 const SECRET_TOKEN = 'Bearer at-rest-secret-token-7f3a';
@@ -117,5 +119,35 @@ describe('when a request carries headers', () => {
     expect(refused.body.issues).toEqual([{ path: 'headers', message: expect.stringMatching(/FERRY_HEADERS_ENCRYPTION_KEYS/) }]);
     // Without headers the same server takes the download.
     expect((await keyless.request('POST', '/v1/downloads', { url: stack.origin.route('/at-rest/keyless', ok) })).status).toBe(202);
+  });
+});
+
+describe('when URLs carry credentials in their query', () => {
+  it('keeps the query values of download and callback URLs out of the API and worker logs', async () => {
+    const loud = { FERRY_LOG_LEVEL: 'info', FERRY_JOB_ATTEMPTS: '2' };
+    const api = await stack.ferry.startApi(loud);
+    const worker = await stack.ferry.startWorker(loud);
+    const hook = receiver(stack.origin, '/at-rest/hook', 500);
+    const failing: Handler = (_req, res) => {
+      res.writeHead(500).end();
+    };
+    const body = {
+      url: `${stack.origin.route('/at-rest/presigned.bin', failing)}?X-Amz-Signature=presigned-secret-31d7`,
+      callbackUrl: `${hook.url}?token=callback-secret-8e21`,
+    };
+    const posted = await fetch(`${api.baseUrl}/v1/downloads`, {
+      method: 'POST',
+      headers: { ...bearer(API_KEY), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(posted.status).toBe(202);
+    const { id } = (await posted.json()) as { id: string };
+    expect((await stack.ferry.waitFor(id, ['failed'])).state).toBe('failed');
+    await until(() => hook.deliveries.length >= 2 && worker.logs().includes('callback delivery failed'), 'a failed callback delivery');
+
+    const logs = `${api.logs()}\n${worker.logs()}`;
+    expect(logs).toContain('/at-rest/presigned.bin?X-Amz-Signature=[redacted]');
+    expect(logs).not.toContain('presigned-secret');
+    expect(logs).not.toContain('callback-secret');
   });
 });

@@ -21,7 +21,8 @@ export {
 export { loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
 export { isId, newId } from './ids.js';
 export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprints, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js';
-export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
+export { createLogger, loggerOptions, REDACTED_PATHS, type Logger } from './logger.js';
+export { REDACTED, redactUrlsIn } from './redact-url.js';
 export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrategy } from './queues.js';
 export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from './redis/connections.js';
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
