@@ -29,6 +29,19 @@ describe('GET /v1/downloads/{id}/content', () => {
     expect(response.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''served.bin");
   });
 
+  it("names a renamed file in RFC 8187 attr-chars only, so strict parsers read 'its (1).txt' too", async () => {
+    const file = await stack.origin.randomFile('quoted.bin', 10);
+    const url = stack.origin.route('/content/quoted.bin', serveFile(file));
+    await stack.ferry.waitFor(await stack.ferry.enqueue({ url, filename: "it's.txt" }));
+    const renamed = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, filename: "it's.txt" }));
+    expect(renamed.result?.filename).toBe("it's (1).txt");
+    const { response } = await get(`/v1/downloads/${renamed.id}/content`);
+    const header = response.headers.get('content-disposition') ?? '';
+    expect(header).toBe("attachment; filename*=UTF-8''it%27s%20%281%29.txt");
+    // RFC 8187 §3.2.1: attr-char, or a percent-encoded byte.
+    expect(/^attachment; filename\*=UTF-8''(?:%[0-9A-F]{2}|[A-Za-z0-9!#$&+.^_`|~-])+$/.test(header)).toBe(true);
+  });
+
   it('serves a Range with 206 and exactly those bytes, and honours If-None-Match', async () => {
     const file = await stack.origin.randomFile('ranged.bin', 100_000);
     const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/ranged.bin', serveFile(file)) }));

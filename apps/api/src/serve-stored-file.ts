@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FerryError, type StoredReader } from '@ferry/core';
+import { attachmentDisposition, FerryError, type StoredReader } from '@ferry/core';
 
 /** What the answer says about the file besides its bytes. */
 export interface StoredFileMeta {
@@ -81,7 +81,7 @@ export function serveStoredFile(request: FastifyRequest, reply: FastifyReply, re
       .header('last-modified', modifiedAt.toUTCString())
       .header('accept-ranges', 'bytes')
       .header('content-type', meta.contentType)
-      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(meta.filename)}`);
+      .header('content-disposition', attachmentDisposition(meta.filename));
     if (answer.status === 200) return reply.status(200).header('content-length', size).send(body());
     const { start, end } = answer.range;
     return reply.status(206).header('content-range', `bytes ${start}-${end}/${size}`).header('content-length', end - start + 1).send(body(answer.range));

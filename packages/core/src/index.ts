@@ -50,3 +50,4 @@ export { generateWebhookSecret } from './webhooks/secrets.js';
 export { generateSealingKey, HeaderSealer, type SealedFor, type SealingKey } from './secrets/header-sealer.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';
 export { clientNetwork } from './client-network.js';
+export { attachmentDisposition } from './storage/content-disposition.js';
