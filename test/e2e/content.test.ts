@@ -76,6 +76,16 @@ describe('GET /v1/downloads/{id}/content', () => {
     expect((await head.body.arrayBuffer()).byteLength).toBe(0);
   });
 
+  it('serves an empty file whole (200) for a suffix Range, which RFC 9110 §14.1.2 counts as satisfiable, and 416 for bytes=0-', async () => {
+    const file = await stack.origin.randomFile('empty.bin', 0);
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/empty.bin', serveFile(file)) }));
+    expect(final.result?.bytes).toBe(0);
+    const suffix = await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=-5' });
+    expect(suffix.response.status).toBe(200);
+    expect(suffix.body).toHaveLength(0);
+    expect((await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=0-' })).response.status).toBe(416);
+  });
+
   it('answers 416 with the size for a Range past the end, and 412 for a failed If-Match', async () => {
     const file = await stack.origin.randomFile('short.bin', 5000);
     const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/short.bin', serveFile(file)) }));
