@@ -74,6 +74,31 @@ describe('when the file changes while its download is interrupted and the origin
   });
 });
 
+describe('when the file changes within the second its Last-Modified names', () => {
+  it('does not resume on a Last-Modified no older than the Date it was served at, which is no strong validator, and stores exactly the new version', async () => {
+    const { ferry } = stack;
+    const doomed = await ferry.startWorker();
+    const versionA = await stack.origin.randomFile('same-second-a.bin', 16 * MiB);
+    const versionB = await stack.origin.randomFile('same-second-b.bin', 16 * MiB);
+    const route = '/same-second.bin';
+    // Written in the second it is served: a change later in that second keeps its Last-Modified (RFC 9110 §8.8.2.2).
+    const second = 'Fri, 04 Dec 2026 03:00:00 GMT';
+    const dated = { lastModified: second, headers: { date: second } };
+    const id = await ferry.enqueue({ url: stack.origin.route(route, serveFile(versionA, { ...dated, bytesPerSecond: 8 * MiB })) });
+    await receivedAtLeast(ferry, id, 4 * MiB);
+
+    doomed.child.kill('SIGKILL');
+    stack.origin.route(route, serveFile(versionB, { ...dated, range: 'unconditional' }));
+    await ferry.startWorker();
+    const final = await ferry.waitFor(id, ['completed', 'failed'], 60_000);
+
+    expect(final.state).toBe('completed');
+    expect(stack.origin.requests(route).map((r) => r.headers.range)).toEqual([undefined, undefined]);
+    expect(await sha256File(pathOf(final.result!.location))).toBe(versionB.sha256);
+    expect(final.result).toMatchObject({ sha256: versionB.sha256, bytes: versionB.size });
+  });
+});
+
 describe('when a worker freezes past its lock while another takes its job over', () => {
   it('never lets the frozen worker corrupt or duplicate the file, and the thawed one stops reading at once', async () => {
     const { ferry } = stack;

@@ -20,8 +20,9 @@ export {
 } from './download-control.js';
 export { loadDownloadStatus, readControl, type ControlAction, type LoadedDownload } from './load-download-status.js';
 export { isId, newId } from './ids.js';
-export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprint, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js';
-export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
+export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprints, type IdempotencyClaim, type IdempotencyRecord } from './idempotency.js';
+export { createLogger, loggerOptions, REDACTED_PATHS, type Logger } from './logger.js';
+export { REDACTED, redactUrlsIn } from './redact-url.js';
 export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrategy } from './queues.js';
 export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from './redis/connections.js';
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
@@ -48,3 +49,5 @@ export { BatchStore, createBatchStore, type BatchRecord, type BatchStoreOptions,
 export { generateWebhookSecret } from './webhooks/secrets.js';
 export { generateSealingKey, HeaderSealer, type SealedFor, type SealingKey } from './secrets/header-sealer.js';
 export { verifyWebhook, webhookHeaders, type VerifyOptions } from './webhooks/signature.js';
+export { clientNetwork } from './client-network.js';
+export { attachmentDisposition } from './storage/content-disposition.js';

@@ -11,7 +11,7 @@ import {
   ListQuery,
   loadDownloadStatus,
   newId,
-  requestFingerprint,
+  requestFingerprints,
   StoredDownload,
   type ControlAction,
   type DownloadAccepted,
@@ -81,8 +81,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       throw invalidRequest([{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces, and equal idempotencyKey if both are sent' }]);
     }
     const owner = ownerOf(request);
-    const fingerprint = requestFingerprint(parsed.data);
-    const claim = idempotencyKey === undefined ? undefined : await claimKey(owner, idempotencyKey, fingerprint);
+    const claim = idempotencyKey === undefined ? undefined : await claimKey(owner, idempotencyKey, requestFingerprints(parsed.data, sealer));
     if (claim !== undefined && claim.outcome === 'conflict') {
       throw new FerryError(
         'FERRY_ERR_IDEMPOTENCY_CONFLICT',
@@ -111,10 +110,10 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
    * answered only once its job exists. A claim left unfinished by a request that lost Redis is
    * taken over after CLAIM_GRACE_MS, by this request or another.
    */
-  async function claimKey(owner: string, key: string, fingerprint: string): Promise<IdempotencyClaim> {
+  async function claimKey(owner: string, key: string, fingerprints: readonly string[]): Promise<IdempotencyClaim> {
     const deadline = Date.now() + CLAIM_WAIT_MS;
     for (;;) {
-      const claim = await idempotency.claim(owner, key, newId(), fingerprint);
+      const claim = await idempotency.claim(owner, key, newId(), fingerprints);
       if (claim.outcome !== 'pending') return claim;
       if (Date.now() >= deadline) {
         throw new FerryError(
