@@ -131,6 +131,18 @@ describe('failed authentication from one address', () => {
     expect((await stack.ferry.request('GET', '/admin/queues/api/queues', undefined, ADMIN)).status).toBe(429);
   });
 
+  it('counts the addresses of one IPv6 /64 as one address, since whoever has one of them can send from all 2^64', async () => {
+    await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '3', FERRY_AUTH_FAILURE_WINDOW_MS: '60000' });
+    // One client's connections from many addresses: a real socket here can only come from loopback.
+    const from = async (remoteAddress: string) =>
+      (await stack.ferry.app.inject({ method: 'GET', url: '/v1/downloads', headers: WRONG_KEY, remoteAddress })).statusCode;
+    const statuses = [];
+    for (let i = 1; i <= 5; i += 1) statuses.push(await from(`2001:db8:1:2::${i.toString(16)}`));
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    expect(await from('2001:db8:1:2:ffff:ffff:ffff:ffff')).toBe(429);
+    expect(await from('2001:db8:1:3::1')).toBe(401);
+  });
+
   it('counts wrong dashboard passwords in the same limit, and lets the address try again after the window', async () => {
     await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '2', FERRY_AUTH_FAILURE_WINDOW_MS: '1000' });
     const dashboard = (headers: Record<string, string>) => stack.ferry.request<ErrorBody>('GET', '/admin/queues/api/queues', undefined, headers);

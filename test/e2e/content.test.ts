@@ -29,6 +29,19 @@ describe('GET /v1/downloads/{id}/content', () => {
     expect(response.headers.get('content-disposition')).toBe("attachment; filename*=UTF-8''served.bin");
   });
 
+  it("names a renamed file in RFC 8187 attr-chars only, so strict parsers read 'its (1).txt' too", async () => {
+    const file = await stack.origin.randomFile('quoted.bin', 10);
+    const url = stack.origin.route('/content/quoted.bin', serveFile(file));
+    await stack.ferry.waitFor(await stack.ferry.enqueue({ url, filename: "it's.txt" }));
+    const renamed = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, filename: "it's.txt" }));
+    expect(renamed.result?.filename).toBe("it's (1).txt");
+    const { response } = await get(`/v1/downloads/${renamed.id}/content`);
+    const header = response.headers.get('content-disposition') ?? '';
+    expect(header).toBe("attachment; filename*=UTF-8''it%27s%20%281%29.txt");
+    // RFC 8187 §3.2.1: attr-char, or a percent-encoded byte.
+    expect(/^attachment; filename\*=UTF-8''(?:%[0-9A-F]{2}|[A-Za-z0-9!#$&+.^_`|~-])+$/.test(header)).toBe(true);
+  });
+
   it('serves a Range with 206 and exactly those bytes, and honours If-None-Match', async () => {
     const file = await stack.origin.randomFile('ranged.bin', 100_000);
     const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/ranged.bin', serveFile(file)) }));
@@ -61,6 +74,16 @@ describe('GET /v1/downloads/{id}/content', () => {
     expect(head.statusCode).toBe(200);
     expect(head.headers['content-length']).toBe(String(file.size));
     expect((await head.body.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('serves an empty file whole (200) for a suffix Range, which RFC 9110 §14.1.2 counts as satisfiable, and 416 for bytes=0-', async () => {
+    const file = await stack.origin.randomFile('empty.bin', 0);
+    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/empty.bin', serveFile(file)) }));
+    expect(final.result?.bytes).toBe(0);
+    const suffix = await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=-5' });
+    expect(suffix.response.status).toBe(200);
+    expect(suffix.body).toHaveLength(0);
+    expect((await get(`/v1/downloads/${final.id}/content`, { range: 'bytes=0-' })).response.status).toBe(416);
   });
 
   it('answers 416 with the size for a Range past the end, and 412 for a failed If-Match', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DownloadRequest } from '@ferry/contract';
-import { requestFingerprint } from '@ferry/core';
+import { HeaderSealer, requestFingerprints } from '@ferry/core';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { bearer, OTHER_API_KEY } from '../support/ferry.js';
@@ -91,7 +91,7 @@ describe('Idempotency-Key', () => {
     const stuckId = '0b7c7f4e-94a1-4f43-9d6f-2a0b4f1f3c11';
     const redis = new Redis(stack.redis.url);
     const key = `ferry:idempotency:${createHash('sha256').update('test\0stuck').digest('hex')}`;
-    await redis.set(key, JSON.stringify({ id: stuckId, fingerprint: requestFingerprint(DownloadRequest.parse(body)), enqueued: false }), 'EX', 3600);
+    await redis.set(key, JSON.stringify({ id: stuckId, fingerprint: requestFingerprints(DownloadRequest.parse(body), new HeaderSealer([]))[0], enqueued: false }), 'EX', 3600);
     redis.disconnect();
     const again = await post(body, 'stuck');
     expect(again.status).toBe(202);

@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { DownloadRequest } from '@ferry/contract';
 import { API_KEY, bearer, HEADERS_KEY } from '../support/ferry.js';
 import type { Handler } from '../support/origin.js';
+import { receiver } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const stack = useStack({ workers: 0 });
 const SECRET_TOKEN = 'Bearer at-rest-secret-token-7f3a';
@@ -12,6 +16,14 @@ const ok: Handler = (_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' }).end('fine');
 };
 const anotherKey = (id: string) => `${id}:${Buffer.alloc(32, 9).toString('base64')}`;
+
+/** The request as JSON with its keys sorted at every level: what anyone can hash to test a guess of its headers. */
+function sortedJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
+}
 
 /** Every value Redis holds, whatever the key's type, as one text to search. */
 async function everythingInRedis(): Promise<string> {
@@ -49,6 +61,35 @@ describe('when a request carries headers', () => {
     expect(stored).not.toContain('at-rest-secret');
   });
 
+  it('keeps no unkeyed hash of them for an Idempotency-Key, against which a guess of a header could be checked', async () => {
+    const url = stack.origin.route('/at-rest/idempotent', ok);
+    const body = { url, headers: credentials, delayMs: 3_600_000 };
+    const first = await stack.ferry.request('POST', '/v1/downloads', body, { ...bearer(API_KEY), 'idempotency-key': 'at-rest-guess' });
+    expect(first.status).toBe(202);
+    // A guess of the token, right or wrong, is checked by hashing the request as the API parsed it.
+    const guess = (token: string) =>
+      createHash('sha256')
+        .update(sortedJson(DownloadRequest.parse({ ...body, headers: { ...credentials, Authorization: token } })))
+        .digest('hex');
+    const stored = await everythingInRedis();
+    expect(stored).toContain('"fingerprint"');
+    expect(stored).not.toContain(guess(SECRET_TOKEN));
+  });
+
+  it('answers a retry after a key rotation as the same request, and a retry with another header value as a conflict', async () => {
+    const body = { url: stack.origin.route('/at-rest/rotating', ok), headers: credentials, delayMs: 3_600_000 };
+    const headers = { ...bearer(API_KEY), 'idempotency-key': 'at-rest-rotation' };
+    const first = await stack.ferry.request<{ id: string }>('POST', '/v1/downloads', body, headers);
+    expect(first.status).toBe(202);
+    const rotated = await stack.restartFerry({ FERRY_HEADERS_ENCRYPTION_KEYS: `${anotherKey('next')},${HEADERS_KEY}` });
+    const again = await rotated.request<{ id: string }>('POST', '/v1/downloads', body, headers);
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    const changed = await rotated.request<{ code: string }>('POST', '/v1/downloads', { ...body, headers: { ...credentials, Authorization: 'Bearer another' } }, headers);
+    expect(changed.status).toBe(409);
+    expect(changed.body.code).toBe('FERRY_ERR_IDEMPOTENCY_CONFLICT');
+  });
+
   it('opens headers sealed with an older key once the new key is put first (rotation)', async () => {
     const id = await stack.ferry.enqueue({ url: stack.origin.route('/at-rest/rotated', ok), headers: credentials });
     await stack.ferry.startWorker({ FERRY_HEADERS_ENCRYPTION_KEYS: `${anotherKey('next')},${HEADERS_KEY}` });
@@ -78,5 +119,35 @@ describe('when a request carries headers', () => {
     expect(refused.body.issues).toEqual([{ path: 'headers', message: expect.stringMatching(/FERRY_HEADERS_ENCRYPTION_KEYS/) }]);
     // Without headers the same server takes the download.
     expect((await keyless.request('POST', '/v1/downloads', { url: stack.origin.route('/at-rest/keyless', ok) })).status).toBe(202);
+  });
+});
+
+describe('when URLs carry credentials in their query', () => {
+  it('keeps the query values of download and callback URLs out of the API and worker logs', async () => {
+    const loud = { FERRY_LOG_LEVEL: 'info', FERRY_JOB_ATTEMPTS: '2' };
+    const api = await stack.ferry.startApi(loud);
+    const worker = await stack.ferry.startWorker(loud);
+    const hook = receiver(stack.origin, '/at-rest/hook', 500);
+    const failing: Handler = (_req, res) => {
+      res.writeHead(500).end();
+    };
+    const body = {
+      url: `${stack.origin.route('/at-rest/presigned.bin', failing)}?X-Amz-Signature=presigned-secret-31d7`,
+      callbackUrl: `${hook.url}?token=callback-secret-8e21`,
+    };
+    const posted = await fetch(`${api.baseUrl}/v1/downloads`, {
+      method: 'POST',
+      headers: { ...bearer(API_KEY), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(posted.status).toBe(202);
+    const { id } = (await posted.json()) as { id: string };
+    expect((await stack.ferry.waitFor(id, ['failed'])).state).toBe('failed');
+    await until(() => hook.deliveries.length >= 2 && worker.logs().includes('callback delivery failed'), 'a failed callback delivery');
+
+    const logs = `${api.logs()}\n${worker.logs()}`;
+    for (const own of [api.logs(), worker.logs()]) expect(own).toContain('/at-rest/presigned.bin?X-Amz-Signature=[redacted]');
+    expect(logs).not.toContain('presigned-secret');
+    expect(logs).not.toContain('callback-secret');
   });
 });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 import { FerryError, IDEMPOTENCY_KEY, type DownloadRequest } from '@ferry/contract';
-import { CLAIM_GRACE_MS, loadDownloadStatus, newId, requestFingerprint, type IdempotencyClaim, type IdempotencyStore } from '@ferry/core';
+import { CLAIM_GRACE_MS, loadDownloadStatus, newId, requestFingerprints, type IdempotencyClaim, type IdempotencyStore } from '@ferry/core';
 import { downloadAnswer, type DownloadAnswer } from './download-answer.js';
 import { enqueueDownloads, type EnqueueTarget } from './enqueue.js';
 import { invalidRequest } from './errors.js';
@@ -31,10 +31,10 @@ export function idempotencyKeyOf(header: string | string[] | undefined, request:
  * answered only once its job exists. A claim left unfinished by a request that lost Redis is
  * taken over after CLAIM_GRACE_MS, by this request or another.
  */
-async function claimKey(idempotency: IdempotencyStore, owner: string, key: string, fingerprint: string): Promise<IdempotencyClaim> {
+async function claimKey(idempotency: IdempotencyStore, owner: string, key: string, fingerprints: readonly string[]): Promise<IdempotencyClaim> {
   const deadline = Date.now() + CLAIM_WAIT_MS;
   for (;;) {
-    const claim = await idempotency.claim(owner, key, newId(), fingerprint);
+    const claim = await idempotency.claim(owner, key, newId(), fingerprints);
     if (claim.outcome !== 'pending') return claim;
     if (Date.now() >= deadline) {
       throw new FerryError(
@@ -58,7 +58,7 @@ export async function acceptDownload(
   idempotencyKey: string | undefined,
   log: FastifyBaseLogger,
 ): Promise<DownloadAnswer> {
-  const claim = idempotencyKey === undefined ? undefined : await claimKey(deps.idempotency, owner, idempotencyKey, requestFingerprint(request));
+  const claim = idempotencyKey === undefined ? undefined : await claimKey(deps.idempotency, owner, idempotencyKey, requestFingerprints(request, deps.sealer));
   if (claim !== undefined && claim.outcome === 'conflict') {
     throw new FerryError(
       'FERRY_ERR_IDEMPOTENCY_CONFLICT',

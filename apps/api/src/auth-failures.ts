@@ -1,4 +1,5 @@
 import { FerryError } from '@ferry/contract';
+import { clientNetwork } from '@ferry/core';
 
 // Addresses remembered at once: enough for any real attack, bounded against a flood of spoofed or rotating ones.
 const MAX_ADDRESSES = 100_000;
@@ -10,7 +11,7 @@ interface Window {
 
 /**
  * Counts wrong credentials (API keys, dashboard passwords) per client address
- * in fixed windows. Past the limit, every request from the address is refused
+ * (an IPv6 client's whole /64, see clientNetwork) in fixed windows. Past the limit, every request from the address is refused
  * before its credentials are looked at, so guessing learns nothing more until
  * the window ends. Kept in this process's memory rather than in Redis: a bad
  * guess costs no round trip, and the limit holds while Redis is down; with N
@@ -23,7 +24,7 @@ export class AuthFailureLimiter {
 
   /** The 429 for `address` if it is over the limit, else undefined. Cheap: valid credentials pass through this alone. */
   refusal(address: string, now = Date.now()): FerryError | undefined {
-    const window = this.#current(address, now);
+    const window = this.#current(clientNetwork(address), now);
     if (window === undefined || window.failures < this.limit.max) return undefined;
     const retryAfterSeconds = Math.ceil((window.endsAt - now) / 1000);
     return new FerryError(
@@ -35,13 +36,14 @@ export class AuthFailureLimiter {
 
   /** Counts one wrong credential from `address`. */
   recordFailure(address: string, now = Date.now()): void {
-    const window = this.#current(address, now);
+    const client = clientNetwork(address);
+    const window = this.#current(client, now);
     if (window !== undefined) {
       window.failures += 1;
       return;
     }
     if (this.#windows.size >= MAX_ADDRESSES) this.#forgetOldest(now);
-    this.#windows.set(address, { failures: 1, endsAt: now + this.limit.windowMs });
+    this.#windows.set(client, { failures: 1, endsAt: now + this.limit.windowMs });
   }
 
   #current(address: string, now: number): Window | undefined {

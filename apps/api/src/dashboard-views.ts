@@ -1,28 +1,6 @@
 import type { AfterHook, AppJob, QueueJobJson } from '@bull-board/api/typings/app';
 import { DownloadProgress } from '@ferry/contract';
-import { decodeFailureReason, DOWNLOAD_QUEUE, isCancellation, type DownloadControl } from '@ferry/core';
-
-const REDACTED = '[redacted]';
-
-/** A URL without what may be a credential: userinfo, query values (presigned URLs, callback tokens) and the fragment. */
-function redactUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return text;
-  }
-  const userinfo = url.username === '' && url.password === '' ? '' : `${REDACTED}@`;
-  const query = [...url.searchParams.keys()].map((name) => `${encodeURIComponent(name)}=${REDACTED}`).join('&');
-  return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query === '' ? '' : `?${query}`}${url.hash === '' ? '' : `#${REDACTED}`}`;
-}
-
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s"'<>]+/g;
-
-/** Text (a failure's message) with every URL in it redacted. */
-function redactUrlsIn(text: string): string {
-  return text.replace(URL_IN_TEXT, redactUrl);
-}
+import { decodeFailureReason, DOWNLOAD_QUEUE, isCancellation, REDACTED, redactUrlsIn, type DownloadControl } from '@ferry/core';
 
 /**
  * Job data as operators see it: callers' request headers may hold credentials,

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FerryError } from '@ferry/contract';
+import { attachmentDisposition } from '@ferry/engine';
 import { type StoredReader } from '@ferry/storage';
 
 /** What the answer says about the file besides its bytes. */
@@ -16,7 +17,7 @@ type ByteRange = { readonly start: number; readonly end: number };
 /**
  * One `bytes=` range, RFC 9110 §14.1.2: `a-b`, `a-` or `-n`. Several ranges,
  * or a header this does not understand, serve the whole file (a server may
- * ignore Range); `unsatisfiable` is a range that starts past the end.
+ * ignore Range); `unsatisfiable` is a range that starts past the end, or a suffix of none.
  */
 function parseRange(header: string, size: number): ByteRange | 'whole' | 'unsatisfiable' {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
@@ -25,7 +26,9 @@ function parseRange(header: string, size: number): ByteRange | 'whole' | 'unsati
   if (first === '' && last === '') return 'whole';
   if (first === '') {
     const suffix = Number(last);
-    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    if (suffix === 0) return 'unsatisfiable';
+    // Satisfiable (RFC 9110 §14.1.2), but no Content-Range can name a range of nothing: the whole, empty file.
+    if (size === 0) return 'whole';
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(first);
@@ -82,7 +85,7 @@ export function serveStoredFile(request: FastifyRequest, reply: FastifyReply, re
       .header('last-modified', modifiedAt.toUTCString())
       .header('accept-ranges', 'bytes')
       .header('content-type', meta.contentType)
-      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(meta.filename)}`);
+      .header('content-disposition', attachmentDisposition(meta.filename));
     if (answer.status === 200) return reply.status(200).header('content-length', size).send(body());
     const { start, end } = answer.range;
     return reply.status(206).header('content-range', `bytes ${start}-${end}/${size}`).header('content-length', end - start + 1).send(body(answer.range));

@@ -15,7 +15,7 @@ import {
   ferryKey,
   HeaderSealer,
   IdempotencyStore,
-  REDACTED_PATHS,
+  loggerOptions,
   type Config,
 } from '@ferry/core';
 import { AuthFailureLimiter } from './auth-failures.js';
@@ -54,11 +54,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
     bodyLimit: config.api.bodyLimitBytes,
-    logger: {
-      level: config.log.level,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      ...(config.log.format === 'pretty' ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } } } : {}),
-    },
+    logger: loggerOptions(config),
     // Job ids are UUIDs; anything longer is not ours.
     routerOptions: { maxParamLength: 200 },
   });

@@ -2,15 +2,7 @@ import { DelayedError, WaitingError, type Job, type Processor } from 'bullmq';
 import { FerryError, isRetryable, type DownloadProgress } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
 import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
-import {
-  cancelledError,
-  DownloadJob,
-  PAUSED_FOR_MS,
-  type Config,
-  type DownloadEndings,
-  type HeaderSealer,
-  type Logger,
-} from '@ferry/core';
+import { cancelledError, DownloadJob, PAUSED_FOR_MS, type Config, type DownloadEndings, type HeaderSealer, type Logger } from '@ferry/core';
 import { toJobFailure } from './job-failure.js';
 import { LOCK_LOST_REASON } from './lock-watch.js';
 import { CONTROL_REASONS, type WorkerControls } from './worker-controls.js';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ferryKey } from './redis/keys.js';
 import type { DownloadRequest } from '@ferry/contract';
+import type { HeaderSealer } from './secrets/header-sealer.js';
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
@@ -17,9 +18,17 @@ function canonical(value: unknown): unknown {
 /**
  * What "the same body" means for a retried POST: the parsed request, field order
  * ignored, the idempotency key itself left out (it may come as a header or a field).
+ * The fingerprints a stored one may equal, the one to store first. A request with
+ * headers is digested with the sealing keys (one fingerprint per key, so a retry
+ * after a rotation is still the same request): a plain hash of it in Redis would let
+ * anyone who reads Redis check guesses of its credentials. Its plain hash is not
+ * even sent (SLOWLOG keeps arguments), so a retry of a request with headers whose
+ * record an earlier build stored is a conflict until that record expires.
  */
-export function requestFingerprint(request: DownloadRequest): string {
-  return createHash('sha256').update(JSON.stringify(canonical({ ...request, idempotencyKey: undefined }))).digest('hex');
+export function requestFingerprints(request: DownloadRequest, sealer: HeaderSealer): string[] {
+  const text = JSON.stringify(canonical({ ...request, idempotencyKey: undefined }));
+  if (request.headers !== undefined && Object.keys(request.headers).length > 0) return sealer.digests(text);
+  return [createHash('sha256').update(text).digest('hex')];
 }
 
 interface IdempotencyRecord {
@@ -55,7 +64,8 @@ export const CLAIM_GRACE_MS = 1000;
 
 /*
  * One atomic step, so that of many retries at most one takes over a stale claim.
- * ARGV: the new record, the TTL (s), the key prefix of the queue's jobs, now (ms), the grace (ms), the fingerprint.
+ * ARGV: the new record, the TTL (s), the key prefix of the queue's jobs, now (ms), the grace (ms), then the fingerprints
+ * that count as this request's.
  * The job key is built here from the record's id: it is not known before the record is read.
  * Records written before claimedAt existed count as stale.
  */
@@ -67,7 +77,9 @@ if not existing then
   return {"enqueue", ARGV[1]}
 end
 local record = cjson.decode(existing)
-if record.fingerprint ~= ARGV[6] then return {"conflict", existing} end
+local same = false
+for i = 6, #ARGV do same = same or record.fingerprint == ARGV[i] end
+if not same then return {"conflict", existing} end
 if record.enqueued then return {"replay", existing} end
 if rcall("EXISTS", ARGV[3] .. record.id) == 1 then
   record.enqueued = true
@@ -85,7 +97,7 @@ return {"enqueue", existing}
 `;
 
 interface IdempotencyCommands {
-  ferryIdempotencyClaim(key: string, record: string, ttlSeconds: number, jobKeyPrefix: string, now: number, graceMs: number, fingerprint: string): Promise<[string, string]>;
+  ferryIdempotencyClaim(key: string, record: string, ttlSeconds: number, jobKeyPrefix: string, now: number, graceMs: number, ...fingerprints: string[]): Promise<[string, string]>;
 }
 
 /**
@@ -115,8 +127,10 @@ export class IdempotencyStore {
     return ferryKey(this.prefix, 'idempotency', createHash('sha256').update(`${owner}\0${key}`).digest('hex'));
   }
 
-  /** Claims `key` for a new download `id`, or says what became of the earlier claim. */
-  async claim(owner: string, key: string, id: string, fingerprint: string): Promise<IdempotencyClaim> {
+  /** Claims `key` for a new download `id`, or says what became of the earlier claim; `fingerprints` as requestFingerprints gives them. */
+  async claim(owner: string, key: string, id: string, fingerprints: readonly string[]): Promise<IdempotencyClaim> {
+    const [fingerprint] = fingerprints;
+    if (fingerprint === undefined) throw new Error('a claim needs the fingerprint of its request');
     const now = Date.now();
     const record: IdempotencyRecord = { id, fingerprint, enqueued: false, createdAt: now, claimedAt: now };
     const [outcome, stored] = await this.#redis.ferryIdempotencyClaim(
@@ -126,7 +140,7 @@ export class IdempotencyStore {
       this.jobKeyPrefix,
       now,
       CLAIM_GRACE_MS,
-      fingerprint,
+      ...fingerprints,
     );
     return { outcome: outcome as IdempotencyClaim['outcome'], record: JSON.parse(stored) as IdempotencyRecord };
   }

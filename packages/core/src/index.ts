@@ -16,8 +16,9 @@ export {
 export { readControl, type ControlAction } from './control-field.js';
 export { loadDownloadStatus, type LoadedDownload } from './load-download-status.js';
 export { isId, newId } from './ids.js';
-export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprint, type IdempotencyClaim } from './idempotency.js';
-export { createLogger, REDACTED_PATHS, type Logger } from './logger.js';
+export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprints, type IdempotencyClaim } from './idempotency.js';
+export { createLogger, loggerOptions, type Logger } from './logger.js';
+export { REDACTED, redactUrlsIn } from './redact-url.js';
 export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrategy } from './queues.js';
 export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from './redis/connections.js';
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
@@ -31,3 +32,4 @@ export { BatchStore, createBatchStore, type BatchRecord } from './batches/batch-
 export { generateWebhookSecret } from './webhooks/secrets.js';
 export { generateSealingKey, HeaderSealer } from './secrets/header-sealer.js';
 export { verifyWebhook, webhookHeaders } from './webhooks/signature.js';
+export { clientNetwork } from './client-network.js';

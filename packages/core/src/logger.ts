@@ -1,5 +1,6 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from './config.js';
+import { REDACTED, redactUrlsIn } from './redact-url.js';
 
 export type { Logger } from 'pino';
 
@@ -7,15 +8,53 @@ export type { Logger } from 'pino';
  * Request headers carry callers' credentials (Authorization, cookies, tokens):
  * their values never reach a log line, wherever they are nested.
  */
-export const REDACTED_PATHS = ['headers.*', '*.headers.*', '*.*.headers.*', 'req.headers.authorization', 'req.headers.cookie'];
+const REDACTED_PATHS = ['headers.*', '*.headers.*', '*.*.headers.*', 'req.headers.authorization', 'req.headers.cookie'];
 
-export function createLogger(config: Pick<Config, 'log'>, name: string): Logger {
-  return pino({
-    name,
+// Deep enough for any object Ferry logs; deeper values are left as they are.
+const MAX_DEPTH = 4;
+
+const isPlain = (value: object): boolean => Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null;
+
+/**
+ * A log line's fields with the URLs in their text redacted, as the dashboard shows
+ * them: download and callback URLs carry credentials in the query (presigned URLs,
+ * tokens), in fields and in failure messages alike; an error is copied with its
+ * message, stack and cause redacted.
+ */
+function redactUrlsInFields(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactUrlsIn(value);
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+  if (value instanceof Error) {
+    // A copy of the same class, so pino names its type as before.
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(value) as object) as Error, redactUrlsInFields({ ...value }, depth + 1));
+    for (const key of ['message', 'stack', 'cause'] as const) {
+      if (key in value) Object.defineProperty(copy, key, { value: redactUrlsInFields(value[key], depth + 1), writable: true, configurable: true });
+    }
+    return copy;
+  }
+  if (!isPlain(value)) return value;
+  if (Array.isArray(value)) return value.map((item) => redactUrlsInFields(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactUrlsInFields(item, depth + 1)]));
+}
+
+/** Pino's options for every Ferry process (the API's Fastify logger included): level, format and what never reaches a line. */
+export function loggerOptions(config: Pick<Config, 'log'>, name?: string): LoggerOptions {
+  return {
+    ...(name === undefined ? {} : { name }),
     level: config.log.level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    redact: { paths: REDACTED_PATHS, censor: REDACTED },
+    formatters: { log: (fields) => redactUrlsInFields(fields) as Record<string, unknown> },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg: unknown) => (typeof arg === 'string' ? redactUrlsIn(arg) : arg)) as Parameters<typeof method>);
+      },
+    },
     ...(config.log.format === 'pretty'
       ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } } }
       : {}),
-  });
+  };
+}
+
+export function createLogger(config: Pick<Config, 'log'>, name: string): Logger {
+  return pino(loggerOptions(config, name));
 }

@@ -6,3 +6,5 @@ export { StoredDownload, WorkerProgress } from './progress.js';
 export { EgressPolicy, normalizeHostname, parseCidr, type EgressPolicyOptions, type PortRule } from './egress/address-policy.js';
 export { checkUrl } from './egress/check-url.js';
 export type { Resolver } from './egress/guarded-lookup.js';
+export { embeddedIPv4, isIPv4Mapped, networkOf, parseIp, type IpAddress } from './egress/ip-address.js';
+export { attachmentDisposition } from './naming/content-disposition.js';

@@ -343,6 +343,25 @@ describe('when the file changed while its download was interrupted and the origi
   });
 });
 
+describe('when the file changes within the second its Last-Modified names', () => {
+  it('keeps no checkpoint on a Last-Modified no older than the Date it was served at, which is no strong validator, so a later attempt starts over', async () => {
+    const versionA = randomBytes(6 * MiB);
+    const versionB = randomBytes(6 * MiB);
+    // Written in the second it is served: a change later in that second keeps its Last-Modified (RFC 9110 §8.8.2.2).
+    const second = 'Fri, 04 Dec 2026 03:00:00 GMT';
+    const dated = { lastModified: second, headers: { date: second } };
+    const url = origin.route('/same-second.bin', serveBytes(versionA, { ...dated, closeAfterBytes: 2 * MiB }), serveBytes(versionB, { ...dated, range: 'unconditional' }));
+    const interrupted = await attempt({ url });
+    expect(interrupted.error?.code).toBe('FERRY_ERR_TRUNCATED');
+    expect(interrupted.checkpoint()).toBeUndefined();
+
+    const { result } = await attempt({ url }, { attempt: 2 });
+
+    expect(origin.exchanges('/same-second.bin').map((e) => e.headers.range)).toEqual([undefined, undefined]);
+    expect(sha256(await storedBytes(result))).toBe(sha256(versionB));
+  });
+});
+
 describe('when the origin redirects', () => {
   const callerHeaders = { Authorization: 'Bearer s3cr3t', Cookie: 'session=s3cr3t', 'X-Api-Key': 'key-s3cr3t', 'Private-Token': 'token-s3cr3t', 'X-Trace-Id': 'trace-7' };
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { FerryError } from '@ferry/contract';
 import { listEntries } from '../list-entries.js';
 
@@ -54,14 +54,28 @@ export function parseSealingKeys(text: string): SealingKey[] {
  * altered, does not open.
  */
 export class HeaderSealer {
-  readonly #keys: readonly { readonly id: string; readonly key: Buffer }[];
+  readonly #keys: readonly { readonly id: string; readonly key: Buffer; readonly digestKey: Buffer }[];
 
   constructor(keys: readonly SealingKey[]) {
-    this.#keys = keys.map(({ id, base64 }) => ({ id, key: Buffer.from(base64, 'base64') }));
+    this.#keys = keys.map(({ id, base64 }) => {
+      const key = Buffer.from(base64, 'base64');
+      // A key of its own for digests: one key is never used by two algorithms.
+      return { id, key, digestKey: Buffer.from(hkdfSync('sha256', key, '', 'ferry header digest', KEY_BYTES)) };
+    });
   }
 
   get enabled(): boolean {
     return this.#keys.length > 0;
+  }
+
+  /**
+   * Keyed digests (HMAC-SHA256) of text holding headers, one per key, the first key's first:
+   * they tell equal texts apart from unequal ones, as a plain hash would, but without the
+   * key a guess of a header cannot be checked against them. Earlier keys' digests match
+   * what was stored before a rotation.
+   */
+  digests(text: string): string[] {
+    return this.#keys.map(({ digestKey }) => createHmac('sha256', digestKey).update(text).digest('hex'));
   }
 
   /** `fh1.<key id>.<iv>.<ciphertext and tag>`, base64url. */

@@ -155,3 +155,13 @@ export function dispositionFilenames(header: string | undefined): DispositionFil
     ...(plainName === undefined ? {} : { plain: plainName }),
   };
 }
+
+/**
+ * `attachment` naming `filename` as an RFC 8187 ext-value. encodeURIComponent
+ * leaves `'`, `(`, `)` and `*` as they are, which are no attr-chars: strict
+ * parsers refuse the header, and renamed files (`name (1).txt`) all have them.
+ */
+export function attachmentDisposition(filename: string): string {
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename*=UTF-8''${encoded}`;
+}
