@@ -54,6 +54,17 @@ describe('the SSE parser', () => {
     expect(parser.retryMs).toBeUndefined();
   });
 
+  // eventsource-parser 3 (the last major that runs on Node 20) loses both of these.
+  it('keeps an id sent in a block without data, for the next event and for reconnecting', () => {
+    const { parser, messages } = parseInPieces('id: 7\n\ndata: after\n\n', 64);
+    expect(messages).toEqual([{ event: 'message', data: 'after', lastEventId: '7' }]);
+    expect(parser.lastEventId).toBe('7');
+  });
+
+  it('dispatches an event as soon as a CR ends it, even when nothing follows', () => {
+    expect(new SseParser().feed('data: last\r\r')).toEqual([{ event: 'message', data: 'last', lastEventId: '' }]);
+  });
+
   it('reads one large event spread over many chunks in time linear in its size', () => {
     const data = 'x'.repeat(1 << 20);
     const started = performance.now();
