@@ -17,24 +17,27 @@ export class SseParser {
   lastEventId = '';
   /** The server's `retry:` in milliseconds, if it sent one. */
   retryMs: number | undefined;
-  #buffer = '';
+  /** The pieces of a line whose end has not arrived yet, joined once it does: re-reading them on every chunk made a long line quadratic. */
+  #partialLine: string[] = [];
   #event = '';
   #data: string[] = [];
   /** The last chunk ended in CR: a LF starting this one is the rest of that CRLF, not an empty line. */
   #afterCr = false;
 
   feed(text: string): SseMessage[] {
-    const buffer = this.#buffer + (this.#afterCr && text.startsWith('\n') ? text.slice(1) : text);
+    const chunk = this.#afterCr && text.startsWith('\n') ? text.slice(1) : text;
     if (text !== '') this.#afterCr = text.endsWith('\r');
     const messages: SseMessage[] = [];
     let start = 0;
     LINE_END.lastIndex = 0;
-    for (let match = LINE_END.exec(buffer); match !== null; match = LINE_END.exec(buffer)) {
-      const message = this.#line(buffer.slice(start, match.index));
+    for (let match = LINE_END.exec(chunk); match !== null; match = LINE_END.exec(chunk)) {
+      this.#partialLine.push(chunk.slice(start, match.index));
+      const message = this.#line(this.#partialLine.join(''));
+      this.#partialLine = [];
       if (message !== undefined) messages.push(message);
       start = LINE_END.lastIndex;
     }
-    this.#buffer = buffer.slice(start);
+    if (start < chunk.length) this.#partialLine.push(chunk.slice(start));
     return messages;
   }
 

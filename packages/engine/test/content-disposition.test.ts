@@ -149,6 +149,8 @@ describe('the name a Content-Disposition header asks for', () => {
       ['text after the closing quote', 'attachment; filename="foo.html".txt'],
       ['a quote inside a token', 'attachment; filename=foo"bar;baz"qux'],
       ['two different filenames', 'attachment; filename="foo.html"; filename="bar.html"'],
+      ['two headers a proxy joined with a comma', 'attachment; filename=foo.html, attachment; filename=bar.html'],
+      ['a quoted type that hides a second filename', '"foo; filename=bar;baz"; filename=qux'],
       ['a filename with no value', 'attachment; filename'],
       ['only semicolons', ';;;'],
       ['only an equals sign', '='],

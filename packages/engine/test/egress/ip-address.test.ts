@@ -15,6 +15,11 @@ describe('parseIp', () => {
   it('refuses anything that is not an address', () => {
     for (const text of ['', 'localhost', '127.1', '0x7f.0.0.1', '1.2.3.4.5', '::ffff:1.2.3', '[::1', '12345::']) expect(parseIp(text), text).toBeUndefined();
   });
+
+  // ipaddr.js reads both, the first as ::ffff:177.0.0.1 although it reads 0177.0.0.1 alone as 127.0.0.1.
+  it('refuses an IPv4 tail in octal or hex, which parsers disagree on', () => {
+    for (const text of ['::ffff:0177.0.0.1', '::ffff:0x7f.0.0.1']) expect(parseIp(text), text).toBeUndefined();
+  });
 });
 
 describe('formatIPv6', () => {
@@ -37,7 +42,8 @@ describe('IPv4 inside IPv6', () => {
   });
 
   it('does not take the compatible or translated forms for mapped', () => {
-    for (const text of ['::7f00:1', '::ffff:0:7f00:1', '127.0.0.1']) {
+    // ipaddr.js rewrites ::a.b.c.d to ::ffff:a.b.c.d, which would let ::8.8.8.8 through as 8.8.8.8.
+    for (const text of ['::7f00:1', '::127.0.0.1', '::ffff:0:7f00:1', '127.0.0.1']) {
       const address = parseIp(text);
       expect(address !== undefined && isIPv4Mapped(address), text).toBe(false);
     }
