@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { DEFAULT_PAGE_LIMIT, FerryError, UNFINISHED_STATES, type BatchMember, type BatchStatus } from '@ferry/contract';
-import { type BatchStore, type DownloadControl, type DownloadEndings } from '@ferry/core';
+import { type BatchStore, type DownloadControl, type DownloadOutbox } from '@ferry/core';
 import { batchStatus } from './batch-status.js';
 import { cancelDownload } from './cancel-download.js';
 import { loadBatchOf } from './owner.js';
@@ -11,7 +11,7 @@ interface CancelBatchDeps {
   readonly batches: BatchStore;
   readonly control: DownloadControl;
   /** Reports the end of a download cancelled here rather than by a worker (its callback, its batch count). */
-  readonly endings: DownloadEndings;
+  readonly outbox: DownloadOutbox;
 }
 
 // Cancels in flight at once: enough to cancel 10,000 members in a few round trips, few enough not to flood Redis.
@@ -20,7 +20,7 @@ const CANCEL_CONCURRENCY = 256;
 /** Cancels `members` as DELETE /v1/downloads/:id would: waiting ones at once, active ones by their workers. */
 async function cancelMembers(deps: CancelBatchDeps, members: readonly BatchMember[]): Promise<void> {
   for (let from = 0; from < members.length; from += CANCEL_CONCURRENCY) {
-    await Promise.all(members.slice(from, from + CANCEL_CONCURRENCY).map(({ id }) => cancelDownload(deps.control, deps.queue, deps.endings, id)));
+    await Promise.all(members.slice(from, from + CANCEL_CONCURRENCY).map(({ id }) => cancelDownload(deps.control, deps.queue, deps.outbox, id)));
   }
 }
 

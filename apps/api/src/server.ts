@@ -3,17 +3,11 @@ import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { FerryError } from '@ferry/contract';
-import { LocalDiskStorage } from '@ferry/storage';
 import { EgressPolicy } from '@ferry/engine';
 import {
-  createBatchStore,
-  DownloadEndings,
-  createCallbackQueue,
+  createQueueServices,
   createWorkerRedis,
-  DownloadControl,
-  DownloadIndex,
   ferryKey,
-  HeaderSealer,
   IdempotencyStore,
   loggerOptions,
   type Config,
@@ -65,12 +59,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
   await app.register(healthRoutes, { redis: deps.redis });
   await app.register(openApiDocs);
-  const callbacks = createCallbackQueue(config, deps.redis);
+  const { callbacks, batches, outbox, control, index, sealer, storage } = createQueueServices(config, deps.redis, deps.queue);
   callbacks.on('error', (err) => app.log.warn({ err: err.message }, 'callbacks queue error'));
   app.addHook('onClose', () => callbacks.close());
-  const batches = createBatchStore(config, { redis: deps.redis, downloads: deps.queue, callbacks });
-  const endings = new DownloadEndings({ redis: deps.redis, downloads: deps.queue, callbacks, batches, prefix: config.queuePrefix });
-  const control = new DownloadControl(deps.queue, deps.redis, config.queuePrefix);
   const hub = new JobEventHub({
     queue: deps.queue,
     connection: createWorkerRedis(config.redis.url),
@@ -97,24 +88,22 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
           `this API key made more than ${context.max} requests in ${config.api.rateLimit.windowMs / 1000} s; retry in ${context.after} (see Retry-After)`,
         ),
     });
-    const sealer = new HeaderSealer(config.headerKeys);
     const policy = {
       http: config.http,
       egress: new EgressPolicy(config.egress),
       callbacksEnabled: config.callbacks.secrets.length > 0,
       headersEnabled: sealer.enabled,
     };
-    const index = new DownloadIndex(deps.redis, config.queuePrefix);
     await v1.register(downloadRoutes, {
       queue: deps.queue,
       redis: deps.redis,
       policy,
       index,
       control,
-      endings,
+      outbox,
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds, deps.queue.toKey('')),
       batches,
-      storage: new LocalDiskStorage(config.storageDir),
+      storage,
       sealer,
     });
     await v1.register(batchRoutes, {
@@ -123,7 +112,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       index,
       batches,
       control,
-      endings,
+      outbox,
       maxSize: config.api.batchMaxSize,
       bodyLimitBytes: config.api.batchBodyLimitBytes,
       sealer,

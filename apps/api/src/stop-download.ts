@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { FerryError, type DownloadStatus } from '@ferry/contract';
-import { type ControlAction, type DownloadControl, type DownloadEndings } from '@ferry/core';
+import { type ControlAction, type DownloadControl, type DownloadOutbox } from '@ferry/core';
 import { cancelDownload } from './cancel-download.js';
 import { downloadAnswer, type DownloadAnswer } from './download-answer.js';
 import { downloadNotFound, loadDownloadOf } from './owner.js';
@@ -13,7 +13,7 @@ interface StopDeps {
   readonly redis: Redis;
   readonly control: DownloadControl;
   /** Reports the end of a download cancelled here rather than by a worker (its callback, its batch count). */
-  readonly endings: DownloadEndings;
+  readonly outbox: DownloadOutbox;
 }
 
 /** How long a cancel or pause of an active download waits for its worker before answering 202. */
@@ -38,7 +38,7 @@ export async function stopDownload(deps: StopDeps, owner: string, id: string, ac
   const status = await load();
   const target = action === 'cancel' ? 'cancelled' : 'paused';
   if (status.state === target) return downloadAnswer(200, status, target);
-  const outcome = action === 'cancel' ? await cancelDownload(deps.control, deps.queue, deps.endings, id) : await deps.control.request(id, action);
+  const outcome = action === 'cancel' ? await cancelDownload(deps.control, deps.queue, deps.outbox, id) : await deps.control.request(id, action);
   if (outcome === 'missing') throw downloadNotFound(id);
   if (outcome === target) return downloadAnswer(200, status, target);
   if (outcome === 'active') {

@@ -1,16 +1,10 @@
-import { LocalDiskStorage } from '@ferry/storage';
 import { EgressPolicy, HttpAgents } from '@ferry/engine';
 import {
   checkEvictionPolicy,
-  createBatchStore,
-  createCallbackQueue,
   createDownloadQueue,
   createLogger,
+  createQueueServices,
   createWorkerRedis,
-  DownloadControl,
-  DownloadEndings,
-  DownloadIndex,
-  HeaderSealer,
   installShutdown,
   loadConfig,
   runService,
@@ -20,7 +14,7 @@ import { createDownloadWorker } from './create-worker.js';
 import { startIndexPruner } from './index-pruner.js';
 import { startPartJanitor } from './part-janitor.js';
 import { SHUTDOWN_REASON } from './processor.js';
-import { reportEndings, startEndingsSweep } from './report-endings.js';
+import { reportEnds, startOutboxSweep } from './report-ends.js';
 import { WorkerControls } from './worker-controls.js';
 
 runService('ferry-worker', async () => {
@@ -31,16 +25,13 @@ runService('ferry-worker', async () => {
   await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
 
   const agents = new HttpAgents(new EgressPolicy(config.egress));
-  const storage = new LocalDiskStorage(config.storageDir);
   const queue = createDownloadQueue(config, connection);
-  const controls = new WorkerControls(connection, new DownloadControl(queue, connection, config.queuePrefix), config.queuePrefix, logger);
-  const callbacks = createCallbackQueue(config, connection);
-  const batches = createBatchStore(config, { redis: connection, downloads: queue, callbacks });
-  const endings = new DownloadEndings({ redis: connection, downloads: queue, callbacks, batches, prefix: config.queuePrefix });
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, endings, sealer: new HeaderSealer(config.headerKeys) });
+  const { callbacks, control, index, outbox, sealer, storage } = createQueueServices(config, connection, queue);
+  const controls = new WorkerControls(connection, control, config.queuePrefix, logger);
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, outbox, sealer });
   await controls.start(worker);
-  reportEndings(worker, endings, logger);
-  const sweep = startEndingsSweep(endings, config.worker.endingsSweepIntervalMs, logger);
+  reportEnds(worker, outbox, logger);
+  const sweep = startOutboxSweep(outbox, config.worker.endingsSweepIntervalMs, logger);
   const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
   await Promise.all([worker.waitUntilReady(), callbackWorker.waitUntilReady()]);
   const janitor = startPartJanitor({
@@ -50,7 +41,7 @@ runService('ferry-worker', async () => {
     intervalMs: config.worker.janitorIntervalMs,
   });
   const pruner = startIndexPruner({
-    index: new DownloadIndex(connection, config.queuePrefix),
+    index,
     jobKey: (id) => queue.toKey(id),
     redis: connection,
     prefix: config.queuePrefix,
@@ -65,7 +56,7 @@ runService('ferry-worker', async () => {
     deadlineMs: config.worker.shutdownDeadlineMs,
     graceful: [
       { name: 'stop the janitor', run: () => janitor.stop() },
-      { name: 'stop the endings sweep', run: () => sweep.stop() },
+      { name: 'stop the outbox sweep', run: () => sweep.stop() },
       { name: 'stop the index pruner', run: () => pruner.stop() },
       [
         { name: 'close the download worker', run: () => worker.close() },

@@ -2,7 +2,7 @@ import { DelayedError, WaitingError, type Job, type Processor } from 'bullmq';
 import { FerryError, isRetryable, type DownloadProgress } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
 import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
-import { cancelledError, DownloadJob, PAUSED_FOR_MS, type Config, type DownloadEndings, type HeaderSealer, type Logger } from '@ferry/core';
+import { cancelledError, DownloadJob, PAUSED_FOR_MS, type Config, type DownloadOutbox, type HeaderSealer, type Logger } from '@ferry/core';
 import { toJobFailure } from './job-failure.js';
 import { LOCK_LOST_REASON } from './lock-watch.js';
 import { CONTROL_REASONS, type WorkerControls } from './worker-controls.js';
@@ -23,7 +23,7 @@ export interface ProcessorDeps {
   /** Pause and cancel requests for the jobs this worker runs. */
   readonly controls: WorkerControls;
   /** The end-of-download outbox: each end is marked before BullMQ records it. */
-  readonly endings: DownloadEndings;
+  readonly outbox: DownloadOutbox;
   /** Opens the request headers the API encrypted into the job. */
   readonly sealer: HeaderSealer;
 }
@@ -85,7 +85,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
     const id = job.id ?? 'unknown';
     deps.controls.track(id);
     // Marked before BullMQ records the end, so a worker dying right after still has it reported.
-    const ending = () => deps.endings.expect(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not mark the end'));
+    const ending = () => deps.outbox.expect(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not mark the end'));
     try {
       const result = await runDownload(deps, job, id, token, signal);
       await ending();

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { FerryError } from '@ferry/contract';
-import { endingsKey } from './download-endings.js';
+import { outboxKey } from './download-outbox.js';
 import { encodeFailureReason } from './failure.js';
 import { asControlAction, CONTROL_FIELD, type ControlAction } from './control-field.js';
 import { ferryKey } from './redis/keys.js';
@@ -29,7 +29,7 @@ export type ControlOutcome = 'paused' | 'cancelled' | 'active' | 'completed' | '
  * - finished or gone: nothing to do, say which;
  * - active: record the request on the job for the worker that holds it (it is also told by pub/sub);
  * - waiting, prioritized or delayed: carry it out here, as BullMQ itself would:
- *   cancel = move to the failed set with FERRY_ERR_CANCELLED (and mark the end for reporting, see DownloadEndings),
+ *   cancel = move to the failed set with FERRY_ERR_CANCELLED (and mark the end for reporting, see DownloadOutbox),
  *   pause = move to the delayed set far ahead.
  * A cancel is never downgraded to a pause.
  */
@@ -99,7 +99,7 @@ export class DownloadControl {
       key('completed'),
       key('events'),
       key('meta'),
-      endingsKey(this.prefix),
+      outboxKey(this.prefix),
       id,
       action,
       now,

@@ -3,7 +3,7 @@ export { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, isKeyName, type Ap
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config } from './config.js';
 export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
 export { shownState } from './download-status.js';
-export { DownloadEndings, endingsKey } from './download-endings.js';
+export { DownloadOutbox, outboxKey } from './download-outbox.js';
 export { DownloadIndex } from './download-index.js';
 export {
   cancelledError,
@@ -33,3 +33,4 @@ export { generateWebhookSecret } from './webhooks/secrets.js';
 export { generateSealingKey, HeaderSealer } from './secrets/header-sealer.js';
 export { verifyWebhook, webhookHeaders } from './webhooks/signature.js';
 export { clientNetwork } from './client-network.js';
+export { createQueueServices, type QueueServices } from './queue-services.js';

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import { BatchQuery } from '@ferry/contract';
-import { type BatchStore, type DownloadEndings, type DownloadControl, type DownloadIndex, type HeaderSealer } from '@ferry/core';
+import { type BatchStore, type DownloadOutbox, type DownloadControl, type DownloadIndex, type HeaderSealer } from '@ferry/core';
 import { batchStatus, parseBatchCursor } from '../batch-status.js';
 import { cancelBatch } from '../cancel-batch.js';
 import { parseBatchRequest } from '../check-batch-request.js';
@@ -17,7 +17,7 @@ interface BatchRoutesOptions {
   readonly batches: BatchStore;
   readonly control: DownloadControl;
   /** Reports the end of a download cancelled here rather than by a worker (its callback, its batch count). */
-  readonly endings: DownloadEndings;
+  readonly outbox: DownloadOutbox;
   readonly maxSize: number;
   readonly bodyLimitBytes: number;
   readonly sealer: HeaderSealer;

@@ -6,7 +6,7 @@ import { type Storage } from '@ferry/storage';
 import {
   type BatchStore,
   type DownloadControl,
-  type DownloadEndings,
+  type DownloadOutbox,
   type DownloadIndex,
   type HeaderSealer,
   type IdempotencyStore,
@@ -31,7 +31,7 @@ interface DownloadRoutesOptions {
   readonly index: DownloadIndex;
   readonly control: DownloadControl;
   /** Reports the end of a download cancelled here rather than by a worker (its callback, its batch count). */
-  readonly endings: DownloadEndings;
+  readonly outbox: DownloadOutbox;
   readonly idempotency: IdempotencyStore;
   /** A cancelled or retried batch member changes its batch's outcome. */
   readonly batches: BatchStore;

@@ -1,6 +1,6 @@
 /**
  * A Redis key (or pub/sub channel) of Ferry's own: `<prefix>:<name>:…`, beside
  * BullMQ's `<prefix>:<queue>:…`. No queue is named like Ferry's keys (`owner`,
- * `batch`, `endings`, `control`, `idempotency`…), so the two cannot collide.
+ * `batch`, `outbox`, `control`, `idempotency`…), so the two cannot collide.
  */
 export const ferryKey = (prefix: string, ...parts: readonly string[]): string => [prefix, ...parts].join(':');

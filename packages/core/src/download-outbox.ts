@@ -5,10 +5,13 @@ import { toDownloadStatus } from './download-status.js';
 import { ferryKey } from './redis/keys.js';
 import { queueDownloadCallback } from './webhooks/download-callback.js';
 
-/** The sorted set of downloads whose end may still need reporting, scored by when they were marked. */
-export const endingsKey = (prefix: string): string => ferryKey(prefix, 'endings');
+/**
+ * The sorted set of downloads whose end may still need reporting, scored by when they were marked.
+ * Still named `endings` in Redis, so marks left by an earlier build are reported after an upgrade.
+ */
+export const outboxKey = (prefix: string): string => ferryKey(prefix, 'endings');
 
-interface DownloadEndingsOptions {
+interface DownloadOutboxOptions {
   readonly redis: Redis;
   readonly downloads: Queue;
   readonly callbacks: Queue;
@@ -17,7 +20,7 @@ interface DownloadEndingsOptions {
 }
 
 /**
- * What happens when a download ends for good — its callback is queued and its
+ * The end-of-download outbox (the transactional-outbox pattern). What happens when a download ends for good — its callback is queued and its
  * batch counts it — must not be lost when the process that ended it dies
  * between BullMQ recording the end and that work. So the end is marked first
  * (by the worker before it hands BullMQ the outcome, or by the cancel script
@@ -25,11 +28,11 @@ interface DownloadEndingsOptions {
  * reports marks left behind. Reporting twice is harmless: the callback's job
  * id and the batch's outcome record are both keyed by the end.
  */
-export class DownloadEndings {
+export class DownloadOutbox {
   readonly #key: string;
 
-  constructor(private readonly options: DownloadEndingsOptions) {
-    this.#key = endingsKey(options.prefix);
+  constructor(private readonly options: DownloadOutboxOptions) {
+    this.#key = outboxKey(options.prefix);
   }
 
   /** Marks that the download's attempt is ending; a later `report` (here or by a sweep) clears it. */

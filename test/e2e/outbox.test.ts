@@ -1,5 +1,5 @@
 import { type BatchAccepted, type BatchStatus, type DownloadResult } from '@ferry/contract';
-import { DOWNLOAD_QUEUE, DownloadControl, endingsKey, verifyWebhook } from '@ferry/core';
+import { DOWNLOAD_QUEUE, DownloadControl, outboxKey, verifyWebhook } from '@ferry/core';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ describe('when the process that ended a download dies before reporting it', () =
     const dying = new Worker(
       DOWNLOAD_QUEUE,
       async (job) => {
-        await redis.zadd(endingsKey(PREFIX), Date.now(), job.id!);
+        await redis.zadd(outboxKey(PREFIX), Date.now(), job.id!);
         return result;
       },
       { connection: { url: stack.redis.url }, prefix: PREFIX },
@@ -48,7 +48,7 @@ describe('when the process that ended a download dies before reporting it', () =
     await until(async () => (await ferry.status(id!)).state === 'completed', 'the orphaned completion');
     await dying.close();
     expect(hook.deliveries).toHaveLength(0);
-    expect(await redis.zscore(endingsKey(PREFIX), id!)).not.toBeNull();
+    expect(await redis.zscore(outboxKey(PREFIX), id!)).not.toBeNull();
 
     await ferry.startWorker();
     await until(() => hook.deliveries.length === 1 && batchHook.deliveries.length === 1, 'both callbacks');
@@ -58,7 +58,7 @@ describe('when the process that ended a download dies before reporting it', () =
     expect(batchEvent.type).toBe('batch.completed');
     const status = await ferry.request<BatchStatus>('GET', `/v1/batches/${batch.body.id}`);
     expect(status.body).toMatchObject({ state: 'completed', counts: { completed: 1 } });
-    expect(await redis.zscore(endingsKey(PREFIX), id!)).toBeNull();
+    expect(await redis.zscore(outboxKey(PREFIX), id!)).toBeNull();
     // Reported once, not on every sweep.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(hook.deliveries).toHaveLength(1);

@@ -1,5 +1,5 @@
 import type { Job, JobState, Worker } from 'bullmq';
-import type { DownloadEndings, Logger } from '@ferry/core';
+import type { DownloadOutbox, Logger } from '@ferry/core';
 import { every } from './every.js';
 
 /**
@@ -7,24 +7,24 @@ import { every } from './every.js';
  * after that, so the job's state says whether a failure is final or will be
  * retried. A job retention removed at once is reported with the end it had.
  */
-export function reportEndings(downloads: Worker, endings: DownloadEndings, logger: Logger): void {
+export function reportEnds(downloads: Worker, outbox: DownloadOutbox, logger: Logger): void {
   const report = (job: Job | undefined, end: 'completed' | 'failed') => {
     if (job === undefined) return;
     // Only a failure may be followed by another attempt; after `completed` the state could say nothing else.
     const ended: Promise<JobState | 'unknown'> = end === 'completed' ? Promise.resolve(end) : job.getState();
     ended
-      .then((state) => endings.report(job, state === 'unknown' ? end : state))
+      .then((state) => outbox.report(job, state === 'unknown' ? end : state))
       .catch((err: unknown) => logger.error({ jobId: job.id, err: (err as Error).message }, 'could not report the end of the download; a later sweep will'));
   };
   downloads.on('completed', (job) => report(job, 'completed'));
   downloads.on('failed', (job) => report(job, 'failed'));
 }
 
-/** Reports, every `intervalMs`, the ends a process died before reporting (see DownloadEndings). */
-export function startEndingsSweep(endings: DownloadEndings, intervalMs: number, logger: Logger): { stop: () => void } {
+/** Reports, every `intervalMs`, the ends a process died before reporting (see DownloadOutbox). */
+export function startOutboxSweep(outbox: DownloadOutbox, intervalMs: number, logger: Logger): { stop: () => void } {
   const sweep = async () => {
-    const reported = await endings.sweep(intervalMs);
+    const reported = await outbox.sweep(intervalMs);
     if (reported > 0) logger.warn({ reported }, 'reported download ends that a process died before reporting');
   };
-  return every(intervalMs, 'endings sweep', logger, sweep, false);
+  return every(intervalMs, 'outbox sweep', logger, sweep, false);
 }
