@@ -170,7 +170,7 @@ async function writeRandomFile(file, sizeBytes) {
   const chunk = Buffer.allocUnsafe(Math.min(GENERATE_CHUNK_BYTES, sizeBytes));
   const handle = await open(file, 'wx', 0o644);
   try {
-    for (let written = 0; written < sizeBytes; ) {
+    for (let written = 0; written < sizeBytes;) {
       if (cleaning !== undefined) return never();
       const slice = chunk.subarray(0, Math.min(chunk.length, sizeBytes - written));
       randomFillSync(slice);
@@ -194,7 +194,10 @@ async function waitForOrigin(url, exited) {
     if (exited()) throw new Error('the origin exited during start-up');
     try {
       const status = await new Promise((resolve, reject) => {
-        http.request(url, { method: 'HEAD' }, (res) => resolve(res.statusCode)).once('error', reject).end();
+        http
+          .request(url, { method: 'HEAD' }, (res) => resolve(res.statusCode))
+          .once('error', reject)
+          .end();
       });
       if (status === 200) return;
       throw new Error(`HEAD ${url} answered ${status}`);
@@ -323,7 +326,17 @@ async function runAria2(tmp, url, sizeBytes, sourceSha256, verify) {
   const dir = path.join(tmp, 'aria2');
   try {
     const checksum = verify ? [`--checksum=sha-256=${sourceSha256}`] : [];
-    const { code, wallMs } = await run('aria2c', ['-q', '--allow-overwrite=true', '--auto-file-renaming=false', '-d', dir, '-o', 'aria2.out', ...checksum, url]);
+    const { code, wallMs } = await run('aria2c', [
+      '-q',
+      '--allow-overwrite=true',
+      '--auto-file-renaming=false',
+      '-d',
+      dir,
+      '-o',
+      'aria2.out',
+      ...checksum,
+      url,
+    ]);
     if (code !== 0) return { ok: false, error: `aria2c exited with ${code}` };
     const { size } = await stat(path.join(dir, 'aria2.out'));
     if (size !== sizeBytes) return { ok: false, error: `aria2c wrote ${size} bytes, expected ${sizeBytes}` };
@@ -388,7 +401,8 @@ async function runResume(tmp, url, sizeBytes, sourceSha256, accessLog) {
     const second = await runEngine([url, storageDir, JSON.stringify({ resumeFrom: stopped.checkpoint })]);
     if (second.code !== 0) return { ok: false, error: `the resumed run exited with ${second.code}` };
     const { result } = second;
-    if (result.sha256 !== sourceSha256 || result.bytes !== sizeBytes) return { ok: false, error: `the resumed file is wrong: ${result.bytes} bytes, sha256 ${result.sha256}` };
+    if (result.sha256 !== sourceSha256 || result.bytes !== sizeBytes)
+      return { ok: false, error: `the resumed file is wrong: ${result.bytes} bytes, sha256 ${result.sha256}` };
     const served = accessLog === undefined ? null : (await nginxBodyBytes(accessLog, logLinesBefore)).reduce((a, b) => a + b, 0);
     return { ok: true, stoppedAtBytes: stopped.checkpoint.bytes, servedBytes: served, servedRatio: served === null ? null : served / sizeBytes };
   } finally {
@@ -408,7 +422,13 @@ async function runWorker(tmp, url, sizeBytes, sourceSha256, downloads, apiPort) 
   const home = path.join(tmp, 'stack');
   await mkdir(home);
   const origin = new URL(url);
-  const env = { ...process.env, FERRY_API_PORT: String(apiPort), FERRY_LOG_FORMAT: 'json', FERRY_EGRESS_ALLOW_CIDRS: `${origin.hostname}/32`, FERRY_EGRESS_ALLOW_PORTS: origin.port };
+  const env = {
+    ...process.env,
+    FERRY_API_PORT: String(apiPort),
+    FERRY_LOG_FORMAT: 'json',
+    FERRY_EGRESS_ALLOW_CIDRS: `${origin.hostname}/32`,
+    FERRY_EGRESS_ALLOW_PORTS: origin.port,
+  };
   delete env.REDIS_URL;
   // cwd is the stack's home: the launcher keeps its data (and reads a .env) there.
   const child = spawn(process.execPath, [LAUNCHER_MAIN], { cwd: home, env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -452,7 +472,11 @@ async function runWorker(tmp, url, sizeBytes, sourceSha256, downloads, apiPort) 
     const giveUpAt = Date.now() + WORKER_STEP_TIMEOUT_MS;
     while (running.size > 0) {
       if (cleaning !== undefined) return never();
-      if (Date.now() > giveUpAt) return { ok: false, error: `only ${ended.length} of ${ids.length} downloads ended within ${WORKER_STEP_TIMEOUT_MS / 60_000} min:\n${log.slice(-2000)}` };
+      if (Date.now() > giveUpAt)
+        return {
+          ok: false,
+          error: `only ${ended.length} of ${ids.length} downloads ended within ${WORKER_STEP_TIMEOUT_MS / 60_000} min:\n${log.slice(-2000)}`,
+        };
       await new Promise((resolve) => setTimeout(resolve, 200));
       for (const id of running) {
         const status = await call('GET', `/v1/downloads/${id}`);
@@ -579,7 +603,11 @@ async function main() {
   console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${os.platform()} ${os.release()}`);
   console.log(`Engine children run with the worker's Node flags${nodeFlags.length > 0 ? ' and --node-flag' : ''}: ${engineNodeFlags.join(' ') || '(none)'}`);
   const tools = downloadTools(tmp, server.url, sizeBytes, sourceSha256, peers);
-  console.log(`Runs: ${runs}; each run does, in rotating order: ${Object.values(tools).map(([label]) => label).join('; ')}.`);
+  console.log(
+    `Runs: ${runs}; each run does, in rotating order: ${Object.values(tools)
+      .map(([label]) => label)
+      .join('; ')}.`,
+  );
   if (!peers.pipe) console.log('  (no curl | tee | openssl run: openssl is not on PATH)');
   if (!peers.aria2) console.log('  (no aria2c runs: aria2c is not on PATH; Debian/Ubuntu: `apt-get install aria2`)');
   console.log('');
@@ -645,7 +673,9 @@ async function main() {
   const medianRow = { run: 'median', ...Object.fromEntries(columns.map((c) => [c, median(rows.map((r) => r[c]))])) };
 
   console.log(`\nFile ${sizeBytes} bytes (${sizeBytes / MIB} MiB). MB = 1e6 bytes. Each column's median is taken over the runs separately.`);
-  console.log('curl: wall clock of the curl process. on / off: downloadToStorage() in a child with the digest on / off; both include the fsync before publishing.');
+  console.log(
+    'curl: wall clock of the curl process. on / off: downloadToStorage() in a child with the digest on / off; both include the fsync before publishing.',
+  );
   console.log("sha256: this CPU hashing as many bytes from memory, in the same run. CPU s: CPU time of all the child's threads during the call.\n");
   printTable([...rows, medianRow], TABLE);
   if (peers.pipe || peers.aria2) {
@@ -656,8 +686,12 @@ async function main() {
 
   console.log('\nFerry phases (ms from the call; first byte = first progress report, finish = last byte written, committed = fsync and link done):');
   for (const row of rows) {
-    for (const [digest, p] of [['on', row.onPhasesMs], ['off', row.offPhasesMs]]) {
-      if (p !== null) console.log(`  run ${row.run}, digest ${digest}: first byte ${p.firstByteMs}, finish ${p.writeFinishMs}, committed ${p.committedMs}, done ${p.doneMs}`);
+    for (const [digest, p] of [
+      ['on', row.onPhasesMs],
+      ['off', row.offPhasesMs],
+    ]) {
+      if (p !== null)
+        console.log(`  run ${row.run}, digest ${digest}: first byte ${p.firstByteMs}, finish ${p.writeFinishMs}, committed ${p.committedMs}, done ${p.doneMs}`);
     }
   }
 
@@ -668,7 +702,9 @@ async function main() {
     failed = true;
     console.log(`  FAILED: ${resume.error}`);
   } else {
-    console.log(`  interrupted with ${resume.stoppedAtBytes} bytes kept (${((100 * resume.stoppedAtBytes) / sizeBytes).toFixed(1)} %); resumed file intact (sha256 matches)`);
+    console.log(
+      `  interrupted with ${resume.stoppedAtBytes} bytes kept (${((100 * resume.stoppedAtBytes) / sizeBytes).toFixed(1)} %); resumed file intact (sha256 matches)`,
+    );
     console.log(
       resume.servedRatio === null
         ? '  bytes served: not measured (the node origin keeps no access log)'
@@ -680,14 +716,18 @@ async function main() {
   if (onPath('redis-server', ['--version']) === null || !existsSync(LAUNCHER_MAIN)) {
     console.log(`\nWorker: not measured (${existsSync(LAUNCHER_MAIN) ? 'redis-server is not on PATH' : 'run `npm run build` first'})`);
   } else {
-    console.log(`\nWorker: ${WORKER_DOWNLOADS} copies of the file at once, asked over HTTP of the stack \`npm start\` runs (private redis-server, API, worker) ...`);
+    console.log(
+      `\nWorker: ${WORKER_DOWNLOADS} copies of the file at once, asked over HTTP of the stack \`npm start\` runs (private redis-server, API, worker) ...`,
+    );
     worker = await runWorker(tmp, server.url, sizeBytes, sourceSha256, WORKER_DOWNLOADS, await freePort());
     if (cleaning !== undefined) return never();
     if (!worker.ok) {
       failed = true;
       console.log(`  FAILED: ${worker.error}`);
     } else {
-      console.log(`  all ${WORKER_DOWNLOADS} completed with the source's sha256 in ${(worker.spanMs / 1000).toFixed(2)} s (first accepted to last finished, ${mbps(WORKER_DOWNLOADS * sizeBytes, worker.spanMs).toFixed(1)} MB/s in all)`);
+      console.log(
+        `  all ${WORKER_DOWNLOADS} completed with the source's sha256 in ${(worker.spanMs / 1000).toFixed(2)} s (first accepted to last finished, ${mbps(WORKER_DOWNLOADS * sizeBytes, worker.spanMs).toFixed(1)} MB/s in all)`,
+      );
       console.log(`  the worker process's peak RSS: ${format(worker.peakRssMB, 1)} MB`);
     }
   }
@@ -695,9 +735,13 @@ async function main() {
   const m = medianRow;
   console.log('\nAgainst the targets (medians):');
   console.log(`  digest off / curl:       ${format(m.ratioOffCurl, 3)} (target ≥ 1.0)`);
-  console.log(`  digest on / raw sha256:  ${format(m.ratioOnSha256, 3)} (target ≥ 0.9; the C pipeline doing the same work: ${peers.pipe ? format(m.ratioPipeSha256, 3) : 'not run'})`);
+  console.log(
+    `  digest on / raw sha256:  ${format(m.ratioOnSha256, 3)} (target ≥ 0.9; the C pipeline doing the same work: ${peers.pipe ? format(m.ratioPipeSha256, 3) : 'not run'})`,
+  );
   console.log(`  digest on / curl:        ${format(m.ratioOnCurl, 3)}`);
-  console.log(`  peak RSS MB, worker:     ${worker?.ok ? `${format(worker.peakRssMB, 1)} (target < 150; ${WORKER_DOWNLOADS} downloads at once)` : 'not measured'}`);
+  console.log(
+    `  peak RSS MB, worker:     ${worker?.ok ? `${format(worker.peakRssMB, 1)} (target < 150; ${WORKER_DOWNLOADS} downloads at once)` : 'not measured'}`,
+  );
   console.log(`  peak RSS MB, engine:     ${format(m.peakRssMB, 1)} (the engine child alone, one download)`);
   console.log(`  resume, served / size:   ${resume.ok && resume.servedRatio !== null ? resume.servedRatio.toFixed(4) : 'not measured'} (target ≤ 1.05)`);
   if (peers.pipe) console.log(`  digest on / (curl | tee | openssl):  ${format(m.ratioOnPipe, 3)}`);
@@ -722,8 +766,15 @@ async function main() {
       failed,
       runs: rows.map(digits),
       median: digits(medianRow),
-      worker: worker === undefined ? null : worker.ok ? { downloads: WORKER_DOWNLOADS, peakRssMB: round(worker.peakRssMB, 1), spanMs: round(worker.spanMs, 0) } : { failed: worker.error },
-      resume: resume.ok ? { stoppedAtBytes: resume.stoppedAtBytes, servedBytes: resume.servedBytes, servedRatio: round(resume.servedRatio, 4) } : { failed: resume.error },
+      worker:
+        worker === undefined
+          ? null
+          : worker.ok
+            ? { downloads: WORKER_DOWNLOADS, peakRssMB: round(worker.peakRssMB, 1), spanMs: round(worker.spanMs, 0) }
+            : { failed: worker.error },
+      resume: resume.ok
+        ? { stoppedAtBytes: resume.stoppedAtBytes, servedBytes: resume.servedBytes, servedRatio: round(resume.servedRatio, 4) }
+        : { failed: resume.error },
     }),
   );
   return failed ? 1 : 0;

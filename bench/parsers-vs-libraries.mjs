@@ -49,7 +49,7 @@ function row(label, fn) {
 
 const HEADERS = [
   'attachment; filename="report-2026.pdf"',
-  "attachment; filename*=UTF-8''%e2%82%ac%20rates.pdf; filename=\"EURO rates.pdf\"",
+  'attachment; filename*=UTF-8\'\'%e2%82%ac%20rates.pdf; filename="EURO rates.pdf"',
   'inline; filename=photo.jpg; size=12345; creation-date="Wed, 12 Feb 1997 16:29:51 -0500"',
 ];
 console.log(`Content-Disposition: one pass over ${HEADERS.length} headers`);
@@ -81,8 +81,7 @@ function chunked(text, size) {
   for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
   return chunks;
 }
-const progressData = (i) =>
-  `{"type":"progress","id":"dl_${i}","receivedBytes":${i * 65536},"totalBytes":1073741824,"bytesPerSecond":52428800,"etaSeconds":20}`;
+const progressData = (i) => `{"type":"progress","id":"dl_${i}","receivedBytes":${i * 65536},"totalBytes":1073741824,"bytesPerSecond":52428800,"etaSeconds":20}`;
 const progress = (i) => `event: progress\ndata: ${progressData(i)}\n\n`;
 const STREAMS = [
   ['1,000 progress events, 16 KiB chunks', chunked(Array.from({ length: 1000 }, (_, i) => progress(i)).join(''), 16384)],

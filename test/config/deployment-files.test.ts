@@ -261,9 +261,7 @@ describe('docker-compose.yml', () => {
     for (const name of ['api', 'worker']) {
       const dependsOn = compose.services[name]?.depends_on;
       expect(Array.isArray(dependsOn), `service ${name} uses the long depends_on form`).toBe(false);
-      expect((dependsOn as Record<string, { condition?: string }> | undefined)?.['redis']?.condition, `service ${name}`).toBe(
-        'service_healthy',
-      );
+      expect((dependsOn as Record<string, { condition?: string }> | undefined)?.['redis']?.condition, `service ${name}`).toBe('service_healthy');
     }
   });
 
@@ -321,7 +319,7 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('copies every workspace manifest before each npm ci, as npm ci needs the lockfile\'s whole workspace tree', () => {
+  it("copies every workspace manifest before each npm ci, as npm ci needs the lockfile's whole workspace tree", () => {
     const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces.flatMap((pattern) =>
       pattern.endsWith('/*')
         ? readdirSync(new URL(pattern.slice(0, -1), root), { withFileTypes: true })
@@ -332,9 +330,15 @@ describe('Dockerfile', () => {
     for (const [index, step] of steps.entries()) {
       if (step.keyword !== 'RUN' || !/\bnpm ci\b/.test(step.args)) continue;
       const stage = steps.slice(0, index).findLastIndex((s) => s.keyword === 'FROM');
-      const copied = steps.slice(stage, index).filter((s) => s.keyword === 'COPY' && !s.args.includes('--from=')).map((s) => s.args);
+      const copied = steps
+        .slice(stage, index)
+        .filter((s) => s.keyword === 'COPY' && !s.args.includes('--from='))
+        .map((s) => s.args);
       for (const workspace of workspaces) {
-        expect(copied.some((args) => args.includes(`${workspace}/package.json`)), `${workspace}/package.json is copied before "${step.args}"`).toBe(true);
+        expect(
+          copied.some((args) => args.includes(`${workspace}/package.json`)),
+          `${workspace}/package.json is copied before "${step.args}"`,
+        ).toBe(true);
       }
     }
   });
@@ -365,8 +369,17 @@ describe('Dockerfile', () => {
 describe('package-lock.json', () => {
   it('is one npm ci accepts (the Dockerfile installs with it)', () => {
     // A dry run checks the lockfile against every manifest without touching node_modules or the network.
-    const run = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], { cwd: fileURLToPath(root), encoding: 'utf8' });
-    expect(run.stderr.split('\n').filter((line) => /npm error/.test(line)).slice(0, 5), 'npm ci --dry-run errors').toEqual([]);
+    const run = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], {
+      cwd: fileURLToPath(root),
+      encoding: 'utf8',
+    });
+    expect(
+      run.stderr
+        .split('\n')
+        .filter((line) => /npm error/.test(line))
+        .slice(0, 5),
+      'npm ci --dry-run errors',
+    ).toEqual([]);
     expect(run.status).toBe(0);
   }, 60_000);
 });

@@ -108,7 +108,8 @@ describe('Bull Board in read-only mode', () => {
 describe('failed authentication from one address', () => {
   const WRONG_KEY = bearer('fry_a-guess-that-is-not-a-key');
   const WRONG_PASSWORD = { authorization: `Basic ${Buffer.from('admin:a-guess').toString('base64')}` };
-  const read = (headers: Record<string, string>) => stack.ferry.request<ErrorBody>('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000', undefined, headers);
+  const read = (headers: Record<string, string>) =>
+    stack.ferry.request<ErrorBody>('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000', undefined, headers);
 
   it('answers 429 with Retry-After once it passes FERRY_AUTH_FAILURE_LIMIT, while valid keys and missing credentials count nothing', async () => {
     await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '3', FERRY_AUTH_FAILURE_WINDOW_MS: '60000' });

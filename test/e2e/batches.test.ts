@@ -39,10 +39,14 @@ async function batchStatus(ferry: Ferry, id: string, query = ''): Promise<BatchS
 
 async function waitForEnd(id: string, timeoutMs = 90_000): Promise<BatchStatus> {
   let last: BatchStatus | undefined;
-  await until(async () => {
-    last = await batchStatus(stack.ferry, id);
-    return last.finishedAt !== null;
-  }, `batch ${id} to end`, timeoutMs);
+  await until(
+    async () => {
+      last = await batchStatus(stack.ferry, id);
+      return last.finishedAt !== null;
+    },
+    `batch ${id} to end`,
+    timeoutMs,
+  );
   return last!;
 }
 
@@ -105,7 +109,9 @@ describe('when some members of a batch get 404', () => {
     const file = await stack.origin.randomFile('batch-mixed.bin', 4096);
     const hook = receiver(stack.origin, '/hooks/batch-mixed', 200);
     const missing = new Set([2, 5, 9]);
-    const downloads = Array.from({ length: 10 }, (_, i) => ({ url: missing.has(i) ? stack.origin.url(`/batch/missing-${i}.bin`) : stack.origin.route(`/batch/mixed-${i}.bin`, serveFile(file)) }));
+    const downloads = Array.from({ length: 10 }, (_, i) => ({
+      url: missing.has(i) ? stack.origin.url(`/batch/missing-${i}.bin`) : stack.origin.route(`/batch/mixed-${i}.bin`, serveFile(file)),
+    }));
     const accepted = await submit({ downloads, callbackUrl: hook.url });
 
     const ended = await waitForEnd(accepted.id);
@@ -118,7 +124,10 @@ describe('when some members of a batch get 404', () => {
     const failed = await stack.ferry.status(accepted.downloads[5]!);
     expect(failed.error?.code).toBe('FERRY_ERR_ORIGIN_REJECTED');
     await until(() => hook.deliveries.length === 1, 'the batch callback');
-    expect(JSON.parse(hook.deliveries[0]!.body)).toMatchObject({ type: 'batch.completed', data: { state: 'completed_with_failures', counts: { completed: 7, failed: 3 } } });
+    expect(JSON.parse(hook.deliveries[0]!.body)).toMatchObject({
+      type: 'batch.completed',
+      data: { state: 'completed_with_failures', counts: { completed: 7, failed: 3 } },
+    });
 
     // The files appear; retrying the failed members brings the batch back to running, then to completed.
     for (const i of missing) stack.origin.route(`/batch/missing-${i}.bin`, serveFile(file));
@@ -157,7 +166,10 @@ describe('when a running batch is cancelled', () => {
     expect(ended.counts).toEqual({ ...noCounts, completed: 1, cancelled: 20 });
     expect((await stack.ferry.status(accepted.downloads[20]!)).error?.code).toBe('FERRY_ERR_CANCELLED');
     await until(() => hook.deliveries.length === 1, 'the batch callback');
-    expect(JSON.parse(hook.deliveries[0]!.body)).toMatchObject({ type: 'batch.completed', data: { state: 'cancelled', counts: { completed: 1, cancelled: 20 } } });
+    expect(JSON.parse(hook.deliveries[0]!.body)).toMatchObject({
+      type: 'batch.completed',
+      data: { state: 'cancelled', counts: { completed: 1, cancelled: 20 } },
+    });
 
     const again = await stack.ferry.request<BatchStatus>('DELETE', `/v1/batches/${accepted.id}`);
     expect(again.status).toBe(202);
@@ -204,7 +216,14 @@ describe('when a batch is invalid', () => {
     const before = await jobCount();
     const ok = { url: stack.origin.url('/never.bin') };
     const response = await stack.ferry.request<ErrorBody>('POST', '/v1/batches', {
-      downloads: [ok, { url: 'http://169.254.169.254/latest/meta-data' }, ok, { url: 'http://127.0.0.1:40000/secret' }, ok, { url: stack.origin.url('/x'), idempotencyKey: 'k1' }],
+      downloads: [
+        ok,
+        { url: 'http://169.254.169.254/latest/meta-data' },
+        ok,
+        { url: 'http://127.0.0.1:40000/secret' },
+        ok,
+        { url: stack.origin.url('/x'), idempotencyKey: 'k1' },
+      ],
     });
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('FERRY_ERR_VALIDATION');
@@ -227,7 +246,9 @@ describe('when a batch is invalid', () => {
     const downloads = Array.from({ length: 10_001 }, (_, i) => ({ url: stack.origin.url(`/too-many/${i}`) }));
     const response = await stack.ferry.request<ErrorBody>('POST', '/v1/batches', { downloads });
     expect(response.status).toBe(400);
-    expect(response.body.issues).toEqual([{ path: 'downloads', message: 'holds 10001 downloads; a batch holds at most 10000 (FERRY_BATCH_MAX_SIZE): split it' }]);
+    expect(response.body.issues).toEqual([
+      { path: 'downloads', message: 'holds 10001 downloads; a batch holds at most 10000 (FERRY_BATCH_MAX_SIZE): split it' },
+    ]);
     const single = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', { url: stack.origin.url('/x'), headers: { 'x-pad': 'p'.repeat(300_000) } });
     expect(single.status).toBe(413);
   });

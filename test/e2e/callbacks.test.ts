@@ -35,7 +35,10 @@ describe('when a download with a callbackUrl completes', () => {
     await until(() => hook.deliveries.length === 1, 'the callback');
 
     const [delivery] = hook.deliveries;
-    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(delivery!.headers), delivery!.body) as { type: string; data: { id: string; result: { sha256: string } } };
+    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(delivery!.headers), delivery!.body) as {
+      type: string;
+      data: { id: string; result: { sha256: string } };
+    };
     expect(event.type).toBe('download.completed');
     expect(event.data.id).toBe(id);
     expect(event.data.result.sha256).toBe(file.sha256);
@@ -129,7 +132,10 @@ describe('when a download fails for good', () => {
       type: string;
       data: { id: string; state: string; attempts: { made: number }; error: { code: string } };
     };
-    expect(event).toMatchObject({ type: 'download.failed', data: { id, state: 'failed', attempts: { made: 2 }, error: { code: 'FERRY_ERR_ORIGIN_REJECTED' } } });
+    expect(event).toMatchObject({
+      type: 'download.failed',
+      data: { id, state: 'failed', attempts: { made: 2 }, error: { code: 'FERRY_ERR_ORIGIN_REJECTED' } },
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(hook.deliveries).toHaveLength(1);
   });
@@ -140,12 +146,17 @@ describe('when a download is cancelled, or retried and ends again', () => {
     const hook = receiver('/hooks/cancelled', 200);
     const file = await stack.origin.randomFile('cancel-me.bin', 64 * 1024 * 1024);
     const queued = await stack.ferry.enqueue({ url: stack.origin.route('/cb/later.bin', serveFile(file)), callbackUrl: hook.url, delayMs: 60_000 });
-    const running = await stack.ferry.enqueue({ url: stack.origin.route('/cb/cancel-me.bin', serveFile(file, { bytesPerSecond: 4 * 1024 * 1024 })), callbackUrl: hook.url });
+    const running = await stack.ferry.enqueue({
+      url: stack.origin.route('/cb/cancel-me.bin', serveFile(file, { bytesPerSecond: 4 * 1024 * 1024 })),
+      callbackUrl: hook.url,
+    });
     await receivedAtLeast(stack.ferry, running, 1);
     for (const id of [queued, running]) await stack.ferry.request('DELETE', `/v1/downloads/${id}`);
     await until(() => hook.deliveries.length === 2, 'two callbacks');
 
-    const events = hook.deliveries.map((d) => verifyWebhook(WEBHOOK_SECRET, asHeaders(d.headers), d.body) as { type: string; data: { id: string; state: string } });
+    const events = hook.deliveries.map(
+      (d) => verifyWebhook(WEBHOOK_SECRET, asHeaders(d.headers), d.body) as { type: string; data: { id: string; state: string } },
+    );
     expect(events.map((e) => [e.type, e.data.state]).sort()).toEqual([
       ['download.cancelled', 'cancelled'],
       ['download.cancelled', 'cancelled'],
@@ -167,7 +178,10 @@ describe('when a download is cancelled, or retried and ends again', () => {
 
 describe('callback URLs', () => {
   it('pass the egress guard: a loopback callback is refused at the API', async () => {
-    const response = await stack.ferry.request<{ code: string }>('POST', '/v1/downloads', { url: 'https://example.com/a', callbackUrl: 'http://127.0.0.1:40000/hook' });
+    const response = await stack.ferry.request<{ code: string }>('POST', '/v1/downloads', {
+      url: 'https://example.com/a',
+      callbackUrl: 'http://127.0.0.1:40000/hook',
+    });
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('FERRY_ERR_BLOCKED_DESTINATION');
   });

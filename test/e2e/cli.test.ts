@@ -198,7 +198,7 @@ describe('ferry status and cancel', () => {
     expect(shownCancelled.stdout).toMatch(/^state: +cancelled$/m);
   });
 
-  it('exits 1 with Ferry\'s code when Ferry refuses: an unknown id', async () => {
+  it("exits 1 with Ferry's code when Ferry refuses: an unknown id", async () => {
     const terminal = await ferryInTerminal('status', '00000000-0000-4000-8000-000000000000');
     expect(await terminal.exitCode()).toBe(1);
     expect(await terminal.screen()).toContain('ferry: FERRY_ERR_NOT_FOUND: no download with id 00000000-0000-4000-8000-000000000000');

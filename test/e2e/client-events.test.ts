@@ -85,14 +85,21 @@ describe('batches', () => {
     expect(accepted).toMatchObject({ size: 2, downloads: [expect.any(String), expect.any(String)] });
     const [goodId, missingId] = accepted.downloads;
     expect(events).toContainEqual(expect.objectContaining({ type: 'completed', id: goodId, result: expect.objectContaining({ sha256: file.sha256 }) }));
-    expect(events).toContainEqual(expect.objectContaining({ type: 'failed', id: missingId, error: expect.objectContaining({ code: 'FERRY_ERR_ORIGIN_REJECTED' }) }));
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'failed', id: missingId, error: expect.objectContaining({ code: 'FERRY_ERR_ORIGIN_REJECTED' }) }),
+    );
     expect(events.at(-1)).toMatchObject({ type: 'batch', id: accepted.id, state: 'completed_with_failures', counts: { completed: 1, failed: 1 } });
     expect(await client().getBatch(accepted.id)).toMatchObject({ id: accepted.id, state: 'completed_with_failures', size: 2 });
   });
 
   it('cancelBatch cancels the members that have not ended, and their waits reject with FERRY_ERR_CANCELLED', async () => {
     const later = stack.origin.url('/client/member-later.bin');
-    const accepted = await client().enqueueBatch({ downloads: [{ url: later, delayMs: 60_000 }, { url: later, delayMs: 60_000 }] });
+    const accepted = await client().enqueueBatch({
+      downloads: [
+        { url: later, delayMs: 60_000 },
+        { url: later, delayMs: 60_000 },
+      ],
+    });
 
     const cancelled = await client().cancelBatch(accepted.id);
 

@@ -18,7 +18,11 @@ async function get(path: string, headers: Record<string, string> = {}) {
 describe('GET /v1/downloads/{id}/content', () => {
   it('streams the stored bytes with Content-Type, Content-Length, ETag and a download name', async () => {
     const file = await stack.origin.randomFile('served.bin', 3 * 1024 * 1024 + 17);
-    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/served.bin', serveFile(file, { headers: { 'content-type': 'application/x-ferry-test' } })) }));
+    const final = await stack.ferry.waitFor(
+      await stack.ferry.enqueue({
+        url: stack.origin.route('/content/served.bin', serveFile(file, { headers: { 'content-type': 'application/x-ferry-test' } })),
+      }),
+    );
     const { response, body } = await get(`/v1/downloads/${final.id}/content`);
     expect(response.status).toBe(200);
     expect(sha256(body)).toBe(file.sha256);
@@ -102,7 +106,10 @@ describe('GET /v1/downloads/{id}/content', () => {
     const later = await stack.ferry.enqueue({ url: stack.origin.route('/content/later.bin', status(404)), delayMs: 60_000 });
     const notReady = await get(`/v1/downloads/${later}/content`);
     expect(notReady.response.status).toBe(409);
-    expect(JSON.parse(notReady.body.toString())).toEqual({ code: 'FERRY_ERR_NOT_READY', message: `download ${later} is delayed; its content is available once it is completed` });
+    expect(JSON.parse(notReady.body.toString())).toEqual({
+      code: 'FERRY_ERR_NOT_READY',
+      message: `download ${later} is delayed; its content is available once it is completed`,
+    });
 
     const file = await stack.origin.randomFile('gone.bin', 10);
     const done = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/gone.bin', serveFile(file)) }));
@@ -117,7 +124,10 @@ describe('GET /v1/downloads/{id}/content', () => {
     const failed = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/content/missing', status(404)) }));
     const cancelled = await stack.ferry.enqueue({ url: stack.origin.route('/content/cancelled.bin', status(404)), delayMs: 60_000 });
     expect((await stack.ferry.request('DELETE', `/v1/downloads/${cancelled}`)).status).toBe(200);
-    for (const [id, state] of [[failed.id, 'failed'], [cancelled, 'cancelled']]) {
+    for (const [id, state] of [
+      [failed.id, 'failed'],
+      [cancelled, 'cancelled'],
+    ]) {
       const answer = await get(`/v1/downloads/${id}/content`);
       expect(answer.response.status).toBe(409);
       expect(JSON.parse(answer.body.toString())).toEqual({

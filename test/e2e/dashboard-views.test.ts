@@ -31,13 +31,21 @@ async function boardJob(queue: string, id: string): Promise<BoardJob> {
 }
 
 async function boardQueues(activeQueue: string, status: string): Promise<BoardQueue[]> {
-  const response = await stack.ferry.request<{ queues: BoardQueue[] }>('GET', `/admin/queues/api/queues?activeQueue=${activeQueue}&status=${status}&page=1`, undefined, ADMIN);
+  const response = await stack.ferry.request<{ queues: BoardQueue[] }>(
+    'GET',
+    `/admin/queues/api/queues?activeQueue=${activeQueue}&status=${status}&page=1`,
+    undefined,
+    ADMIN,
+  );
   expect(response.status).toBe(200);
   return response.body.queues;
 }
 
 const retryAllFailed = () =>
-  stack.ferry.request<{ retried: number; skipped: number; cancelled: number }>('PUT', '/admin/queues/api/queues/downloads/retry/failed', undefined, { ...ADMIN, origin: stack.ferry.baseUrl });
+  stack.ferry.request<{ retried: number; skipped: number; cancelled: number }>('PUT', '/admin/queues/api/queues/downloads/retry/failed', undefined, {
+    ...ADMIN,
+    origin: stack.ferry.baseUrl,
+  });
 
 describe('the dashboard read at a glance', () => {
   it('titles a download by its filename, or else its host, and a short id', async () => {
@@ -126,7 +134,10 @@ describe('retries from the dashboard', () => {
     const again = await retry(completed);
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('FERRY_ERR_NOT_RETRYABLE_STATE');
-    const all = await stack.ferry.request<{ code: string }>('PUT', '/admin/queues/api/queues/downloads/retry/completed', undefined, { ...ADMIN, origin: stack.ferry.baseUrl });
+    const all = await stack.ferry.request<{ code: string }>('PUT', '/admin/queues/api/queues/downloads/retry/completed', undefined, {
+      ...ADMIN,
+      origin: stack.ferry.baseUrl,
+    });
     expect(all.status).toBe(409);
     expect(stack.origin.requests('/done.bin')).toHaveLength(1);
   });

@@ -128,7 +128,8 @@ describe('when the dashboard would change what only the API may write', () => {
 });
 
 describe("requests that change jobs from outside the dashboard's own page", () => {
-  const pause = (headers: Record<string, string>) => stack.ferry.request<{ code: string }>('PUT', '/admin/queues/api/queues/downloads/pause', undefined, headers);
+  const pause = (headers: Record<string, string>) =>
+    stack.ferry.request<{ code: string }>('PUT', '/admin/queues/api/queues/downloads/pause', undefined, headers);
   const resume = () => stack.ferry.request('PUT', '/admin/queues/api/queues/downloads/resume', undefined, fromBoard(stack.ferry.baseUrl));
 
   it('refuses a Referer of another site when there is no Origin, and leaves the queue running', async () => {

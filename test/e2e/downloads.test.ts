@@ -68,17 +68,16 @@ describe('when the origin answers 404', () => {
 describe('when the origin promises 10 MiB and closes the connection after 3 MiB', () => {
   it('retries, stores the complete file, and never shows a partial file under the final name', async () => {
     const file = await stack.origin.randomFile('cut.bin', 10 * MiB);
-    const url = stack.origin.route(
-      '/cut/cut.bin',
-      serveFile(file, { closeAfterBytes: 3 * MiB }),
-      serveFile(file, { bytesPerSecond: 20 * MiB }),
-    );
+    const url = stack.origin.route('/cut/cut.bin', serveFile(file, { closeAfterBytes: 3 * MiB }), serveFile(file, { bytesPerSecond: 20 * MiB }));
     const finalPath = path.join(stack.ferry.filesOf(), 'cut.bin');
     const wrongSizesSeen: number[] = [];
     let watching = true;
     const watcher = (async () => {
       while (watching) {
-        const size = await stat(finalPath).then((s) => s.size, () => undefined);
+        const size = await stat(finalPath).then(
+          (s) => s.size,
+          () => undefined,
+        );
         if (size !== undefined && size !== file.size) wrongSizesSeen.push(size);
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
@@ -142,7 +141,10 @@ describe('when a download keeps failing with a retryable error', () => {
 describe('when the request carries a checksum', () => {
   it('completes when the bytes match it', async () => {
     const file = await stack.origin.randomFile('checked.bin', 4096);
-    const id = await stack.ferry.enqueue({ url: stack.origin.route('/checked.bin', serveFile(file)), checksum: { algorithm: 'sha256', value: file.sha256.toUpperCase() } });
+    const id = await stack.ferry.enqueue({
+      url: stack.origin.route('/checked.bin', serveFile(file)),
+      checksum: { algorithm: 'sha256', value: file.sha256.toUpperCase() },
+    });
     const final = await stack.ferry.waitFor(id);
     expect(final.state).toBe('completed');
     expect(final.result?.sha256).toBe(file.sha256);
@@ -150,7 +152,10 @@ describe('when the request carries a checksum', () => {
 
   it('fails permanently, after one attempt, and publishes nothing when they do not', async () => {
     const file = await stack.origin.randomFile('tampered.bin', 4096);
-    const id = await stack.ferry.enqueue({ url: stack.origin.route('/tampered.bin', serveFile(file)), checksum: { algorithm: 'sha256', value: '0'.repeat(64) } });
+    const id = await stack.ferry.enqueue({
+      url: stack.origin.route('/tampered.bin', serveFile(file)),
+      checksum: { algorithm: 'sha256', value: '0'.repeat(64) },
+    });
     const final = await stack.ferry.waitFor(id);
     expect(final.state).toBe('failed');
     expect(final.attempts.made).toBe(1);
@@ -185,10 +190,16 @@ describe('when the origin redirects', () => {
     expect(final.result?.sha256).toBe(file.sha256);
   });
 
-  const callerHeaders = { Authorization: 'Bearer s3cr3t', Cookie: 'session=s3cr3t', 'X-Api-Key': 'key-s3cr3t', 'Private-Token': 'token-s3cr3t', 'X-Trace-Id': 'trace-7' };
+  const callerHeaders = {
+    Authorization: 'Bearer s3cr3t',
+    Cookie: 'session=s3cr3t',
+    'X-Api-Key': 'key-s3cr3t',
+    'Private-Token': 'token-s3cr3t',
+    'X-Trace-Id': 'trace-7',
+  };
   const sentOf = (origin: TestOrigin, pathname: string) => origin.requests(pathname)[0]?.headers ?? {};
 
-  it('sends none of the caller\'s headers to another origin but those crossOriginHeaders names', async () => {
+  it("sends none of the caller's headers to another origin but those crossOriginHeaders names", async () => {
     const other = await TestOrigin.start();
     try {
       const file = await stack.origin.randomFile('elsewhere.bin', 2048);
@@ -197,7 +208,11 @@ describe('when the origin redirects', () => {
       const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, headers: callerHeaders, crossOriginHeaders: ['x-trace-id'] }));
 
       expect(final.state).toBe('completed');
-      expect(sentOf(stack.origin, '/to-elsewhere')).toMatchObject({ 'x-api-key': 'key-s3cr3t', 'private-token': 'token-s3cr3t', authorization: 'Bearer s3cr3t' });
+      expect(sentOf(stack.origin, '/to-elsewhere')).toMatchObject({
+        'x-api-key': 'key-s3cr3t',
+        'private-token': 'token-s3cr3t',
+        authorization: 'Bearer s3cr3t',
+      });
       const forwarded = sentOf(other, '/elsewhere.bin');
       expect(forwarded['x-trace-id']).toBe('trace-7');
       for (const name of ['authorization', 'cookie', 'x-api-key', 'private-token']) expect(forwarded[name], name).toBeUndefined();
@@ -214,7 +229,9 @@ describe('when the origin redirects', () => {
     const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, headers: callerHeaders }));
 
     expect(final.state).toBe('completed');
-    expect(sentOf(stack.origin, '/nearby.bin')).toMatchObject(Object.fromEntries(Object.entries(callerHeaders).map(([name, value]) => [name.toLowerCase(), value])));
+    expect(sentOf(stack.origin, '/nearby.bin')).toMatchObject(
+      Object.fromEntries(Object.entries(callerHeaders).map(([name, value]) => [name.toLowerCase(), value])),
+    );
   });
 
   it('fails permanently on a redirect loop', async () => {

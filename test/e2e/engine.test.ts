@@ -33,11 +33,13 @@ describe('when the connection closes mid-body and the origin supports ranges', (
 });
 
 describe('file names', () => {
-  const named = (disposition: string | undefined, contentType = 'application/octet-stream'): Handler => (_req, res) => {
-    // Node sends header strings as Latin-1; origins send UTF-8 names as raw bytes, which this reproduces.
-    const raw = disposition === undefined ? {} : { 'content-disposition': Buffer.from(disposition, 'utf8').toString('latin1') };
-    res.writeHead(200, { 'content-type': contentType, ...raw }).end('payload');
-  };
+  const named =
+    (disposition: string | undefined, contentType = 'application/octet-stream'): Handler =>
+    (_req, res) => {
+      // Node sends header strings as Latin-1; origins send UTF-8 names as raw bytes, which this reproduces.
+      const raw = disposition === undefined ? {} : { 'content-disposition': Buffer.from(disposition, 'utf8').toString('latin1') };
+      res.writeHead(200, { 'content-type': contentType, ...raw }).end('payload');
+    };
 
   it.each([
     ['attachment; filename="plain.txt"', 'plain.txt'],
@@ -70,7 +72,9 @@ describe('file names', () => {
   });
 
   it('caps a 300-byte name at 255 bytes', async () => {
-    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/names/long', named(`attachment; filename="${'x'.repeat(300)}.bin"`)) }));
+    const final = await stack.ferry.waitFor(
+      await stack.ferry.enqueue({ url: stack.origin.route('/names/long', named(`attachment; filename="${'x'.repeat(300)}.bin"`)) }),
+    );
     expect(Buffer.byteLength(final.result!.filename)).toBeLessThanOrEqual(255);
     expect(path.dirname(pathOf(final.result!.location))).toBe(stack.ferry.filesOf());
   });
@@ -81,19 +85,25 @@ describe('file names', () => {
   });
 
   it('prefers the request filename over everything the origin says', async () => {
-    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/names/mine', named('attachment; filename="theirs.txt"')), filename: 'mine.dat' }));
+    const final = await stack.ferry.waitFor(
+      await stack.ferry.enqueue({ url: stack.origin.route('/names/mine', named('attachment; filename="theirs.txt"')), filename: 'mine.dat' }),
+    );
     expect(final.result?.filename).toBe('mine.dat');
   });
 });
 
 describe('when the file name is taken', () => {
-  const body = (text: string): Handler => (_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(text);
-  };
+  const body =
+    (text: string): Handler =>
+    (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(text);
+    };
 
   it('overwrites it when the request says so', async () => {
     await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/conflict/one', body('first')), filename: 'shared.txt' }));
-    const second = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/conflict/two', body('second')), filename: 'shared.txt', onConflict: 'overwrite' }));
+    const second = await stack.ferry.waitFor(
+      await stack.ferry.enqueue({ url: stack.origin.route('/conflict/two', body('second')), filename: 'shared.txt', onConflict: 'overwrite' }),
+    );
     expect(second.result?.filename).toBe('shared.txt');
     const { readFile } = await import('node:fs/promises');
     expect(await readFile(path.join(stack.ferry.filesOf(), 'shared.txt'), 'utf8')).toBe('second');
@@ -101,7 +111,9 @@ describe('when the file name is taken', () => {
 
   it('fails permanently and keeps the existing file when the request says fail', async () => {
     await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/conflict/three', body('original')), filename: 'kept.txt' }));
-    const second = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/conflict/four', body('intruder')), filename: 'kept.txt', onConflict: 'fail' }));
+    const second = await stack.ferry.waitFor(
+      await stack.ferry.enqueue({ url: stack.origin.route('/conflict/four', body('intruder')), filename: 'kept.txt', onConflict: 'fail' }),
+    );
     expect(second.state).toBe('failed');
     expect(second.error).toMatchObject({ code: 'FERRY_ERR_FILE_EXISTS', retryable: false });
     const { readFile } = await import('node:fs/promises');
@@ -113,12 +125,21 @@ describe('when the request carries credentials', () => {
   it('shows them nowhere: not in logs, job data, API output or error messages', async () => {
     const secret = 'Bearer top-secret-credential-42';
     const worker = await stack.ferry.startWorker({ FERRY_LOG_LEVEL: 'trace' });
-    const id = await stack.ferry.enqueue({ url: stack.origin.route('/secret/denied', status(403)), headers: { Authorization: secret, Cookie: 'session=top-secret-cookie' } });
+    const id = await stack.ferry.enqueue({
+      url: stack.origin.route('/secret/denied', status(403)),
+      headers: { Authorization: secret, Cookie: 'session=top-secret-cookie' },
+    });
     const final = await stack.ferry.waitFor(id);
     expect(final.state).toBe('failed');
     expect(stack.origin.requests('/secret/denied')[0]?.headers.authorization).toBe(secret);
     const job = await stack.ferry.queue.getJob(id);
-    const everything = [JSON.stringify(final), job?.failedReason ?? '', (job?.stacktrace ?? []).join('\n'), worker.logs(), ...stack.ferry.workers.map((w) => w.logs())].join('\n');
+    const everything = [
+      JSON.stringify(final),
+      job?.failedReason ?? '',
+      (job?.stacktrace ?? []).join('\n'),
+      worker.logs(),
+      ...stack.ferry.workers.map((w) => w.logs()),
+    ].join('\n');
     expect(everything).not.toContain('top-secret');
   });
 });
@@ -186,10 +207,10 @@ describe('timeouts', () => {
   it('fails an attempt with FERRY_ERR_TOO_SLOW when the origin drips below the minimum speed', async () => {
     const file = await stack.origin.randomFile('drip.bin', MiB);
     const url = stack.origin.route('/timeouts/drip.bin', serveFile(file, { bytesPerSecond: 20_000 }));
-    const waiting = await stack.ferry.waitFor(
-      await stack.ferry.enqueue({ url, timeouts: { lowSpeedBytesPerSecond: 200_000, lowSpeedWindowMs: 500 } }),
-      ['delayed', 'failed'],
-    );
+    const waiting = await stack.ferry.waitFor(await stack.ferry.enqueue({ url, timeouts: { lowSpeedBytesPerSecond: 200_000, lowSpeedWindowMs: 500 } }), [
+      'delayed',
+      'failed',
+    ]);
     expect(waiting.error).toMatchObject({ code: 'FERRY_ERR_TOO_SLOW', retryable: true });
     expect(waiting.error?.message).toMatch(/below the limit of 200000 bytes\/s/);
   });

@@ -130,14 +130,24 @@ describe('GET /v1/downloads/{id}/events', () => {
 describe('GET /v1/batches/{id}/events', () => {
   it('relays member events and batch counts, ending with the batch’s final counts', async () => {
     const file = await stack.origin.randomFile('sse-batch.bin', 64 * 1024);
-    const downloads = Array.from({ length: 5 }, (_, i) => ({ url: stack.origin.route(`/sse/batch-${i}.bin`, serveFile(file, { bytesPerSecond: 128 * 1024 })) }));
+    const downloads = Array.from({ length: 5 }, (_, i) => ({
+      url: stack.origin.route(`/sse/batch-${i}.bin`, serveFile(file, { bytesPerSecond: 128 * 1024 })),
+    }));
     downloads.push({ url: stack.origin.route('/sse/batch-missing.bin', status(404)) });
     const accepted = (await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads })).body;
 
     const events = await collect((await openSse(`${stack.ferry.baseUrl}/v1/batches/${accepted.id}/events`, bearer(API_KEY))).events());
     // First each member as it is, then the counts.
-    const opening = events.slice(0, events.findIndex((e) => e.event === 'batch'));
-    expect(opening.filter((e) => e.event === 'state').map((e) => (e.data as { id: string }).id).sort()).toEqual([...accepted.downloads].sort());
+    const opening = events.slice(
+      0,
+      events.findIndex((e) => e.event === 'batch'),
+    );
+    expect(
+      opening
+        .filter((e) => e.event === 'state')
+        .map((e) => (e.data as { id: string }).id)
+        .sort(),
+    ).toEqual([...accepted.downloads].sort());
     expect(events[opening.length]).toMatchObject({ event: 'batch', data: { type: 'batch', id: accepted.id } });
     const completed = events.filter((e) => e.event === 'completed').map((e) => (e.data as { id: string }).id);
     expect(new Set(completed)).toEqual(new Set(accepted.downloads.slice(0, 5)));
@@ -151,7 +161,10 @@ describe('GET /v1/batches/{id}/events', () => {
 
   it('opens with the members that ended before it, with their results and errors, then the final counts', async () => {
     const file = await stack.origin.randomFile('sse-batch-early.bin', 1000);
-    const downloads = [{ url: stack.origin.route('/sse/batch-early.bin', serveFile(file)) }, { url: stack.origin.route('/sse/batch-early-missing.bin', status(404)) }];
+    const downloads = [
+      { url: stack.origin.route('/sse/batch-early.bin', serveFile(file)) },
+      { url: stack.origin.route('/sse/batch-early-missing.bin', status(404)) },
+    ];
     const accepted = (await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads })).body;
     const [good, missing] = accepted.downloads as [string, string];
     await stack.ferry.waitFor(good);

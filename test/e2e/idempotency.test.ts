@@ -81,7 +81,12 @@ describe('Idempotency-Key', () => {
 
   it('is scoped to the API key: another caller using the same key string gets its own job', async () => {
     const mine = await post({ url: 'https://example.com/shared-key.bin' }, 'shared');
-    const theirs = await stack.ferry.request<Accepted>('POST', '/v1/downloads', { url: 'https://example.com/shared-key.bin' }, { ...bearer(OTHER_API_KEY), 'idempotency-key': 'shared' });
+    const theirs = await stack.ferry.request<Accepted>(
+      'POST',
+      '/v1/downloads',
+      { url: 'https://example.com/shared-key.bin' },
+      { ...bearer(OTHER_API_KEY), 'idempotency-key': 'shared' },
+    );
     expect(theirs.status).toBe(202);
     expect(theirs.body.id).not.toBe(mine.body.id);
   });
@@ -91,7 +96,12 @@ describe('Idempotency-Key', () => {
     const stuckId = '0b7c7f4e-94a1-4f43-9d6f-2a0b4f1f3c11';
     const redis = new Redis(stack.redis.url);
     const key = `ferry:idempotency:${createHash('sha256').update('test\0stuck').digest('hex')}`;
-    await redis.set(key, JSON.stringify({ id: stuckId, fingerprint: requestFingerprints(DownloadRequest.parse(body), new HeaderSealer([]))[0], enqueued: false }), 'EX', 3600);
+    await redis.set(
+      key,
+      JSON.stringify({ id: stuckId, fingerprint: requestFingerprints(DownloadRequest.parse(body), new HeaderSealer([]))[0], enqueued: false }),
+      'EX',
+      3600,
+    );
     redis.disconnect();
     const again = await post(body, 'stuck');
     expect(again.status).toBe(202);

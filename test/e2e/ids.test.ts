@@ -5,7 +5,28 @@ import { useStack } from '../support/stack.js';
 const stack = useStack({ workers: 1 });
 
 // Names of BullMQ's and Ferry's own keys beside the jobs' and batches' (the ones below exist once a download has run).
-const KEY_NAMES = ['events', 'id', 'meta', 'wait', 'active', 'completed', 'failed', 'delayed', 'paused', 'prioritized', 'priority', 'marker', 'pc', 'stalled', 'stalled-check', 'limiter', 'metrics', 'repeat', 'de', 'ferry'];
+const KEY_NAMES = [
+  'events',
+  'id',
+  'meta',
+  'wait',
+  'active',
+  'completed',
+  'failed',
+  'delayed',
+  'paused',
+  'prioritized',
+  'priority',
+  'marker',
+  'pc',
+  'stalled',
+  'stalled-check',
+  'limiter',
+  'metrics',
+  'repeat',
+  'de',
+  'ferry',
+];
 
 let downloadId: string;
 let batchId: string;
@@ -16,9 +37,20 @@ beforeAll(async () => {
   const file = await stack.origin.randomFile('ids.bin', 1024);
   downloadId = await stack.ferry.enqueue({ url: stack.origin.route('/ids.bin', serveFile(file)) });
   await stack.ferry.waitFor(downloadId);
-  const batch = await stack.ferry.request<{ id: string }>('POST', '/v1/batches', { downloads: [{ url: stack.origin.route('/ids-batch.bin', serveFile(file)) }] });
+  const batch = await stack.ferry.request<{ id: string }>('POST', '/v1/batches', {
+    downloads: [{ url: stack.origin.route('/ids-batch.bin', serveFile(file)) }],
+  });
   batchId = batch.body.id;
-  ids = [...KEY_NAMES, `${downloadId}:logs`, `${downloadId}:lock`, `${batchId}:members`, `${batchId}:outcomes`, 'ferry:owner:test', 'x'.repeat(200), downloadId.toUpperCase()];
+  ids = [
+    ...KEY_NAMES,
+    `${downloadId}:logs`,
+    `${downloadId}:lock`,
+    `${batchId}:members`,
+    `${batchId}:outcomes`,
+    'ferry:owner:test',
+    'x'.repeat(200),
+    downloadId.toUpperCase(),
+  ];
 });
 
 const routes = (id: string): Array<[string, string]> => [

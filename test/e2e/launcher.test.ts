@@ -65,7 +65,11 @@ async function statusOf(api: string, key: string, id: string, done: (status: Sta
 }
 
 async function post(api: string, key: string, body: unknown): Promise<string> {
-  const posted = await fetch(`${api}/v1/downloads`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+  const posted = await fetch(`${api}/v1/downloads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
   expect(posted.status).toBe(202);
   return ((await posted.json()) as { id: string }).id;
 }
@@ -159,7 +163,9 @@ describe.each(STOPS)('npm start stopped by $how mid-download', ({ name, stop, co
       // Slow the first time, so the stop finds it mid-body; quick when resumed.
       const url = origin.route(route, serveFile(file, { etag: '"i1"', bytesPerSecond: 2 * 1024 * 1024 }), serveFile(file, { etag: '"i1"' }));
       const id = await post(api, key, { url });
-      expect((await statusOf(api, key, id, (status) => status.progress.receivedBytes >= 1024 * 1024, 20_000)).progress.receivedBytes).toBeGreaterThanOrEqual(1024 * 1024);
+      expect((await statusOf(api, key, id, (status) => status.progress.receivedBytes >= 1024 * 1024, 20_000)).progress.receivedBytes).toBeGreaterThanOrEqual(
+        1024 * 1024,
+      );
       const redis = await redisPid(dir);
       expect(isAlive(redis)).toBe(true);
 

@@ -37,7 +37,12 @@ describe('GET /v1/downloads', () => {
   it('pages through the caller’s downloads newest first, without repeats or gaps while new ones arrive', async () => {
     const { ferry } = stack;
     const mine = await enqueueMany(ferry, 7, 'mine');
-    await ferry.request('POST', '/v1/downloads', { url: stack.origin.route('/theirs.bin', serveFile(await stack.origin.randomFile('theirs.bin', 1))) }, bearer(OTHER_API_KEY));
+    await ferry.request(
+      'POST',
+      '/v1/downloads',
+      { url: stack.origin.route('/theirs.bin', serveFile(await stack.origin.randomFile('theirs.bin', 1))) },
+      bearer(OTHER_API_KEY),
+    );
 
     let added: string[] = [];
     const listed = await listAll(ferry, 'limit=3', async () => {
@@ -80,7 +85,10 @@ describe('GET /v1/downloads', () => {
     expect(listed.ids).toEqual(batch.body.downloads);
     expect(listed.pages).toEqual([2, 2, 1]);
     const ownerPage = await ferry.request<DownloadList>('GET', '/v1/downloads?limit=1');
-    const mixed = await ferry.request<{ code: string; issues: Array<{ path: string }> }>('GET', `/v1/downloads?batch=${batch.body.id}&cursor=${ownerPage.body.nextCursor}`);
+    const mixed = await ferry.request<{ code: string; issues: Array<{ path: string }> }>(
+      'GET',
+      `/v1/downloads?batch=${batch.body.id}&cursor=${ownerPage.body.nextCursor}`,
+    );
     expect(mixed.status).toBe(400);
     expect(mixed.body.issues[0]?.path).toBe('cursor');
     const theirs = await ferry.request<{ code: string }>('GET', `/v1/downloads?batch=${batch.body.id}`, undefined, bearer(OTHER_API_KEY));
@@ -119,7 +127,10 @@ describe('GET /v1/downloads', () => {
       ['colour=blue', 'colour', /not a known field.*state, batch, limit, cursor/],
     ];
     for (const [query, field, message] of cases) {
-      const response = await ferry.request<{ code: string; message: string; issues: Array<{ path: string; message: string }> }>('GET', `/v1/downloads?${query}`);
+      const response = await ferry.request<{ code: string; message: string; issues: Array<{ path: string; message: string }> }>(
+        'GET',
+        `/v1/downloads?${query}`,
+      );
       expect(response.status, query).toBe(400);
       expect(response.body.code).toBe('FERRY_ERR_VALIDATION');
       expect(response.body.message).toMatch(/^Invalid list query: /);

@@ -74,7 +74,9 @@ function responseChecker(document: OpenApiDocument) {
     const documented = document.paths[path]?.[method]?.responses[String(status)];
     expect(documented, `${route} is documented: ${JSON.stringify(value)}`).toBeDefined();
     expect(Object.keys(documented!.content ?? {}), route).toEqual([media]);
-    const pointer = ['paths', path, method, 'responses', String(status), 'content', media, 'schema'].map((part) => part.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+    const pointer = ['paths', path, method, 'responses', String(status), 'content', media, 'schema']
+      .map((part) => part.replace(/~/g, '~0').replace(/\//g, '~1'))
+      .join('/');
     const validate = ajv.compile({ $ref: `${BASE}#/${pointer}` });
     validate(value);
     expect(validate.errors ?? [], `${route}: ${JSON.stringify(value)}`).toEqual([]);
@@ -117,8 +119,14 @@ describe('the OpenAPI document', () => {
     const v1 = (routes: string[]) => new Set(routes.filter((route) => route.split(' ')[1]!.startsWith('/v1/')));
     const [served, described] = [v1(registered), v1(documented)];
     expect(served.size).toBeGreaterThan(0);
-    expect([...described].filter((route) => !served.has(route)), 'documented, but the app does not serve them').toEqual([]);
-    expect([...served].filter((route) => !described.has(route)), 'served, but not documented').toEqual([]);
+    expect(
+      [...described].filter((route) => !served.has(route)),
+      'documented, but the app does not serve them',
+    ).toEqual([]);
+    expect(
+      [...served].filter((route) => !described.has(route)),
+      'served, but not documented',
+    ).toEqual([]);
     for (const route of documented) {
       const [method, path] = route.split(' ') as [HTTPMethods, string];
       expect(stack.ferry.app.hasRoute({ method, url: path.replace(/\{(\w+)\}/g, ':$1') }), route).toBe(true);
@@ -143,7 +151,8 @@ describe('the OpenAPI document', () => {
             checked += 1;
           }
         }
-        if (path.startsWith('/v1/')) expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['401', '429', '500', '503']));
+        if (path.startsWith('/v1/'))
+          expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['401', '429', '500', '503']));
       }
     }
     expect(checked).toBeGreaterThan(50);
@@ -160,10 +169,20 @@ describe('the OpenAPI document', () => {
     expect(final.state).toBe('completed');
     expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', `/v1/downloads/${final.id}`), 200);
     expectDocumented('post', '/v1/downloads/{id}/retry', await ferry.request('POST', `/v1/downloads/${final.id}/retry`), 409);
-    expectDocumented('get', '/v1/downloads/{id}/content', await ferry.request('GET', `/v1/downloads/${final.id}/content`, undefined, { range: 'bytes=50000-' }), 416);
+    expectDocumented(
+      'get',
+      '/v1/downloads/{id}/content',
+      await ferry.request('GET', `/v1/downloads/${final.id}/content`, undefined, { range: 'bytes=50000-' }),
+      416,
+    );
     expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', { url: 'ftp://example.com/a' }), 400);
     expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', { url: 'http://10.0.0.1/a' }), 400);
-    expectDocumented('post', '/v1/downloads', await ferry.request('POST', '/v1/downloads', 'url=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415);
+    expectDocumented(
+      'post',
+      '/v1/downloads',
+      await ferry.request('POST', '/v1/downloads', 'url=x', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+    );
     expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000'), 404);
     expectDocumented('get', '/v1/downloads/{id}', await ferry.request('GET', `/v1/downloads/${final.id}`, undefined, { authorization: '' }), 401);
     const delayed = await ferry.request<{ id: string }>('POST', '/v1/downloads', { url: origin.route('/later.csv', serveFile(file)), delayMs: 3_600_000 });
@@ -215,7 +234,10 @@ describe('Swagger UI at /docs', () => {
       const routes = documentedRoutes(openapi);
       await page.waitForFunction(`document.querySelectorAll('.opblock').length >= ${routes.length}`, undefined, { timeout: 30_000 });
       const shown = await page.$$eval('.opblock', (blocks) =>
-        blocks.map((block) => `${block.querySelector('.opblock-summary-method')?.textContent} ${block.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`),
+        blocks.map(
+          (block) =>
+            `${block.querySelector('.opblock-summary-method')?.textContent} ${block.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`,
+        ),
       );
       expect(shown.sort()).toEqual(routes.sort());
       const summaries = await page.$$eval('.opblock-summary-description', (nodes) => nodes.map((node) => node.textContent));

@@ -15,7 +15,9 @@ describe('the Redis keys Ferry writes', () => {
     expect(batch.status).toBe(202);
     const cancelled = await ferry.enqueue({ url: origin.route('/keys-later.bin', status(404)), delayMs: 60_000 });
     expect((await ferry.request('DELETE', `/v1/downloads/${cancelled}`)).status).toBe(200);
-    expect((await ferry.request('POST', '/v1/downloads', { url: origin.route('/keys-idem.bin', serveFile(file)) }, { 'idempotency-key': 'k' })).status).toBe(202);
+    expect((await ferry.request('POST', '/v1/downloads', { url: origin.route('/keys-idem.bin', serveFile(file)) }, { 'idempotency-key': 'k' })).status).toBe(
+      202,
+    );
 
     const redis = new Redis(stack.redis.url);
     try {
@@ -25,7 +27,13 @@ describe('the Redis keys Ferry writes', () => {
       expect(keys.filter((key) => !key.startsWith('acme:'))).toEqual([]);
       expect(ferryOwn.filter((key) => key.startsWith('acme:ferry:') || key.startsWith('acme:acme:'))).toEqual([]);
       expect(ferryOwn).toEqual(
-        expect.arrayContaining(['acme:owner:test', `acme:batch:${batch.body.id}`, `acme:batch:${batch.body.id}:members`, 'acme:index-prune-turn', expect.stringMatching(/^acme:idempotency:[0-9a-f]{64}$/)]),
+        expect.arrayContaining([
+          'acme:owner:test',
+          `acme:batch:${batch.body.id}`,
+          `acme:batch:${batch.body.id}:members`,
+          'acme:index-prune-turn',
+          expect.stringMatching(/^acme:idempotency:[0-9a-f]{64}$/),
+        ]),
       );
       expect(await redis.pubsub('CHANNELS', 'acme:*')).toContain('acme:control');
     } finally {

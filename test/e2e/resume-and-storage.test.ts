@@ -147,7 +147,11 @@ describe('the part-file janitor', () => {
     const file = await stack.origin.randomFile('janitor.bin', 1000);
     const finished = await ferry.waitFor(await ferry.enqueue({ url: stack.origin.route('/janitor.bin', serveFile(file)) }));
     expect(finished.state).toBe('completed');
-    const live = await ferry.queue.add(DOWNLOAD_JOB, { owner: 'test', request: { url: 'http://127.0.0.2:40000/later' } }, { jobId: randomUUID(), delay: 60_000 });
+    const live = await ferry.queue.add(
+      DOWNLOAD_JOB,
+      { owner: 'test', request: { url: 'http://127.0.0.2:40000/later' } },
+      { jobId: randomUUID(), delay: 60_000 },
+    );
     const parts = path.join(ferry.storageDir, '.parts');
     await mkdir(parts, { recursive: true });
     const names = { live: `${live.id}.1.aaaa0000.part`, finished: `${finished.id}.1.bbbb0000.part`, unknown: `${randomUUID()}.2.cccc0000.part` };

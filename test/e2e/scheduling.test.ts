@@ -24,7 +24,10 @@ describe('delayMs and notBefore', () => {
   it('starts a delayed download no earlier than asked, and reports it as delayed meanwhile', async () => {
     const file = await stack.origin.randomFile('later.bin', 100);
     const posted = Date.now();
-    const response = await stack.ferry.request<{ id: string; state: string }>('POST', '/v1/downloads', { url: stack.origin.route('/later.bin', serveFile(file)), delayMs: 1500 });
+    const response = await stack.ferry.request<{ id: string; state: string }>('POST', '/v1/downloads', {
+      url: stack.origin.route('/later.bin', serveFile(file)),
+      delayMs: 1500,
+    });
     expect(response.status).toBe(202);
     expect(response.body.state).toBe('delayed');
     expect((await stack.ferry.status(response.body.id)).state).toBe('delayed');
@@ -35,9 +38,15 @@ describe('delayMs and notBefore', () => {
 
   it('starts at once when notBefore is already past, and refuses delayMs with notBefore', async () => {
     const file = await stack.origin.randomFile('past.bin', 100);
-    const final = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/past.bin', serveFile(file)), notBefore: '2020-01-01T00:00:00Z' }));
+    const final = await stack.ferry.waitFor(
+      await stack.ferry.enqueue({ url: stack.origin.route('/past.bin', serveFile(file)), notBefore: '2020-01-01T00:00:00Z' }),
+    );
     expect(final.state).toBe('completed');
-    const both = await stack.ferry.request<{ code: string; message: string }>('POST', '/v1/downloads', { url: 'https://example.com/a', delayMs: 5, notBefore: '2030-01-01T00:00:00Z' });
+    const both = await stack.ferry.request<{ code: string; message: string }>('POST', '/v1/downloads', {
+      url: 'https://example.com/a',
+      delayMs: 5,
+      notBefore: '2030-01-01T00:00:00Z',
+    });
     expect(both.status).toBe(400);
     expect(both.body.message).toMatch(/notBefore cannot be combined with delayMs/);
   });

@@ -21,7 +21,9 @@ const anotherKey = (id: string) => `${id}:${Buffer.alloc(32, 9).toString('base64
 function sortedJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
-  const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  const entries = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
 }
 
@@ -48,7 +50,9 @@ async function everythingInRedis(): Promise<string> {
 describe('when a request carries headers', () => {
   it('keeps them encrypted in Redis while the job waits and after it ended, and sends them in the clear to the origin', async () => {
     const waiting = await stack.ferry.enqueue({ url: stack.origin.route('/at-rest/later', ok), headers: credentials, delayMs: 3_600_000 });
-    const batch = await stack.ferry.request('POST', '/v1/batches', { downloads: [{ url: stack.origin.route('/at-rest/batch', ok), headers: credentials, delayMs: 3_600_000 }] });
+    const batch = await stack.ferry.request('POST', '/v1/batches', {
+      downloads: [{ url: stack.origin.route('/at-rest/batch', ok), headers: credentials, delayMs: 3_600_000 }],
+    });
     expect(batch.status).toBe(202);
     await stack.ferry.startWorker();
     const done = await stack.ferry.waitFor(await stack.ferry.enqueue({ url: stack.origin.route('/at-rest/now', ok), headers: credentials }));
@@ -85,7 +89,12 @@ describe('when a request carries headers', () => {
     const again = await rotated.request<{ id: string }>('POST', '/v1/downloads', body, headers);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
-    const changed = await rotated.request<{ code: string }>('POST', '/v1/downloads', { ...body, headers: { ...credentials, Authorization: 'Bearer another' } }, headers);
+    const changed = await rotated.request<{ code: string }>(
+      'POST',
+      '/v1/downloads',
+      { ...body, headers: { ...credentials, Authorization: 'Bearer another' } },
+      headers,
+    );
     expect(changed.status).toBe(409);
     expect(changed.body.code).toBe('FERRY_ERR_IDEMPOTENCY_CONFLICT');
   });

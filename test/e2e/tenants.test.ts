@@ -8,9 +8,11 @@ import { useStack } from '../support/stack.js';
 
 const stack = useStack({ workers: 1 });
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const body = (text: string): Handler => (_req, res) => {
-  res.writeHead(200, { 'content-type': 'text/plain' }).end(text);
-};
+const body =
+  (text: string): Handler =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(text);
+  };
 
 async function content(id: string, key: string) {
   const response = await fetch(`${stack.ferry.baseUrl}/v1/downloads/${id}/content`, { headers: bearer(key) });
@@ -39,7 +41,7 @@ describe('when two API keys store files of the same name', () => {
     expect(await content(theirs.id, OTHER_API_KEY)).toEqual({ status: 200, text: 'written by other' });
   });
 
-  it("does not tell one key which names the other holds, whatever the conflict policy", async () => {
+  it('does not tell one key which names the other holds, whatever the conflict policy', async () => {
     await store(API_KEY, '/tenants/a2', 'held by test', { filename: 'taken.txt' });
     const failing = await store(OTHER_API_KEY, '/tenants/b2', 'other', { filename: 'taken.txt', onConflict: 'fail' });
     expect(failing.state).toBe('completed');

@@ -17,14 +17,26 @@ const BAD_REQUESTS: Array<[string, unknown, RegExp]> = [
   ['an ftp:// url', { url: 'ftp://example.com/a.bin' }, /url must be an absolute http:\/\/ or https:\/\/ URL/],
   ['a relative url', { url: '/a.bin' }, /url must be an absolute http/],
   ['a 10 KB url', { url: `https://example.com/${'a'.repeat(10_000)}` }, /url must be at most 2048 characters/],
-  ['an unknown field', { url: 'https://example.com/a', speed: 1 }, /speed is not a known field: remove it; allowed fields are url, callbackUrl, idempotencyKey, filename, headers, crossOriginHeaders, checksum, maxBytes, timeouts, priority, delayMs, notBefore, onConflict/],
+  [
+    'an unknown field',
+    { url: 'https://example.com/a', speed: 1 },
+    /speed is not a known field: remove it; allowed fields are url, callbackUrl, idempotencyKey, filename, headers, crossOriginHeaders, checksum, maxBytes, timeouts, priority, delayMs, notBefore, onConflict/,
+  ],
   ['a url of the wrong type', { url: 42 }, /url must be a string/],
   ['headers of the wrong type', { url: 'https://example.com/a', headers: 'x' }, /headers must be of type record/],
-  ['crossOriginHeaders naming a header not sent', { url: 'https://example.com/a', headers: { 'X-Api-Key': 'k' }, crossOriginHeaders: ['X-Trace-Id'] }, /crossOriginHeaders\.0 names X-Trace-Id, which is not one of headers/],
+  [
+    'crossOriginHeaders naming a header not sent',
+    { url: 'https://example.com/a', headers: { 'X-Api-Key': 'k' }, crossOriginHeaders: ['X-Trace-Id'] },
+    /crossOriginHeaders\.0 names X-Trace-Id, which is not one of headers/,
+  ],
   ['a filename with a path', { url: 'https://example.com/a', filename: '../etc/passwd' }, /filename must be a bare file name/],
   ['a filename that is a device name', { url: 'https://example.com/a', filename: 'CON.txt' }, /filename must not be a reserved device name/],
   ['an engine-owned header', { url: 'https://example.com/a', headers: { Host: 'evil' } }, /headers\.Host is set by Ferry itself/],
-  ['a header value with CRLF', { url: 'https://example.com/a', headers: { 'X-A': 'a\r\nX-B: b' } }, /headers\.X-A must not contain control characters: found U\+000D at index 1/],
+  [
+    'a header value with CRLF',
+    { url: 'https://example.com/a', headers: { 'X-A': 'a\r\nX-B: b' } },
+    /headers\.X-A must not contain control characters: found U\+000D at index 1/,
+  ],
   ...(
     [
       ['VT', '\u000b'],
@@ -38,15 +50,39 @@ const BAD_REQUESTS: Array<[string, unknown, RegExp]> = [
     { url: 'https://example.com/a', headers: { 'X-Token': `a${char}b` } },
     new RegExp(`headers\\.X-Token must not contain control characters: found U\\+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at index 1`),
   ]),
-  ['a header value with U+2028', { url: 'https://example.com/a', headers: { 'X-Token': 'a\u2028b' } }, /headers\.X-Token must not contain characters beyond U\+00FF: found U\+2028 at index 1/],
-  ['a header value with U+2029', { url: 'https://example.com/a', headers: { 'X-Token': 'a\u2029b' } }, /headers\.X-Token must not contain characters beyond U\+00FF: found U\+2029 at index 1/],
+  [
+    'a header value with U+2028',
+    { url: 'https://example.com/a', headers: { 'X-Token': 'a\u2028b' } },
+    /headers\.X-Token must not contain characters beyond U\+00FF: found U\+2028 at index 1/,
+  ],
+  [
+    'a header value with U+2029',
+    { url: 'https://example.com/a', headers: { 'X-Token': 'a\u2029b' } },
+    /headers\.X-Token must not contain characters beyond U\+00FF: found U\+2029 at index 1/,
+  ],
   ['a header name that is not a token', { url: 'https://example.com/a', headers: { 'X Token': 'a' } }, /headers\.X Token is not a valid header name/],
-  ['a checksum with an unknown algorithm', { url: 'https://example.com/a', checksum: { algorithm: 'crc32', value: 'abcd' } }, /checksum\.algorithm must be one of sha256, sha512, sha1, md5/],
-  ['a checksum of the wrong length', { url: 'https://example.com/a', checksum: { algorithm: 'sha256', value: 'abcd' } }, /checksum\.value must be a sha256 digest: 64 hexadecimal characters or 32 bytes in base64/],
-  ['an md5 checksum of sha256 length', { url: 'https://example.com/a', checksum: { algorithm: 'md5', value: 'a'.repeat(64) } }, /checksum\.value must be a md5 digest: 32 hexadecimal/],
+  [
+    'a checksum with an unknown algorithm',
+    { url: 'https://example.com/a', checksum: { algorithm: 'crc32', value: 'abcd' } },
+    /checksum\.algorithm must be one of sha256, sha512, sha1, md5/,
+  ],
+  [
+    'a checksum of the wrong length',
+    { url: 'https://example.com/a', checksum: { algorithm: 'sha256', value: 'abcd' } },
+    /checksum\.value must be a sha256 digest: 64 hexadecimal characters or 32 bytes in base64/,
+  ],
+  [
+    'an md5 checksum of sha256 length',
+    { url: 'https://example.com/a', checksum: { algorithm: 'md5', value: 'a'.repeat(64) } },
+    /checksum\.value must be a md5 digest: 32 hexadecimal/,
+  ],
   ['a maxBytes of zero', { url: 'https://example.com/a', maxBytes: 0 }, /maxBytes must be at least 1/],
   ['a fractional maxBytes', { url: 'https://example.com/a', maxBytes: 1.5 }, /maxBytes must be a whole number of bytes/],
-  ['a timeout over the server cap', { url: 'https://example.com/a', timeouts: { connectMs: 7_200_000 } }, /timeouts\.connectMs must be at most 3600000 \(the server's FERRY_MAX_TIMEOUT_MS\)/],
+  [
+    'a timeout over the server cap',
+    { url: 'https://example.com/a', timeouts: { connectMs: 7_200_000 } },
+    /timeouts\.connectMs must be at most 3600000 \(the server's FERRY_MAX_TIMEOUT_MS\)/,
+  ],
   ['an unknown timeout', { url: 'https://example.com/a', timeouts: { totalMs: 5 } }, /timeouts\.totalMs is not a known field/],
   ['an unknown conflict policy', { url: 'https://example.com/a', onConflict: 'merge' }, /onConflict must be 'rename', 'overwrite' or 'fail'/],
 ];
@@ -70,8 +106,12 @@ describe('when a download request is invalid', () => {
 
   it.each([
     ['an unfinished body', '{"url": "http://example.com/a",', 'expected double-quoted property name at line 1, column 32 (offset 31), where the body ends'],
-    ['a body cut inside a value', '{"url": "http://example.com/a", "priority": ', 'it ends before the JSON does, at line 1, column 45 (offset 44), where the body ends'],
-    ['a trailing comma', '{\n  "url": "http://example.com/a",\n}', "expected double-quoted property name at line 3, column 1 (offset 35)"],
+    [
+      'a body cut inside a value',
+      '{"url": "http://example.com/a", "priority": ',
+      'it ends before the JSON does, at line 1, column 45 (offset 44), where the body ends',
+    ],
+    ['a trailing comma', '{\n  "url": "http://example.com/a",\n}', 'expected double-quoted property name at line 3, column 1 (offset 35)'],
     ['a misspelt literal', '{\n  "url": "http://example.com/a",\n  "x": tru\n}', 'unexpected "\\n" at line 3, column 11 (offset 45)'],
     ['text after the object', '{"url": "http://example.com/a"} x', 'unexpected "x" at line 1, column 33 (offset 32)'],
     ['a second value after the object', '{"url": "http://example.com/a"}{}', 'unexpected "{" at line 1, column 32 (offset 31)'],
@@ -84,7 +124,9 @@ describe('when a download request is invalid', () => {
   });
 
   it('answers 415 with a hint when the body is not sent as JSON', async () => {
-    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', 'url=https://example.com', { 'content-type': 'application/x-www-form-urlencoded' });
+    const response = await stack.ferry.request<ErrorBody>('POST', '/v1/downloads', 'url=https://example.com', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(response.status).toBe(415);
     expect(response.body).toEqual({ code: 'FERRY_ERR_UNSUPPORTED_MEDIA_TYPE', message: 'send the body as JSON with Content-Type: application/json' });
   });

@@ -18,7 +18,10 @@ async function slowDownloadUnderWay(name: string, size: number, bytesPerSecond: 
 }
 
 async function exitsWithin(worker: WorkerProcess, ms: number): Promise<number | null> {
-  return Promise.race([worker.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`worker still running after ${ms} ms:\n${worker.logs()}`)), ms))]);
+  return Promise.race([
+    worker.exited,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`worker still running after ${ms} ms:\n${worker.logs()}`)), ms)),
+  ]);
 }
 
 describe('when a worker is killed with SIGKILL mid-download', () => {

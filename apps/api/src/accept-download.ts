@@ -21,7 +21,9 @@ const CLAIM_POLL_MS = 25;
 export function idempotencyKeyOf(header: string | string[] | undefined, request: DownloadRequest): string | undefined {
   if (typeof header !== 'string') return request.idempotencyKey;
   if (!IDEMPOTENCY_KEY.test(header) || (request.idempotencyKey ?? header) !== header) {
-    throw invalidRequest([{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces, and equal idempotencyKey if both are sent' }]);
+    throw invalidRequest([
+      { path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces, and equal idempotencyKey if both are sent' },
+    ]);
   }
   return header;
 }

@@ -38,7 +38,10 @@ export function parseBatchRequest(body: unknown, policy: RequestPolicy, maxSize:
   // Counted before parsing: a body far over the limit should not be validated item by item only to be refused.
   const given = (body as { downloads?: unknown } | null)?.downloads;
   if (Array.isArray(given) && given.length > maxSize) {
-    throw invalidRequest([{ path: 'downloads', message: `holds ${given.length} downloads; a batch holds at most ${maxSize} (FERRY_BATCH_MAX_SIZE): split it` }], 'batch');
+    throw invalidRequest(
+      [{ path: 'downloads', message: `holds ${given.length} downloads; a batch holds at most ${maxSize} (FERRY_BATCH_MAX_SIZE): split it` }],
+      'batch',
+    );
   }
   const parsed = BatchRequest.safeParse(body);
   if (!parsed.success) throw validationError(parsed.error, Object.keys(BatchRequest.shape), 'batch');

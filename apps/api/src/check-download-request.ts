@@ -18,7 +18,9 @@ export function checkDownloadRequest(request: Pick<DownloadRequest, 'url' | 'cal
   const overCap = timeoutCapIssues(request.timeouts, policy.http);
   if (overCap.length > 0) throw invalidRequest(overCap);
   if (request.headers !== undefined && Object.keys(request.headers).length > 0 && !policy.headersEnabled) {
-    throw invalidRequest([{ path: 'headers', message: 'cannot be used: this server has no FERRY_HEADERS_ENCRYPTION_KEYS to encrypt them with while they wait in Redis' }]);
+    throw invalidRequest([
+      { path: 'headers', message: 'cannot be used: this server has no FERRY_HEADERS_ENCRYPTION_KEYS to encrypt them with while they wait in Redis' },
+    ]);
   }
   checkUrl(new URL(request.url), policy.egress, request.url);
   checkCallbackUrl(request.callbackUrl, policy);

@@ -114,10 +114,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     }
     if (given !== undefined) options.authFailures.recordFailure(request.ip);
     void reply.header('www-authenticate', 'Basic realm="Ferry dashboard", charset="UTF-8"');
-    return refuse(
-      reply,
-      new FerryError('FERRY_ERR_UNAUTHORIZED', 'the dashboard needs the credentials from FERRY_DASHBOARD_USER / FERRY_DASHBOARD_PASSWORD'),
-    );
+    return refuse(reply, new FerryError('FERRY_ERR_UNAUTHORIZED', 'the dashboard needs the credentials from FERRY_DASHBOARD_USER / FERRY_DASHBOARD_PASSWORD'));
   });
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     try {

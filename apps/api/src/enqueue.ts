@@ -40,7 +40,10 @@ export async function enqueueDownloads(
   // A taken-over idempotency claim passes its first time, so the list entry of an earlier try is the same member.
   now = Date.now(),
 ): Promise<boolean[]> {
-  await index.add(owner, downloads.map(({ id }) => ({ id, createdAt: now })));
+  await index.add(
+    owner,
+    downloads.map(({ id }) => ({ id, createdAt: now })),
+  );
   const options = downloads.map(({ job }) => scheduling(job.request));
   await queue.addBulk(
     downloads.map(({ id, job }, i) => ({ name: DOWNLOAD_JOB, data: jobData(sealer, owner, id, job), opts: { jobId: id, timestamp: now, ...options[i] } })),

@@ -45,7 +45,10 @@ export function invalidRequest(issues: Array<{ path: string; message: string }>,
 const FASTIFY_CODES: Readonly<Record<string, [ErrorCode, string]>> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: ['FERRY_ERR_VALIDATION', 'the body is empty: send a JSON object such as {"url": "https://example.com/file.bin"}'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['FERRY_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with Content-Type: application/json'],
-  FST_ERR_CTP_BODY_TOO_LARGE: ['FERRY_ERR_PAYLOAD_TOO_LARGE', 'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES; FERRY_BATCH_BODY_LIMIT_BYTES for batches)'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [
+    'FERRY_ERR_PAYLOAD_TOO_LARGE',
+    'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES; FERRY_BATCH_BODY_LIMIT_BYTES for batches)',
+  ],
 };
 
 /** The coded error a client is answered with for whatever a route, a hook or Fastify itself threw. */

@@ -40,7 +40,10 @@ const encodeCursor = (position: string) => Buffer.from(position).toString('base6
 function decodeCursor(cursor: string, source: ListSource): string {
   const position = Buffer.from(cursor, 'base64url').toString();
   if (!source.valid(position)) {
-    throw invalidRequest([{ path: 'cursor', message: "is not a cursor of this list: pass a previous page's nextCursor unchanged, with the same filters" }], 'list query');
+    throw invalidRequest(
+      [{ path: 'cursor', message: "is not a cursor of this list: pass a previous page's nextCursor unchanged, with the same filters" }],
+      'list query',
+    );
   }
   return position;
 }

@@ -38,8 +38,7 @@ function parseRange(header: string, size: number): ByteRange | 'whole' | 'unsati
 }
 
 const listedTags = (header: string): string[] => header.split(',').map((tag) => tag.trim());
-const weakMatch = (header: string, etag: string): boolean =>
-  listedTags(header).some((tag) => tag === '*' || tag.replace(/^W\//, '') === etag);
+const weakMatch = (header: string, etag: string): boolean => listedTags(header).some((tag) => tag === '*' || tag.replace(/^W\//, '') === etag);
 const strongMatch = (header: string, etag: string): boolean => listedTags(header).some((tag) => tag === '*' || tag === etag);
 
 // HTTP dates have whole seconds.
@@ -49,16 +48,15 @@ const notAfter = (header: string, modifiedAt: Date): boolean => {
   return !Number.isNaN(since) && seconds(modifiedAt) <= since / 1000;
 };
 
-type ContentAnswer =
-  | { readonly status: 200 }
-  | { readonly status: 206; readonly range: ByteRange }
-  | { readonly status: 304 | 412 | 416 };
+type ContentAnswer = { readonly status: 200 } | { readonly status: 206; readonly range: ByteRange } | { readonly status: 304 | 412 | 416 };
 
 /** The answer to a GET of a file with this size, date and ETag, as its preconditions and Range decide, RFC 9110 §13.2.2. */
 function contentAnswer(headers: Readonly<Record<string, string | undefined>>, file: { size: number; modifiedAt: Date; etag: string }): ContentAnswer {
   const { 'if-match': ifMatch, 'if-unmodified-since': ifUnmodifiedSince, 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince } = headers;
-  if (ifMatch !== undefined ? !strongMatch(ifMatch, file.etag) : ifUnmodifiedSince !== undefined && !notAfter(ifUnmodifiedSince, file.modifiedAt)) return { status: 412 };
-  if (ifNoneMatch !== undefined ? weakMatch(ifNoneMatch, file.etag) : ifModifiedSince !== undefined && notAfter(ifModifiedSince, file.modifiedAt)) return { status: 304 };
+  if (ifMatch !== undefined ? !strongMatch(ifMatch, file.etag) : ifUnmodifiedSince !== undefined && !notAfter(ifUnmodifiedSince, file.modifiedAt))
+    return { status: 412 };
+  if (ifNoneMatch !== undefined ? weakMatch(ifNoneMatch, file.etag) : ifModifiedSince !== undefined && notAfter(ifModifiedSince, file.modifiedAt))
+    return { status: 304 };
   const { range: rangeHeader, 'if-range': ifRange } = headers;
   if (rangeHeader === undefined) return { status: 200 };
   // If-Range: the range only while the file is still the one the caller has; otherwise all of it.
@@ -88,7 +86,11 @@ export function serveStoredFile(request: FastifyRequest, reply: FastifyReply, re
       .header('content-disposition', attachmentDisposition(meta.filename));
     if (answer.status === 200) return reply.status(200).header('content-length', size).send(body());
     const { start, end } = answer.range;
-    return reply.status(206).header('content-range', `bytes ${start}-${end}/${size}`).header('content-length', end - start + 1).send(body(answer.range));
+    return reply
+      .status(206)
+      .header('content-range', `bytes ${start}-${end}/${size}`)
+      .header('content-length', end - start + 1)
+      .send(body(answer.range));
   }
   void reader.close();
   if (answer.status === 412) throw new FerryError('FERRY_ERR_PRECONDITION_FAILED', 'the file does not match If-Match or changed since If-Unmodified-Since');

@@ -4,14 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { FerryError } from '@ferry/contract';
 import { EgressPolicy } from '@ferry/engine';
-import {
-  createQueueServices,
-  createWorkerRedis,
-  ferryKey,
-  IdempotencyStore,
-  loggerOptions,
-  type Config,
-} from '@ferry/core';
+import { createQueueServices, createWorkerRedis, ferryKey, IdempotencyStore, loggerOptions, type Config } from '@ferry/core';
 import { AuthFailureLimiter } from './auth-failures.js';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';

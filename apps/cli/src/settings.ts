@@ -16,7 +16,11 @@ export interface Settings {
  * Flags first, then FERRY_URL / FERRY_API_KEY, then the development key file.
  * Undefined apiKey means none was found anywhere.
  */
-export async function resolveSettings(flags: { url?: string; apiKey?: string }, env: NodeJS.ProcessEnv, cwd: string): Promise<Settings | { url: string; apiKey?: undefined; keyFile: string }> {
+export async function resolveSettings(
+  flags: { url?: string; apiKey?: string },
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<Settings | { url: string; apiKey?: undefined; keyFile: string }> {
   const url = flags.url ?? (env.FERRY_URL || DEFAULT_URL);
   if (flags.apiKey !== undefined) return { url, apiKey: flags.apiKey, apiKeySource: '--api-key' };
   if (env.FERRY_API_KEY) return { url, apiKey: env.FERRY_API_KEY, apiKeySource: 'FERRY_API_KEY' };

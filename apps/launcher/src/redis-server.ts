@@ -55,8 +55,7 @@ function waitForReady(child: ChildProcess, output: () => string): Promise<void> 
     const onData = () => {
       if (/Ready to accept connections/i.test(output())) cleanup(resolve);
     };
-    const onExit = (code: number | null) =>
-      cleanup(() => reject(new Error(`redis-server exited with code ${code} before it was ready:\n${output()}`)));
+    const onExit = (code: number | null) => cleanup(() => reject(new Error(`redis-server exited with code ${code} before it was ready:\n${output()}`)));
     const timer = setTimeout(() => cleanup(() => reject(new Error(`redis-server did not start within 10 s:\n${output()}`))), 10_000);
     const cleanup = (then: () => void) => {
       clearTimeout(timer);
@@ -76,11 +75,7 @@ function waitForReady(child: ChildProcess, output: () => string): Promise<void> 
  * included, so the server never outlives them. `exec` makes the server's pid the
  * one we spawned.
  */
-const GUARD = [
-  'exec 3<&0',
-  '(read -r _ <&3; kill -TERM $$) </dev/null >/dev/null 2>&1 &',
-  'exec "$@" </dev/null 3<&-',
-].join('\n');
+const GUARD = ['exec 3<&0', '(read -r _ <&3; kill -TERM $$) </dev/null >/dev/null 2>&1 &', 'exec "$@" </dev/null 3<&-'].join('\n');
 
 /**
  * Starts a private redis-server configured the way Ferry needs it: no eviction,
@@ -95,15 +90,24 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   const port = options.port || (await freePort());
   const appendonly = options.appendonly ?? true;
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', options.dir,
-    '--maxmemory-policy', 'noeviction',
-    '--appendonly', appendonly ? 'yes' : 'no',
-    '--appendfsync', 'everysec',
-    '--save', '',
-    '--daemonize', 'no',
-    '--protected-mode', 'yes',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    options.dir,
+    '--maxmemory-policy',
+    'noeviction',
+    '--appendonly',
+    appendonly ? 'yes' : 'no',
+    '--appendfsync',
+    'everysec',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'yes',
   ];
   const child = spawn('/bin/sh', ['-c', GUARD, 'ferry-redis-guard', executable, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   child.stdin.on('error', () => undefined);

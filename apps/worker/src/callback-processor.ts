@@ -49,7 +49,11 @@ export function createCallbackProcessor(deps: CallbackDeps): Processor<unknown, 
         headersTimeout: config.callbacks.timeoutMs,
         bodyTimeout: config.callbacks.timeoutMs,
         ...(signal === undefined ? {} : { signal }),
-        headers: { 'content-type': 'application/json', 'user-agent': 'Ferry-Webhooks/0.1', ...webhookHeaders(config.callbacks.secrets, job.id ?? '', timestamp, body) },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Ferry-Webhooks/0.1',
+          ...webhookHeaders(config.callbacks.secrets, job.id ?? '', timestamp, body),
+        },
         body,
       });
     } catch (err) {

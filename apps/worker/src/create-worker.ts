@@ -23,7 +23,12 @@ export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, 
     settings: { backoffStrategy: downloadBackoffStrategy(config) },
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
-  worker.on('stalled', (jobId) => deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; it goes back to the queue, and fails with FERRY_ERR_STALLED if it stalled more than FERRY_WORKER_MAX_STALLED_COUNT times'));
+  worker.on('stalled', (jobId) =>
+    deps.logger.warn(
+      { jobId },
+      'job stalled: its worker stopped renewing the lock; it goes back to the queue, and fails with FERRY_ERR_STALLED if it stalled more than FERRY_WORKER_MAX_STALLED_COUNT times',
+    ),
+  );
   watchLocks(worker, config.worker.lockDurationMs, deps.logger);
   return worker;
 }

@@ -33,10 +33,13 @@ export function watchLocks(worker: Worker, lockDurationMs: number, logger: Logge
   };
   worker.on('completed', forget);
   worker.on('failed', forget);
-  const timer = setInterval(() => {
-    const now = Date.now();
-    for (const [id, at] of renewedAt) if (now - at >= lockDurationMs) lose(id, `not renewed for ${lockDurationMs} ms`);
-  }, Math.max(100, Math.floor(lockDurationMs / 4)));
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, at] of renewedAt) if (now - at >= lockDurationMs) lose(id, `not renewed for ${lockDurationMs} ms`);
+    },
+    Math.max(100, Math.floor(lockDurationMs / 4)),
+  );
   timer.unref();
   worker.once('closed', () => clearInterval(timer));
 }

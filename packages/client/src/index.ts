@@ -1,4 +1,12 @@
-export { FerryClient, type BatchRequestInput, type CallOptions, type DownloadRequestInput, type EnqueueOptions, type FerryClientOptions, type ListOptions } from './client.js';
+export {
+  FerryClient,
+  type BatchRequestInput,
+  type CallOptions,
+  type DownloadRequestInput,
+  type EnqueueOptions,
+  type FerryClientOptions,
+  type ListOptions,
+} from './client.js';
 export { CLIENT_ERROR_CODES, FerryClientError, type ClientErrorCode, type FerryClientErrorOptions, type Issue } from './client-error.js';
 export { outcomeOf, type DownloadEnd } from './download-end.js';
 export { MAX_CONSECUTIVE_FAILURES } from './retry-budget.js';

@@ -49,12 +49,18 @@ async function caught(promise: Promise<unknown>): Promise<FerryClientError> {
 describe('requests', () => {
   it('go under the base URL path with the key, and Ferry error bodies become FerryClientError with code, status and issues', async () => {
     seen.length = 0;
-    handle = (_req, res) => json(res, 400, { code: 'FERRY_ERR_VALIDATION', message: 'Invalid download request: url is required', issues: [{ path: 'url', message: 'is required' }] });
+    handle = (_req, res) =>
+      json(res, 400, { code: 'FERRY_ERR_VALIDATION', message: 'Invalid download request: url is required', issues: [{ path: 'url', message: 'is required' }] });
 
     const err = await caught(client().enqueue({ url: '' }));
 
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/ferry/v1/downloads' });
-    expect(err).toMatchObject({ code: 'FERRY_ERR_VALIDATION', status: 400, message: 'Invalid download request: url is required', issues: [{ path: 'url', message: 'is required' }] });
+    expect(err).toMatchObject({
+      code: 'FERRY_ERR_VALIDATION',
+      status: 400,
+      message: 'Invalid download request: url is required',
+      issues: [{ path: 'url', message: 'is required' }],
+    });
   });
 
   it('answered by something other than Ferry (a proxy page) fail with FERRY_CLIENT_ERR_BAD_RESPONSE and the status', async () => {
@@ -90,7 +96,15 @@ describe('wait', () => {
   });
 
   it('tells each change of state while polling, so that a paused download is told apart from a stalled one', async () => {
-    const answers: Array<[DownloadStatus['state'], number]> = [['queued', 0], ['active', 20], ['active', 40], ['paused', 40], ['paused', 40], ['active', 60], ['completed', 100]];
+    const answers: Array<[DownloadStatus['state'], number]> = [
+      ['queued', 0],
+      ['active', 20],
+      ['active', 40],
+      ['paused', 40],
+      ['paused', 40],
+      ['active', 60],
+      ['completed', 100],
+    ];
     handle = (req, res) => {
       if (req.url?.endsWith('/events')) return json(res, 404, { code: 'FERRY_ERR_NOT_FOUND', message: `no route GET ${req.url}` });
       const [state, bytes] = answers.shift() ?? ['completed', 100];

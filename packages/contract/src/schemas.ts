@@ -53,7 +53,7 @@ const RequestHeaders = z
   .record(
     z
       .string()
-      .regex(HEADER_NAME, { error: 'is not a valid header name (letters, digits and !#$%&\'*+.^_`|~- only)' })
+      .regex(HEADER_NAME, { error: "is not a valid header name (letters, digits and !#$%&'*+.^_`|~- only)" })
       .refine((name) => !ENGINE_OWNED_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('proxy-'), {
         error: `is set by Ferry itself; a request may not set ${[...ENGINE_OWNED_HEADERS].join(', ')} or proxy-* headers`,
       }),
@@ -65,12 +65,9 @@ const RequestHeaders = z
   .refine((headers) => Object.keys(headers).length <= MAX_HEADER_COUNT, {
     error: `may hold at most ${MAX_HEADER_COUNT} headers`,
   })
-  .refine(
-    (headers) =>
-      Object.entries(headers).reduce((sum, [name, value]) => sum + utf8Length(name) + utf8Length(value), 0) <=
-      MAX_HEADERS_BYTES,
-    { error: `may total at most ${MAX_HEADERS_BYTES} bytes of names and values` },
-  );
+  .refine((headers) => Object.entries(headers).reduce((sum, [name, value]) => sum + utf8Length(name) + utf8Length(value), 0) <= MAX_HEADERS_BYTES, {
+    error: `may total at most ${MAX_HEADERS_BYTES} bytes of names and values`,
+  });
 
 export const DIGEST_ALGORITHMS = ['sha256', 'sha512', 'sha1', 'md5'] as const;
 export type DigestAlgorithm = (typeof DIGEST_ALGORITHMS)[number];
@@ -105,12 +102,7 @@ const Checksum = z
   });
 
 const positiveMs = () =>
-  z
-    .number()
-    .int({ error: 'must be a whole number of milliseconds' })
-    .positive({ error: 'must be at least 1' })
-    .max(Number.MAX_SAFE_INTEGER)
-    .optional();
+  z.number().int({ error: 'must be a whole number of milliseconds' }).positive({ error: 'must be at least 1' }).max(Number.MAX_SAFE_INTEGER).optional();
 
 /** An absolute http(s) URL, exactly as it will be fetched. */
 const HttpUrl = z
@@ -122,65 +114,61 @@ const HttpUrl = z
   .pipe(z.url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' }));
 
 /** What a caller asks Ferry to download. The API validates with it; the worker re-parses job data with it. */
-export const DownloadRequest = z.strictObject({
-  url: HttpUrl,
-  callbackUrl: HttpUrl.optional(),
-  /** The same as the Idempotency-Key header, for clients that cannot set headers. */
-  idempotencyKey: z
-    .string()
-    .regex(IDEMPOTENCY_KEY, { error: 'must be 1-255 printable ASCII characters without spaces' })
-    .optional(),
-  filename: z
-    .string()
-    .superRefine((name, ctx) => {
-      const reason = unsafeFilenameReason(name);
-      if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
-    })
-    .optional(),
-  headers: RequestHeaders.optional(),
-  /**
-   * Names of `headers` that still go out after a redirect to another origin (scheme, host or port).
-   * Every other header stays with the origin of `url`: credentials come under many names
-   * (`X-Api-Key`, `Private-Token`, …), so none may follow unless the caller says so.
-   */
-  crossOriginHeaders: z
-    .array(z.string().regex(HEADER_NAME, { error: 'is not a valid header name' }))
-    .max(MAX_HEADER_COUNT, { error: `may name at most ${MAX_HEADER_COUNT} headers` })
-    .optional(),
-  checksum: Checksum.optional(),
-  maxBytes: z
-    .number()
-    .int({ error: 'must be a whole number of bytes' })
-    .positive({ error: 'must be at least 1' })
-    .max(Number.MAX_SAFE_INTEGER)
-    .optional(),
-  timeouts: z
-    .strictObject({
-      connectMs: positiveMs(),
-      headersMs: positiveMs(),
-      bodyIdleMs: positiveMs(),
-      lowSpeedBytesPerSecond: z.number().int({ error: 'must be a whole number' }).nonnegative({ error: 'must be 0 or more' }).max(Number.MAX_SAFE_INTEGER).optional(),
-      lowSpeedWindowMs: positiveMs(),
-    })
-    .optional(),
-  /** 1 is the highest; jobs without one run before any with one, as BullMQ orders them. */
-  priority: z
-    .number()
-    .int({ error: 'must be a whole number' })
-    .min(1, { error: 'must be at least 1 (the highest priority)' })
-    .max(MAX_PRIORITY, { error: `must be at most ${MAX_PRIORITY}` })
-    .optional(),
-  delayMs: z
-    .number()
-    .int({ error: 'must be a whole number of milliseconds' })
-    .nonnegative({ error: 'must be 0 or more' })
-    .max(MAX_DELAY_MS, { error: `must be at most ${MAX_DELAY_MS} (30 days)` })
-    .optional(),
-  notBefore: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-12-01T08:00:00Z' }).optional(),
-  onConflict: z
-    .enum(['rename', 'overwrite', 'fail'], { error: "must be 'rename', 'overwrite' or 'fail'" })
-    .optional(),
-})
+export const DownloadRequest = z
+  .strictObject({
+    url: HttpUrl,
+    callbackUrl: HttpUrl.optional(),
+    /** The same as the Idempotency-Key header, for clients that cannot set headers. */
+    idempotencyKey: z.string().regex(IDEMPOTENCY_KEY, { error: 'must be 1-255 printable ASCII characters without spaces' }).optional(),
+    filename: z
+      .string()
+      .superRefine((name, ctx) => {
+        const reason = unsafeFilenameReason(name);
+        if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
+      })
+      .optional(),
+    headers: RequestHeaders.optional(),
+    /**
+     * Names of `headers` that still go out after a redirect to another origin (scheme, host or port).
+     * Every other header stays with the origin of `url`: credentials come under many names
+     * (`X-Api-Key`, `Private-Token`, …), so none may follow unless the caller says so.
+     */
+    crossOriginHeaders: z
+      .array(z.string().regex(HEADER_NAME, { error: 'is not a valid header name' }))
+      .max(MAX_HEADER_COUNT, { error: `may name at most ${MAX_HEADER_COUNT} headers` })
+      .optional(),
+    checksum: Checksum.optional(),
+    maxBytes: z.number().int({ error: 'must be a whole number of bytes' }).positive({ error: 'must be at least 1' }).max(Number.MAX_SAFE_INTEGER).optional(),
+    timeouts: z
+      .strictObject({
+        connectMs: positiveMs(),
+        headersMs: positiveMs(),
+        bodyIdleMs: positiveMs(),
+        lowSpeedBytesPerSecond: z
+          .number()
+          .int({ error: 'must be a whole number' })
+          .nonnegative({ error: 'must be 0 or more' })
+          .max(Number.MAX_SAFE_INTEGER)
+          .optional(),
+        lowSpeedWindowMs: positiveMs(),
+      })
+      .optional(),
+    /** 1 is the highest; jobs without one run before any with one, as BullMQ orders them. */
+    priority: z
+      .number()
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1 (the highest priority)' })
+      .max(MAX_PRIORITY, { error: `must be at most ${MAX_PRIORITY}` })
+      .optional(),
+    delayMs: z
+      .number()
+      .int({ error: 'must be a whole number of milliseconds' })
+      .nonnegative({ error: 'must be 0 or more' })
+      .max(MAX_DELAY_MS, { error: `must be at most ${MAX_DELAY_MS} (30 days)` })
+      .optional(),
+    notBefore: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-12-01T08:00:00Z' }).optional(),
+    onConflict: z.enum(['rename', 'overwrite', 'fail'], { error: "must be 'rename', 'overwrite' or 'fail'" }).optional(),
+  })
   .refine((request) => request.delayMs === undefined || request.notBefore === undefined, {
     path: ['notBefore'],
     error: 'cannot be combined with delayMs: send one or the other',
@@ -189,7 +177,11 @@ export const DownloadRequest = z.strictObject({
     const sent = new Set(Object.keys(request.headers ?? {}).map((name) => name.toLowerCase()));
     for (const [index, name] of (request.crossOriginHeaders ?? []).entries()) {
       if (!sent.has(name.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', path: ['crossOriginHeaders', index], message: `names ${name}, which is not one of headers: list only headers the request sends` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['crossOriginHeaders', index],
+          message: `names ${name}, which is not one of headers: list only headers the request sends`,
+        });
       }
     }
   });

@@ -5,13 +5,16 @@ import { DownloadRequest } from '../src/schemas.js';
 const digest = (algorithm: string, encoding: 'hex' | 'base64' | 'base64url') => createHash(algorithm).update('ferry').digest(encoding);
 
 describe('DownloadRequest checksum', () => {
-  it.each(['sha256', 'sha512', 'sha1', 'md5'] as const)('normalises a %s digest given as hex, upper-case hex, base64 or base64url to lower-case hex', (algorithm) => {
-    const hex = digest(algorithm, 'hex');
-    for (const value of [hex, hex.toUpperCase(), digest(algorithm, 'base64'), digest(algorithm, 'base64url')]) {
-      const parsed = DownloadRequest.parse({ url: 'https://example.com/a', checksum: { algorithm, value } });
-      expect(parsed.checksum).toEqual({ algorithm, value: hex });
-    }
-  });
+  it.each(['sha256', 'sha512', 'sha1', 'md5'] as const)(
+    'normalises a %s digest given as hex, upper-case hex, base64 or base64url to lower-case hex',
+    (algorithm) => {
+      const hex = digest(algorithm, 'hex');
+      for (const value of [hex, hex.toUpperCase(), digest(algorithm, 'base64'), digest(algorithm, 'base64url')]) {
+        const parsed = DownloadRequest.parse({ url: 'https://example.com/a', checksum: { algorithm, value } });
+        expect(parsed.checksum).toEqual({ algorithm, value: hex });
+      }
+    },
+  );
 
   it('refuses a digest of another algorithm length', () => {
     const result = DownloadRequest.safeParse({ url: 'https://example.com/a', checksum: { algorithm: 'sha1', value: digest('sha256', 'hex') } });
@@ -30,15 +33,18 @@ describe('DownloadRequest url', () => {
     expect(DownloadRequest.safeParse({ url }).success).toBe(true);
   });
 
-  it.each(['ftp://example.com/a', 'file:///etc/passwd', 'javascript:alert(1)', 'example.com/a', '', `https://e.com/${'a'.repeat(2048)}`])('refuses %j', (url) => {
-    expect(DownloadRequest.safeParse({ url }).success).toBe(false);
-  });
+  it.each(['ftp://example.com/a', 'file:///etc/passwd', 'javascript:alert(1)', 'example.com/a', '', `https://e.com/${'a'.repeat(2048)}`])(
+    'refuses %j',
+    (url) => {
+      expect(DownloadRequest.safeParse({ url }).success).toBe(false);
+    },
+  );
 });
 
 describe('DownloadRequest crossOriginHeaders', () => {
   const headers = { 'X-Api-Key': 'k', 'X-Trace-Id': 't' };
 
-  it('accepts names of the request\'s own headers, in any case', () => {
+  it("accepts names of the request's own headers, in any case", () => {
     const parsed = DownloadRequest.parse({ url: 'https://example.com/a', headers, crossOriginHeaders: ['x-trace-id'] });
     expect(parsed.crossOriginHeaders).toEqual(['x-trace-id']);
   });
@@ -57,10 +63,15 @@ describe('DownloadRequest crossOriginHeaders', () => {
 describe('DownloadRequest headers', () => {
   const issuesOf = (headers: Record<string, string>) => DownloadRequest.safeParse({ url: 'https://example.com/a', headers }).error?.issues ?? [];
 
-  it.each(['\u0000', '\r', '\n', '\u000b', '\u000c', '\u001b', '\u007f', '\u0080', '\u0085', '\u009f'])('refuses a value with the control character %j, naming the header', (char) => {
-    const issues = issuesOf({ 'X-Token': `secret${char}` });
-    expect(issues.map((i) => [i.path, i.message])).toEqual([[['headers', 'X-Token'], expect.stringMatching(/^must not contain control characters: found U\+[0-9A-F]{4} at index 6$/)]]);
-  });
+  it.each(['\u0000', '\r', '\n', '\u000b', '\u000c', '\u001b', '\u007f', '\u0080', '\u0085', '\u009f'])(
+    'refuses a value with the control character %j, naming the header',
+    (char) => {
+      const issues = issuesOf({ 'X-Token': `secret${char}` });
+      expect(issues.map((i) => [i.path, i.message])).toEqual([
+        [['headers', 'X-Token'], expect.stringMatching(/^must not contain control characters: found U\+[0-9A-F]{4} at index 6$/)],
+      ]);
+    },
+  );
 
   it.each(['\u2028', '\u2029', '€', '😀'])('refuses a value with %j, which has no single byte to be sent as', (char) => {
     expect(issuesOf({ 'X-Token': char })[0]?.message).toMatch(/^must not contain characters beyond U\+00FF: found U\+[0-9A-F]{4,5} at index 0;/);

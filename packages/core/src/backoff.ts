@@ -17,12 +17,7 @@ export interface BackoffPolicy {
  * An origin's Retry-After wins over the computed delay (capped), plus up to 10 %
  * so that the jobs it rejected together do not all come back in the same instant.
  */
-export function computeBackoffDelay(
-  attemptsMade: number,
-  policy: BackoffPolicy,
-  retryAfterMs: number | undefined,
-  random: () => number = Math.random,
-): number {
+export function computeBackoffDelay(attemptsMade: number, policy: BackoffPolicy, retryAfterMs: number | undefined, random: () => number = Math.random): number {
   if (retryAfterMs !== undefined) {
     const wanted = Math.min(Math.max(0, retryAfterMs), policy.retryAfterMaxMs);
     return Math.round(Math.min(policy.retryAfterMaxMs, wanted + wanted * 0.1 * random()));

@@ -42,9 +42,7 @@ export const EnvSchema = z.object({
   /** Runtime mode. `production` refuses insecure defaults. */
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Redis that holds the queue. Unset under `npm start`: a private redis-server is started. */
-  REDIS_URL: z
-    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' })
-    .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' }).optional(),
   /** What to do when Redis may evict keys (anything but maxmemory-policy noeviction loses jobs). */
   FERRY_REDIS_EVICTION_CHECK: z.enum(['warn', 'refuse']).default('warn'),
   /** Key prefix for every key Ferry writes (BullMQ's `<prefix>:<queue>:…` and its own `<prefix>:<name>:…`), so several Ferry installs can share one Redis. */

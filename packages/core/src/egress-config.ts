@@ -45,10 +45,7 @@ export function parsePortList(text: string): PortRule[] {
     const from = Number(match?.[1]);
     const to = match?.[2] === undefined ? from : Number(match[2]);
     if (match === null || from < 1 || to > 65535 || from > to) {
-      throw new FerryError(
-        'FERRY_ERR_CONFIG',
-        `must be a comma-separated list of ports (1-65535) or ranges such as 8000-8999: "${entry}" is neither`,
-      );
+      throw new FerryError('FERRY_ERR_CONFIG', `must be a comma-separated list of ports (1-65535) or ranges such as 8000-8999: "${entry}" is neither`);
     }
     return from === to ? from : { from, to };
   });

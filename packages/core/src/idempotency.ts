@@ -97,7 +97,15 @@ return {"enqueue", existing}
 `;
 
 interface IdempotencyCommands {
-  ferryIdempotencyClaim(key: string, record: string, ttlSeconds: number, jobKeyPrefix: string, now: number, graceMs: number, ...fingerprints: string[]): Promise<[string, string]>;
+  ferryIdempotencyClaim(
+    key: string,
+    record: string,
+    ttlSeconds: number,
+    jobKeyPrefix: string,
+    now: number,
+    graceMs: number,
+    ...fingerprints: string[]
+  ): Promise<[string, string]>;
 }
 
 /**

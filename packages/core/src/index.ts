@@ -5,14 +5,7 @@ export { decodeFailureReason, encodeFailureReason, isCancellation } from './fail
 export { shownState } from './download-status.js';
 export { DownloadOutbox, outboxKey } from './download-outbox.js';
 export { DownloadIndex } from './download-index.js';
-export {
-  cancelledError,
-  controlChannel,
-  ControlMessage,
-  DownloadControl,
-  PAUSED_FOR_MS,
-  type ControlOutcome,
-} from './download-control.js';
+export { cancelledError, controlChannel, ControlMessage, DownloadControl, PAUSED_FOR_MS, type ControlOutcome } from './download-control.js';
 export { readControl, type ControlAction } from './control-field.js';
 export { loadDownloadStatus, type LoadedDownload } from './load-download-status.js';
 export { isId, newId } from './ids.js';

@@ -26,7 +26,11 @@ describe('summarizeMembers', () => {
 
   it('judges expired members by the outcome recorded when they ended', () => {
     const kept = row('expired', 0, null, { outcome: { state: 'completed', bytes: 8 } });
-    expect(summarizeMembers([kept, row('completed', 2, 2)], false)).toMatchObject({ state: 'completed', counts: { expired: 1, completed: 1 }, bytes: { received: 10, expected: 10 } });
+    expect(summarizeMembers([kept, row('completed', 2, 2)], false)).toMatchObject({
+      state: 'completed',
+      counts: { expired: 1, completed: 1 },
+      bytes: { received: 10, expected: 10 },
+    });
     const lost = row('expired', 0, null);
     expect(summarizeMembers([lost], false).state).toBe('completed_with_failures');
   });

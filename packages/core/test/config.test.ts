@@ -7,7 +7,17 @@ describe('loadConfig', () => {
   it('fills every setting with its documented default from an empty environment', () => {
     const config = loadConfig({}, '/srv/ferry');
     expect(config.redis.url).toBeUndefined();
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, bodyLimitBytes: 256 * 1024, keys: [], rateLimit: { max: 600, windowMs: 60_000 }, authFailureLimit: { max: 20, windowMs: 600_000 }, idempotencyTtlSeconds: 86_400, batchMaxSize: 10_000, batchBodyLimitBytes: 32 * 1024 * 1024 });
+    expect(config.api).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      bodyLimitBytes: 256 * 1024,
+      keys: [],
+      rateLimit: { max: 600, windowMs: 60_000 },
+      authFailureLimit: { max: 20, windowMs: 600_000 },
+      idempotencyTtlSeconds: 86_400,
+      batchMaxSize: 10_000,
+      batchBodyLimitBytes: 32 * 1024 * 1024,
+    });
     expect(config.dataDir).toBe('/srv/ferry/.ferry');
     expect(config.storageDir).toBe('/srv/ferry/.ferry/files');
     expect(config.retry).toEqual({ attempts: 5, backoffBaseMs: 1000, backoffMaxMs: 300_000, retryAfterMaxMs: 600_000 });
@@ -50,7 +60,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses a backoff base larger than its maximum', () => {
-    expect(() => loadConfig({ FERRY_BACKOFF_BASE_MS: '5000', FERRY_BACKOFF_MAX_MS: '1000' })).toThrow(/FERRY_BACKOFF_BASE_MS \(5000\) must not exceed FERRY_BACKOFF_MAX_MS/);
+    expect(() => loadConfig({ FERRY_BACKOFF_BASE_MS: '5000', FERRY_BACKOFF_MAX_MS: '1000' })).toThrow(
+      /FERRY_BACKOFF_BASE_MS \(5000\) must not exceed FERRY_BACKOFF_MAX_MS/,
+    );
   });
 
   it('refuses a dashboard password shorter than 12 characters', () => {
@@ -75,7 +87,9 @@ describe('FERRY_API_KEYS', () => {
   });
 
   it('refuses a raw key, a short hash or a repeated name, saying how to make an entry', () => {
-    expect(() => loadConfig({ FERRY_API_KEYS: 'fry_raw-key' })).toThrow(/FERRY_API_KEYS must be a comma-separated list of name:sha256 entries.*npm run api-key/);
+    expect(() => loadConfig({ FERRY_API_KEYS: 'fry_raw-key' })).toThrow(
+      /FERRY_API_KEYS must be a comma-separated list of name:sha256 entries.*npm run api-key/,
+    );
     expect(() => loadConfig({ FERRY_API_KEYS: 'ci:abc' })).toThrow(/name:sha256/);
     expect(() => loadConfig({ FERRY_API_KEYS: `ci:${hash},ci:${hash}` })).toThrow(/names the key "ci" twice/);
   });

@@ -15,7 +15,8 @@ function messageOf(run: () => unknown): string {
 
 describe('parseCidrList', () => {
   it('writes each network in canonical form', () => expect(parseCidrList('FD00::/8,0.0.0.0/0')).toEqual(['fd00::/8', '0.0.0.0/0']));
-  it('names the bad entry', () => expect(messageOf(() => parseCidrList('10.0.0.0/8, 300.0.0.0/8'))).toMatch(/"300\.0\.0\.0\/8" does not start with an IP address/));
+  it('names the bad entry', () =>
+    expect(messageOf(() => parseCidrList('10.0.0.0/8, 300.0.0.0/8'))).toMatch(/"300\.0\.0\.0\/8" does not start with an IP address/));
 });
 
 describe('parseHostList', () => {

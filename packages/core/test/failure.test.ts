@@ -6,7 +6,11 @@ describe('failure reasons', () => {
   it('round-trip the code, the message and whether it was retryable', () => {
     const reason = encodeFailureReason(new FerryError('FERRY_ERR_ORIGIN_REJECTED', 'origin answered 404 Not Found for http://x/'));
     expect(reason).toBe('FERRY_ERR_ORIGIN_REJECTED: origin answered 404 Not Found for http://x/');
-    expect(decodeFailureReason(reason)).toEqual({ code: 'FERRY_ERR_ORIGIN_REJECTED', message: 'origin answered 404 Not Found for http://x/', retryable: false });
+    expect(decodeFailureReason(reason)).toEqual({
+      code: 'FERRY_ERR_ORIGIN_REJECTED',
+      message: 'origin answered 404 Not Found for http://x/',
+      retryable: false,
+    });
   });
 
   it('recognise BullMQ stalled-job failures', () => {

@@ -52,7 +52,10 @@ describe('when a graceful cleanup step throws', () => {
   it('lets the other steps of its group finish, and runs the next group after them', async () => {
     const ran: string[] = [];
     const { shutdown, stopped } = shutdownWith({
-      graceful: [[step('close download worker', ran, fails('boom')), step('close callback worker', ran, () => new Promise((r) => setTimeout(r, 20)))], step('close queues', ran)],
+      graceful: [
+        [step('close download worker', ran, fails('boom')), step('close callback worker', ran, () => new Promise((r) => setTimeout(r, 20)))],
+        step('close queues', ran),
+      ],
       force: [],
     });
 

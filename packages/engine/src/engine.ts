@@ -185,10 +185,12 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, htt
     const range = response === undefined ? undefined : continuationOf(response, checkpoint);
     if (response !== undefined && range !== undefined) {
       const digests = digestsFor(request, ctx);
-      const part = await ctx.storage.resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk)).catch(async (err: unknown) => {
-        await response.body.dump();
-        throw err;
-      });
+      const part = await ctx.storage
+        .resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk))
+        .catch(async (err: unknown) => {
+          await response.body.dump();
+          throw err;
+        });
       if (part !== undefined) return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete };
       await response.body.dump();
     } else {

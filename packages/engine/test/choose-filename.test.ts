@@ -35,15 +35,11 @@ describe('chooseFilename', () => {
     });
 
     it('uses the last segment of the request URL when the final URL has none', () => {
-      expect(chooseFilename({ ...all, requested: undefined, contentDisposition: undefined, finalUrl: 'https://cdn.example.test/' })).toBe(
-        'request-name.tar',
-      );
+      expect(chooseFilename({ ...all, requested: undefined, contentDisposition: undefined, finalUrl: 'https://cdn.example.test/' })).toBe('request-name.tar');
     });
 
     it('uses the job id when no URL has a path segment', () => {
-      expect(
-        chooseFilename({ jobId, contentType: null, finalUrl: 'https://cdn.example.test/', requestUrl: 'https://example.test/' }),
-      ).toBe('42');
+      expect(chooseFilename({ jobId, contentType: null, finalUrl: 'https://cdn.example.test/', requestUrl: 'https://example.test/' })).toBe('42');
     });
   });
 
@@ -64,8 +60,7 @@ describe('chooseFilename', () => {
   });
 
   describe('with a hostile Content-Disposition', () => {
-    const choose = (contentDisposition: string, contentType?: string) =>
-      chooseFilename({ contentDisposition, contentType, finalUrl, requestUrl, jobId });
+    const choose = (contentDisposition: string, contentType?: string) => chooseFilename({ contentDisposition, contentType, finalUrl, requestUrl, jobId });
 
     it('keeps the name inside the storage directory', () => {
       expect(choose('attachment; filename="../../etc/passwd"')).toBe('.._.._etc_passwd');
@@ -101,7 +96,7 @@ describe('chooseFilename', () => {
     });
 
     it('falls back to filename when filename* sanitizes to nothing', () => {
-      expect(choose("attachment; filename*=UTF-8''%2e%2e; filename=\"report.pdf\"")).toBe('report.pdf');
+      expect(choose('attachment; filename*=UTF-8\'\'%2e%2e; filename="report.pdf"')).toBe('report.pdf');
     });
 
     it('falls through to the URL when the header is unusable', () => {
@@ -147,9 +142,7 @@ describe('chooseFilename', () => {
   describe('with a Content-Type', () => {
     it('adds an extension to a derived name that has none', () => {
       expect(chooseFilename({ finalUrl: 'https://x.test/export', contentType: 'text/csv', jobId })).toBe('export.csv');
-      expect(chooseFilename({ contentDisposition: 'attachment; filename=report', contentType: 'application/pdf', jobId })).toBe(
-        'report.pdf',
-      );
+      expect(chooseFilename({ contentDisposition: 'attachment; filename=report', contentType: 'application/pdf', jobId })).toBe('report.pdf');
       expect(chooseFilename({ contentType: 'application/json; charset=utf-8', jobId })).toBe('42.json');
     });
 

@@ -122,7 +122,10 @@ describe('when the request carries a checksum', () => {
     ['md5', 'base64'],
   ] as const)('completes when a matching %s digest in %s is given', async (algorithm, encoding) => {
     const bytes = randomBytes(70_000);
-    const { result } = await attempt({ url: origin.route(`/digest/${algorithm}-${encoding}`, serveBytes(bytes)), checksum: { algorithm, value: digest(algorithm, bytes, encoding) } });
+    const { result } = await attempt({
+      url: origin.route(`/digest/${algorithm}-${encoding}`, serveBytes(bytes)),
+      checksum: { algorithm, value: digest(algorithm, bytes, encoding) },
+    });
     expect(result?.digest).toEqual({ algorithm, value: digest(algorithm, bytes, 'hex') });
     expect(result?.sha256).toBe(sha256(bytes));
   });
@@ -130,7 +133,10 @@ describe('when the request carries a checksum', () => {
   it.each(['sha256', 'sha512', 'sha1', 'md5'] as const)('fails permanently and publishes nothing when a %s digest does not match', async (algorithm) => {
     const bytes = randomBytes(4096);
     const wrong = digest(algorithm, Buffer.from('something else'), 'hex');
-    const { error } = await attempt({ url: origin.route(`/wrong/${algorithm}.bin`, serveBytes(bytes, { etag: '"w"' })), checksum: { algorithm, value: wrong } });
+    const { error } = await attempt({
+      url: origin.route(`/wrong/${algorithm}.bin`, serveBytes(bytes, { etag: '"w"' })),
+      checksum: { algorithm, value: wrong },
+    });
     expect(error).toMatchObject({ code: 'FERRY_ERR_CHECKSUM_MISMATCH', retryable: false, data: { expected: wrong, actual: digest(algorithm, bytes, 'hex') } });
     expect(await published()).toEqual([]);
     expect(await partsLeft()).toEqual([]);
@@ -148,7 +154,9 @@ describe('when the body ends early', () => {
   });
 
   it('stores exactly the declared bytes when the origin sends more than its Content-Length', async () => {
-    const { result } = await attempt({ url: origin.route('/long.txt', rawResponse('HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789EXTRA-GARBAGE')) });
+    const { result } = await attempt({
+      url: origin.route('/long.txt', rawResponse('HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789EXTRA-GARBAGE')),
+    });
     expect(result).toMatchObject({ bytes: 10, sha256: sha256('0123456789') });
   });
 
@@ -222,7 +230,10 @@ describe('when a file is larger than maxBytes', () => {
   ])('stops at the limit %s sets without Content-Length, and the part never outgrows it', async (_who, request, context) => {
     const measuring = measuringStorage(storage);
     const bytes = randomBytes(8 * MiB);
-    const { error } = await attempt({ url: origin.route('/too-big/chunked.bin', serveBytes(bytes, { chunked: true })), ...request }, { ...context, storage: measuring.storage });
+    const { error } = await attempt(
+      { url: origin.route('/too-big/chunked.bin', serveBytes(bytes, { chunked: true })), ...request },
+      { ...context, storage: measuring.storage },
+    );
     expect(error).toMatchObject({ code: 'FERRY_ERR_TOO_LARGE', retryable: false, data: { maxBytes: 2 * MiB } });
     expect(measuring.largestPart()).toBeGreaterThan(0);
     expect(measuring.largestPart()).toBeLessThanOrEqual(2 * MiB);
@@ -350,7 +361,11 @@ describe('when the file changes within the second its Last-Modified names', () =
     // Written in the second it is served: a change later in that second keeps its Last-Modified (RFC 9110 §8.8.2.2).
     const second = 'Fri, 04 Dec 2026 03:00:00 GMT';
     const dated = { lastModified: second, headers: { date: second } };
-    const url = origin.route('/same-second.bin', serveBytes(versionA, { ...dated, closeAfterBytes: 2 * MiB }), serveBytes(versionB, { ...dated, range: 'unconditional' }));
+    const url = origin.route(
+      '/same-second.bin',
+      serveBytes(versionA, { ...dated, closeAfterBytes: 2 * MiB }),
+      serveBytes(versionB, { ...dated, range: 'unconditional' }),
+    );
     const interrupted = await attempt({ url });
     expect(interrupted.error?.code).toBe('FERRY_ERR_TRUNCATED');
     expect(interrupted.checkpoint()).toBeUndefined();
@@ -363,7 +378,13 @@ describe('when the file changes within the second its Last-Modified names', () =
 });
 
 describe('when the origin redirects', () => {
-  const callerHeaders = { Authorization: 'Bearer s3cr3t', Cookie: 'session=s3cr3t', 'X-Api-Key': 'key-s3cr3t', 'Private-Token': 'token-s3cr3t', 'X-Trace-Id': 'trace-7' };
+  const callerHeaders = {
+    Authorization: 'Bearer s3cr3t',
+    Cookie: 'session=s3cr3t',
+    'X-Api-Key': 'key-s3cr3t',
+    'Private-Token': 'token-s3cr3t',
+    'X-Trace-Id': 'trace-7',
+  };
 
   it("sends none of the caller's headers to another origin but those crossOriginHeaders names", async () => {
     const target = elsewhere.route('/elsewhere.bin', serveBytes(Buffer.from('moved away')));
@@ -372,7 +393,11 @@ describe('when the origin redirects', () => {
     const { result } = await attempt({ url, headers: callerHeaders, crossOriginHeaders: ['x-trace-id'] });
 
     expect(result).toMatchObject({ filename: 'elsewhere.bin', sha256: sha256('moved away') });
-    expect(origin.exchanges('/to-elsewhere')[0]?.headers).toMatchObject({ authorization: 'Bearer s3cr3t', 'x-api-key': 'key-s3cr3t', 'private-token': 'token-s3cr3t' });
+    expect(origin.exchanges('/to-elsewhere')[0]?.headers).toMatchObject({
+      authorization: 'Bearer s3cr3t',
+      'x-api-key': 'key-s3cr3t',
+      'private-token': 'token-s3cr3t',
+    });
     const forwarded = elsewhere.exchanges('/elsewhere.bin')[0]?.headers ?? {};
     expect(forwarded['x-trace-id']).toBe('trace-7');
     for (const name of ['authorization', 'cookie', 'x-api-key', 'private-token']) expect(forwarded[name], name).toBeUndefined();

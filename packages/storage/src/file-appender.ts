@@ -158,13 +158,15 @@ export class FileAppender {
     if (this.#sinceSync < SYNC_EVERY_BYTES || this.#syncing !== undefined) return;
     this.#sinceSync = 0;
     // Only a head start for the final fsync, which reports any error: a failure here changes nothing.
-    this.#syncing = this.handle.then((handle) => handle.datasync()).then(
-      () => {
-        this.#syncing = undefined;
-      },
-      () => {
-        this.#syncing = undefined;
-      },
-    );
+    this.#syncing = this.handle
+      .then((handle) => handle.datasync())
+      .then(
+        () => {
+          this.#syncing = undefined;
+        },
+        () => {
+          this.#syncing = undefined;
+        },
+      );
   }
 }

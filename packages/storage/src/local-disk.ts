@@ -40,7 +40,7 @@ const versionOf = (stats: BigIntStats): string => `${stats.ino}-${stats.size}-${
 async function sha256Of(handle: FileHandle): Promise<string> {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  for (let position = 0; ; ) {
+  for (let position = 0; ;) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
     if (bytesRead === 0) return hash.digest('hex');
     hash.update(buffer.subarray(0, bytesRead));
@@ -244,7 +244,10 @@ export class LocalDiskStorage implements Storage {
   async resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void): Promise<PartWriter | undefined> {
     if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
     const previous = path.join(this.partsDir, checkpoint.part);
-    const size = await stat(previous).then((s) => s.size, () => -1);
+    const size = await stat(previous).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (size < checkpoint.bytes) return undefined;
     const part = await this.openPart(jobId, attempt);
     try {
@@ -272,7 +275,10 @@ export class LocalDiskStorage implements Storage {
     });
     const parts: StoredPart[] = [];
     for (const name of names.filter((n) => n.endsWith(PART_SUFFIX))) {
-      const modifiedAt = await stat(path.join(this.partsDir, name)).then((s) => s.mtimeMs, () => undefined);
+      const modifiedAt = await stat(path.join(this.partsDir, name)).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      );
       if (modifiedAt !== undefined) parts.push({ name, jobId: name.slice(0, name.indexOf('.')), modifiedAt });
     }
     return parts;

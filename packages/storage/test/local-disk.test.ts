@@ -17,7 +17,13 @@ async function tempStorage(): Promise<{ storage: LocalDiskStorage; root: string;
 
 runStorageContract('LocalDiskStorage', tempStorage);
 
-async function publish(storage: LocalDiskStorage, namespace: string, filename: string, text: string, policy: 'rename' | 'overwrite' | 'fail' = 'rename'): Promise<StoredFile> {
+async function publish(
+  storage: LocalDiskStorage,
+  namespace: string,
+  filename: string,
+  text: string,
+  policy: 'rename' | 'overwrite' | 'fail' = 'rename',
+): Promise<StoredFile> {
   const part = await storage.openPart(`job-${Math.random()}`, 1);
   part.write(Buffer.from(text));
   return part.commit({ namespace, filename, policy });
@@ -75,7 +81,10 @@ describe('LocalDiskStorage on disk', () => {
   it('says missing for a file deleted from the disk', async () => {
     const mine = await publish(storage, 'a', 'file.txt', 'mine');
     await rm(new URL(mine.location));
-    expect(await storage.openStored({ namespace: 'a', location: mine.location, version: mine.version, sha256: sha256('mine') })).toEqual({ found: false, why: 'missing' });
+    expect(await storage.openStored({ namespace: 'a', location: mine.location, version: mine.version, sha256: sha256('mine') })).toEqual({
+      found: false,
+      why: 'missing',
+    });
   });
 
   it('makes a namespace directory removed since the last publish again', async () => {

@@ -40,20 +40,22 @@ function successResponse({ description, body, headers }: SuccessResponse): OpenA
 
 function parameters(operation: Operation): Array<OpenAPIV3_1.ParameterObject | OpenAPIV3_1.ReferenceObject> {
   const thing = operation.tag === 'batches' ? 'batch' : 'download';
-  const inPath = [...operation.path.matchAll(/\{(\w+)\}/g)].map(
-    ([, name]): OpenAPIV3_1.ParameterObject => ({ name: name!, in: 'path', required: true, description: `The ${thing}'s id, as its POST answered it; any other text is 404.`, schema: { type: 'string', format: 'uuid' } }),
-  );
+  const inPath = [...operation.path.matchAll(/\{(\w+)\}/g)].map(([, name]): OpenAPIV3_1.ParameterObject => ({
+    name: name!,
+    in: 'path',
+    required: true,
+    description: `The ${thing}'s id, as its POST answered it; any other text is 404.`,
+    schema: { type: 'string', format: 'uuid' },
+  }));
   const query = operation.query === undefined ? undefined : querySchema(operation.query);
-  const inQuery = Object.entries(query?.properties ?? {}).map(
-    ([name, schema]): OpenAPIV3_1.ParameterObject => ({
-      name,
-      in: 'query',
-      required: query?.required?.includes(name) ?? false,
-      description: QUERY_DESCRIPTIONS[name],
-      // openapi-types gives a 3.1 parameter 3.0's schema type.
-      schema: schema as OpenAPIV3_1.ParameterObject['schema'],
-    }),
-  );
+  const inQuery = Object.entries(query?.properties ?? {}).map(([name, schema]): OpenAPIV3_1.ParameterObject => ({
+    name,
+    in: 'query',
+    required: query?.required?.includes(name) ?? false,
+    description: QUERY_DESCRIPTIONS[name],
+    // openapi-types gives a 3.1 parameter 3.0's schema type.
+    schema: schema as OpenAPIV3_1.ParameterObject['schema'],
+  }));
   const headers = (operation.headers ?? []).map((name) => ({ $ref: `#/components/parameters/${name}` }));
   return [...inPath, ...inQuery, ...headers];
 }

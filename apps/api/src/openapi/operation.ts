@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import type { ErrorCode } from '@ferry/contract';
 
 /** Headers the document defines once (components/headers) and responses name. */
-export type ResponseHeader = 'Location' | 'Retry-After' | 'WWW-Authenticate' | 'ETag' | 'Accept-Ranges' | 'Content-Range' | 'Content-Disposition' | 'Content-Length';
+export type ResponseHeader =
+  'Location' | 'Retry-After' | 'WWW-Authenticate' | 'ETag' | 'Accept-Ranges' | 'Content-Range' | 'Content-Disposition' | 'Content-Length';
 
 /** Request headers the document defines once (components/parameters). */
 export type RequestHeader = 'Idempotency-Key' | 'Range' | 'If-Range' | 'If-None-Match' | 'If-Match' | 'If-Unmodified-Since';

@@ -35,11 +35,23 @@ const DOWNLOAD_EVENTS: DownloadEvent[] = [
   {
     type: 'completed',
     id: ID,
-    result: { location: 'file:///srv/ferry/files/data.csv', filename: 'data.csv', bytes: 1048576, sha256: '…', digest: null, contentType: 'text/csv', etag: null, lastModified: null },
+    result: {
+      location: 'file:///srv/ferry/files/data.csv',
+      filename: 'data.csv',
+      bytes: 1048576,
+      sha256: '…',
+      digest: null,
+      contentType: 'text/csv',
+      etag: null,
+      lastModified: null,
+    },
   },
 ];
 /** What the POST and control routes answer, with the state each one leaves the download in. */
-const accepted = (state: DownloadAccepted['state']): SuccessBody => ({ json: DownloadAccepted, example: { id: ID, state, url: 'https://example.com/data.csv' } satisfies DownloadAccepted });
+const accepted = (state: DownloadAccepted['state']): SuccessBody => ({
+  json: DownloadAccepted,
+  example: { id: ID, state, url: 'https://example.com/data.csv' } satisfies DownloadAccepted,
+});
 const BATCH_EVENT: BatchProgressEvent = {
   type: 'batch',
   id: 'b7a2d3c4-5e6f-4a1b-8c9d-0e1f2a3b4c5d',
@@ -77,12 +89,21 @@ export const OPERATIONS: readonly Operation[] = [
     body: DownloadRequest,
     headers: ['Idempotency-Key'],
     responses: {
-      202: { description: 'Enqueued (`delayed` with `delayMs` or `notBefore`); `Location` is the status URL.', body: accepted('queued'), headers: ['Location'] },
-      200: { description: 'An `Idempotency-Key` replay: the download the first request made, in its state now.', body: accepted('completed'), headers: ['Location'] },
+      202: {
+        description: 'Enqueued (`delayed` with `delayMs` or `notBefore`); `Location` is the status URL.',
+        body: accepted('queued'),
+        headers: ['Location'],
+      },
+      200: {
+        description: 'An `Idempotency-Key` replay: the download the first request made, in its state now.',
+        body: accepted('completed'),
+        headers: ['Location'],
+      },
     },
     errors: {
       FERRY_ERR_VALIDATION: BAD_BODY,
-      FERRY_ERR_BLOCKED_DESTINATION: 'the URL (or callbackUrl) shows a destination workers may not reach: a non-public address, a port other than 80/443, a user name…',
+      FERRY_ERR_BLOCKED_DESTINATION:
+        'the URL (or callbackUrl) shows a destination workers may not reach: a non-public address, a port other than 80/443, a user name…',
       FERRY_ERR_IDEMPOTENCY_CONFLICT: 'the Idempotency-Key was used, by this API key, for a different body',
       FERRY_ERR_PAYLOAD_TOO_LARGE: 'the body is larger than FERRY_API_BODY_LIMIT_BYTES',
       FERRY_ERR_UNSUPPORTED_MEDIA_TYPE: NOT_JSON,
@@ -101,7 +122,9 @@ export const OPERATIONS: readonly Operation[] = [
       'With a filter a page can hold fewer than `limit` items and still have a `nextCursor`.',
     query: ListQuery,
     responses: { 200: { description: 'A page of downloads.', body: { json: DownloadList } } },
-    errors: { FERRY_ERR_VALIDATION: `a query parameter is not valid (an unknown state, a limit outside 1-${MAX_PAGE_LIMIT}, a cursor that was not a nextCursor, an unknown parameter)` },
+    errors: {
+      FERRY_ERR_VALIDATION: `a query parameter is not valid (an unknown state, a limit outside 1-${MAX_PAGE_LIMIT}, a cursor that was not a nextCursor, an unknown parameter)`,
+    },
   },
   {
     method: 'get',
@@ -166,11 +189,15 @@ export const OPERATIONS: readonly Operation[] = [
     description:
       "Streams the stored file with the origin's `Content-Type`, `Content-Length`, `ETag` and `Content-Disposition: attachment`. " +
       '**Range**: `Range: bytes=…` (one range) answers `206` with `Content-Range`; `If-Range` with the `ETag` makes the range conditional on the file being the same. ' +
-      '`If-None-Match` with the `ETag` answers `304` when the file has not changed. The API must see the workers\' storage directory (`FERRY_STORAGE_DIR`).',
+      "`If-None-Match` with the `ETag` answers `304` when the file has not changed. The API must see the workers' storage directory (`FERRY_STORAGE_DIR`).",
     headers: ['Range', 'If-Range', 'If-None-Match', 'If-Match', 'If-Unmodified-Since'],
     responses: {
       200: { description: 'The whole file.', body: { file: true }, headers: ['Content-Length', 'ETag', 'Accept-Ranges', 'Content-Disposition'] },
-      206: { description: 'The requested range.', body: { file: true }, headers: ['Content-Range', 'Content-Length', 'ETag', 'Accept-Ranges', 'Content-Disposition'] },
+      206: {
+        description: 'The requested range.',
+        body: { file: true },
+        headers: ['Content-Range', 'Content-Length', 'ETag', 'Accept-Ranges', 'Content-Disposition'],
+      },
       304: { description: 'Not modified: `If-None-Match` matched the `ETag`.', headers: ['ETag'] },
     },
     errors: {
@@ -208,7 +235,13 @@ export const OPERATIONS: readonly Operation[] = [
       'A batch holds at most `FERRY_BATCH_MAX_SIZE` downloads and its body at most `FERRY_BATCH_BODY_LIMIT_BYTES`. ' +
       '`callbackUrl` is called once, when every download of the batch has ended.',
     body: BatchRequest,
-    responses: { 202: { description: 'Enqueued; `downloads` are the ids in request order, `Location` the batch status URL.', body: { json: BatchAccepted }, headers: ['Location'] } },
+    responses: {
+      202: {
+        description: 'Enqueued; `downloads` are the ids in request order, `Location` the batch status URL.',
+        body: { json: BatchAccepted },
+        headers: ['Location'],
+      },
+    },
     errors: {
       FERRY_ERR_VALIDATION:
         `${BAD_BODY}. Also for more than FERRY_BATCH_MAX_SIZE downloads, an \`idempotencyKey\` on an item, or a URL workers may not reach ` +
@@ -226,11 +259,14 @@ export const OPERATIONS: readonly Operation[] = [
     description:
       '`counts` has one number per member state (`expired` for members retention removed), read from the live jobs. ' +
       '`state` is `running` until no member is waiting or running, then `completed`, or `completed_with_failures` if any member failed or was cancelled; `cancelled` once the batch itself is. ' +
-      '`bytes.expected` is `null` while any running member\'s size is unknown. `members.items` are in request order. ' +
+      "`bytes.expected` is `null` while any running member's size is unknown. `members.items` are in request order. " +
       '**Cursor pagination**: pass `members.nextCursor` as `cursor` for the next page of members; it is `null` on the last page.',
     query: BatchQuery,
     responses: { 200: { description: 'The batch.', body: { json: BatchStatus } } },
-    errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND, FERRY_ERR_VALIDATION: `a query parameter is not valid (a limit outside 1-${MAX_PAGE_LIMIT}, a cursor that was not a nextCursor)` },
+    errors: {
+      FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND,
+      FERRY_ERR_VALIDATION: `a query parameter is not valid (a limit outside 1-${MAX_PAGE_LIMIT}, a cursor that was not a nextCursor)`,
+    },
   },
   {
     method: 'delete',
@@ -241,7 +277,9 @@ export const OPERATIONS: readonly Operation[] = [
     description:
       'Cancels every member that has not ended, as `DELETE /v1/downloads/{id}` would (waiting ones at once, active ones by their workers); members that completed stay completed. ' +
       '`finishedAt` is set once the last active member has stopped; then the `batch.completed` callback (with `state: "cancelled"`) is sent. Cancelling a cancelled batch again answers the same.',
-    responses: { 202: { description: 'The batch, now `state: "cancelled"`, with its first page of members.', body: { json: BatchStatus }, headers: ['Location'] } },
+    responses: {
+      202: { description: 'The batch, now `state: "cancelled"`, with its first page of members.', body: { json: BatchStatus }, headers: ['Location'] },
+    },
     errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND, FERRY_ERR_WRONG_STATE: 'the batch has ended on its own: there is nothing left to cancel' },
   },
   {
@@ -251,10 +289,12 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'batches',
     summary: "A batch's events, live",
     description:
-      "Server-Sent Events, framed as for a download. First every member as its own stream would open (`state`, then its final event if it has ended, or its bytes so far), " +
+      'Server-Sent Events, framed as for a download. First every member as its own stream would open (`state`, then its final event if it has ended, or its bytes so far), ' +
       'so members that changed while no stream was open are known at once; then a `batch` event with the counts as they are, the live events of every member, ' +
       'and a `batch` event with fresh counts after members end. The last event is a `batch` event with the final state, then the stream ends.',
-    responses: { 200: { description: 'An event stream.', body: { events: [DownloadEvent, BatchProgressEvent], example: sse([...DOWNLOAD_EVENTS, BATCH_EVENT]) } } },
+    responses: {
+      200: { description: 'An event stream.', body: { events: [DownloadEvent, BatchProgressEvent], example: sse([...DOWNLOAD_EVENTS, BATCH_EVENT]) } },
+    },
     errors: { FERRY_ERR_NOT_FOUND: BATCH_NOT_FOUND },
   },
   {

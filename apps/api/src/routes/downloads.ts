@@ -3,14 +3,7 @@ import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { DownloadRequest, ListQuery } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
-import {
-  type BatchStore,
-  type DownloadControl,
-  type DownloadOutbox,
-  type DownloadIndex,
-  type HeaderSealer,
-  type IdempotencyStore,
-} from '@ferry/core';
+import { type BatchStore, type DownloadControl, type DownloadOutbox, type DownloadIndex, type HeaderSealer, type IdempotencyStore } from '@ferry/core';
 import { acceptDownload, idempotencyKeyOf } from '../accept-download.js';
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { downloadAnswer, type DownloadAnswer } from '../download-answer.js';

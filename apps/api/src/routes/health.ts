@@ -16,10 +16,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
   /** Ready to accept downloads: Redis answers. */
   app.get('/readyz', async (_request, reply) => {
     try {
-      await Promise.race([
-        redis.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), READY_TIMEOUT_MS).unref()),
-      ]);
+      await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), READY_TIMEOUT_MS).unref())]);
       return { status: 'ready' };
     } catch (cause) {
       return sendError(reply, new FerryError('FERRY_ERR_REDIS_UNAVAILABLE', 'Redis is unreachable', { cause }));

@@ -32,7 +32,9 @@ export async function batch(ctx: Context, file: string | undefined, wait: boolea
     for (const issue of err.issues) {
       const member = /^downloads\.(\d+)(?:\.(.*))?$/.exec(issue.path);
       const entry = member === null ? undefined : entries[Number(member[1])];
-      ctx.err.write(entry === undefined ? `  ${issue.path} ${issue.message}\n` : `  ${file}:${entry.line}: ${entry.url}: ${member?.[2] ?? ''} ${issue.message}\n`);
+      ctx.err.write(
+        entry === undefined ? `  ${issue.path} ${issue.message}\n` : `  ${file}:${entry.line}: ${entry.url}: ${member?.[2] ?? ''} ${issue.message}\n`,
+      );
     }
     return EXIT.failed;
   }

@@ -19,7 +19,9 @@ export async function status(ctx: Context, id: string | undefined): Promise<numb
   if (id === undefined) throw new UsageError('status needs a download id: ferry status <id>');
   const s = await ctx.client.get(id, { signal: ctx.signal });
   const { receivedBytes, totalBytes } = s.progress;
-  const progress = totalBytes ? `${formatBytes(receivedBytes)} / ${formatBytes(totalBytes)} (${Math.floor((receivedBytes / totalBytes) * 100)}%)` : formatBytes(receivedBytes);
+  const progress = totalBytes
+    ? `${formatBytes(receivedBytes)} / ${formatBytes(totalBytes)} (${Math.floor((receivedBytes / totalBytes) * 100)}%)`
+    : formatBytes(receivedBytes);
   const fields: Array<[string, string | null | undefined]> = [
     ['id', s.id],
     ['url', s.url],

@@ -41,7 +41,6 @@ interface BatchStoreOptions {
   readonly ttlSeconds: number;
 }
 
-
 // Members read per script call: short enough not to hold Redis up, few enough calls for 10,000 members.
 const CHUNK = 1000;
 
@@ -127,8 +126,18 @@ export class BatchStore {
     for (let from = start; from <= stop; from += CHUNK) {
       chunks.push(
         this.#redis.ferryBatchMemberStates(
-          members, outcomes, q.keys['completed']!, q.keys['failed']!, q.keys['delayed']!, q.keys['prioritized']!, q.keys['active']!,
-          q.toKey(''), from, Math.min(stop, from + CHUNK - 1), CONTROL_FIELD, CANCELLED_REASON_PREFIX,
+          members,
+          outcomes,
+          q.keys['completed']!,
+          q.keys['failed']!,
+          q.keys['delayed']!,
+          q.keys['prioritized']!,
+          q.keys['active']!,
+          q.toKey(''),
+          from,
+          Math.min(stop, from + CHUNK - 1),
+          CONTROL_FIELD,
+          CANCELLED_REASON_PREFIX,
         ),
       );
     }
@@ -194,7 +203,13 @@ export class BatchStore {
     if (typeof batchId !== 'string') return;
     // What it received: its result's size once completed, else as far as it got.
     const bytes = status.result?.bytes ?? status.progress.receivedBytes;
-    const reply = await this.#redis.ferryBatchRecordOutcome(...this.#keys(batchId), status.id, `${status.state}:${bytes}`, Date.now(), this.#options.ttlSeconds);
+    const reply = await this.#redis.ferryBatchRecordOutcome(
+      ...this.#keys(batchId),
+      status.id,
+      `${status.state}:${bytes}`,
+      Date.now(),
+      this.#options.ttlSeconds,
+    );
     if (reply === 'ended') await this.#queueCallback(batchId);
   }
 

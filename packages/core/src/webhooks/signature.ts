@@ -5,7 +5,9 @@ import { secretBytes } from './secrets.js';
 const signedContent = (id: string, timestamp: number, body: string) => `${id}.${timestamp}.${body}`;
 
 function sign(secret: string, id: string, timestamp: number, body: string): string {
-  return createHmac('sha256', secretBytes(secret)).update(signedContent(id, timestamp, body)).digest('base64');
+  return createHmac('sha256', secretBytes(secret))
+    .update(signedContent(id, timestamp, body))
+    .digest('base64');
 }
 
 /**

@@ -60,7 +60,11 @@ export function createGuardedLookup(policy: EgressPolicy, resolve: Resolver = sy
         const usable = family === undefined ? answers : answers.filter((answer) => answer.family === family);
         const [first] = usable;
         if (first === undefined) return callback(notFound(hostname), '');
-        if (options.all === true) return callback(null, usable.map(({ address, family }): LookupAddress => ({ address, family })));
+        if (options.all === true)
+          return callback(
+            null,
+            usable.map(({ address, family }): LookupAddress => ({ address, family })),
+          );
         return callback(null, first.address, first.family);
       },
       (err: NodeJS.ErrnoException) => callback(err, ''),

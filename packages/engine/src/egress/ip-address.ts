@@ -42,7 +42,7 @@ function ipv6Hextets(text: string): number[] | undefined {
 export function formatIPv6(hextets: readonly number[]): string {
   let bestStart = -1;
   let bestLength = 1;
-  for (let start = 0; start < hextets.length; ) {
+  for (let start = 0; start < hextets.length;) {
     let end = start;
     while (end < hextets.length && hextets[end] === 0) end += 1;
     if (end - start > bestLength) [bestStart, bestLength] = [start, end - start];

@@ -116,7 +116,10 @@ function decodeExtValue(extValue: string): string | undefined {
   if (match === null) return undefined;
   const [, charset = '', encoded = ''] = match;
   if (!EXT_VALUE_CHARS.test(encoded)) return undefined;
-  const bytes = Buffer.from(encoded.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  const bytes = Buffer.from(
+    encoded.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+    'latin1',
+  );
   // RFC 8187 requires UTF-8 and allows ISO-8859-1; guessing at any other charset could mis-decode into a path.
   switch (charset.toLowerCase()) {
     case 'utf-8':

@@ -71,7 +71,11 @@ export async function startOrigin(host: string, port = 0, headers: Record<string
  * An origin on `originHost` and a canary on `canaryHost` sharing one port, so a
  * single URL can reach either depending only on which address DNS gave.
  */
-export async function startOriginAndCanary(originHost: string, canaryHost: string, headers: Record<string, string> = {}): Promise<{ origin: Origin; canary: Canary }> {
+export async function startOriginAndCanary(
+  originHost: string,
+  canaryHost: string,
+  headers: Record<string, string> = {},
+): Promise<{ origin: Origin; canary: Canary }> {
   for (let tries = 0; ; tries += 1) {
     const origin = await startOrigin(originHost, 0, headers);
     try {

@@ -126,8 +126,12 @@ describe('checkUrl', () => {
     });
 
     it('names the setting that would let a port or a loopback name through', () => {
-      expect(refusalOf(() => check('http://93.184.215.14:8080/')).message).toMatch(/^destination refused \(port\): port 8080 is not allowed; .* FERRY_EGRESS_ALLOW_PORTS$/);
-      expect(refusalOf(() => check('http://localhost/')).message).toMatch(/^destination refused \(loopback\): localhost is a loopback name; .* FERRY_EGRESS_ALLOW_HOSTS$/);
+      expect(refusalOf(() => check('http://93.184.215.14:8080/')).message).toMatch(
+        /^destination refused \(port\): port 8080 is not allowed; .* FERRY_EGRESS_ALLOW_PORTS$/,
+      );
+      expect(refusalOf(() => check('http://localhost/')).message).toMatch(
+        /^destination refused \(loopback\): localhost is a loopback name; .* FERRY_EGRESS_ALLOW_HOSTS$/,
+      );
     });
 
     it.each([
@@ -170,8 +174,12 @@ describe('checkUrl', () => {
 
     it('lets the destination through once the operator allows what the refusal named, and names only what is still missing', () => {
       expect(() => check('http://127.0.0.1:8080/', new EgressPolicy({ allowPorts: [8080], allowCidrs: ['127.0.0.1/32'] }))).not.toThrow();
-      expect(settingsIn(refusalOf(() => check('http://127.0.0.1:8080/', new EgressPolicy({ allowPorts: [8080] }))).message)).toEqual(['FERRY_EGRESS_ALLOW_CIDRS']);
-      expect(settingsIn(refusalOf(() => check('http://127.0.0.1:8080/', new EgressPolicy({ allowCidrs: ['127.0.0.1/32'] }))).message)).toEqual(['FERRY_EGRESS_ALLOW_PORTS']);
+      expect(settingsIn(refusalOf(() => check('http://127.0.0.1:8080/', new EgressPolicy({ allowPorts: [8080] }))).message)).toEqual([
+        'FERRY_EGRESS_ALLOW_CIDRS',
+      ]);
+      expect(settingsIn(refusalOf(() => check('http://127.0.0.1:8080/', new EgressPolicy({ allowCidrs: ['127.0.0.1/32'] }))).message)).toEqual([
+        'FERRY_EGRESS_ALLOW_PORTS',
+      ]);
       expect(() => check('http://localhost:8080/', new EgressPolicy({ allowPorts: [8080], allowHosts: ['localhost'] }))).not.toThrow();
     });
 

@@ -88,7 +88,9 @@ describe('resolveChecked', () => {
     it('returns answers inside it and refuses answers outside it', async () => {
       const policy = new EgressPolicy({ allowCidrs: ['10.0.0.0/24'] });
       expect(await resolveChecked('a.internal', policy, scriptedResolver(['10.0.0.5']))).toEqual(answers('10.0.0.5'));
-      expect(await rejectionOf(resolveChecked('b.internal', policy, scriptedResolver(['10.0.0.5', '10.0.1.5'])))).toMatchObject({ data: { reason: 'private' } });
+      expect(await rejectionOf(resolveChecked('b.internal', policy, scriptedResolver(['10.0.0.5', '10.0.1.5'])))).toMatchObject({
+        data: { reason: 'private' },
+      });
     });
   });
 
@@ -214,7 +216,10 @@ describe('createGuardedAgent', () => {
 
     async function startPair(headers: Record<string, string> = {}) {
       ({ origin, canary } = await startOriginAndCanary('127.0.0.2', '127.0.0.1', headers));
-      cleanup.push(() => origin.close(), () => canary.close());
+      cleanup.push(
+        () => origin.close(),
+        () => canary.close(),
+      );
     }
 
     it('connects to the address it checked, without resolving a second time', async () => {
