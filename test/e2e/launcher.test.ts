@@ -216,8 +216,8 @@ describe('npm start', () => {
     expect(run.status).toBe(1);
     const said = /^Building Ferry \(the first run takes about a minute\)…$/m.exec(run.stdout)?.index ?? -1;
     expect(said, run.stdout).toBeGreaterThan(-1);
-    expect(run.stdout.indexOf('turbo', said)).toBeGreaterThan(said);
-    expect(run.stdout).toContain('FERRY_API_PORT must be a whole number');
+    // turbo prints its banner only outside CI; the launcher's own output comes after the build either way.
+    expect(run.stdout.indexOf('FERRY_API_PORT must be a whole number', said)).toBeGreaterThan(said);
   }, 150_000);
 });
 
