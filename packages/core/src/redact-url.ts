@@ -9,6 +9,8 @@ function redactUrl(text: string): string {
   } catch {
     return text;
   }
+  // Nothing to hide: the text stays as written (new URL() would add a trailing / to a bare origin, for one).
+  if (url.username === '' && url.password === '' && url.search === '' && url.hash === '') return text;
   const userinfo = url.username === '' && url.password === '' ? '' : `${REDACTED}@`;
   const query = [...url.searchParams.keys()].map((name) => `${encodeURIComponent(name)}=${REDACTED}`).join('&');
   return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query === '' ? '' : `?${query}`}${url.hash === '' ? '' : `#${REDACTED}`}`;
