@@ -1,5 +1,5 @@
 import { DelayedError, WaitingError, type Job, type Processor } from 'bullmq';
-import { FerryError, isRetryable, type DownloadProgress } from '@ferry/contract';
+import { FerryError, type DownloadProgress } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
 import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
 import { cancelledError, DownloadJob, PAUSED_FOR_MS, type Config, type DownloadOutbox, type HeaderSealer, type Logger } from '@ferry/core';
@@ -198,7 +198,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       log.info('download cancelled');
       return endCancelled(deps, job, id);
     }
-    log.warn({ code: err.code, retryable: isRetryable(err), err: err.message }, 'download attempt failed');
+    log.warn({ code: err.code, retryable: err.retryable, err: err.message }, 'download attempt failed');
     throw toJobFailure(err);
   }
 }

@@ -33,8 +33,14 @@ function redactUrlsInFields(value: unknown, depth = 0): unknown {
     return copy;
   }
   if (!isPlain(value)) return value;
-  if (Array.isArray(value)) return value.map((item) => redactUrlsInFields(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactUrlsInFields(item, depth + 1)]));
+  // Copied only where a URL was redacted: most lines have none, and a copy per line would cost every log call.
+  if (Array.isArray(value)) {
+    const items = value.map((item) => redactUrlsInFields(item, depth + 1));
+    return items.some((item, i) => item !== value[i]) ? items : value;
+  }
+  const entries = Object.entries(value);
+  const redacted = entries.map(([key, item]) => [key, redactUrlsInFields(item, depth + 1)] as const);
+  return redacted.some(([, item], i) => item !== entries[i]![1]) ? Object.fromEntries(redacted) : value;
 }
 
 /** Pino's options for every Ferry process (the API's Fastify logger included): level, format and what never reaches a line. */

@@ -20,5 +20,5 @@ const URL_IN_TEXT = /\bhttps?:\/\/[^\s"'<>]+/g;
 
 /** Text (a failure's message, a log line) with every URL in it redacted. */
 export function redactUrlsIn(text: string): string {
-  return text.replace(URL_IN_TEXT, redactUrl);
+  return text.includes('://') ? text.replace(URL_IN_TEXT, redactUrl) : text;
 }
