@@ -16,18 +16,23 @@ export class TmuxTerminal {
   static #count = 0;
 
   private constructor(
-    /** The tmux server's socket file: a private server, gone with the socket's directory. */
+    /**
+     * The tmux server's socket file: a private server for this terminal alone. A server shared by
+     * terminals exits when its last session is killed, and a session started in that moment fails
+     * with "server exited unexpectedly".
+     */
     private readonly socket: string,
     readonly session: string,
   ) {}
 
   /**
-   * Runs `command` (a shell command line) in a new session, 120×30 unless told, on the tmux server
-   * at `socket` (started if need be); the pane stays open
+   * Runs `command` (a shell command line) in a new session, 120×30 unless told, on a tmux server
+   * of its own beside `socket`; the pane stays open
    * afterwards with `EXIT=<status>` as its last line, for `exitCode`.
    */
   static async start(command: string, { socket, columns = 120, rows = 30 }: { socket: string; columns?: number; rows?: number }): Promise<TmuxTerminal> {
-    const terminal = new TmuxTerminal(socket, `t${(TmuxTerminal.#count += 1)}`);
+    const session = `t${(TmuxTerminal.#count += 1)}`;
+    const terminal = new TmuxTerminal(`${socket}.${session}`, session);
     // -u: UTF-8 whatever this process's locale; the command's output then reaches the pane unchanged.
     // bash, not sh: on Ctrl-C it waits for the command and goes on when the command handled the signal itself.
     const script = `${command}; echo EXIT=$?; sleep 600`;
