@@ -33,7 +33,6 @@ export function createCallbackProcessor(deps: CallbackDeps): Processor<unknown, 
     const parsed = CallbackJob.safeParse(job.data);
     if (!parsed.success) throw toJobFailure(invalidJob(parsed.error.message));
     const { url, owner, event } = parsed.data;
-    if (!URL.canParse(url)) throw toJobFailure(invalidJob('its url is not a URL'));
     try {
       checkUrl(new URL(url), agents.policy, url);
     } catch (err) {

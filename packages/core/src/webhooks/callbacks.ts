@@ -19,7 +19,7 @@ export type DownloadCallbackType = Extract<CallbackEvent, { data: DownloadStatus
 
 /** A delivery waiting in the callbacks queue: the same body goes out on every attempt, signed for the API key that asked for it. */
 export const CallbackJob = z.strictObject({
-  url: z.string(),
+  url: z.url(),
   owner: z.string().min(1),
   event: CallbackEvent,
 });
