@@ -1,5 +1,5 @@
 import { FerryError } from '@ferry/contract';
-import { clientNetwork } from '@ferry/core';
+import { clientNetwork } from './client-network.js';
 
 // Addresses remembered at once: enough for any real attack, bounded against a flood of spoofed or rotating ones.
 const MAX_ADDRESSES = 100_000;

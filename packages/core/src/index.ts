@@ -17,7 +17,6 @@ export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from 
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
 export { ferryKey } from './redis/keys.js';
 export { DownloadJob } from './download-job.js';
-export { isAlive } from './lifecycle/is-alive.js';
 export { runService } from './lifecycle/run-service.js';
 export { installShutdown } from './lifecycle/shutdown.js';
 export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackJob, createCallbackQueue } from './webhooks/callbacks.js';
@@ -25,5 +24,4 @@ export { BatchStore, createBatchStore, type BatchRecord } from './batches/batch-
 export { generateWebhookSecret, keyWebhookSecret, parseWebhookSecrets } from './webhooks/secrets.js';
 export { generateSealingKey, HeaderSealer } from './secrets/header-sealer.js';
 export { verifyWebhook, WEBHOOK_KEY_HEADER, webhookHeaders } from './webhooks/signature.js';
-export { clientNetwork } from './client-network.js';
 export { createQueueServices, type QueueServices } from './queue-services.js';
