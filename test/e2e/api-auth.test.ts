@@ -111,7 +111,7 @@ describe('failed authentication from one address', () => {
   const read = (headers: Record<string, string>) =>
     stack.ferry.request<ErrorBody>('GET', '/v1/downloads/00000000-0000-0000-0000-000000000000', undefined, headers);
 
-  it('answers 429 with Retry-After once it passes FERRY_AUTH_FAILURE_LIMIT, while valid keys and missing credentials count nothing', async () => {
+  it('answers 429 with Retry-After to wrong and missing keys once it passes FERRY_AUTH_FAILURE_LIMIT; valid keys and missing credentials count nothing', async () => {
     await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '3', FERRY_AUTH_FAILURE_WINDOW_MS: '60000' });
     for (let i = 0; i < 10; i += 1) {
       expect((await read({})).status).toBe(404);
@@ -127,9 +127,18 @@ describe('failed authentication from one address', () => {
     const retryAfter = Number(limited.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    // Until the window ends the address learns nothing more, not even whether a key is right.
-    expect((await read({})).status).toBe(429);
-    expect((await stack.ferry.request('GET', '/admin/queues/api/queues', undefined, ADMIN)).status).toBe(429);
+    expect((await read({ authorization: '' })).status).toBe(429);
+  });
+
+  it("lets valid keys through from an address over the limit, so a guesser behind the same proxy or NAT locks no one out, the dashboard's users neither", async () => {
+    await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '3', FERRY_AUTH_FAILURE_WINDOW_MS: '60000' });
+    for (let i = 0; i < 5; i += 1) await read(WRONG_KEY);
+    expect((await read(WRONG_KEY)).status).toBe(429);
+    expect((await read({})).status).toBe(404);
+    expect((await read(bearer(OTHER_API_KEY))).status).toBe(404);
+    // Wrong API keys are not counted against the dashboard's password.
+    expect((await stack.ferry.request('GET', '/admin/queues/api/queues', undefined, ADMIN)).status).toBe(200);
+    expect((await stack.ferry.request('GET', '/admin/queues/api/queues', undefined, WRONG_PASSWORD)).status).toBe(401);
   });
 
   it('counts the addresses of one IPv6 /64 as one address, since whoever has one of them can send from all 2^64', async () => {
@@ -144,18 +153,52 @@ describe('failed authentication from one address', () => {
     expect(await from('2001:db8:1:3::1')).toBe(401);
   });
 
-  it('counts wrong dashboard passwords in the same limit, and lets the address try again after the window', async () => {
+  it('counts wrong dashboard passwords in a limit of their own, which refuses even the right password until the window ends', async () => {
     await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '2', FERRY_AUTH_FAILURE_WINDOW_MS: '1000' });
     const dashboard = (headers: Record<string, string>) => stack.ferry.request<ErrorBody>('GET', '/admin/queues/api/queues', undefined, headers);
     expect((await dashboard({})).status).toBe(401);
     expect((await dashboard(WRONG_PASSWORD)).status).toBe(401);
-    expect((await read(WRONG_KEY)).status).toBe(401);
+    expect((await dashboard(WRONG_PASSWORD)).status).toBe(401);
     const limited = await dashboard(WRONG_PASSWORD);
     expect(limited.status).toBe(429);
     expect(limited.body.code).toBe('FERRY_ERR_RATE_LIMITED');
     expect(Number(limited.headers.get('retry-after'))).toBe(1);
+    // A password can be guessed, unlike a key: past the limit a guess must not learn whether it was right.
+    expect((await dashboard(ADMIN)).status).toBe(429);
+    expect((await read({})).status).toBe(404);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await dashboard(ADMIN)).status).toBe(200);
-    expect((await read({})).status).toBe(404);
+  });
+});
+
+describe('the client address behind a reverse proxy', () => {
+  const guess = (forwardedFor: string) =>
+    stack.ferry.request('GET', '/v1/downloads', undefined, { ...bearer('fry_a-guess-that-is-not-a-key'), 'x-forwarded-for': forwardedFor });
+
+  it("is the connection's by default: X-Forwarded-For, which any client can write, is ignored", async () => {
+    await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '2', FERRY_AUTH_FAILURE_WINDOW_MS: '60000' });
+    const statuses = [];
+    for (const address of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) statuses.push((await guess(address)).status);
+    expect(statuses).toEqual([401, 401, 429]);
+  });
+
+  it('is taken from X-Forwarded-For when the connection comes from a proxy in FERRY_API_TRUST_PROXY', async () => {
+    await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '2', FERRY_AUTH_FAILURE_WINDOW_MS: '60000', FERRY_API_TRUST_PROXY: '127.0.0.1' });
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await guess('203.0.113.1')).status);
+    expect(statuses).toEqual([401, 401, 429]);
+    // Another client behind the same proxy has its own count; an address the client wrote before the proxy's is not trusted.
+    expect((await guess('203.0.113.2')).status).toBe(401);
+    expect((await guess('203.0.113.1, 203.0.113.3')).status).toBe(401);
+    expect((await guess('203.0.113.3')).status).toBe(401);
+    expect((await guess('203.0.113.1, 203.0.113.3')).status).toBe(429);
+  });
+
+  it('is the entry the last proxy wrote when FERRY_API_TRUST_PROXY is a hop count', async () => {
+    await stack.restartFerry({ FERRY_AUTH_FAILURE_LIMIT: '2', FERRY_AUTH_FAILURE_WINDOW_MS: '60000', FERRY_API_TRUST_PROXY: '1' });
+    expect((await guess('203.0.113.1, 203.0.113.9')).status).toBe(401);
+    expect((await guess('203.0.113.2, 203.0.113.9')).status).toBe(401);
+    expect((await guess('203.0.113.9')).status).toBe(429);
+    expect((await guess('203.0.113.1')).status).toBe(401);
   });
 });

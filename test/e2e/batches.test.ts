@@ -2,7 +2,7 @@ import { type BatchAccepted, type BatchStatus, type BatchSummary, type DownloadL
 import { CALLBACK_QUEUE, verifyWebhook } from '@ferry/core';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, OTHER_API_KEY, WEBHOOK_SECRET, type Ferry } from '../support/ferry.js';
+import { bearer, OTHER_API_KEY, keyWebhookSecret, type Ferry } from '../support/ferry.js';
 import { serveFile, type RandomFile } from '../support/origin.js';
 import { asHeaders, receiver } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
@@ -97,7 +97,7 @@ describe('when a batch of 1,000 small files runs', () => {
     await until(async () => (await callbacks.getJobState(callbackId)) === 'completed', 'the callback job to finish');
     expect(hook.deliveries).toHaveLength(1);
     const { headers, body } = hook.deliveries[0]!;
-    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(headers), body) as { type: string; data: BatchSummary };
+    const event = verifyWebhook(keyWebhookSecret('test'), asHeaders(headers), body) as { type: string; data: BatchSummary };
     expect(event.type).toBe('batch.completed');
     expect(headers['webhook-id']).toBe(callbackId);
     expect(event.data).toMatchObject({ id: accepted.id, state: 'completed', size: 1000, counts: { ...noCounts, completed: 1000 } });

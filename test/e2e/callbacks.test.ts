@@ -2,13 +2,15 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { CALLBACK_QUEUE, generateWebhookSecret, verifyWebhook } from '@ferry/core';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WEBHOOK_SECRET } from '../support/ferry.js';
+import { keyWebhookSecret, OTHER_API_KEY, WEBHOOK_SECRET } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
 import { asHeaders, receiver as receiverOn } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
 import { receivedAtLeast, until } from '../support/wait.js';
 
 const stack = useStack({ workers: 1 });
+/** What the receiver of the suites' default key, `test`, verifies with. */
+const SECRET = keyWebhookSecret('test');
 
 /** A receiver route on the fixture origin that records each delivery and answers with `statuses` in turn. */
 const receiver = (path: string, ...statuses: number[]) => receiverOn(stack.origin, path, ...statuses);
@@ -35,7 +37,7 @@ describe('when a download with a callbackUrl completes', () => {
     await until(() => hook.deliveries.length === 1, 'the callback');
 
     const [delivery] = hook.deliveries;
-    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(delivery!.headers), delivery!.body) as {
+    const event = verifyWebhook(SECRET, asHeaders(delivery!.headers), delivery!.body) as {
       type: string;
       data: { id: string; result: { sha256: string } };
     };
@@ -53,10 +55,31 @@ describe('when a download with a callbackUrl completes', () => {
     await until(() => hook.deliveries.length === 1, 'the callback');
     const { headers, body } = hook.deliveries[0]!;
 
-    expect(() => verifyWebhook(WEBHOOK_SECRET, asHeaders(headers), body.replace('download.completed', 'download.failed'))).toThrow(/no signature matches/);
+    expect(() => verifyWebhook(SECRET, asHeaders(headers), body.replace('download.completed', 'download.failed'))).toThrow(/no signature matches/);
     expect(() => verifyWebhook(generateWebhookSecret(), asHeaders(headers), body)).toThrow(/no signature matches/);
     const later = Number(headers['webhook-timestamp']) + 600;
-    expect(() => verifyWebhook(WEBHOOK_SECRET, asHeaders(headers), body, { now: later })).toThrow(/outside the tolerance/);
+    expect(() => verifyWebhook(SECRET, asHeaders(headers), body, { now: later })).toThrow(/outside the tolerance/);
+  });
+});
+
+describe('when two API keys send callbacks to the same receiver', () => {
+  it("signs each with its own key's secret and names the key, so a callback made by key B cannot pass as key A's", async () => {
+    const file = await stack.origin.randomFile('tenant.bin', 100);
+    const hook = receiver('/hooks/tenant-a', 200);
+    const url = stack.origin.route('/cb/tenant.bin', serveFile(file));
+    const own = await stack.ferry.enqueue({ url, callbackUrl: hook.url });
+    // Key B points its callback at A's receiver: Ferry delivers it, signed, but not as A's.
+    const foreign = await stack.ferry.enqueue({ url, callbackUrl: hook.url }, OTHER_API_KEY);
+    await until(() => hook.deliveries.length === 2, 'both callbacks');
+    const of = (id: string) => hook.deliveries.find((d) => (JSON.parse(d.body) as { data: { id: string } }).data.id === id)!;
+
+    expect(verifyWebhook(SECRET, asHeaders(of(own).headers), of(own).body)).toMatchObject({ data: { id: own } });
+    expect(of(own).headers['ferry-api-key']).toBe('test');
+    expect(() => verifyWebhook(SECRET, asHeaders(of(foreign).headers), of(foreign).body)).toThrow(/no signature matches/);
+    expect(verifyWebhook(keyWebhookSecret('other'), asHeaders(of(foreign).headers), of(foreign).body)).toMatchObject({ data: { id: foreign } });
+    expect(of(foreign).headers['ferry-api-key']).toBe('other');
+    // The server's secret itself signs nothing, so holding it is not needed to verify, and a key's secret reveals no other's.
+    expect(() => verifyWebhook(WEBHOOK_SECRET, asHeaders(of(own).headers), of(own).body)).toThrow(/no signature matches/);
   });
 });
 
@@ -105,7 +128,7 @@ describe('when a callback job cannot ever be delivered', () => {
   }
 
   it('fails at once, without retrying, when the egress guard refuses its destination', async () => {
-    const job = await failedCallback('blocked', { url: 'http://10.0.0.1/hook', event: await realEvent() });
+    const job = await failedCallback('blocked', { url: 'http://10.0.0.1/hook', owner: 'test', event: await realEvent() });
     expect(job.failedReason).toMatch(/^FERRY_ERR_BLOCKED_DESTINATION: /);
     expect(job.attemptsMade).toBe(1);
   });
@@ -117,7 +140,7 @@ describe('when a callback job cannot ever be delivered', () => {
   });
 
   it('fails at once, as invalid job data, when its url is not a URL', async () => {
-    const job = await failedCallback('unparseable', { url: 'not a url', event: await realEvent() });
+    const job = await failedCallback('unparseable', { url: 'not a url', owner: 'test', event: await realEvent() });
     expect(job.failedReason).toMatch(/^FERRY_ERR_INVALID_JOB: /);
     expect(job.attemptsMade).toBe(1);
   });
@@ -128,7 +151,7 @@ describe('when a download fails for good', () => {
     const hook = receiver('/hooks/failed', 200);
     const id = await stack.ferry.enqueue({ url: stack.origin.route('/cb/flaky-then-gone', status(503), status(404)), callbackUrl: hook.url });
     await until(() => hook.deliveries.length === 1, 'the callback');
-    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(hook.deliveries[0]!.headers), hook.deliveries[0]!.body) as {
+    const event = verifyWebhook(SECRET, asHeaders(hook.deliveries[0]!.headers), hook.deliveries[0]!.body) as {
       type: string;
       data: { id: string; state: string; attempts: { made: number }; error: { code: string } };
     };
@@ -154,9 +177,7 @@ describe('when a download is cancelled, or retried and ends again', () => {
     for (const id of [queued, running]) await stack.ferry.request('DELETE', `/v1/downloads/${id}`);
     await until(() => hook.deliveries.length === 2, 'two callbacks');
 
-    const events = hook.deliveries.map(
-      (d) => verifyWebhook(WEBHOOK_SECRET, asHeaders(d.headers), d.body) as { type: string; data: { id: string; state: string } },
-    );
+    const events = hook.deliveries.map((d) => verifyWebhook(SECRET, asHeaders(d.headers), d.body) as { type: string; data: { id: string; state: string } });
     expect(events.map((e) => [e.type, e.data.state]).sort()).toEqual([
       ['download.cancelled', 'cancelled'],
       ['download.cancelled', 'cancelled'],
@@ -214,8 +235,8 @@ describe('the verifier in the README', () => {
       await stack.ferry.enqueue({ url: stack.origin.route('/cb/readme-hook.bin', serveFile(data)), callbackUrl: hook.url });
       await until(() => hook.deliveries.length === 1, 'the callback');
       const { headers, body } = hook.deliveries[0]!;
-      expect(verifyFerryEvent(WEBHOOK_SECRET, asHeaders(headers), body)).toMatchObject({ type: 'download.completed' });
-      expect(() => verifyFerryEvent(WEBHOOK_SECRET, asHeaders(headers), `${body} `)).toThrow(/bad signature/);
+      expect(verifyFerryEvent(SECRET, asHeaders(headers), body)).toMatchObject({ type: 'download.completed' });
+      expect(() => verifyFerryEvent(SECRET, asHeaders(headers), `${body} `)).toThrow(/bad signature/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { isAlive } from '@ferry/core';
+import { isAlive } from '@ferry/launcher/is-alive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../support/files.js';
 import { serveFile, TEST_EGRESS_ENV, TestOrigin } from '../support/origin.js';

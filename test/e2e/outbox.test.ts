@@ -3,7 +3,7 @@ import { DOWNLOAD_QUEUE, DownloadControl, outboxKey, verifyWebhook } from '@ferr
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { WEBHOOK_SECRET } from '../support/ferry.js';
+import { keyWebhookSecret } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
 import { asHeaders, receiver } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
@@ -52,9 +52,12 @@ describe('when the process that ended a download dies before reporting it', () =
 
     await ferry.startWorker();
     await until(() => hook.deliveries.length === 1 && batchHook.deliveries.length === 1, 'both callbacks');
-    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(hook.deliveries[0]!.headers), hook.deliveries[0]!.body) as { type: string; data: { id: string } };
+    const event = verifyWebhook(keyWebhookSecret('test'), asHeaders(hook.deliveries[0]!.headers), hook.deliveries[0]!.body) as {
+      type: string;
+      data: { id: string };
+    };
     expect(event).toMatchObject({ type: 'download.completed', data: { id } });
-    const batchEvent = verifyWebhook(WEBHOOK_SECRET, asHeaders(batchHook.deliveries[0]!.headers), batchHook.deliveries[0]!.body) as { type: string };
+    const batchEvent = verifyWebhook(keyWebhookSecret('test'), asHeaders(batchHook.deliveries[0]!.headers), batchHook.deliveries[0]!.body) as { type: string };
     expect(batchEvent.type).toBe('batch.completed');
     const status = await ferry.request<BatchStatus>('GET', `/v1/batches/${batch.body.id}`);
     expect(status.body).toMatchObject({ state: 'completed', counts: { completed: 1 } });
@@ -78,7 +81,10 @@ describe('when the process that ended a download dies before reporting it', () =
     await ferry.startWorker();
 
     await until(() => hook.deliveries.length === 1, 'the cancel callback');
-    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(hook.deliveries[0]!.headers), hook.deliveries[0]!.body) as { type: string; data: { state: string } };
+    const event = verifyWebhook(keyWebhookSecret('test'), asHeaders(hook.deliveries[0]!.headers), hook.deliveries[0]!.body) as {
+      type: string;
+      data: { state: string };
+    };
     expect(event).toMatchObject({ type: 'download.cancelled', data: { state: 'cancelled' } });
     redis.disconnect();
   });

@@ -124,7 +124,7 @@ describe('the SSRF payload corpus', () => {
     const callbackIds: string[] = [];
     for (const target of unique) {
       const event: CallbackJob['event'] = { type: 'download.failed', timestamp: new Date().toISOString(), data: stubStatus };
-      const job = await callbacks.add(CALLBACK_JOB, { url: target, event } satisfies CallbackJob, { attempts: 1 });
+      const job = await callbacks.add(CALLBACK_JOB, { url: target, owner: 'test', event } satisfies CallbackJob, { attempts: 1 });
       callbackIds.push(job.id!);
     }
 

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,14 @@ export const API_KEY = 'fry_test-key-for-the-end-to-end-suites';
 export const OTHER_API_KEY = 'fry_other-key-that-owns-other-jobs';
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 export const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+/**
+ * The secret a key's receiver verifies with, derived as the README says (HMAC-SHA256 keyed with the bytes of
+ * a FERRY_WEBHOOK_SECRETS entry, over the key name), written out here apart from Ferry's own code.
+ */
+export const keyWebhookSecret = (keyName: string, secret = WEBHOOK_SECRET) =>
+  `whsec_${createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64'))
+    .update(keyName)
+    .digest('base64')}`;
 /** The suites' FERRY_HEADERS_ENCRYPTION_KEYS entry (32 bytes of base64). */
 export const HEADERS_KEY = `test:${Buffer.alloc(32, 7).toString('base64')}`;
 

@@ -1,5 +1,5 @@
 import { FerryError } from '@ferry/contract';
-import { clientNetwork } from '@ferry/core';
+import { clientNetwork } from './client-network.js';
 
 // Addresses remembered at once: enough for any real attack, bounded against a flood of spoofed or rotating ones.
 const MAX_ADDRESSES = 100_000;
@@ -10,19 +10,20 @@ interface Window {
 }
 
 /**
- * Counts wrong credentials (API keys, dashboard passwords) per client address
- * (an IPv6 client's whole /64, see clientNetwork) in fixed windows. Past the limit, every request from the address is refused
- * before its credentials are looked at, so guessing learns nothing more until
- * the window ends. Kept in this process's memory rather than in Redis: a bad
- * guess costs no round trip, and the limit holds while Redis is down; with N
- * API replicas an address gets N times the limit.
+ * Counts wrong credentials of one kind (API keys, or dashboard passwords: each
+ * has its own limiter) per client address (an IPv6 client's whole /64, see
+ * clientNetwork) in fixed windows. Past the limit, the address is refused with
+ * 429; which requests are refused is the caller's choice (see requireApiKey and
+ * the dashboard's hook). Kept in this process's memory rather than in Redis: a
+ * bad guess costs no round trip, and the limit holds while Redis is down; with
+ * N API replicas an address gets N times the limit.
  */
 export class AuthFailureLimiter {
   readonly #windows = new Map<string, Window>();
 
   constructor(private readonly limit: { readonly max: number; readonly windowMs: number }) {}
 
-  /** The 429 for `address` if it is over the limit, else undefined. Cheap: valid credentials pass through this alone. */
+  /** The 429 for `address` if it is over the limit, else undefined. */
   refusal(address: string, now = Date.now()): FerryError | undefined {
     const window = this.#current(clientNetwork(address), now);
     if (window === undefined || window.failures < this.limit.max) return undefined;

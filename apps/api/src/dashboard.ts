@@ -27,7 +27,11 @@ interface DashboardOptions {
   readonly password: string;
   /** Hide and refuse every action that changes jobs or queues. */
   readonly readOnly: boolean;
-  /** Shared with the API keys' check: wrong passwords count in the same limit per address. */
+  /**
+   * Wrong passwords per address, apart from wrong API keys. Past the limit even
+   * the right password is refused: unlike a key it can be guessed, and a guess
+   * must not learn it was right.
+   */
   readonly authFailures: AuthFailureLimiter;
 }
 

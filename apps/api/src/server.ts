@@ -6,6 +6,7 @@ import { FerryError } from '@ferry/contract';
 import { EgressPolicy } from '@ferry/engine';
 import { createQueueServices, createWorkerRedis, ferryKey, IdempotencyStore, loggerOptions, type Config } from '@ferry/core';
 import { AuthFailureLimiter } from './auth-failures.js';
+import { trustProxyOption } from './trust-proxy.js';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler, sendError } from './errors.js';
@@ -44,6 +45,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     logger: loggerOptions(config),
     // Job ids are UUIDs; anything longer is not ours.
     routerOptions: { maxParamLength: 200 },
+    // request.ip: the connection's address unless the operator names the proxies in front (FERRY_API_TRUST_PROXY).
+    trustProxy: trustProxyOption(config.api.trustProxy),
   });
   app.setErrorHandler(errorHandler);
   useJsonBodyParser(app);
@@ -121,7 +124,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     user: config.dashboard.user,
     password: deps.dashboardPassword,
     readOnly: config.dashboard.readOnly,
-    authFailures,
+    authFailures: new AuthFailureLimiter(config.api.authFailureLimit),
   });
   return app;
 }

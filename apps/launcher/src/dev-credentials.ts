@@ -29,25 +29,28 @@ export async function dashboardPassword(config: Config): Promise<{ password: str
   return { password: secret, generatedIn: file };
 }
 
+/** The name of the key the launcher generates. */
+export const DEV_KEY_NAME = 'dev';
+
 /**
  * The API keys: FERRY_API_KEYS if set (the launcher then knows no key to print),
- * else one kept generated key named "dev".
+ * else one kept generated key named DEV_KEY_NAME.
  */
 export async function apiKeys(config: Config): Promise<{ entries: string; devKey?: string; generatedIn?: string }> {
   if (config.api.keys.length > 0) return { entries: config.api.keys.map((k) => apiKeyEntry(k.name, k.sha256)).join(',') };
   refuseInProduction(config, 'FERRY_API_KEYS (make entries with `npm run api-key -- <name>`)');
   const { secret, file } = await keptSecret(config, 'dev-api-key', generateApiKey);
-  return { entries: apiKeyEntry('dev', hashApiKey(secret)), devKey: secret, generatedIn: file };
+  return { entries: apiKeyEntry(DEV_KEY_NAME, hashApiKey(secret)), devKey: secret, generatedIn: file };
 }
 
 /**
  * The secrets that sign completion callbacks: FERRY_WEBHOOK_SECRETS if set, else
  * (outside production) a kept generated one; production without any just has no callbacks.
  */
-export async function webhookSecrets(config: Config): Promise<{ secrets: string; generated?: string; generatedIn?: string }> {
+export async function webhookSecrets(config: Config): Promise<{ secrets: string; generatedIn?: string }> {
   if (config.callbacks.secrets.length > 0 || config.env === 'production') return { secrets: config.callbacks.secrets.join(',') };
   const { secret, file } = await keptSecret(config, 'dev-webhook-secret', generateWebhookSecret);
-  return { secrets: secret, generated: secret, generatedIn: file };
+  return { secrets: secret, generatedIn: file };
 }
 
 /**

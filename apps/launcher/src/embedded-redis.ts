@@ -1,7 +1,8 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, type Logger } from '@ferry/core';
+import type { Logger } from '@ferry/core';
+import { isAlive } from './is-alive.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
 const PID_FILE = 'ferry-redis.pid';

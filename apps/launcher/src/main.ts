@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { FerryError } from '@ferry/contract';
-import { createLogger, loadConfig } from '@ferry/core';
+import { createLogger, keyWebhookSecret, loadConfig } from '@ferry/core';
 import { findRedisServer, REDIS_INSTALL_HINT, type RedisServer } from './redis-server.js';
 import { WORKER_NODE_FLAGS } from '@ferry/worker';
-import { apiKeys, dashboardPassword, headerKeys, webhookSecrets } from './dev-credentials.js';
+import { apiKeys, dashboardPassword, DEV_KEY_NAME, headerKeys, webhookSecrets } from './dev-credentials.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
 import { startService, type Service } from './supervise.js';
 
@@ -120,6 +120,12 @@ const egressHint =
     : `Workers fetch only public addresses on ports 80 and 443 (SSRF protection). To download from this
 machine or your network, set e.g. FERRY_EGRESS_ALLOW_CIDRS=127.0.0.1/32 FERRY_EGRESS_ALLOW_PORTS=8080.
 `;
+// Each key's callbacks are signed with a secret of its own, derived from the server's: print the one a dev receiver verifies with.
+const firstSecret = webhooks.secrets.split(',')[0] ?? '';
+const callbackLine =
+  firstSecret === ''
+    ? 'off (no FERRY_WEBHOOK_SECRETS)'
+    : `${keys.devKey === undefined ? "each key's receiver verifies with its own secret: npm run webhook-secret -- <name>" : `the ${DEV_KEY_NAME} key's receiver verifies with ${keyWebhookSecret(firstSecret, DEV_KEY_NAME)}`}${webhooks.generatedIn === undefined ? '' : `  (server secret generated, kept in ${webhooks.generatedIn})`}`;
 const keyLine = keys.devKey === undefined ? 'keys from FERRY_API_KEYS' : `key ${keys.devKey}  (generated, kept in ${keys.generatedIn})`;
 const auth = `-H 'authorization: Bearer ${keys.devKey ?? '<your key>'}'`;
 // The CLI finds the generated key in .ferry/dev-api-key and Ferry at 127.0.0.1:3000 by itself.
@@ -134,7 +140,7 @@ Ferry is running.
   API docs   ${address}/docs  (OpenAPI at ${address}/openapi.json)
   Dashboard  ${address}/admin/queues
              user ${config.dashboard.user}, password ${credentials.password}${credentials.generatedIn ? `  (generated, kept in ${credentials.generatedIn})` : ''}
-  Callbacks  ${webhooks.generated === undefined ? (webhooks.secrets === '' ? 'off (no FERRY_WEBHOOK_SECRETS)' : 'signed with FERRY_WEBHOOK_SECRETS') : `signed with ${webhooks.generated}  (generated, kept in ${webhooks.generatedIn})`}
+  Callbacks  ${callbackLine}
   Redis      ${where}
   Files      ${config.storageDir}
 

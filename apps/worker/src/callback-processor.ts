@@ -32,8 +32,7 @@ export function createCallbackProcessor(deps: CallbackDeps): Processor<unknown, 
   return async (job, _token, signal) => {
     const parsed = CallbackJob.safeParse(job.data);
     if (!parsed.success) throw toJobFailure(invalidJob(parsed.error.message));
-    const { url, event } = parsed.data;
-    if (!URL.canParse(url)) throw toJobFailure(invalidJob('its url is not a URL'));
+    const { url, owner, event } = parsed.data;
     try {
       checkUrl(new URL(url), agents.policy, url);
     } catch (err) {
@@ -52,7 +51,7 @@ export function createCallbackProcessor(deps: CallbackDeps): Processor<unknown, 
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Ferry-Webhooks/0.1',
-          ...webhookHeaders(config.callbacks.secrets, job.id ?? '', timestamp, body),
+          ...webhookHeaders(config.callbacks.secrets, owner, job.id ?? '', timestamp, body),
         },
         body,
       });

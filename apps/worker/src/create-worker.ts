@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type StoredDownload } from '@ferry/engine';
 import { DOWNLOAD_QUEUE, downloadBackoffStrategy } from '@ferry/core';
-import { watchLocks } from './lock-watch.js';
+import { lockWatch } from './lock-watch.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
 /** The processor's deps and the connection its worker runs on; every field is required. */
@@ -13,7 +13,11 @@ export interface DownloadWorkerDeps extends ProcessorDeps {
 
 export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, StoredDownload> {
   const { config } = deps;
-  const worker = new Worker<unknown, StoredDownload>(DOWNLOAD_QUEUE, createProcessor(deps), {
+  const locks = lockWatch(config.worker.lockDurationMs, deps.logger);
+  const processor = createProcessor(deps);
+  // Three declared parameters: BullMQ passes the AbortSignal only to processors that accept it.
+  const run: typeof processor = (job, token, signal) => processor(job, token, signal).finally(() => locks.forget(job.id));
+  const worker = new Worker<unknown, StoredDownload>(DOWNLOAD_QUEUE, run, {
     connection: deps.connection,
     prefix: config.queuePrefix,
     concurrency: config.worker.concurrency,
@@ -29,6 +33,6 @@ export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, 
       'job stalled: its worker stopped renewing the lock; it goes back to the queue, and fails with FERRY_ERR_STALLED if it stalled more than FERRY_WORKER_MAX_STALLED_COUNT times',
     ),
   );
-  watchLocks(worker, config.worker.lockDurationMs, deps.logger);
+  locks.watch(worker);
   return worker;
 }

@@ -5,6 +5,7 @@ import type { EgressPolicyOptions, HttpLimits, PortRule } from '@ferry/engine';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
 import { parseSealingKeys, type SealingKey } from './secrets/header-sealer.js';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { parseWebhookSecrets } from './webhooks/secrets.js';
 
 const SECOND = 1000;
@@ -62,10 +63,22 @@ export const EnvSchema = z.object({
   FERRY_API_RATE_LIMIT: int(1, 1_000_000).default(600),
   /** The rate limit's window. */
   FERRY_API_RATE_LIMIT_WINDOW_MS: durationMs(1000, DAY).default(MINUTE),
-  /** Wrong API keys and dashboard passwords one client address may send per FERRY_AUTH_FAILURE_WINDOW_MS; beyond it every request from it is 429 until the window ends. Counted in each API process's memory. */
+  /** Wrong API keys (and, apart, dashboard passwords) one client address may send per FERRY_AUTH_FAILURE_WINDOW_MS; beyond it its wrong or missing keys (any dashboard password) are 429 until the window ends. Counted in each API process's memory. */
   FERRY_AUTH_FAILURE_LIMIT: int(1, 1_000_000).default(20),
   /** The failed-authentication limit's window. */
   FERRY_AUTH_FAILURE_WINDOW_MS: durationMs(1000, DAY).default(10 * MINUTE),
+  /** Which reverse proxies' X-Forwarded-For names the client (its address for the failed-login limit and logs): false, a hop count, or the proxies' addresses/CIDRs. */
+  FERRY_API_TRUST_PROXY: z
+    .string()
+    .transform((text, ctx): TrustProxy => {
+      try {
+        return parseTrustProxy(text);
+      } catch (err) {
+        ctx.issues.push({ code: 'custom', message: (err as Error).message, input: text });
+        return z.NEVER;
+      }
+    })
+    .default(false),
   /** Secrets that sign completion callbacks (Standard Webhooks `whsec_…`, comma-separated; all sign, for rotation). Unset: requests with a callbackUrl are refused. */
   FERRY_WEBHOOK_SECRETS: list(parseWebhookSecrets),
   /** Keys that encrypt request headers while they sit in Redis (AES-256-GCM), as id:base64 entries (comma-separated; the first encrypts, all decrypt, for rotation). The API and every worker need the same keys. Unset: requests with headers are refused. */
@@ -166,6 +179,8 @@ export interface Config {
     readonly keys: readonly ApiKey[];
     readonly rateLimit: { readonly max: number; readonly windowMs: number };
     readonly authFailureLimit: { readonly max: number; readonly windowMs: number };
+    /** FERRY_API_TRUST_PROXY, as Fastify's `trustProxy`. */
+    readonly trustProxy: TrustProxy;
     readonly idempotencyTtlSeconds: number;
     readonly batchMaxSize: number;
     readonly batchBodyLimitBytes: number;
@@ -261,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keys: e.FERRY_API_KEYS ?? [],
       rateLimit: { max: e.FERRY_API_RATE_LIMIT, windowMs: e.FERRY_API_RATE_LIMIT_WINDOW_MS },
       authFailureLimit: { max: e.FERRY_AUTH_FAILURE_LIMIT, windowMs: e.FERRY_AUTH_FAILURE_WINDOW_MS },
+      trustProxy: e.FERRY_API_TRUST_PROXY,
       idempotencyTtlSeconds: e.FERRY_IDEMPOTENCY_TTL_SECONDS,
       batchMaxSize: e.FERRY_BATCH_MAX_SIZE,
       batchBodyLimitBytes: e.FERRY_BATCH_BODY_LIMIT_BYTES,

@@ -17,13 +17,11 @@ export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from 
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
 export { ferryKey } from './redis/keys.js';
 export { DownloadJob } from './download-job.js';
-export { isAlive } from './lifecycle/is-alive.js';
 export { runService } from './lifecycle/run-service.js';
 export { installShutdown } from './lifecycle/shutdown.js';
 export { CALLBACK_JOB, CALLBACK_QUEUE, CallbackJob, createCallbackQueue } from './webhooks/callbacks.js';
 export { BatchStore, createBatchStore, type BatchRecord } from './batches/batch-store.js';
-export { generateWebhookSecret } from './webhooks/secrets.js';
+export { generateWebhookSecret, keyWebhookSecret, parseWebhookSecrets } from './webhooks/secrets.js';
 export { generateSealingKey, HeaderSealer } from './secrets/header-sealer.js';
-export { verifyWebhook, webhookHeaders } from './webhooks/signature.js';
-export { clientNetwork } from './client-network.js';
+export { verifyWebhook, WEBHOOK_KEY_HEADER, webhookHeaders } from './webhooks/signature.js';
 export { createQueueServices, type QueueServices } from './queue-services.js';

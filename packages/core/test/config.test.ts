@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       keys: [],
       rateLimit: { max: 600, windowMs: 60_000 },
       authFailureLimit: { max: 20, windowMs: 600_000 },
+      trustProxy: false,
       idempotencyTtlSeconds: 86_400,
       batchMaxSize: 10_000,
       batchBodyLimitBytes: 32 * 1024 * 1024,
@@ -63,6 +64,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FERRY_BACKOFF_BASE_MS: '5000', FERRY_BACKOFF_MAX_MS: '1000' })).toThrow(
       /FERRY_BACKOFF_BASE_MS \(5000\) must not exceed FERRY_BACKOFF_MAX_MS/,
     );
+  });
+
+  it("reads FERRY_API_TRUST_PROXY as off, a hop count or the proxies' networks, and refuses true, which would believe any client", () => {
+    const trust = (value: string) => loadConfig({ FERRY_API_TRUST_PROXY: value }).api.trustProxy;
+    expect(trust('false')).toBe(false);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.5, fd00::/8')).toEqual(['10.0.0.5/32', 'fd00::/8']);
+    expect(() => trust('true')).toThrow(/FERRY_API_TRUST_PROXY .*addresses a client writes into X-Forwarded-For itself/);
+    expect(() => trust('0')).toThrow(/FERRY_API_TRUST_PROXY must be false, a number of proxy hops/);
+    expect(() => trust('proxy.lan')).toThrow(/FERRY_API_TRUST_PROXY must be false, .* e\.g\. 10\.0\.0\.5/);
   });
 
   it('refuses a dashboard password shorter than 12 characters', () => {

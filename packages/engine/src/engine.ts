@@ -186,22 +186,20 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, htt
     if (response !== undefined && range !== undefined) {
       const digests = digestsFor(request, ctx);
       const part = await ctx.storage
-        .resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk))
+        .resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk), http.signal)
         .catch(async (err: unknown) => {
           await response.body.dump();
           throw err;
         });
       if (part !== undefined) return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete };
-      await response.body.dump();
-    } else {
-      // The kept bytes are of a version the origin no longer serves (or will not serve in part).
-      await ctx.storage.removePart(checkpoint.part);
-      // They no longer count, and no later attempt may look for them.
-      ctx.onProgress?.({ receivedBytes: 0, totalBytes: null });
-      // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
-      if (response?.statusCode === 200) return fresh(ctx, response, digestsFor(request, ctx));
-      await response?.body.dump();
     }
+    // The kept bytes are of a version the origin no longer serves (or will not serve in part), or are gone or too short.
+    await ctx.storage.removePart(checkpoint.part);
+    // They no longer count, and no later attempt may look for them.
+    ctx.onProgress?.({ receivedBytes: 0, totalBytes: null });
+    // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
+    if (response?.statusCode === 200) return fresh(ctx, response, digestsFor(request, ctx));
+    await response?.body.dump();
   }
   return fresh(ctx, await openResponse(request.url, headers, http), digestsFor(request, ctx));
 }

@@ -305,6 +305,51 @@ describe('when an attempt resumes from a checkpoint', () => {
     expect(sha256(await storedBytes(result))).toBe(sha256(bytes));
   });
 
+  it('drops a checkpoint whose kept part is shorter than it says, so an attempt that fails before its first report leaves none to retry', async () => {
+    const bytes = randomBytes(6 * MiB);
+    const route = '/resume/short-part.bin';
+    const url = origin.route(route, serveBytes(bytes, { etag: '"a"', closeAfterBytes: 2 * MiB }), serveBytes(bytes, { etag: '"a"' }), answer(503));
+    const { checkpoint } = await attempt({ url });
+    // The origin agrees to continue where the checkpoint says the part ends, but the part holds a byte less.
+    const overstated = { ...checkpoint()!, bytes: checkpoint()!.bytes + 1 };
+
+    const { error, progress } = await attempt({ url }, { attempt: 2, resumeFrom: overstated });
+
+    expect(origin.exchanges(route)[1]?.headers.range).toBe(`bytes=${overstated.bytes}-`);
+    expect(error).toMatchObject({ retryable: true, data: { status: 503 } });
+    expect(progress).toEqual([{ receivedBytes: 0, totalBytes: null }]);
+    expect(await partsLeft()).toEqual([]);
+  });
+
+  it('stops copying the kept bytes when paused or cancelled meanwhile, and keeps them for a later attempt', async () => {
+    const bytes = randomBytes(24 * MiB);
+    const route = '/resume/paused-copy.bin';
+    const { url, checkpoint } = await cutAttempt(route, bytes, { etag: '"a"', closeAfterBytes: 12 * MiB }, { etag: '"a"' });
+    const pause = new AbortController();
+    const reason = new FerryError('FERRY_ERR_PAUSED', 'paused by the test');
+    let copied = 0;
+    const pausing = delegating(storage, {
+      resumePart: (jobId, n, kept, onPrefix, signal) =>
+        storage.resumePart(
+          jobId,
+          n,
+          kept,
+          (chunk) => {
+            onPrefix(chunk);
+            copied += chunk.length;
+            pause.abort(reason);
+          },
+          signal,
+        ),
+    });
+
+    const { error } = await attempt({ url }, { attempt: 2, resumeFrom: checkpoint, storage: pausing, signal: pause.signal });
+
+    expect(error).toBe(reason);
+    expect(copied).toBeLessThan(checkpoint.bytes);
+    expect(await partsLeft()).toEqual([checkpoint.part]);
+  });
+
   it.each<[string, ServeOptions]>([
     ['with a Content-Range that starts elsewhere than the kept bytes', { etag: '"a"', range: 'wrong-start' }],
     ['without the validator the checkpoint had', { range: 'unconditional' }],

@@ -241,7 +241,14 @@ export class LocalDiskStorage implements Storage {
    * a worker that lost its lock may still hold the old file open, and whatever it
    * writes then lands in a file nobody will publish.
    */
-  async resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void): Promise<PartWriter | undefined> {
+  async resumePart(
+    jobId: string,
+    attempt: number,
+    checkpoint: Checkpoint,
+    onPrefix: (chunk: Buffer) => void,
+    signal?: AbortSignal,
+  ): Promise<PartWriter | undefined> {
+    signal?.throwIfAborted();
     if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
     const previous = path.join(this.partsDir, checkpoint.part);
     const size = await stat(previous).then(
@@ -253,15 +260,17 @@ export class LocalDiskStorage implements Storage {
     try {
       if (checkpoint.bytes > 0) {
         for await (const chunk of createReadStream(previous, { start: 0, end: checkpoint.bytes - 1, highWaterMark: READ_BUFFER_BYTES })) {
+          // A pause or cancel need not wait for a large prefix to be copied whole.
+          signal?.throwIfAborted();
           onPrefix(chunk as Buffer);
-          if (!part.write(chunk as Buffer)) await part.drained();
+          if (!part.write(chunk as Buffer)) await part.drained(signal);
         }
         await part.flush();
         if (part.failure !== undefined) throw part.failure;
       }
     } catch (err) {
       await part.discard();
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
       throw err;
     }
     await unlink(previous).catch(ignoreMissing);

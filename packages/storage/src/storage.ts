@@ -92,8 +92,10 @@ export interface Storage {
    * Starts this attempt's part with the first `checkpoint.bytes` bytes of an
    * earlier attempt's part (called once the origin agreed to send the rest), passing each chunk to `onPrefix` (to hash it), then
    * removes the earlier part. Undefined when that part is gone or shorter.
+   * When `signal` aborts (a pause, a cancel) the copy stops and the call rejects
+   * with the signal's reason; the new part is discarded and the earlier one kept.
    */
-  resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void): Promise<PartWriter | undefined>;
+  resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void, signal?: AbortSignal): Promise<PartWriter | undefined>;
   listParts(): Promise<StoredPart[]>;
   removePart(name: string): Promise<void>;
   /** Opens a published file, if what is stored there is still the file `ref` describes. */

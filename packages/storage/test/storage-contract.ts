@@ -119,7 +119,7 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
     });
 
     describe('when resuming from a checkpoint', () => {
-      async function keptPart(text: string): Promise<{ part: PartWriter; id: string }> {
+      async function keptPart(text: Buffer | string): Promise<{ part: PartWriter; id: string }> {
         const id = jobId();
         const part = await partWith(text, id);
         await part.keep();
@@ -156,6 +156,29 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
         await storage.removePart(old.name);
         expect(await storage.resumePart(id, 2, { part: old.name, bytes: 4, validator: '"v1"' }, () => undefined)).toBeUndefined();
         expect(await storage.resumePart(id, 2, { part: 'never-written.part', bytes: 1, validator: '"v1"' }, () => undefined)).toBeUndefined();
+      });
+
+      it("stops copying the kept prefix when the signal aborts, rejects with the signal's reason and keeps the old part for a later attempt", async () => {
+        const bytes = 16 * MiB;
+        const { part: old, id } = await keptPart(Buffer.alloc(bytes, 7));
+        const checkpoint = { part: old.name, bytes, validator: '"v1"' };
+        const pause = new AbortController();
+        const reason = new Error('paused');
+        let copied = 0;
+        const resuming = storage.resumePart(
+          id,
+          2,
+          checkpoint,
+          (chunk) => {
+            copied += chunk.length;
+            pause.abort(reason);
+          },
+          pause.signal,
+        );
+        await expect(resuming).rejects.toBe(reason);
+        expect(copied).toBeLessThan(bytes);
+        await expect(storage.resumePart(id, 3, checkpoint, () => undefined, AbortSignal.abort(reason))).rejects.toBe(reason);
+        expect((await storage.listParts()).filter((p) => p.jobId === id).map((p) => p.name)).toEqual([old.name]);
       });
 
       it('answers undefined for a second resume from the same checkpoint', async () => {

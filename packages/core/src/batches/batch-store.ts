@@ -222,7 +222,7 @@ export class BatchStore {
     const batch = await this.load(batchId);
     if (batch?.callbackUrl === undefined) return;
     const { summary: data } = await this.summary(batch);
-    const callback: CallbackJob = { url: batch.callbackUrl, event: { type: 'batch.completed', timestamp: new Date().toISOString(), data } };
+    const callback: CallbackJob = { url: batch.callbackUrl, owner: batch.owner, event: { type: 'batch.completed', timestamp: new Date().toISOString(), data } };
     // The id makes a second queueing of the same event a no-op.
     await this.#options.callbacks.add(CALLBACK_JOB, callback, { jobId: `${batchId}.batch.completed` });
   }

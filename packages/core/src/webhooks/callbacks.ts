@@ -17,9 +17,10 @@ const CallbackEvent = z.discriminatedUnion('type', [
 type CallbackEvent = z.infer<typeof CallbackEvent>;
 export type DownloadCallbackType = Extract<CallbackEvent, { data: DownloadStatus }>['type'];
 
-/** A delivery waiting in the callbacks queue: the same body goes out on every attempt. */
+/** A delivery waiting in the callbacks queue: the same body goes out on every attempt, signed for the API key that asked for it. */
 export const CallbackJob = z.strictObject({
-  url: z.string(),
+  url: z.url(),
+  owner: z.string().min(1),
   event: CallbackEvent,
 });
 export type CallbackJob = z.infer<typeof CallbackJob>;

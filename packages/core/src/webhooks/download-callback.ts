@@ -18,9 +18,10 @@ const EVENT_TYPES: Partial<Record<string, DownloadCallbackType>> = {
  * retried download that ends again is reported again.
  */
 export async function queueDownloadCallback(callbacks: Queue, job: Job, data: DownloadStatus): Promise<void> {
-  const url = DownloadJob.safeParse(job.data).data?.request.callbackUrl;
+  const download = DownloadJob.safeParse(job.data).data;
+  const url = download?.request.callbackUrl;
   const type = EVENT_TYPES[data.state];
-  if (url === undefined || type === undefined) return;
-  const callback: CallbackJob = { url, event: { type, timestamp: new Date().toISOString(), data } };
+  if (download === undefined || url === undefined || type === undefined) return;
+  const callback: CallbackJob = { url, owner: download.owner, event: { type, timestamp: new Date().toISOString(), data } };
   await callbacks.add(CALLBACK_JOB, callback, { jobId: `${data.id}.${type}.${job.finishedOn ?? 0}` });
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { FerryError } from '@ferry/contract';
 import { listEntries } from '../list-entries.js';
 
@@ -15,8 +15,20 @@ export function secretBytes(secret: string): Buffer {
 }
 
 /**
+ * The secret that signs the callbacks of the API key named `keyName`, and that
+ * its receiver verifies with: HMAC-SHA256 keyed with `secret`'s bytes, over the
+ * key name, as a `whsec_` secret. Each key gets its own, so a callback another
+ * key asked for (to any URL, with its own body) never verifies as this key's,
+ * and handing a key its secret reveals neither the server's nor another key's.
+ */
+export function keyWebhookSecret(secret: string, keyName: string): string {
+  return `${PREFIX}${createHmac('sha256', secretBytes(secret)).update(keyName, 'utf8').digest('base64')}`;
+}
+
+/**
  * Parses FERRY_WEBHOOK_SECRETS. Several secrets (comma-separated) all sign each
- * event, so a receiver can move to a new secret before the old one is dropped.
+ * event (each through the key's own secret, see keyWebhookSecret), so a receiver
+ * can move to a new secret before the old one is dropped.
  */
 export function parseWebhookSecrets(text: string): string[] {
   return listEntries(text).map((entry) => {

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { secretBytes } from './secrets.js';
+import { keyWebhookSecret, secretBytes } from './secrets.js';
 
 /** The bytes a Standard Webhooks signature covers. */
 const signedContent = (id: string, timestamp: number, body: string) => `${id}.${timestamp}.${body}`;
@@ -10,15 +10,21 @@ function sign(secret: string, id: string, timestamp: number, body: string): stri
     .digest('base64');
 }
 
+/** The header that names the API key a callback is for, so a receiver serving several keys knows which secret verifies it. */
+export const WEBHOOK_KEY_HEADER = 'ferry-api-key';
+
 /**
- * The three headers of a Standard Webhooks delivery. Each secret adds one `v1,`
- * signature, space-separated, so receivers holding any one of them can verify.
+ * The headers of a Standard Webhooks delivery for the API key `keyName`. Each
+ * server secret adds one `v1,` signature, space-separated, made with that key's
+ * secret derived from it (keyWebhookSecret), so the key's receiver holding any
+ * one of them can verify, and no other key's receiver can.
  */
-export function webhookHeaders(secrets: readonly string[], id: string, timestamp: number, body: string): Record<string, string> {
+export function webhookHeaders(secrets: readonly string[], keyName: string, id: string, timestamp: number, body: string): Record<string, string> {
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': secrets.map((secret) => `v1,${sign(secret, id, timestamp, body)}`).join(' '),
+    'webhook-signature': secrets.map((secret) => `v1,${sign(keyWebhookSecret(secret, keyName), id, timestamp, body)}`).join(' '),
+    [WEBHOOK_KEY_HEADER]: keyName,
   };
 }
 
@@ -30,7 +36,7 @@ interface VerifyOptions {
 }
 
 /**
- * What a receiver runs (the README shows the same steps): the signature must
+ * What a receiver runs with its key's secret (the README shows the same steps): the signature must
  * match one of the `v1` signatures, and the timestamp must be recent, so a
  * captured delivery cannot be replayed later. Returns the parsed body.
  */
