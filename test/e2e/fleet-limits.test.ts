@@ -1,0 +1,151 @@
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { ConcurrencyGauge, slowly } from '../support/concurrency.js';
+import { API_KEY, OTHER_API_KEY, bearer } from '../support/ferry.js';
+import { serveFile, status, TestOrigin, type RandomFile } from '../support/origin.js';
+import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
+
+// Four workers of four slots each share the limits; each test uses origins of its own (a host is name and port).
+const origins: Record<'limited' | 'slow' | 'fast' | 'cooling' | 'tenantA' | 'tenantB' | 'dying', TestOrigin> = {} as never;
+const hostOf = (origin: TestOrigin) => new URL(origin.baseUrl).host;
+const env: Record<string, string> = {
+  FERRY_HOST_CONCURRENCY: '3',
+  FERRY_KEY_CONCURRENCY_OVERRIDES: 'other=1',
+  FERRY_HOST_COOLDOWN_MAX_MS: '10000',
+  FERRY_LIMIT_WAIT_MS: '100',
+  FERRY_LIMIT_WAIT_MAX_MS: '1000',
+  FERRY_WORKER_CONCURRENCY: '4',
+};
+beforeAll(async () => {
+  for (const name of Object.keys({ limited: 0, slow: 0, fast: 0, cooling: 0, tenantA: 0, tenantB: 0, dying: 0 }) as Array<keyof typeof origins>) {
+    origins[name] = await TestOrigin.start();
+  }
+  // Overrides name hosts by port, so the origins start before the workers read them.
+  env['FERRY_HOST_CONCURRENCY_OVERRIDES'] = `${hostOf(origins.slow)}=2,${hostOf(origins.fast)}=16`;
+});
+afterAll(async () => {
+  for (const origin of Object.values(origins)) await origin.close();
+});
+const stack = useStack({ workers: 4, env });
+
+async function enqueueBatch(urls: string[], key = API_KEY): Promise<{ id: string; downloads: string[] }> {
+  const response = await stack.ferry.request<{ id: string; downloads: string[] }>(
+    'POST',
+    '/v1/batches',
+    { downloads: urls.map((url) => ({ url })) },
+    bearer(key),
+  );
+  if (response.status !== 202) throw new Error(`batch answered ${response.status}: ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+async function expectCompleted(ids: string[], file: RandomFile, key = API_KEY): Promise<void> {
+  for (const id of ids) {
+    const done = await stack.ferry.waitFor(id, ['completed', 'failed'], 60_000, key);
+    expect(done.state, JSON.stringify(done.error)).toBe('completed');
+    expect(done.result?.sha256).toBe(file.sha256);
+  }
+}
+
+describe('when more downloads of one host are queued than its limit', () => {
+  it('never runs more than the limit at once across four workers, and runs them all', async () => {
+    const origin = origins.limited;
+    const gauge = new ConcurrencyGauge();
+    const file = await origin.randomFile('limited.bin', 64 * 1024);
+    const urls = Array.from({ length: 16 }, (_, i) => origin.route(`/limited/${i}.bin`, gauge.count(slowly(250, serveFile(file)))));
+    const { downloads } = await enqueueBatch(urls);
+    await expectCompleted(downloads, file);
+    expect(gauge.max).toBe(3);
+    // Waiting spent no attempt: each download took exactly the one that completed it.
+    for (const id of downloads) expect((await stack.ferry.status(id)).attempts.made).toBe(1);
+  });
+});
+
+describe('when a slow host with limit 2 has a long backlog', () => {
+  it('does not hold up the downloads of a fast host, which finish while the backlog remains', async () => {
+    const slowGauge = new ConcurrencyGauge();
+    const slowFile = await origins.slow.randomFile('slow.bin', 32 * 1024);
+    const slow = await enqueueBatch(
+      Array.from({ length: 200 }, (_, i) => origins.slow.route(`/slow/${i}.bin`, slowGauge.count(slowly(500, serveFile(slowFile))))),
+    );
+    await until(() => slowGauge.now === 2, 'the slow host to be at its limit');
+    const fastFile = await origins.fast.randomFile('fast.bin', 16 * 1024);
+    const fast = await enqueueBatch(Array.from({ length: 40 }, (_, i) => origins.fast.route(`/fast/${i}.bin`, serveFile(fastFile))));
+    await expectCompleted(fast.downloads, fastFile);
+    const slowServed = slowGauge.starts.length;
+    expect(slowServed).toBeLessThan(100);
+    expect(slowGauge.max).toBe(2);
+    const cancelled = await stack.ferry.request('DELETE', `/v1/batches/${slow.id}`);
+    expect(cancelled.status).toBeLessThan(300);
+  });
+});
+
+describe('when an origin answers 429 with Retry-After: 2', () => {
+  it('closes the host to every worker for 2 s, and the downloads that wait spend no attempt', async () => {
+    const origin = origins.cooling;
+    const gauge = new ConcurrencyGauge();
+    const file = await origin.randomFile('cool.bin', 16 * 1024);
+    const first = await stack.ferry.enqueue({
+      url: origin.route('/cool/first.bin', gauge.count(status(429, { 'retry-after': '2' })), gauge.count(serveFile(file))),
+    });
+    await until(() => gauge.starts.length === 1, 'the 429');
+    const closedAt = gauge.starts[0]!;
+    const others = await enqueueBatch(Array.from({ length: 8 }, (_, i) => origin.route(`/cool/${i}.bin`, gauge.count(serveFile(file)))));
+    // While it waits, a download says why: the host's cooldown.
+    let waiting;
+    await until(async () => {
+      waiting = (await stack.ferry.status(others.downloads[0]!)).waiting;
+      return waiting !== null;
+    }, 'a waiting download');
+    expect(waiting).toMatchObject({ reason: 'host-cooldown', host: hostOf(origin) });
+    const failed = await stack.ferry.status(first);
+    expect(failed.error?.message).toContain(`${hostOf(origin)} is closed to every worker for 2 s`);
+
+    await expectCompleted([first, ...others.downloads], file);
+    const after = gauge.starts.slice(1);
+    expect(after).toHaveLength(9);
+    for (const at of after) expect(at - closedAt).toBeGreaterThanOrEqual(2000);
+    for (const id of others.downloads) expect((await stack.ferry.status(id)).attempts.made).toBe(1);
+    expect((await stack.ferry.status(first)).attempts.made).toBe(2);
+  });
+});
+
+describe('when one API key is at its limit', () => {
+  it('does not block another key, and runs that key one download at a time', async () => {
+    const busyGauge = new ConcurrencyGauge();
+    const busyFile = await origins.tenantA.randomFile('busy.bin', 32 * 1024);
+    const busy = await enqueueBatch(
+      Array.from({ length: 8 }, (_, i) => origins.tenantA.route(`/busy/${i}.bin`, busyGauge.count(slowly(500, serveFile(busyFile))))),
+      OTHER_API_KEY,
+    );
+    await until(() => busyGauge.now === 1, 'the limited key to be running');
+    const freeFile = await origins.tenantB.randomFile('free.bin', 16 * 1024);
+    const free = await enqueueBatch(Array.from({ length: 6 }, (_, i) => origins.tenantB.route(`/free/${i}.bin`, serveFile(freeFile))));
+    await expectCompleted(free.downloads, freeFile);
+    expect(busyGauge.starts.length).toBeLessThan(8);
+    await expectCompleted(busy.downloads, busyFile, OTHER_API_KEY);
+    // The host allows 3; the key, 1.
+    expect(busyGauge.max).toBe(1);
+  });
+});
+
+describe('when every worker holding slots is SIGKILLed', () => {
+  it('frees the slots after their TTL (the lock duration), so the next downloads of that host run', async () => {
+    const origin = origins.dying;
+    const gauge = new ConcurrencyGauge();
+    const file = await origin.randomFile('dying.bin', 256 * 1024);
+    const hanging = slowly(60_000, serveFile(file));
+    const urls = Array.from({ length: 3 }, (_, i) => origin.route(`/dying/${i}.bin`, gauge.count(hanging)));
+    const held = await enqueueBatch(urls);
+    await until(() => gauge.now === 3, 'three downloads holding the host');
+    // From now on the origin answers fast, so the jobs taken over from the dead workers finish too.
+    for (let i = 0; i < 3; i += 1) origin.route(`/dying/${i}.bin`, gauge.count(serveFile(file)));
+    for (const worker of stack.ferry.workers) worker.child.kill('SIGKILL');
+    await Promise.all(stack.ferry.workers.map((worker) => worker.exited));
+    await stack.ferry.startWorker();
+    await stack.ferry.startWorker();
+    const next = await enqueueBatch(Array.from({ length: 3 }, (_, i) => origin.route(`/dying/next-${i}.bin`, gauge.count(serveFile(file)))));
+    await expectCompleted([...held.downloads, ...next.downloads], file);
+    expect(gauge.max).toBeLessThanOrEqual(3);
+  });
+});
