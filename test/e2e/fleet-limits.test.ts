@@ -1,12 +1,12 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { ConcurrencyGauge, slowly } from '../support/concurrency.js';
 import { API_KEY, OTHER_API_KEY, bearer } from '../support/ferry.js';
-import { serveFile, status, TestOrigin, type RandomFile } from '../support/origin.js';
+import { serveFile, status, TestOrigin, type Handler, type RandomFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 import { until } from '../support/wait.js';
 
 // Four workers of four slots each share the limits; each test uses origins of its own (a host is name and port).
-const origins: Record<'limited' | 'slow' | 'fast' | 'cooling' | 'tenantA' | 'tenantB' | 'dying', TestOrigin> = {} as never;
+const origins: Record<'limited' | 'parked' | 'slow' | 'fast' | 'cooling' | 'tenantA' | 'tenantB' | 'dying', TestOrigin> = {} as never;
 const hostOf = (origin: TestOrigin) => new URL(origin.baseUrl).host;
 const env: Record<string, string> = {
   FERRY_HOST_CONCURRENCY: '3',
@@ -17,7 +17,7 @@ const env: Record<string, string> = {
   FERRY_WORKER_CONCURRENCY: '4',
 };
 beforeAll(async () => {
-  for (const name of Object.keys({ limited: 0, slow: 0, fast: 0, cooling: 0, tenantA: 0, tenantB: 0, dying: 0 }) as Array<keyof typeof origins>) {
+  for (const name of Object.keys({ limited: 0, parked: 0, slow: 0, fast: 0, cooling: 0, tenantA: 0, tenantB: 0, dying: 0 }) as Array<keyof typeof origins>) {
     origins[name] = await TestOrigin.start();
   }
   // Overrides name hosts by port, so the origins start before the workers read them.
@@ -58,6 +58,40 @@ describe('when more downloads of one host are queued than its limit', () => {
     expect(gauge.max).toBe(3);
     // Waiting spent no attempt: each download took exactly the one that completed it.
     for (const id of downloads) expect((await stack.ferry.status(id)).attempts.made).toBe(1);
+  });
+});
+
+describe('when a download waits for its host', () => {
+  it('can be paused, resumed and cancelled while it waits, and spends no attempt waiting', async () => {
+    const origin = origins.parked;
+    const file = await origin.randomFile('parked.bin', 16 * 1024);
+    let open = false;
+    const gate: Handler = async (req, res) => {
+      await until(() => open, 'the test to open the origin', 60_000);
+      await serveFile(file)(req, res);
+    };
+    const busy = await enqueueBatch(Array.from({ length: 3 }, (_, i) => origin.route(`/parked/busy-${i}.bin`, gate)));
+    await until(async () => (await stack.ferry.status(busy.downloads[2]!)).state === 'active', 'the host to be full');
+    const [toPause, toCancel] = await Promise.all([
+      stack.ferry.enqueue({ url: origin.route('/parked/pause.bin', serveFile(file)) }),
+      stack.ferry.enqueue({ url: origin.route('/parked/cancel.bin', serveFile(file)) }),
+    ]);
+    await until(async () => (await stack.ferry.status(toPause)).waiting?.reason === 'host-limit', 'a download waiting for the host');
+    // 200 if the pause found it in the delayed set, 202 if a worker had just taken it to check the limits again.
+    expect([200, 202]).toContain((await stack.ferry.request('POST', `/v1/downloads/${toPause}/pause`)).status);
+    expect((await stack.ferry.status(toPause)).state).toBe('paused');
+    await until(async () => (await stack.ferry.status(toCancel)).waiting !== null, 'the other to wait');
+    expect((await stack.ferry.request('DELETE', `/v1/downloads/${toCancel}`)).status).toBeLessThan(300);
+    expect((await stack.ferry.status(toCancel)).state).toBe('cancelled');
+    open = true;
+    await expectCompleted(busy.downloads, file);
+    // Still paused after the host freed up: a wait for a slot never undoes a pause.
+    expect((await stack.ferry.status(toPause)).state).toBe('paused');
+    // A pause recorded while a worker held it is carried out by that worker on the job's next turn; until then resume answers 409.
+    await until(async () => (await stack.ferry.request('POST', `/v1/downloads/${toPause}/resume`)).status === 202, 'the resume to be accepted');
+    await expectCompleted([toPause], file);
+    expect((await stack.ferry.status(toPause)).attempts.made).toBe(1);
+    expect(origin.requests('/parked/cancel.bin')).toHaveLength(0);
   });
 });
 
