@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RedisServer } from '@ferry/launcher/redis-server';
-import { FleetLimits, type Admission, type LimitsPolicy } from '@ferry/core';
+import { FleetLimits, type AcquireOutcome, type LimitsPolicy } from '@ferry/core';
 import { startTestRedis } from '../support/redis.js';
 
 // The Lua behind the fleet limits, against a real redis-server: no worker, no queue.
@@ -28,10 +28,11 @@ const limitsWith = (policy: Partial<LimitsPolicy>, ttlMs = 10_000) => {
   return limits;
 };
 const jobKey = (n: number) => `${PREFIX}:downloads:${n}`;
-const admitted = (admission: Admission) => {
-  if (!admission.admitted) throw new Error(`refused: ${admission.reason}`);
+const admitted = (admission: AcquireOutcome) => {
+  if (admission === 'controlled' || !admission.admitted) throw new Error(`not admitted: ${JSON.stringify(admission)}`);
   return admission;
 };
+const waitOf = (admission: AcquireOutcome) => (admission !== 'controlled' && !admission.admitted ? admission.waitMs : -1);
 
 beforeAll(async () => {
   server = await startTestRedis();
@@ -71,10 +72,18 @@ describe('when a host is at its limit', () => {
     const waits: number[] = [];
     for (let i = 0; i < 4; i += 1) {
       const refused = await limits.acquire('2@t', jobKey(2), HOST, 'test');
-      waits.push(refused.admitted ? -1 : refused.waitMs);
+      waits.push(waitOf(refused));
     }
     // Half fixed and half random (the random part is 0.5 here): 75 % of 100, 200, 400, 400.
     expect(waits).toEqual([75, 150, 300, 300]);
+  });
+
+  it('lets a job with a pause or cancel recorded through without a slot, for its processor to carry it out', async () => {
+    const limits = limitsWith({ hostConcurrency: 1 });
+    admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
+    await redis.hset(jobKey(2), 'ferryControl', 'cancel');
+    expect(await limits.acquire('2@t', jobKey(2), HOST, 'test')).toBe('controlled');
+    expect(await redis.zcard(`${PREFIX}:limits:host-slots:${HOST}`)).toBe(1);
   });
 
   it('uses the per-host override instead of the default', async () => {
@@ -122,7 +131,7 @@ describe('when an origin pushes back', () => {
     const refused = await limits.acquire('3@t', jobKey(3), HOST, 'test');
     expect(refused).toMatchObject({ admitted: false, reason: 'host-cooldown' });
     // The rest of the cooldown, plus up to 10 % (5 % with this jitter).
-    const waitMs = refused.admitted ? 0 : refused.waitMs;
+    const waitMs = waitOf(refused);
     expect(waitMs).toBeGreaterThan(1800);
     expect(waitMs).toBeLessThanOrEqual(2100);
     admitted(await limits.acquire('4@t', jobKey(4), 'other.example', 'test'));
@@ -177,7 +186,7 @@ describe('when a host has a start rate', () => {
     admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
     const refused = await limits.acquire('2@t', jobKey(2), HOST, 'test');
     expect(refused).toMatchObject({ admitted: false, reason: 'host-rate' });
-    await sleep(refused.admitted ? 0 : refused.waitMs);
+    await sleep(waitOf(refused));
     admitted(await limits.acquire('2@t', jobKey(2), HOST, 'test'));
   });
 });

@@ -25,6 +25,8 @@ export async function runAdmitted<T>(limits: FleetLimits, job: Job, token: strin
   // Job data that does not parse is refused by the download itself, with its coded error.
   if (!limits.enabled || host === undefined || typeof owner !== 'string' || token === undefined || job.id === undefined) return download();
   const admission = await limits.acquire(`${job.id}@${token}`, `${job.queueQualifiedName}:${job.id}`, host, owner);
+  // A pause or cancel is carried out by the download before it sends anything: no slot needed.
+  if (admission === 'controlled') return download();
   if (!admission.admitted) {
     logger.debug({ jobId: job.id, host, reason: admission.reason, waitMs: admission.waitMs }, 'download waits for a fleet limit');
     await job.moveToDelayed(Date.now() + admission.waitMs, token);

@@ -27,6 +27,14 @@ export { generateSealingKey, HeaderSealer } from './secrets/header-sealer.js';
 export { verifyWebhook, webhookHeaders } from './webhooks/signature.js';
 export { clientNetwork } from './client-network.js';
 export { createQueueServices, type QueueServices } from './queue-services.js';
-export { FleetLimits, type Admission, type DownloadEnd, type LimitsPolicy, type Released, type WaitReason } from './limits/fleet-limits.js';
+export {
+  FleetLimits,
+  type AcquireOutcome,
+  type Admission,
+  type DownloadEnd,
+  type LimitsPolicy,
+  type Released,
+  type WaitReason,
+} from './limits/fleet-limits.js';
 export { limitHost } from './limits/limit-host.js';
 export { NO_LIMITS_OBSERVER, type LimitKind, type LimitsObserver } from './limits/limits-observer.js';

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { CONTROL_FIELD } from '../control-field.js';
 import { WAIT_FIELD } from '../download-status.js';
 import { ferryKey } from '../redis/keys.js';
 import { NO_LIMITS_OBSERVER, type LimitsObserver } from './limits-observer.js';
@@ -27,6 +28,9 @@ export type WaitReason = 'host-limit' | 'host-cooldown' | 'host-rate' | 'key-lim
 export type Admission =
   | { readonly admitted: true; readonly holder: string; readonly admittedAt: number }
   | { readonly admitted: false; readonly reason: WaitReason; readonly waitMs: number };
+
+/** What `acquire` answers: an admission, or `controlled` for a job with a pause or cancel to carry out first (it takes no slot). */
+export type AcquireOutcome = Admission | 'controlled';
 
 /** How an admitted download ended, for the release: a completed one raises a lowered limit, backpressure lowers it. */
 export type DownloadEnd = { readonly kind: 'completed' | 'other' } | { readonly kind: 'backpressure'; readonly retryAfterMs: number | undefined };
@@ -111,9 +115,10 @@ export class FleetLimits {
 
   /**
    * Takes a slot for the download `holder` (unique per run of a job) to `host` for `owner`, or
-   * says how long to wait. `jobKey` is the job's hash, where a refusal records why it waits.
+   * says how long to wait. `jobKey` is the job's hash, where a refusal records why it waits,
+   * and where a pause or cancel may be recorded, which comes first (`controlled`).
    */
-  async acquire(holder: string, jobKey: string, host: string, owner: string): Promise<Admission> {
+  async acquire(holder: string, jobKey: string, host: string, owner: string): Promise<AcquireOutcome> {
     const { policy } = this;
     const interval = policy.hostRatePerSecond > 0 ? Math.ceil(1000 / policy.hostRatePerSecond) : 0;
     const [outcome, value] = await this.#redis.ferryLimitAcquire(
@@ -134,7 +139,9 @@ export class FleetLimits {
       this.random(),
       WAIT_FIELD,
       WAITS_FIELD,
+      CONTROL_FIELD,
     );
+    if (outcome === 'controlled') return outcome;
     if (outcome === 'ok') {
       this.#held.set(holder, { hostSlots: this.#key('host-slots', host), keySlots: this.keyLimit(owner) > 0 ? this.#key('key-slots', owner) : undefined });
       return { admitted: true, holder, admittedAt: Number(value) };

@@ -22,15 +22,20 @@ end
  * Admits a download or says why not, in one step so no two workers can both take the last slot.
  * KEYS: host slots, host cooldown, host AIMD state, host next start, key slots, the job's hash.
  * ARGV: holder, slot TTL, host limit, key limit (0: none), ms between starts on the host (0: no rate),
- *       host, wait base ms, wait max ms, jitter in [0, 1), the job's wait field, its wait-count field.
- * Returns {"ok", now} or {reason, waitMs}. A refusal counts on the job (the next wait doubles up to
+ *       host, wait base ms, wait max ms, jitter in [0, 1), the job's wait field, its wait-count field,
+ *       its control field.
+ * Returns {"ok", now}, {reason, waitMs}, or {"controlled", 0} for a job with a pause or cancel
+ * recorded: it is let through without a slot, for the processor to carry that out (refused, it would
+ * go round the delayed set for as long as the host is full, its cancel never done). A refusal counts on the job (the next wait doubles up to
  * the max) and records why it waits (WAIT_FIELD, shown by the API); admission clears both.
  */
 export const ACQUIRE = `${NOW}${KEEP_ALIVE}
 local hostSlots, cooldown, aimd, nextStart, keySlots, jobKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local holder, ttl, hostMax, keyMax, interval = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local host, waitBase, waitMax, jitter = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local waitField, waitsField = ARGV[10], ARGV[11]
+local waitField, waitsField, controlField = ARGV[10], ARGV[11], ARGV[12]
+
+if rcall("HEXISTS", jobKey, controlField) == 1 then return { "controlled", 0 } end
 
 local function refuse(reason, atLeast)
   local waits = 1
