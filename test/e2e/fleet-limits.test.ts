@@ -6,7 +6,7 @@ import { useStack } from '../support/stack.js';
 import { until } from '../support/wait.js';
 
 // Four workers of four slots each share the limits; each test uses origins of its own (a host is name and port).
-const origins: Record<'limited' | 'parked' | 'slow' | 'fast' | 'cooling' | 'tenantA' | 'tenantB' | 'dying', TestOrigin> = {} as never;
+const origins: Record<'limited' | 'parked' | 'pushback' | 'slow' | 'fast' | 'cooling' | 'tenantA' | 'tenantB' | 'dying', TestOrigin> = {} as never;
 const hostOf = (origin: TestOrigin) => new URL(origin.baseUrl).host;
 const env: Record<string, string> = {
   FERRY_HOST_CONCURRENCY: '3',
@@ -17,7 +17,9 @@ const env: Record<string, string> = {
   FERRY_WORKER_CONCURRENCY: '4',
 };
 beforeAll(async () => {
-  for (const name of Object.keys({ limited: 0, parked: 0, slow: 0, fast: 0, cooling: 0, tenantA: 0, tenantB: 0, dying: 0 }) as Array<keyof typeof origins>) {
+  for (const name of Object.keys({ limited: 0, parked: 0, pushback: 0, slow: 0, fast: 0, cooling: 0, tenantA: 0, tenantB: 0, dying: 0 }) as Array<
+    keyof typeof origins
+  >) {
     origins[name] = await TestOrigin.start();
   }
   // Overrides name hosts by port, so the origins start before the workers read them.
@@ -122,7 +124,8 @@ describe('when an origin answers 429 with Retry-After: 2', () => {
     const first = await stack.ferry.enqueue({
       url: origin.route('/cool/first.bin', gauge.count(status(429, { 'retry-after': '2' })), gauge.count(serveFile(file))),
     });
-    await until(() => gauge.starts.length === 1, 'the 429');
+    // The host closes once the worker has the 429, a moment after the origin sent it: wait for the attempt to end.
+    await until(async () => (await stack.ferry.status(first)).attempts.made === 1, 'the 429 to end an attempt');
     const closedAt = gauge.starts[0]!;
     const others = await enqueueBatch(Array.from({ length: 8 }, (_, i) => origin.route(`/cool/${i}.bin`, gauge.count(serveFile(file)))));
     // While it waits, a download says why: the host's cooldown.
@@ -141,6 +144,24 @@ describe('when an origin answers 429 with Retry-After: 2', () => {
     for (const at of after) expect(at - closedAt).toBeGreaterThanOrEqual(2000);
     for (const id of others.downloads) expect((await stack.ferry.status(id)).attempts.made).toBe(1);
     expect((await stack.ferry.status(first)).attempts.made).toBe(2);
+  });
+});
+
+describe('when an origin answers 503 without Retry-After', () => {
+  it('halves its host limit for the whole fleet, says so in the failed attempt, and the downloads still complete', async () => {
+    const origin = origins.pushback;
+    const gauge = new ConcurrencyGauge();
+    const file = await origin.randomFile('pushback.bin', 16 * 1024);
+    const refused = origin.route('/pushback/refused.bin', gauge.count(slowly(300, status(503))), gauge.count(serveFile(file)));
+    const others = Array.from({ length: 5 }, (_, i) => origin.route(`/pushback/${i}.bin`, gauge.count(slowly(300, serveFile(file)))));
+    const { downloads } = await enqueueBatch([refused, ...others]);
+    // Up to three run at once (the host's limit); the 503 halves what was in flight (3 or fewer) to 1.
+    // The failure is read from the job itself: its retry comes after 50-100 ms, and the status shows an error only meanwhile.
+    const failedReason = async () => (await stack.ferry.queue.getJob(downloads[0]!))?.failedReason ?? '';
+    await until(async () => (await failedReason()) !== '', 'the 503 to end an attempt');
+    expect(await failedReason()).toContain(`${hostOf(origin)} now gets at most 1 download at once until it recovers`);
+    await expectCompleted(downloads, file);
+    expect(gauge.max).toBeLessThanOrEqual(3);
   });
 });
 
