@@ -49,6 +49,7 @@ const stubStatus: DownloadStatus = {
   attempts: { made: 1, max: 1 },
   result: null,
   error: null,
+  waiting: null,
   createdAt: new Date(0).toISOString(),
   finishedAt: null,
 };

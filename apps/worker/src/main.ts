@@ -5,6 +5,7 @@ import {
   createLogger,
   createQueueServices,
   createWorkerRedis,
+  FleetLimits,
   installShutdown,
   loadConfig,
   runService,
@@ -28,7 +29,8 @@ runService('ferry-worker', async () => {
   const queue = createDownloadQueue(config, connection);
   const { callbacks, control, index, outbox, sealer, storage } = createQueueServices(config, connection, queue);
   const controls = new WorkerControls(connection, control, config.queuePrefix, logger);
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, outbox, sealer });
+  const limits = new FleetLimits(connection, config.queuePrefix, config.limits, config.worker.lockDurationMs);
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, outbox, sealer, limits });
   await controls.start(worker);
   reportEnds(worker, outbox, logger);
   const sweep = startOutboxSweep(outbox, config.worker.endingsSweepIntervalMs, logger);
@@ -63,6 +65,7 @@ runService('ferry-worker', async () => {
         { name: 'close the callback worker', run: () => callbackWorker.close() },
       ],
       { name: 'close the controls', run: () => controls.close() },
+      { name: 'stop renewing fleet-limit slots', run: () => limits.stop() },
       [
         { name: 'close the download queue', run: () => queue.close() },
         { name: 'close the callback queue', run: () => callbacks.close() },

@@ -2,7 +2,8 @@ import { DelayedError, WaitingError, type Job, type Processor } from 'bullmq';
 import { FerryError, type DownloadProgress } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
 import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
-import { cancelledError, DownloadJob, PAUSED_FOR_MS, type Config, type DownloadOutbox, type HeaderSealer, type Logger } from '@ferry/core';
+import { cancelledError, DownloadJob, PAUSED_FOR_MS, type Config, type DownloadOutbox, type FleetLimits, type HeaderSealer, type Logger } from '@ferry/core';
+import { runAdmitted } from './fleet-gate.js';
 import { toJobFailure } from './job-failure.js';
 import { LOCK_LOST_REASON } from './lock-watch.js';
 import { CONTROL_REASONS, type WorkerControls } from './worker-controls.js';
@@ -26,6 +27,8 @@ export interface ProcessorDeps {
   readonly outbox: DownloadOutbox;
   /** Opens the request headers the API encrypted into the job. */
   readonly sealer: HeaderSealer;
+  /** Fleet-wide limits per host and per API key: a download runs only once they admit it. */
+  readonly limits: FleetLimits;
 }
 
 const lockLostError = (when: string) =>
@@ -87,7 +90,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
     // Marked before BullMQ records the end, so a worker dying right after still has it reported.
     const ending = () => deps.outbox.expect(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not mark the end'));
     try {
-      const result = await runDownload(deps, job, id, token, signal);
+      const result = await runAdmitted(deps.limits, job, token, deps.logger, () => runDownload(deps, job, id, token, signal));
       await ending();
       return result;
     } catch (err) {

@@ -35,6 +35,7 @@ function status(state: DownloadStatus['state'], receivedBytes: number): Download
     attempts: { made: state === 'completed' ? 1 : 0, max: 5 },
     result: state === 'completed' ? result : null,
     error: null,
+    waiting: null,
     createdAt: '2026-11-22T00:00:00.000Z',
     finishedAt: state === 'completed' ? '2026-11-22T00:00:01.000Z' : null,
   };

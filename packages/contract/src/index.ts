@@ -15,6 +15,7 @@ export {
   DownloadResult,
   DownloadState,
   DownloadStatus,
+  DownloadWaiting,
   ENDED_STATES,
   IDEMPOTENCY_KEY,
   MAX_HEADER_COUNT,

@@ -227,6 +227,19 @@ export const DownloadFailure = z.object({
 });
 export type DownloadFailure = z.infer<typeof DownloadFailure>;
 
+/**
+ * Why a delayed download waits without spending an attempt: its host is at its fleet-wide
+ * limit, cooling down after a 429/503 with Retry-After, or at its start rate; or its API key is at its limit.
+ */
+export const DownloadWaiting = z.object({
+  reason: z.enum(['host-limit', 'host-cooldown', 'host-rate', 'key-limit']),
+  /** The origin host it is limited by (the request URL's, port included unless 80 or 443). */
+  host: z.string(),
+  /** When it tries again; it may wait again then. */
+  until: z.iso.datetime(),
+});
+export type DownloadWaiting = z.infer<typeof DownloadWaiting>;
+
 /** What `GET /v1/downloads/:id` answers. */
 export const DownloadStatus = z.object({
   id: z.string(),
@@ -237,6 +250,8 @@ export const DownloadStatus = z.object({
   attempts: z.object({ made: z.number().int(), max: z.number().int() }),
   result: DownloadResult.nullable(),
   error: DownloadFailure.nullable(),
+  /** Set while a delayed download waits for a fleet limit (null otherwise); `error` still names its last failure, if any. */
+  waiting: DownloadWaiting.nullable().default(null),
   createdAt: z.iso.datetime(),
   finishedAt: z.iso.datetime().nullable(),
 });

@@ -4,6 +4,8 @@ import { FerryError } from '@ferry/contract';
 import type { EgressPolicyOptions, HttpLimits, PortRule } from '@ferry/engine';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
+import { parseHostLimits, parseKeyLimits } from './limits/limit-host.js';
+import type { LimitsPolicy } from './limits/fleet-limits.js';
 import { parseSealingKeys, type SealingKey } from './secrets/header-sealer.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { parseWebhookSecrets } from './webhooks/secrets.js';
@@ -22,10 +24,13 @@ const int = (min: number, max: number) =>
 const durationMs = (min: number, max: number) => int(min, max);
 
 /** A comma-separated list read by one of the egress parsers, whose errors say how to write it. */
-const list = <T>(parse: (text: string) => T[]) =>
-  z
+const list = <T>(parse: (text: string) => T[]) => parsed(parse);
+
+/** A value read by a parser that throws a FerryError whose message says how to write it. */
+function parsed<T>(parse: (text: string) => T) {
+  return z
     .string()
-    .transform((text, ctx): T[] => {
+    .transform((text, ctx): T => {
       try {
         return parse(text);
       } catch (err) {
@@ -34,6 +39,7 @@ const list = <T>(parse: (text: string) => T[]) =>
       }
     })
     .optional();
+}
 
 /**
  * Every environment variable Ferry reads. Each is documented in `.env.example`
@@ -111,6 +117,26 @@ export const EnvSchema = z.object({
   FERRY_EGRESS_ALLOW_PORTS: list<PortRule>(parsePortList),
   /** Downloads one worker process runs at once. */
   FERRY_WORKER_CONCURRENCY: int(1, 1000).default(4),
+  /** Downloads of one origin host (name and port, 80/443 left out) running at once across all workers; 0: no limit. */
+  FERRY_HOST_CONCURRENCY: int(0, 100_000).default(0),
+  /** Per-host exceptions to FERRY_HOST_CONCURRENCY, e.g. cdn.example.com=32,slow.example.org=2. */
+  FERRY_HOST_CONCURRENCY_OVERRIDES: parsed(parseHostLimits),
+  /** Downloads one origin host may start per second across all workers (decimals allowed: 0.5 is one per 2 s); 0: no rate limit. */
+  FERRY_HOST_RATE_PER_SECOND: z.coerce
+    .number({ error: 'must be a number of downloads per second, e.g. 2 or 0.5 (0 turns it off)' })
+    .min(0, { error: 'must be 0 (off) or more' })
+    .max(10_000, { error: 'must be at most 10000' })
+    .default(0),
+  /** Longest time an origin's 429 or 503 with Retry-After closes its host to every worker; 0 turns cooldowns off. */
+  FERRY_HOST_COOLDOWN_MAX_MS: durationMs(0, DAY).default(10 * MINUTE),
+  /** Downloads of one API key running at once across all workers; 0: no limit. */
+  FERRY_KEY_CONCURRENCY: int(0, 100_000).default(0),
+  /** Per-key exceptions to FERRY_KEY_CONCURRENCY, by key name as in FERRY_API_KEYS, e.g. importer=2,web=16. */
+  FERRY_KEY_CONCURRENCY_OVERRIDES: parsed(parseKeyLimits),
+  /** How long a download refused by a host or key limit first waits (without spending an attempt); it doubles with each refusal in a row. */
+  FERRY_LIMIT_WAIT_MS: durationMs(10, 10 * MINUTE).default(500),
+  /** The longest such wait. */
+  FERRY_LIMIT_WAIT_MAX_MS: durationMs(10, 60 * MINUTE).default(5 * SECOND),
   /** Attempts per download, the first included. */
   FERRY_JOB_ATTEMPTS: int(1, 100).default(5),
   /** First retry delay; each later one doubles, with jitter. */
@@ -216,6 +242,7 @@ export interface Config {
     readonly retryAfterMaxMs: number;
   };
   readonly http: HttpLimits;
+  readonly limits: LimitsPolicy;
   readonly retention: {
     readonly completed: { readonly age: number; readonly count: number };
     readonly failed: { readonly age: number; readonly count: number };
@@ -262,6 +289,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new FerryError(
       'FERRY_ERR_CONFIG',
       `Invalid configuration:\n  FERRY_BACKOFF_BASE_MS (${e.FERRY_BACKOFF_BASE_MS}) must not exceed FERRY_BACKOFF_MAX_MS (${e.FERRY_BACKOFF_MAX_MS}).`,
+    );
+  }
+  if (e.FERRY_LIMIT_WAIT_MS > e.FERRY_LIMIT_WAIT_MAX_MS) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      `Invalid configuration:\n  FERRY_LIMIT_WAIT_MS (${e.FERRY_LIMIT_WAIT_MS}) must not exceed FERRY_LIMIT_WAIT_MAX_MS (${e.FERRY_LIMIT_WAIT_MAX_MS}).`,
     );
   }
   const dataDir = path.resolve(cwd, e.FERRY_DATA_DIR);
@@ -318,6 +351,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTimeoutMs: e.FERRY_MAX_TIMEOUT_MS,
       lowSpeedBytesPerSecond: e.FERRY_LOW_SPEED_BYTES_PER_SECOND,
       lowSpeedWindowMs: e.FERRY_LOW_SPEED_WINDOW_MS,
+    },
+    limits: {
+      hostConcurrency: e.FERRY_HOST_CONCURRENCY,
+      hostOverrides: e.FERRY_HOST_CONCURRENCY_OVERRIDES ?? new Map(),
+      hostRatePerSecond: e.FERRY_HOST_RATE_PER_SECOND,
+      cooldownMaxMs: e.FERRY_HOST_COOLDOWN_MAX_MS,
+      keyConcurrency: e.FERRY_KEY_CONCURRENCY,
+      keyOverrides: e.FERRY_KEY_CONCURRENCY_OVERRIDES ?? new Map(),
+      waitBaseMs: e.FERRY_LIMIT_WAIT_MS,
+      waitMaxMs: e.FERRY_LIMIT_WAIT_MAX_MS,
     },
     retention: {
       completed: { age: e.FERRY_RETAIN_COMPLETED_SECONDS, count: e.FERRY_RETAIN_COMPLETED_COUNT },

@@ -1,7 +1,15 @@
 import type { Job, JobState } from 'bullmq';
 import { decodeFailureReason, isCancellation } from './failure.js';
 import type { ControlAction } from './control-field.js';
-import { DownloadProgress, DownloadResult, ENDED_STATES, type DownloadFailure, type DownloadState, type DownloadStatus } from '@ferry/contract';
+import {
+  DownloadProgress,
+  DownloadResult,
+  DownloadWaiting,
+  ENDED_STATES,
+  type DownloadFailure,
+  type DownloadState,
+  type DownloadStatus,
+} from '@ferry/contract';
 
 const STATES: Readonly<Record<JobState | 'unknown', DownloadState | undefined>> = {
   waiting: 'queued',
@@ -23,8 +31,26 @@ export function shownState(state: DownloadState, control: ControlAction | undefi
 
 const iso = (ms: number | undefined): string | null => (ms === undefined || ms === 0 ? null : new Date(ms).toISOString());
 
-/** The public view of a job; undefined when the job vanished between lookup and state read. */
-export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', control?: ControlAction): DownloadStatus | undefined {
+/** The job's hash field where the fleet limits record why a refused download waits (see FleetLimits). */
+export const WAIT_FIELD = 'ferryWait';
+
+/** A stored wait record (`{ reason, host, until }` with `until` in ms) as the API shows it, if it is one. */
+export function readWaiting(stored: string | null | undefined): DownloadWaiting | undefined {
+  if (typeof stored !== 'string') return undefined;
+  try {
+    const record = JSON.parse(stored) as { until?: unknown };
+    const parsed = DownloadWaiting.safeParse({ ...record, until: typeof record.until === 'number' ? new Date(record.until).toISOString() : undefined });
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The public view of a job; undefined when the job vanished between lookup and state read.
+ * `waiting` is the job's wait record (WAIT_FIELD), shown while it is delayed.
+ */
+export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', control?: ControlAction, waiting?: DownloadWaiting): DownloadStatus | undefined {
   const mapped = STATES[jobState];
   if (mapped === undefined || job.id === undefined) return undefined;
   // A delayed job is waiting to retry: its last failure says why.
@@ -41,6 +67,7 @@ export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', contr
     attempts: { made: job.attemptsMade, max: job.opts.attempts ?? 1 },
     result: result?.success ? result.data : null,
     error: failure ?? null,
+    waiting: state === 'delayed' ? (waiting ?? null) : null,
     createdAt: new Date(job.timestamp).toISOString(),
     finishedAt: ENDED_STATES.has(state) ? iso(job.finishedOn) : null,
   };

@@ -25,3 +25,14 @@ export { generateWebhookSecret, keyWebhookSecret, parseWebhookSecrets } from './
 export { generateSealingKey, HeaderSealer } from './secrets/header-sealer.js';
 export { verifyWebhook, WEBHOOK_KEY_HEADER, webhookHeaders } from './webhooks/signature.js';
 export { createQueueServices, type QueueServices } from './queue-services.js';
+export {
+  FleetLimits,
+  type AcquireOutcome,
+  type Admission,
+  type DownloadEnd,
+  type LimitsPolicy,
+  type Released,
+  type WaitReason,
+} from './limits/fleet-limits.js';
+export { limitHost } from './limits/limit-host.js';
+export { NO_LIMITS_OBSERVER, type LimitKind, type LimitsObserver } from './limits/limits-observer.js';

@@ -2,7 +2,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DownloadStatus } from '@ferry/contract';
 import { readControl, type ControlAction } from './control-field.js';
-import { toDownloadStatus } from './download-status.js';
+import { readWaiting, toDownloadStatus, WAIT_FIELD } from './download-status.js';
 
 export interface LoadedDownload {
   readonly job: Job;
@@ -15,8 +15,8 @@ export interface LoadedDownload {
 export async function loadDownloadStatus(queue: Queue, redis: Redis, id: string): Promise<LoadedDownload | undefined> {
   // State first: a job read before its state could show "completed" without the result written in the same step.
   const state = await queue.getJobState(id);
-  const [job, control] = await Promise.all([queue.getJob(id), readControl(redis, queue.toKey(id))]);
+  const [job, control, waiting] = await Promise.all([queue.getJob(id), readControl(redis, queue.toKey(id)), redis.hget(queue.toKey(id), WAIT_FIELD)]);
   if (job === undefined) return undefined;
-  const status = toDownloadStatus(job, state, control);
+  const status = toDownloadStatus(job, state, control, readWaiting(waiting));
   return status === undefined ? undefined : { job, status, control };
 }

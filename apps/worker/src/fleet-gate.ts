@@ -1,0 +1,61 @@
+import { DelayedError, type Job } from 'bullmq';
+import { FerryError } from '@ferry/contract';
+import { limitHost, type DownloadEnd, type FleetLimits, type Logger, type Released } from '@ferry/core';
+
+/** The statuses by which an origin says it is overloaded: they lower its host's limit, and with Retry-After close it for a while. */
+const BACKPRESSURE_STATUSES: ReadonlySet<unknown> = new Set([429, 503]);
+
+/** How an attempt's outcome reads to the limits: the processor throws its coded errors as the cause of what it throws. */
+function endOf(err: unknown): DownloadEnd {
+  const coded = err instanceof FerryError ? err : err instanceof Error && err.cause instanceof FerryError ? err.cause : undefined;
+  if (coded?.code !== 'FERRY_ERR_ORIGIN_UNAVAILABLE' || !BACKPRESSURE_STATUSES.has(coded.data['status'])) return { kind: 'other' };
+  const retryAfterMs = coded.data['retryAfterMs'];
+  return { kind: 'backpressure', retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : undefined };
+}
+
+/**
+ * Runs `download` once the fleet limits admit the job: its host (by the request URL, before any
+ * redirect) and its API key have a free slot, and the host is not cooling down. If not, the job goes
+ * back to the delayed set for the wait the limits chose and BullMQ counts no attempt (DelayedError):
+ * it holds no worker slot meanwhile, and pause and cancel find it there like any delayed job.
+ */
+export async function runAdmitted<T>(limits: FleetLimits, job: Job, token: string | undefined, logger: Logger, download: () => Promise<T>): Promise<T> {
+  const { request, owner } = (job.data ?? {}) as { request?: { url?: unknown }; owner?: unknown };
+  const host = typeof request?.url === 'string' ? limitHost(request.url) : undefined;
+  // Job data that does not parse is refused by the download itself, with its coded error.
+  if (!limits.enabled || host === undefined || typeof owner !== 'string' || token === undefined || job.id === undefined) return download();
+  const admission = await limits.acquire(`${job.id}@${token}`, `${job.queueQualifiedName}:${job.id}`, host, owner);
+  // A pause or cancel is carried out by the download before it sends anything: no slot needed.
+  if (admission === 'controlled') return download();
+  if (!admission.admitted) {
+    logger.debug({ jobId: job.id, host, reason: admission.reason, waitMs: admission.waitMs }, 'download waits for a fleet limit');
+    await job.moveToDelayed(Date.now() + admission.waitMs, token);
+    throw new DelayedError();
+  }
+  const release = async (end: DownloadEnd): Promise<Released | undefined> => {
+    try {
+      return await limits.release(admission, host, owner, end);
+    } catch (err) {
+      // Slots left behind expire with their TTL.
+      logger.warn({ jobId: job.id, host, err: (err as Error).message }, 'could not free the fleet-limit slots');
+      return undefined;
+    }
+  };
+  let result: T;
+  try {
+    result = await download();
+  } catch (err) {
+    const released = await release(endOf(err));
+    // The job's failure says what its backpressure did to every other download of the host.
+    if (err instanceof Error && released !== undefined) err.message += pushedBack(host, released);
+    throw err;
+  }
+  await release({ kind: 'completed' });
+  return result;
+}
+
+function pushedBack(host: string, { cooldownMs, loweredTo }: Released): string {
+  const closed = cooldownMs === undefined ? '' : `; ${host} is closed to every worker for ${Math.ceil(cooldownMs / 1000)} s`;
+  const lowered = loweredTo === undefined ? '' : `; ${host} now gets at most ${loweredTo} download${loweredTo === 1 ? '' : 's'} at once until it recovers`;
+  return closed + lowered;
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { limitHost } from '../src/limits/limit-host.js';
+
+describe('limitHost', () => {
+  it('normalises case, IDNA, a trailing dot and the ports 80 and 443, and keeps any other port', () => {
+    expect(limitHost('HTTPS://Bücher.Example.:443/a')).toBe('xn--bcher-kva.example');
+    expect(limitHost('http://xn--bcher-kva.example:80/b')).toBe('xn--bcher-kva.example');
+    expect(limitHost('http://files.example:443/c')).toBe('files.example');
+    expect(limitHost('https://files.example:8443/c')).toBe('files.example:8443');
+    expect(limitHost('http://[::1]:8080/')).toBe('[::1]:8080');
+    expect(limitHost('not a url')).toBeUndefined();
+  });
+});
+
+describe('the limit overrides', () => {
+  it('are read into maps by normalised host and by key name', () => {
+    const config = loadConfig({
+      FERRY_HOST_CONCURRENCY_OVERRIDES: 'CDN.Example.com=32, slow.example.org:8080=2, bücher.example:443=3',
+      FERRY_KEY_CONCURRENCY_OVERRIDES: 'importer=2',
+    });
+    expect([...config.limits.hostOverrides]).toEqual([
+      ['cdn.example.com', 32],
+      ['slow.example.org:8080', 2],
+      ['xn--bcher-kva.example', 3],
+    ]);
+    expect([...config.limits.keyOverrides]).toEqual([['importer', 2]]);
+  });
+
+  it.each([
+    ['FERRY_HOST_CONCURRENCY_OVERRIDES', 'cdn.example.com', 'host=N entries'],
+    ['FERRY_HOST_CONCURRENCY_OVERRIDES', 'https://cdn.example.com=3', 'leave out the scheme'],
+    ['FERRY_HOST_CONCURRENCY_OVERRIDES', 'a.example=0', 'whole number from 1'],
+    ['FERRY_HOST_CONCURRENCY_OVERRIDES', 'a.example=1,A.example=2', 'a second time'],
+    ['FERRY_KEY_CONCURRENCY_OVERRIDES', 'no spaces=2', 'not an API key name'],
+    ['FERRY_HOST_RATE_PER_SECOND', '-1', '0 (off) or more'],
+  ])('refuses %s=%s, saying how to fix it', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('refuses a first wait longer than the longest', () => {
+    expect(() => loadConfig({ FERRY_LIMIT_WAIT_MS: '6000', FERRY_LIMIT_WAIT_MAX_MS: '5000' })).toThrow('FERRY_LIMIT_WAIT_MS (6000) must not exceed');
+  });
+});
