@@ -20,11 +20,14 @@ COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/launcher/package.json apps/launcher/
 COPY apps/cli/package.json apps/cli/
+COPY apps/web/package.json apps/web/
 COPY test/package.json test/
 RUN --mount=type=cache,target=/root/.npm npm ci
 COPY tsconfig.base.json turbo.json ./
 COPY packages packages
 COPY apps apps
+# The web page reads docs/errors.md at build time (what to do about each failure).
+COPY docs/errors.md docs/
 RUN npm run build -- --filter=@ferry/api --filter=@ferry/worker
 
 FROM ${NODE_IMAGE} AS runtime
@@ -42,6 +45,7 @@ COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/launcher/package.json apps/launcher/
 COPY apps/cli/package.json apps/cli/
+COPY apps/web/package.json apps/web/
 COPY test/package.json test/
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
 COPY --from=build /app/packages/contract/dist packages/contract/dist
@@ -50,6 +54,8 @@ COPY --from=build /app/packages/engine/dist packages/engine/dist
 COPY --from=build /app/packages/core/dist packages/core/dist
 COPY --from=build /app/apps/api/dist apps/api/dist
 COPY --from=build /app/apps/worker/dist apps/worker/dist
+# The web page's static files, which the API serves at /.
+COPY --from=build /app/apps/web/dist apps/web/dist
 # The code stays root-owned (the service cannot rewrite itself); only the data dir is the node user's.
 # A named volume mounted here starts with this ownership, so workers can write finished files.
 RUN mkdir -p /var/lib/ferry/files && chown -R node:node /var/lib/ferry

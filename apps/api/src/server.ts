@@ -17,6 +17,7 @@ import { batchRoutes } from './routes/batches.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { webPage, webPageRoot } from './web-page.js';
 
 /** What createServer is built from; every field is required (none has a default). */
 export interface ServerDeps {
@@ -126,5 +127,6 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     readOnly: config.dashboard.readOnly,
     authFailures: new AuthFailureLimiter(config.api.authFailureLimit),
   });
+  await app.register(webPage, { root: webPageRoot() });
   return app;
 }

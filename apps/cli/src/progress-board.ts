@@ -1,5 +1,6 @@
 import type { DownloadResult, DownloadState, FerryClientError, ProgressEvent } from '@ferry/client';
-import { fit, formatBytes, formatDuration, shortName } from './format.js';
+import { formatBytes, formatDuration, shortName } from '@ferry/client';
+import { fit } from './format.js';
 
 export interface Terminal {
   write(text: string): unknown;

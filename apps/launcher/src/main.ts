@@ -135,6 +135,7 @@ const cliOptions = [
 ].join(' ');
 process.stdout.write(`
 Ferry is running.
+  Web page   ${address}/  (sign in with the key below)
   API        ${address}/v1/downloads
              ${keyLine}
   API docs   ${address}/docs  (OpenAPI at ${address}/openapi.json)

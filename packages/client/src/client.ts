@@ -118,6 +118,14 @@ export class FerryClient {
   }
 
   /**
+   * The completed file's bytes (`GET /v1/downloads/{id}/content`) as the answer to read: `body` streams them,
+   * `Content-Type` and `Content-Disposition` (the stored name) come with it. FERRY_ERR_NOT_READY before it completed.
+   */
+  content(id: string, options: CallOptions = {}): Promise<Response> {
+    return send(this.#fetch, this.baseUrl, this.#apiKey, 'GET', `${downloadPath(id)}/content`, { signal: options.signal, headers: { accept: '*/*' } });
+  }
+
+  /**
    * The download's events as they happen: first a `state` snapshot, then `progress`, and last
    * `completed`, `failed` or `cancelled`. A dropped stream is reopened (each reopening starts
    * with a new snapshot); the iteration ends after the last event.

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ERROR_CODES, isErrorCode } from '@ferry/contract';
 import { abortedError, FerryClientError } from './client-error.js';
 
@@ -13,14 +12,23 @@ export function isTransient(err: unknown): boolean {
   return err.code === 'FERRY_CLIENT_ERR_UNREACHABLE' || (isErrorCode(err.code) && ERROR_CODES[err.code].retryable);
 }
 
-/** Waits `ms`, or rejects with FERRY_CLIENT_ERR_ABORTED as soon as `signal` fires. */
-export async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await sleep(ms, undefined, signal === undefined ? undefined : { signal });
-  } catch (err) {
-    if (signal?.aborted) throw abortedError(signal);
-    throw err;
-  }
+/**
+ * Waits `ms`, or rejects with FERRY_CLIENT_ERR_ABORTED as soon as `signal` fires.
+ * A plain timer rather than node:timers/promises, so the client also runs in a browser (the web page uses it).
+ */
+export function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortedError(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortedError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 interface LockEntry {
@@ -55,5 +55,15 @@ describe("@ferry/client's installed dependencies", () => {
 
   it("sees the server side in the API's tree, so the walk above does follow dependencies", () => {
     expect([...installedTree('apps/api')]).toEqual(expect.arrayContaining(['bullmq', 'ioredis', 'undici', 'pino', '@ferry/core']));
+  });
+});
+
+describe("@ferry/client's sources", () => {
+  it('load no node: module, so the web page (apps/web) runs the same client in a browser', () => {
+    const dir = new URL('../src/', import.meta.url);
+    const nodeImports = readdirSync(dir)
+      .filter((name) => name.endsWith('.ts'))
+      .flatMap((name) => [...readFileSync(new URL(name, dir), 'utf8').matchAll(/from '(node:[^']+)'/g)].map((match) => `${name}: ${match[1]}`));
+    expect(nodeImports).toEqual([]);
   });
 });

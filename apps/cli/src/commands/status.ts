@@ -1,6 +1,6 @@
 import type { DownloadState } from '@ferry/client';
 import type { Context } from '../context.js';
-import { formatBytes } from '../format.js';
+import { formatBytes } from '@ferry/client';
 import { EXIT, UsageError } from '../usage.js';
 
 /** What `ferry status` exits with for each state: as `--wait` would for an ended download, and a code of its own for one that has not ended. */
