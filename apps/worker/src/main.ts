@@ -4,8 +4,10 @@ import {
   createDownloadQueue,
   createLogger,
   createQueueServices,
+  createWorkerMetrics,
   createWorkerRedis,
   installShutdown,
+  listenForMetrics,
   loadConfig,
   runService,
 } from '@ferry/core';
@@ -28,11 +30,12 @@ runService('ferry-worker', async () => {
   const queue = createDownloadQueue(config, connection);
   const { callbacks, control, index, outbox, sealer, storage } = createQueueServices(config, connection, queue);
   const controls = new WorkerControls(connection, control, config.queuePrefix, logger);
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, outbox, sealer });
+  const metrics = createWorkerMetrics(config.worker.concurrency);
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, outbox, sealer, metrics: metrics.downloads });
   await controls.start(worker);
   reportEnds(worker, outbox, logger);
   const sweep = startOutboxSweep(outbox, config.worker.endingsSweepIntervalMs, logger);
-  const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
+  const callbackWorker = createCallbackWorker({ config, agents, connection, logger, metrics: metrics.callbacks });
   await Promise.all([worker.waitUntilReady(), callbackWorker.waitUntilReady()]);
   const janitor = startPartJanitor({
     storage,
@@ -48,7 +51,9 @@ runService('ferry-worker', async () => {
     intervalMs: config.worker.janitorIntervalMs,
     logger,
   });
-  logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir }, 'worker ready');
+  const { workerPort, host, token } = config.metrics;
+  const metricsListener = workerPort === undefined ? undefined : await listenForMetrics(metrics.registry, { host, port: workerPort, token });
+  logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir, metrics: metricsListener?.address }, 'worker ready');
   process.send?.({ type: 'ready', service: 'worker' });
 
   installShutdown({
@@ -69,6 +74,8 @@ runService('ferry-worker', async () => {
       ],
       { name: 'close the HTTP agents', run: () => agents.close() },
       { name: 'quit redis', run: () => connection.quit() },
+      // Last, so the drain can still be scraped.
+      { name: 'close the metrics listener', run: () => metricsListener?.close() },
     ],
     force: [
       { name: 'interrupt downloads', run: () => worker.cancelAllJobs(SHUTDOWN_REASON) },
