@@ -222,3 +222,13 @@ describe('when no metrics token is set', () => {
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   });
 });
+
+describe('when a worker cannot bind its metrics port', () => {
+  it('does not start, and says which variable to change', async () => {
+    // The first worker holds this port already.
+    const taken = String(workerPorts[0]);
+    await expect(stack.ferry.startWorker({ FERRY_WORKER_METRICS_PORT: taken })).rejects.toThrow(
+      /cannot serve metrics on 127\.0\.0\.1:\d+ \(EADDRINUSE\): set FERRY_WORKER_METRICS_PORT to a free port/,
+    );
+  });
+});

@@ -52,7 +52,10 @@ runService('ferry-worker', async () => {
     logger,
   });
   const { workerPort, host, token } = config.metrics;
-  const metricsListener = workerPort === undefined ? undefined : await listenForMetrics(metrics.registry, { host, port: workerPort, token });
+  const metricsListener =
+    workerPort === undefined
+      ? undefined
+      : await listenForMetrics(metrics.registry, { host, port: workerPort, token, portVariable: 'FERRY_WORKER_METRICS_PORT' });
   logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir, metrics: metricsListener?.address }, 'worker ready');
   process.send?.({ type: 'ready', service: 'worker' });
 

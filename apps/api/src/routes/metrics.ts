@@ -26,7 +26,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (ap
   if (apiPort !== undefined) {
     let listener: MetricsListener | undefined;
     app.addHook('onReady', async () => {
-      listener = await listenForMetrics(metrics.registry, { host, port: apiPort, token });
+      listener = await listenForMetrics(metrics.registry, { host, port: apiPort, token, portVariable: 'FERRY_API_METRICS_PORT' });
       app.log.info({ address: listener.address }, 'metrics listening');
     });
     app.addHook('onClose', () => listener?.close());

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { FerryError } from '@ferry/contract';
 import { metricsAuthorized, METRICS_UNAUTHORIZED_MESSAGE } from './metrics-token.js';
 
 export interface MetricsListener {
@@ -14,6 +15,8 @@ export interface MetricsListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string | undefined;
+  /** The variable that set the port, named when it cannot be bound. */
+  readonly portVariable: string;
 }
 
 /**
@@ -38,9 +41,17 @@ export async function listenForMetrics(registry: Registry, options: MetricsListe
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new FerryError(
+          'FERRY_ERR_CONFIG',
+          `cannot serve metrics on ${options.host}:${options.port} (${err.code ?? err.message}): set ${options.portVariable} to a free port (each process on one machine needs its own) or FERRY_METRICS_HOST to an address of this machine`,
+          { cause: err },
+        ),
+      ),
+    );
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
