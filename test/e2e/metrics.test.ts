@@ -7,7 +7,7 @@ import { serveFile, status, type RandomFile } from '../support/origin.js';
 import { TestPrometheus, type Sample } from '../support/prometheus.js';
 import { receiver } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
-import { until } from '../support/wait.js';
+import { receivedAtLeast, until } from '../support/wait.js';
 
 const TOKEN = 'metrics-token-for-the-end-to-end-suite-0123456789';
 const SECRET_HEADER = 'Bearer header-value-that-must-stay-secret';
@@ -21,6 +21,12 @@ let prometheus: TestPrometheus;
 const hostOf = (baseUrl: string) => new URL(baseUrl).host;
 const sum = (samples: Sample[]) => samples.reduce((total, s) => total + s.value, 0);
 const byLabel = (samples: Sample[], label: string) => Object.fromEntries(samples.map((s) => [s.metric[label] ?? '', s.value]));
+
+/** Waits for a scrape of the API and both workers that began after now. */
+async function scrapedFromNow(): Promise<void> {
+  const now = Date.now() / 1000;
+  await until(async () => (await prometheus.query(`timestamp(up) > ${now}`)).length === 3, 'a scrape of the API and both workers', 30_000);
+}
 
 beforeAll(async () => {
   for (let i = 0; i < 2; i += 1) {
@@ -72,11 +78,7 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
 
     // The callbacks end after their downloads; then one more scrape of everything, after the end.
     await until(() => hook.deliveries.filter((d) => d.answered === 200).length === 2, 'both callbacks to be delivered');
-    const ended = Date.now() / 1000;
-    await until(async () => {
-      const scrapes = await prometheus.query(`timestamp(up) > ${ended}`);
-      return scrapes.length === 3;
-    }, 'a scrape of the API and both workers after the end');
+    await scrapedFromNow();
 
     expect(byLabel(await prometheus.query('up'), 'job')).toEqual({ 'ferry-api': 1, 'ferry-worker': 1 });
     expect(await prometheus.value('sum(up)')).toBe(3);
@@ -180,6 +182,27 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
         ]).toContain(label);
       expect(text).not.toMatch(/owner|[0-9a-f]{8}-[0-9a-f]{4}-/);
     }
+  });
+});
+
+describe('when a running download is cancelled', () => {
+  it('counts it once as cancelled, its attempt as failed, and the bytes it received', async () => {
+    const { origin, ferry } = stack;
+    const before = {
+      attempts: (await prometheus.value('sum(ferry_download_attempts_total{outcome="failed"})')) ?? 0,
+      bytes: (await prometheus.value('sum(ferry_download_received_bytes_total)')) ?? 0,
+    };
+    const file = await origin.randomFile('metrics-cancelled.bin', 1024 * 1024);
+    const id = await ferry.enqueue({ url: origin.route('/metrics/cancelled.bin', serveFile(file, { bytesPerSecond: 128 * 1024 })) });
+    await receivedAtLeast(ferry, id, 64 * 1024);
+    expect((await ferry.request('DELETE', `/v1/downloads/${id}`)).status).toBe(200);
+    const final = await ferry.waitFor(id, ['cancelled']);
+    await scrapedFromNow();
+
+    expect(byLabel(await prometheus.query('sum by (code) (ferry_downloads_finished_total{outcome="cancelled"})'), 'code')).toEqual({ FERRY_ERR_CANCELLED: 1 });
+    expect(await prometheus.value('sum(ferry_download_attempts_total{outcome="failed"})')).toBe(before.attempts + 1);
+    expect(await prometheus.value('sum(ferry_download_received_bytes_total)')).toBe(before.bytes + final.progress.receivedBytes);
+    expect(final.progress.receivedBytes).toBeGreaterThan(0);
   });
 });
 
