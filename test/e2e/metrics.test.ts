@@ -7,6 +7,7 @@ import { serveFile, status, type RandomFile } from '../support/origin.js';
 import { TestPrometheus, type Sample } from '../support/prometheus.js';
 import { receiver } from '../support/receiver.js';
 import { useStack } from '../support/stack.js';
+import { startTestRedis } from '../support/redis.js';
 import { receivedAtLeast, until } from '../support/wait.js';
 
 const TOKEN = 'metrics-token-for-the-end-to-end-suite-0123456789';
@@ -120,6 +121,9 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
     expect(Object.keys(byLabel(redis, 'job')).sort()).toEqual(['ferry-api', 'ferry-worker']);
     for (const sample of redis) expect(sample.value).toBeGreaterThan(0);
     expect(await prometheus.value('count(ferry_redis_command_duration_seconds_count{command="evalsha"})')).toBeGreaterThan(0);
+    // BullMQ's workers wait for jobs with blocking commands, and the API reads its event stream with BLOCK: idleness, not latency.
+    const commands = (await prometheus.query('ferry_redis_command_duration_seconds_count')).map((sample) => sample.metric['command']);
+    expect(commands.filter((command) => /^(b[lrz]|xread)/.test(command ?? ''))).toEqual([]);
     expect(await prometheus.value('count(process_cpu_seconds_total)')).toBe(3);
     expect(sum(await prometheus.query('nodejs_heap_size_used_bytes'))).toBeGreaterThan(0);
 
@@ -253,5 +257,28 @@ describe('when a worker cannot bind its metrics port', () => {
     await expect(stack.ferry.startWorker({ FERRY_WORKER_METRICS_PORT: taken })).rejects.toThrow(
       /cannot serve metrics on 127\.0\.0\.1:\d+ \(EADDRINUSE\): set FERRY_WORKER_METRICS_PORT to a free port/,
     );
+  });
+});
+
+describe('when Redis does not answer a scrape', () => {
+  it('still serves the metrics, without queue-depth samples rather than stale ones', async () => {
+    const redis = await startTestRedis();
+    const port = await freePort();
+    const ferry = await Ferry.start(redis.url, { FERRY_API_METRICS_PORT: String(port) });
+    try {
+      const scrape = async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+        expect(response.status).toBe(200);
+        return response.text();
+      };
+      expect(await scrape()).toMatch(/^ferry_queue_jobs\{queue="callbacks",state="failed"\} 0$/m);
+      await redis.stop();
+      const text = await scrape();
+      expect(text).toContain('# TYPE ferry_queue_jobs gauge');
+      expect(text).not.toMatch(/^ferry_queue_jobs\{/m);
+      expect(text).toMatch(/^process_cpu_seconds_total \d/m);
+    } finally {
+      await ferry.close();
+    }
   });
 });
