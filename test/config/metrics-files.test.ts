@@ -80,6 +80,37 @@ describe('the alerting rules and the example scrape configuration', () => {
   });
 });
 
+describe('the Grafana dashboard', () => {
+  interface Panel {
+    id: number;
+    type: string;
+    title: string;
+    gridPos: { h: number; w: number; x: number; y: number };
+    datasource?: { uid: string };
+    targets?: { refId: string; expr: string; datasource?: { uid: string } }[];
+  }
+  const dashboard = JSON.parse(readFileSync(file(DASHBOARD), 'utf8')) as {
+    uid: string;
+    panels: Panel[];
+    templating: { list: { name: string; type: string; query: string }[] };
+  };
+
+  it('gives every panel its own id and a place within the 24-column grid', () => {
+    const ids = dashboard.panels.map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { title, gridPos } of dashboard.panels) expect(gridPos.x + gridPos.w, title).toBeLessThanOrEqual(24);
+  });
+
+  it('queries only the Prometheus data source the importer picks', () => {
+    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
+    for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
+      expect(panel.datasource?.uid, panel.title).toBe('${datasource}');
+      expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+      for (const target of panel.targets ?? []) expect(target.datasource?.uid, panel.title).toBe('${datasource}');
+    }
+  });
+});
+
 describe('every metric the dashboard and the rules use', () => {
   // `up` is Prometheus's own, one per target.
   const names = new Map([...exported(), ['up', new Set<string>()]]);
