@@ -57,15 +57,18 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
   it('adds up to what happened: 20 completed, 3 failed with FERRY_ERR_ORIGIN_REJECTED, two retries, every byte once, an empty queue', async () => {
     const { origin, ferry } = stack;
     for (let i = 0; i < 20; i += 1) files.push(await origin.randomFile(`metrics-${i}.bin`, i === 0 ? 0 : 1000 * i + 17 * i * i));
-    // One runs for about two seconds, so scrapes see a download in progress.
+    // One is cut halfway and resumed (its kept bytes are counted once); one runs for about two seconds, so scrapes see a download in progress.
+    files[5] = await origin.randomFile('metrics-cut.bin', 200_000);
     files[19] = await origin.randomFile('metrics-slow.bin', 256 * 1024);
     const hook = receiver(origin, '/metrics/hook', 500, 200);
-    const urls = files.map((file, i) => origin.route(`/metrics/file-${i}.bin`, serveFile(file, i === 19 ? { bytesPerSecond: 128 * 1024 } : {})));
-    // One answers 503 once (a retry), one is fetched with a secret header and query value, two call back.
-    urls[1] = origin.route('/metrics/flaky.bin', status(503), serveFile(files[1]!));
-    // One is cut halfway and resumed: its kept bytes are counted once.
-    files[5] = await origin.randomFile('metrics-cut.bin', 200_000);
-    urls[5] = origin.route('/metrics/cut.bin', serveFile(files[5], { etag: '"v1"', closeAfterBytes: 100_000 }), serveFile(files[5], { etag: '"v1"' }));
+    const urls = files.map((file, i) => {
+      const path = `/metrics/file-${i}.bin`;
+      // One answers 503 once: a retry.
+      if (i === 1) return origin.route(path, status(503), serveFile(file));
+      if (i === 5) return origin.route(path, serveFile(file, { etag: '"v1"', closeAfterBytes: 100_000 }), serveFile(file, { etag: '"v1"' }));
+      return origin.route(path, serveFile(file, i === 19 ? { bytesPerSecond: 128 * 1024 } : {}));
+    });
+    // One is fetched with a secret header and query value; two call back, and the first callback is answered 500.
     const requests = urls.map((url, i) => ({
       url: i === 2 ? `${url}?token=${SECRET_QUERY}` : url,
       ...(i === 2 ? { headers: { Authorization: SECRET_HEADER } } : {}),
@@ -92,7 +95,7 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
     expect(sum(retries)).toBe(2);
     for (const retry of retries) expect(ERROR_CODES[retry.metric['code'] as ErrorCode].retryable, retry.metric['code']).toBe(true);
     // It really resumed: the second request asked for the rest only.
-    expect(Number(/^bytes=(\d+)-$/.exec(stack.origin.requests('/metrics/cut.bin')[1]?.headers.range ?? '')?.[1])).toBeGreaterThan(0);
+    expect(Number(/^bytes=(\d+)-$/.exec(stack.origin.requests('/metrics/file-5.bin')[1]?.headers.range ?? '')?.[1])).toBeGreaterThan(0);
     expect(await prometheus.value('sum(ferry_download_received_bytes_total)')).toBe(files.reduce((total, file) => total + file.size, 0));
     expect(await prometheus.value('sum(ferry_download_attempt_duration_seconds_count)')).toBe(25);
     expect(await prometheus.value('sum(ferry_download_queue_wait_seconds_count)')).toBe(23);
