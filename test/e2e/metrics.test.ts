@@ -15,7 +15,8 @@ const SECRET_HEADER = 'Bearer header-value-that-must-stay-secret';
 const SECRET_QUERY = 'query-value-that-must-stay-secret';
 const RULES = fileURLToPath(new URL('../../deploy/prometheus/alerts.yml', import.meta.url));
 
-const stack = useStack({ env: { FERRY_METRICS_TOKEN: TOKEN, FERRY_WORKER_CONCURRENCY: '3' } });
+// Two callback attempts, so a receiver that always refuses makes a delivery fail for good quickly.
+const stack = useStack({ env: { FERRY_METRICS_TOKEN: TOKEN, FERRY_WORKER_CONCURRENCY: '3', FERRY_CALLBACK_ATTEMPTS: '2' } });
 const workerPorts: number[] = [];
 let prometheus: TestPrometheus;
 
@@ -61,6 +62,7 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
     files[5] = await origin.randomFile('metrics-cut.bin', 200_000);
     files[19] = await origin.randomFile('metrics-slow.bin', 256 * 1024);
     const hook = receiver(origin, '/metrics/hook', 500, 200);
+    const refusing = receiver(origin, '/metrics/refusing-hook', 500);
     const urls = files.map((file, i) => {
       const path = `/metrics/file-${i}.bin`;
       // One answers 503 once: a retry.
@@ -68,11 +70,12 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
       if (i === 5) return origin.route(path, serveFile(file, { etag: '"v1"', closeAfterBytes: 100_000 }), serveFile(file, { etag: '"v1"' }));
       return origin.route(path, serveFile(file, i === 19 ? { bytesPerSecond: 128 * 1024 } : {}));
     });
-    // One is fetched with a secret header and query value; two call back, and the first callback is answered 500.
+    // One is fetched with a secret header and query value; two call back (the first callback is answered 500), one calls a receiver that always refuses.
     const requests = urls.map((url, i) => ({
       url: i === 2 ? `${url}?token=${SECRET_QUERY}` : url,
       ...(i === 2 ? { headers: { Authorization: SECRET_HEADER } } : {}),
       ...(i === 3 || i === 4 ? { callbackUrl: hook.url } : {}),
+      ...(i === 6 ? { callbackUrl: refusing.url } : {}),
     }));
     const missing = [0, 1, 2].map((i) => origin.route(`/metrics/missing-${i}.bin`, status(404)));
     const ids = await Promise.all([...requests.map((request) => ferry.enqueue(request)), ...missing.map((url) => ferry.enqueue({ url }))]);
@@ -82,6 +85,7 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
 
     // The callbacks end after their downloads; then one more scrape of everything, after the end.
     await until(() => hook.deliveries.filter((d) => d.answered === 200).length === 2, 'both callbacks to be delivered');
+    await until(async () => (await prometheus.value('sum(ferry_callback_deliveries_total{outcome="failed"})')) === 1, 'the refused callback to fail for good');
     await scrapedFromNow();
 
     expect(byLabel(await prometheus.query('up'), 'job')).toEqual({ 'ferry-api': 1, 'ferry-worker': 1 });
@@ -103,7 +107,7 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
     expect(await prometheus.value('sum(ferry_downloads_active)')).toBe(0);
     expect(await prometheus.value('sum(max_over_time(ferry_downloads_active[5m]))')).toBeGreaterThan(0);
     expect(await prometheus.value('sum(ferry_worker_download_slots)')).toBe(6);
-    expect(byLabel(await prometheus.query('sum by (outcome) (ferry_callback_deliveries_total)'), 'outcome')).toEqual({ delivered: 2, retried: 1, failed: 0 });
+    expect(byLabel(await prometheus.query('sum by (outcome) (ferry_callback_deliveries_total)'), 'outcome')).toEqual({ delivered: 2, retried: 2, failed: 1 });
 
     // Queue depth comes from the API alone, read once per scrape.
     const depth = await prometheus.query('ferry_queue_jobs');
@@ -117,7 +121,7 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
       depth.filter((s) => s.metric['queue'] === 'callbacks'),
       'state',
     );
-    expect({ ...callbacks, completed: 0, failed: 0 }).toEqual({ ...downloads, completed: 0, failed: 0 });
+    expect(callbacks).toEqual({ ...downloads, completed: 2, failed: 1 });
 
     // Redis latency from every process; Node's default metrics from every process.
     const redis = await prometheus.query('sum by (job) (ferry_redis_command_duration_seconds_count)');
@@ -138,8 +142,13 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
       const { groups: now } = await prometheus.api<{ groups: { rules: { health: string }[] }[] }>('rules');
       return now.flatMap((group) => group.rules).every((rule) => rule.health === 'ok');
     }, 'every rule to have been evaluated without error');
-    const firing = await prometheus.api<{ alerts: { labels: { alertname: string }; state: string }[] }>('alerts');
-    expect(firing.alerts.filter((alert) => alert.labels.alertname === 'FerryNoWorkers')).toEqual([]);
+    // The callback given up on fires its alert (it has no `for`); with both workers up, the no-worker alert does not.
+    const alerts = async () => (await prometheus.api<{ alerts: { labels: { alertname: string }; state: string }[] }>('alerts')).alerts;
+    await until(
+      async () => (await alerts()).some((a) => a.labels.alertname === 'FerryCallbackDeliveriesFailing' && a.state === 'firing'),
+      'the callback alert to fire',
+    );
+    expect((await alerts()).filter((alert) => alert.labels.alertname === 'FerryNoWorkers')).toEqual([]);
 
     for (const url of [`${stack.ferry.baseUrl}/metrics`, ...workerPorts.map((port) => `http://127.0.0.1:${port}/metrics`)]) {
       const response = await fetch(url, { headers: bearer(TOKEN) });
