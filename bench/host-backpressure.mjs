@@ -87,7 +87,7 @@ async function run(name, redis, limits) {
       await response.arrayBuffer();
       const ok = response.status === 200;
       if (admission !== undefined)
-        await limits.release(admission, host, 'bench', ok ? { kind: 'completed' } : { kind: 'backpressure', retryAfterMs: undefined });
+        await limits.release(admission, host, 'bench', ok ? { kind: 'completed' } : { kind: 'backpressure', status: 429, retryAfterMs: undefined });
       if (ok) done += 1;
       else setTimeout(() => pending.push(job), RETRY_MS);
     }

@@ -126,8 +126,8 @@ describe('when an origin pushes back', () => {
     const limits = limitsWith({ cooldownMaxMs: 2000 });
     const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
     const b = admitted(await limits.acquire('2@t', jobKey(2), HOST, 'test'));
-    expect(await limits.release(a, HOST, 'test', { kind: 'backpressure', retryAfterMs: 30_000 })).toMatchObject({ cooldownMs: 2000 });
-    expect(await limits.release(b, HOST, 'test', { kind: 'backpressure', retryAfterMs: 500 })).toMatchObject({ cooldownMs: undefined });
+    expect(await limits.release(a, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: 30_000 })).toMatchObject({ cooldownMs: 2000 });
+    expect(await limits.release(b, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: 500 })).toMatchObject({ cooldownMs: undefined });
     const refused = await limits.acquire('3@t', jobKey(3), HOST, 'test');
     expect(refused).toMatchObject({ admitted: false, reason: 'host-cooldown' });
     // The rest of the cooldown, plus up to 10 % (5 % with this jitter).
@@ -141,9 +141,11 @@ describe('when an origin pushes back', () => {
     const limits = limitsWith({ hostConcurrency: 8 });
     const first = [];
     for (let i = 0; i < 8; i += 1) first.push(admitted(await limits.acquire(`a${i}@t`, jobKey(i), HOST, 'test')));
-    expect(await limits.release(first[0]!, HOST, 'test', { kind: 'backpressure', retryAfterMs: undefined })).toMatchObject({ loweredTo: 4 });
+    expect(await limits.release(first[0]!, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: undefined })).toMatchObject({ loweredTo: 4 });
     // Admitted before the cut: the same overload, no second halving.
-    expect(await limits.release(first[1]!, HOST, 'test', { kind: 'backpressure', retryAfterMs: undefined })).toMatchObject({ loweredTo: undefined });
+    expect(await limits.release(first[1]!, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: undefined })).toMatchObject({
+      loweredTo: undefined,
+    });
     for (const admission of first.slice(2)) await limits.release(admission, HOST, 'test', { kind: 'other' });
 
     const inFlight = async (n: number, tag: string) => {
@@ -156,22 +158,22 @@ describe('when an origin pushes back', () => {
     // Four completions (one limit's worth) raise it to 5.
     for (const admission of four) await limits.release(admission, HOST, 'test', { kind: 'completed' });
     const five = await inFlight(5, 'c');
-    expect(await limits.release(five[0]!, HOST, 'test', { kind: 'backpressure', retryAfterMs: undefined })).toMatchObject({ loweredTo: 2 });
+    expect(await limits.release(five[0]!, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: undefined })).toMatchObject({ loweredTo: 2 });
     for (const admission of five.slice(1)) await limits.release(admission, HOST, 'test', { kind: 'other' });
     const two = await inFlight(2, 'd');
-    expect(await limits.release(two[0]!, HOST, 'test', { kind: 'backpressure', retryAfterMs: undefined })).toMatchObject({ loweredTo: 1 });
+    expect(await limits.release(two[0]!, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: undefined })).toMatchObject({ loweredTo: 1 });
     const one = await limits.acquire('e@t', jobKey(200), HOST, 'test');
     expect(one).toMatchObject({ admitted: false });
     await limits.release(two[1]!, HOST, 'test', { kind: 'other' });
     const last = admitted(await limits.acquire('e@t', jobKey(200), HOST, 'test'));
-    expect(await limits.release(last, HOST, 'test', { kind: 'backpressure', retryAfterMs: undefined })).toMatchObject({ loweredTo: 1 });
+    expect(await limits.release(last, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: undefined })).toMatchObject({ loweredTo: 1 });
   });
 
   it('forgets the cut once the limit has grown back to the configured one', async () => {
     const limits = limitsWith({ hostConcurrency: 2 });
     const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
     admitted(await limits.acquire('2@t', jobKey(2), HOST, 'test'));
-    await limits.release(a, HOST, 'test', { kind: 'backpressure', retryAfterMs: undefined });
+    await limits.release(a, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: undefined });
     expect(await redis.hget(`${PREFIX}:limits:host-aimd:${HOST}`, 'limit')).toBe('1');
     await redis.del(`${PREFIX}:limits:host-slots:${HOST}`);
     const c = admitted(await limits.acquire('3@t', jobKey(3), HOST, 'test'));
@@ -195,7 +197,7 @@ describe('keys', () => {
   it('are all under the queue prefix, so a {tag} prefix keeps every script in one cluster slot', async () => {
     const limits = limitsWith({ hostConcurrency: 1, keyConcurrency: 1, hostRatePerSecond: 1 });
     const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
-    await limits.release(a, HOST, 'test', { kind: 'backpressure', retryAfterMs: 1000 });
+    await limits.release(a, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: 1000 });
     const keys = await redis.keys('*');
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(key.startsWith(`${PREFIX}:`)).toBe(true);

@@ -17,6 +17,7 @@ import { batchRoutes } from './routes/batches.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { webPage, webPageRoot } from './web-page.js';
 
 /** What createServer is built from; every field is required (none has a default). */
@@ -59,6 +60,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { callbacks, batches, outbox, control, index, sealer, storage } = createQueueServices(config, deps.redis, deps.queue);
   callbacks.on('error', (err) => app.log.warn({ err: err.message }, 'callbacks queue error'));
   app.addHook('onClose', () => callbacks.close());
+  await app.register(metricsRoutes, { config, redis: deps.redis, queues: { downloads: deps.queue, callbacks } });
   const hub = new JobEventHub({
     queue: deps.queue,
     connection: createWorkerRedis(config.redis.url),

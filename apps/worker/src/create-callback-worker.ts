@@ -1,7 +1,8 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CALLBACK_QUEUE, type Logger } from '@ferry/core';
+import { CALLBACK_QUEUE, type CallbackMetrics, type Logger } from '@ferry/core';
 import { createCallbackProcessor, type CallbackDeps, type CallbackDelivery } from './callback-processor.js';
+import { meterCallbacks } from './metrics/callback-meter.js';
 
 // Deliveries are small and mostly waiting on receivers: more at once than downloads.
 const CALLBACK_CONCURRENCY = 16;
@@ -12,6 +13,8 @@ export interface CallbackWorkerDeps extends CallbackDeps {
   readonly connection: Redis;
   /** Where worker errors and failed deliveries are logged. */
   readonly logger: Logger;
+  /** Where deliveries are counted. */
+  readonly metrics: CallbackMetrics;
 }
 
 export function createCallbackWorker(deps: CallbackWorkerDeps): Worker<unknown, CallbackDelivery> {
@@ -21,6 +24,7 @@ export function createCallbackWorker(deps: CallbackWorkerDeps): Worker<unknown, 
     concurrency: CALLBACK_CONCURRENCY,
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'callback worker error'));
+  meterCallbacks(worker, deps.metrics);
   worker.on('failed', (job, err) => deps.logger.warn({ callbackId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'callback delivery failed'));
   return worker;
 }

@@ -1,20 +1,24 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type StoredDownload } from '@ferry/engine';
-import { DOWNLOAD_QUEUE, downloadBackoffStrategy } from '@ferry/core';
+import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type DownloadMetrics } from '@ferry/core';
 import { lockWatch } from './lock-watch.js';
+import { DownloadMeter } from './metrics/download-meter.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
 /** The processor's deps and the connection its worker runs on; every field is required. */
 export interface DownloadWorkerDeps extends ProcessorDeps {
   /** The worker's own Redis connection (createWorkerRedis: commands wait through a Redis restart, as BullMQ workers require). */
   readonly connection: Redis;
+  /** Where the worker counts its downloads' attempts, ends and bytes. */
+  readonly metrics: DownloadMetrics;
 }
 
 export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, StoredDownload> {
   const { config } = deps;
   const locks = lockWatch(config.worker.lockDurationMs, deps.logger);
-  const processor = createProcessor(deps);
+  const meter = new DownloadMeter(deps.metrics);
+  const processor = meter.wrap(createProcessor(deps));
   // Three declared parameters: BullMQ passes the AbortSignal only to processors that accept it.
   const run: typeof processor = (job, token, signal) => processor(job, token, signal).finally(() => locks.forget(job.id));
   const worker = new Worker<unknown, StoredDownload>(DOWNLOAD_QUEUE, run, {
@@ -33,6 +37,7 @@ export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, 
       'job stalled: its worker stopped renewing the lock; it goes back to the queue, and fails with FERRY_ERR_STALLED if it stalled more than FERRY_WORKER_MAX_STALLED_COUNT times',
     ),
   );
+  meter.observe(worker);
   locks.watch(worker);
   return worker;
 }

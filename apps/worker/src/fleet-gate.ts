@@ -10,7 +10,7 @@ function endOf(err: unknown): DownloadEnd {
   const coded = err instanceof FerryError ? err : err instanceof Error && err.cause instanceof FerryError ? err.cause : undefined;
   if (coded?.code !== 'FERRY_ERR_ORIGIN_UNAVAILABLE' || !BACKPRESSURE_STATUSES.has(coded.data['status'])) return { kind: 'other' };
   const retryAfterMs = coded.data['retryAfterMs'];
-  return { kind: 'backpressure', retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : undefined };
+  return { kind: 'backpressure', status: coded.data['status'] as number, retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : undefined };
 }
 
 /**

@@ -4,9 +4,11 @@ import {
   createDownloadQueue,
   createLogger,
   createQueueServices,
+  createWorkerMetrics,
   createWorkerRedis,
   FleetLimits,
   installShutdown,
+  listenForMetrics,
   loadConfig,
   runService,
 } from '@ferry/core';
@@ -29,12 +31,13 @@ runService('ferry-worker', async () => {
   const queue = createDownloadQueue(config, connection);
   const { callbacks, control, index, outbox, sealer, storage } = createQueueServices(config, connection, queue);
   const controls = new WorkerControls(connection, control, config.queuePrefix, logger);
-  const limits = new FleetLimits(connection, config.queuePrefix, config.limits, config.worker.lockDurationMs);
-  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, outbox, sealer, limits });
+  const metrics = createWorkerMetrics(config.worker.concurrency);
+  const limits = new FleetLimits(connection, config.queuePrefix, config.limits, config.worker.lockDurationMs, metrics.limiter);
+  const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, outbox, sealer, limits, metrics: metrics.downloads });
   await controls.start(worker);
   reportEnds(worker, outbox, logger);
   const sweep = startOutboxSweep(outbox, config.worker.endingsSweepIntervalMs, logger);
-  const callbackWorker = createCallbackWorker({ config, agents, connection, logger });
+  const callbackWorker = createCallbackWorker({ config, agents, connection, logger, metrics: metrics.callbacks });
   await Promise.all([worker.waitUntilReady(), callbackWorker.waitUntilReady()]);
   const janitor = startPartJanitor({
     storage,
@@ -50,7 +53,12 @@ runService('ferry-worker', async () => {
     intervalMs: config.worker.janitorIntervalMs,
     logger,
   });
-  logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir }, 'worker ready');
+  const { workerPort, host, token } = config.metrics;
+  const metricsListener =
+    workerPort === undefined
+      ? undefined
+      : await listenForMetrics(metrics.registry, { host, port: workerPort, token, portVariable: 'FERRY_WORKER_METRICS_PORT' });
+  logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir, metrics: metricsListener?.address }, 'worker ready');
   process.send?.({ type: 'ready', service: 'worker' });
 
   installShutdown({
@@ -72,6 +80,8 @@ runService('ferry-worker', async () => {
       ],
       { name: 'close the HTTP agents', run: () => agents.close() },
       { name: 'quit redis', run: () => connection.quit() },
+      // Last, so the drain can still be scraped.
+      { name: 'close the metrics listener', run: () => metricsListener?.close() },
     ],
     force: [
       { name: 'interrupt downloads', run: () => worker.cancelAllJobs(SHUTDOWN_REASON) },

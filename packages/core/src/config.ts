@@ -187,6 +187,17 @@ export const EnvSchema = z.object({
   FERRY_DASHBOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   /** Bull Board password; the API refuses to start without one (npm start generates one). */
   FERRY_DASHBOARD_PASSWORD: z.string().min(12, { error: 'must be at least 12 characters' }).max(256).optional(),
+  /** Bearer token every metrics endpoint asks for (`Authorization: Bearer <token>`). Unset: the API port does not serve /metrics, and the metrics ports below answer anyone who reaches them. */
+  FERRY_METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{24,256}$/, { error: 'must be 24-256 printable characters without spaces, e.g. the output of `openssl rand -hex 32`' })
+    .optional(),
+  /** Address the metrics ports (FERRY_API_METRICS_PORT, FERRY_WORKER_METRICS_PORT) listen on. Use 0.0.0.0 in containers. */
+  FERRY_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** A port of its own on which the API serves /metrics (0 picks a free one). Unset: none. */
+  FERRY_API_METRICS_PORT: int(0, 65535).optional(),
+  /** The port on which each worker serves /metrics (0 picks a free one); give each worker on one machine its own. Unset: workers serve no metrics. */
+  FERRY_WORKER_METRICS_PORT: int(0, 65535).optional(),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -249,6 +260,12 @@ export interface Config {
   };
   readonly log: { readonly level: Env['FERRY_LOG_LEVEL']; readonly format: Env['FERRY_LOG_FORMAT'] };
   readonly dashboard: { readonly user: string; readonly password: string | undefined; readonly readOnly: boolean };
+  readonly metrics: {
+    readonly token: string | undefined;
+    readonly host: string;
+    readonly apiPort: number | undefined;
+    readonly workerPort: number | undefined;
+  };
 }
 
 function deepFreeze<T extends object>(value: T): T {
@@ -368,6 +385,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     log: { level: e.FERRY_LOG_LEVEL, format: e.FERRY_LOG_FORMAT },
     dashboard: { user: e.FERRY_DASHBOARD_USER, password: e.FERRY_DASHBOARD_PASSWORD, readOnly: e.FERRY_DASHBOARD_READ_ONLY === 'true' },
+    metrics: { token: e.FERRY_METRICS_TOKEN, host: e.FERRY_METRICS_HOST, apiPort: e.FERRY_API_METRICS_PORT, workerPort: e.FERRY_WORKER_METRICS_PORT },
   });
 }
 

@@ -36,3 +36,8 @@ export {
 } from './limits/fleet-limits.js';
 export { limitHost } from './limits/limit-host.js';
 export { NO_LIMITS_OBSERVER, type LimitKind, type LimitsObserver } from './limits/limits-observer.js';
+export { CallbackMetrics, type CallbackOutcome } from './metrics/callback-metrics.js';
+export { DownloadMetrics } from './metrics/download-metrics.js';
+export { listenForMetrics, type MetricsListener, type MetricsListenerOptions } from './metrics/metrics-listener.js';
+export { METRICS_UNAUTHORIZED_MESSAGE, metricsAuthorized } from './metrics/metrics-token.js';
+export { createApiMetrics, createWorkerMetrics, type ApiMetrics, type WorkerMetrics } from './metrics/process-metrics.js';

@@ -33,7 +33,8 @@ export type Admission =
 export type AcquireOutcome = Admission | 'controlled';
 
 /** How an admitted download ended, for the release: a completed one raises a lowered limit, backpressure lowers it. */
-export type DownloadEnd = { readonly kind: 'completed' | 'other' } | { readonly kind: 'backpressure'; readonly retryAfterMs: number | undefined };
+export type DownloadEnd =
+  { readonly kind: 'completed' | 'other' } | { readonly kind: 'backpressure'; readonly status: number; readonly retryAfterMs: number | undefined };
 
 export interface Released {
   /** The host's limit after this backpressure halved it; undefined when it did not. */
@@ -168,7 +169,7 @@ export class FleetLimits {
       cooldownMs,
       AIMD_MEMORY_MS,
     );
-    if (closedFor > 0) this.observer.cooledDown();
+    if (closedFor > 0 && end.kind === 'backpressure') this.observer.cooledDown(end.status, closedFor / 1000);
     return { loweredTo: cutTo > 0 ? cutTo : undefined, cooldownMs: closedFor > 0 ? closedFor : undefined };
   }
 
