@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RedisServer } from '@ferry/launcher/redis-server';
-import { FleetLimits, type AcquireOutcome, type LimitsPolicy } from '@ferry/core';
+import { createWorkerMetrics, FleetLimits, type AcquireOutcome, type LimitsPolicy } from '@ferry/core';
 import { startTestRedis } from '../support/redis.js';
 
 // The Lua behind the fleet limits, against a real redis-server: no worker, no queue.
@@ -201,5 +201,34 @@ describe('keys', () => {
     const keys = await redis.keys('*');
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(key.startsWith(`${PREFIX}:`)).toBe(true);
+  });
+});
+
+describe('what the limits tell the metrics', () => {
+  it('counts each wait by the limit that was full, and each cooldown by the status and the seconds it closed the host', async () => {
+    const metrics = createWorkerMetrics(4);
+    const limits = new FleetLimits(
+      redis,
+      PREFIX,
+      { ...NO_LIMITS, hostConcurrency: 1, keyOverrides: new Map([['big', 1]]) },
+      10_000,
+      metrics.limiter,
+      () => 0.5,
+    );
+    made.push(limits);
+    try {
+      const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
+      await limits.acquire('2@t', jobKey(2), HOST, 'test');
+      admitted(await limits.acquire('3@t', jobKey(3), 'other.example', 'big'));
+      await limits.acquire('4@t', jobKey(4), 'third.example', 'big');
+      await limits.release(a, HOST, 'test', { kind: 'backpressure', status: 503, retryAfterMs: 3000 });
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(/^ferry_limiter_waits_total\{limit="host"\} 1$/m);
+      expect(text).toMatch(/^ferry_limiter_waits_total\{limit="key"\} 1$/m);
+      expect(text).toMatch(/^ferry_limiter_cooldown_seconds_count\{status="503"\} 1$/m);
+      expect(text).toMatch(/^ferry_limiter_cooldown_seconds_sum\{status="503"\} 3$/m);
+    } finally {
+      metrics.close();
+    }
   });
 });
