@@ -240,3 +240,28 @@ describe('S3Storage in the bucket', () => {
     expect(() => new S3Storage({ client: clientOf(server), bucket: server.bucket, partSize: MiB })).toThrow(/5 MiB/);
   });
 });
+
+describe('S3Storage made from client options', () => {
+  it('makes its own client, with credentials from the default AWS chain', async () => {
+    const server = await startS3Server();
+    const saved = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
+    process.env['AWS_ACCESS_KEY_ID'] = server.credentials.accessKeyId;
+    process.env['AWS_SECRET_ACCESS_KEY'] = server.credentials.secretAccessKey;
+    try {
+      const storage = new S3Storage({ client: { endpoint: server.endpoint, region: server.region, forcePathStyle: true }, bucket: server.bucket });
+      const part = await storage.openPart('job-options', 1);
+      part.write(Buffer.from('through the chain'));
+      const stored = await part.commit({ namespace: 'options', filename: 'chain.txt', policy: 'fail' });
+      expect(stored.location).toBe(`s3://${server.bucket}/options/chain.txt`);
+    } finally {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await server.close();
+    }
+  });
+});

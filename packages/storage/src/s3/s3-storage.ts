@@ -53,6 +53,9 @@ const PART_SUFFIX = '.part';
 const PART_NAME = /^[A-Za-z0-9_-]+\.\d+\.[0-9a-f]+\.part$/;
 const isPartName = (name: string): boolean => PART_NAME.test(name);
 
+// Not instanceof: a client from another copy of the SDK in node_modules is a client too.
+const isClient = (client: S3Client | S3ClientOptions): client is S3Client => typeof (client as Partial<S3Client>).send === 'function';
+
 function clientFrom(options: S3ClientOptions): S3Client {
   const config: S3ClientConfig = {};
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;
@@ -88,7 +91,7 @@ export class S3Storage implements Storage {
     const partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;
     if (!Number.isInteger(partsInFlight) || partsInFlight < 1) throw new Error(`the S3 parts in flight must be a whole number from 1, not ${partsInFlight}`);
     if (options.bucket.length === 0) throw new Error('an S3 bucket name must not be empty');
-    this.client = options.client instanceof S3Client ? options.client : clientFrom(options.client);
+    this.client = isClient(options.client) ? options.client : clientFrom(options.client);
     this.bucket = options.bucket;
     this.partSize = partSize;
     this.partsInFlight = partsInFlight;
