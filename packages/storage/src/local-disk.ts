@@ -7,7 +7,18 @@ import { FerryError, numberedFilename } from '@ferry/contract';
 import type { Checkpoint } from './checkpoint.js';
 import { FileAppender } from './file-appender.js';
 import { namespaceDirectory } from './namespace-directory.js';
-import type { OpenedStoredFile, PartWriter, PublishTarget, Storage, StoredFile, StoredFileRef, StoredPart, StoredReader } from './storage.js';
+import type {
+  OpenedStoredFile,
+  PartOptions,
+  PartWriter,
+  PublishTarget,
+  ResumePoint,
+  Storage,
+  StoredFile,
+  StoredFileRef,
+  StoredPart,
+  StoredReader,
+} from './storage.js';
 
 /** Part files live beside the published ones so that publishing is a same-filesystem link or rename. */
 export const PARTS_DIRNAME = '.parts';
@@ -138,6 +149,10 @@ class LocalPartWriter implements PartWriter {
     return this.#appender.bytesWritten();
   }
 
+  resumePoint(): ResumePoint {
+    return { part: this.name, bytes: this.bytesWritten() };
+  }
+
   async commit({ namespace, filename, policy }: PublishTarget): Promise<StoredFile> {
     await this.#close(true);
     const version = this.#version;
@@ -246,8 +261,9 @@ export class LocalDiskStorage implements Storage {
     attempt: number,
     checkpoint: Checkpoint,
     onPrefix: (chunk: Buffer) => void,
-    signal?: AbortSignal,
+    options?: PartOptions,
   ): Promise<PartWriter | undefined> {
+    const signal = options?.signal;
     signal?.throwIfAborted();
     if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
     const previous = path.join(this.partsDir, checkpoint.part);
