@@ -70,7 +70,10 @@ describe.skipIf(!existsSync(CHROMIUM))(`the web page in Chromium (needs ${CHROMI
     await page.getByRole('button', { name: 'Add 1 download' }).click();
     await expect.poll(text(page.getByRole('region', { name: 'Lines to fix' })), { timeout: 30_000 }).toContain('FERRY_EGRESS_ALLOW');
     expect((await stack.ferry.request<{ items: unknown[] }>('GET', '/v1/downloads')).body.items).toEqual([]);
-    await page.getByLabel('URLs, one per line').fill(lines.join('\n'));
+    // A text file of URLs goes into the box, where it is checked like pasted lines.
+    await page.getByLabel('URLs, one per line').fill('');
+    await page.getByLabel('Text file of URLs').setInputFiles({ name: 'urls.txt', mimeType: 'text/plain', buffer: Buffer.from(lines.join('\n')) });
+    await expect.poll(() => page.getByLabel('URLs, one per line').inputValue()).toBe(lines.join('\n'));
     // The bad line is shown with the contract's own message before anything is sent.
     await expect
       .poll(text(page.getByRole('region', { name: 'Lines to fix' })), { timeout: 30_000 })
@@ -109,6 +112,13 @@ describe.skipIf(!existsSync(CHROMIUM))(`the web page in Chromium (needs ${CHROMI
     await expect.poll(text(summary.getByTestId('count-completed')), { timeout: 30_000 }).toContain('2');
     await expect.poll(text(summary.getByTestId('count-failed')), { timeout: 30_000 }).toContain('1');
     await expect.poll(text(summary.getByTestId('count-cancelled')), { timeout: 30_000 }).toContain('1');
+
+    // Retrying the 404 runs it again with full attempts: it fails the same way.
+    await missingRow.getByRole('button', { name: 'Retry missing.bin' }).click();
+    await expect.poll(text(page.getByTestId('notice')), { timeout: 30_000 }).toContain('retry:');
+    await stateIs(missingRow, 'failed');
+    await expect.poll(text(missingRow.getByTestId('failure')), { timeout: 30_000 }).toContain('FERRY_ERR_ORIGIN_REJECTED');
+    expect(stack.origin.requests('/web/missing.bin').length).toBeGreaterThanOrEqual(2);
 
     // Save goes through the content endpoint with the bearer key: the bytes are the origin's.
     const saving = page.waitForEvent('download');
@@ -193,6 +203,22 @@ describe.skipIf(!existsSync(CHROMIUM))(`the web page in Chromium (needs ${CHROMI
     expect((await focused()).label).toBe('Cancel keyboard.bin');
     await page.keyboard.press('Enter');
     await stateIs(row, 'cancelled');
+    await page.close();
+    expect(problems).toEqual([]);
+    expect(browser.elsewhere).toEqual([]);
+  });
+
+  it("shows a delayed download's retry reason, from a download enqueued outside the page", async () => {
+    const url = stack.origin.route('/web/busy.bin', status(503, { 'retry-after': '30' }));
+    const id = await stack.ferry.enqueue({ url });
+    const page = await openPage();
+    await signIn(page);
+    const row = rowOf(page, 'busy.bin');
+    await stateIs(row, 'delayed');
+    await expect.poll(text(row.getByTestId('failure')), { timeout: 30_000 }).toContain('Will retry after: FERRY_ERR_ORIGIN_UNAVAILABLE');
+    await row.getByRole('button', { name: 'Cancel busy.bin' }).click();
+    await stateIs(row, 'cancelled');
+    expect((await stack.ferry.status(id)).state).toBe('cancelled');
     await page.close();
     expect(problems).toEqual([]);
     expect(browser.elsewhere).toEqual([]);
