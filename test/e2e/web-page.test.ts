@@ -208,6 +208,35 @@ describe.skipIf(!existsSync(CHROMIUM))(`the web page in Chromium (needs ${CHROMI
     expect(browser.elsewhere).toEqual([]);
   });
 
+  it('pauses, resumes, cancels and retries a whole batch', async () => {
+    const file = await stack.origin.randomFile('member.bin', 2 * 1024 * 1024);
+    const urls = ['one', 'two'].map((name) => stack.origin.route(`/web/batch-${name}.bin`, serveFile(file, { bytesPerSecond: 100_000 })));
+    const page = await openPage();
+    await signIn(page);
+    await page.getByLabel('URLs, one per line').fill(urls.join('\n'));
+    await page.getByRole('button', { name: 'Add 2 downloads' }).click();
+    const members = [rowOf(page, 'batch-one.bin'), rowOf(page, 'batch-two.bin')];
+    await members[1]!.waitFor();
+    const batch = page.getByRole('group', { name: 'Whole batch' });
+    for (const [button, state] of [
+      ['Pause batch', 'paused'],
+      ['Resume batch', 'active'],
+      ['Cancel batch', 'cancelled'],
+      ['Retry failed and cancelled', 'active'],
+      ['Cancel batch', 'cancelled'],
+    ] as const) {
+      await batch.getByRole('button', { name: button }).click();
+      for (const member of members) {
+        // Resumed and retried members may wait their turn for the worker.
+        if (state === 'active') await expect.poll(() => member.getAttribute('data-state'), { timeout: 30_000 }).toMatch(/^(queued|active)$/);
+        else await stateIs(member, state);
+      }
+    }
+    await page.close();
+    expect(problems).toEqual([]);
+    expect(browser.elsewhere).toEqual([]);
+  });
+
   it("shows a delayed download's retry reason, from a download enqueued outside the page", async () => {
     const url = stack.origin.route('/web/busy.bin', status(503, { 'retry-after': '30' }));
     const id = await stack.ferry.enqueue({ url });

@@ -14,7 +14,7 @@ import { useRows } from './use-store.js';
 const BATCH_ACTIONS: ReadonlyArray<readonly [Action, string]> = [
   ['pause', 'Pause batch'],
   ['resume', 'Resume batch'],
-  ['retry', 'Retry failed'],
+  ['retry', 'Retry failed and cancelled'],
   ['cancel', 'Cancel batch'],
 ];
 
