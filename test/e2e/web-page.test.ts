@@ -70,7 +70,13 @@ describe.skipIf(!existsSync(CHROMIUM))(`the web page in Chromium (needs ${CHROMI
     await page.getByRole('button', { name: 'Add 1 download' }).click();
     await expect.poll(text(page.getByRole('region', { name: 'Lines to fix' })), { timeout: 30_000 }).toContain('FERRY_EGRESS_ALLOW');
     expect((await stack.ferry.request<{ items: unknown[] }>('GET', '/v1/downloads')).body.items).toEqual([]);
-    // A text file of URLs goes into the box, where it is checked like pasted lines.
+    // A text file of URLs, dropped on the box or chosen, goes into it, where it is checked like pasted lines.
+    await page.getByLabel('URLs, one per line').fill('');
+    const dropped = await page.evaluateHandle(
+      "(() => { const data = new DataTransfer(); data.items.add(new File(['https://example.com/dropped.bin'], 'urls.txt', { type: 'text/plain' })); return data; })()",
+    );
+    await page.getByLabel('URLs, one per line').dispatchEvent('drop', { dataTransfer: dropped });
+    await expect.poll(() => page.getByLabel('URLs, one per line').inputValue()).toBe('https://example.com/dropped.bin');
     await page.getByLabel('URLs, one per line').fill('');
     await page.getByLabel('Text file of URLs').setInputFiles({ name: 'urls.txt', mimeType: 'text/plain', buffer: Buffer.from(lines.join('\n')) });
     await expect.poll(() => page.getByLabel('URLs, one per line').inputValue()).toBe(lines.join('\n'));
