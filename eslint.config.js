@@ -26,7 +26,7 @@ export default tseslint.config(
   },
   {
     // Type-aware rules where a tsconfig covers the file: a promise nobody awaits or catches is a crash or a lost error.
-    files: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts', 'test/**/*.ts'],
+    files: ['apps/*/src/**/*.{ts,tsx}', 'packages/*/src/**/*.ts', 'test/**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

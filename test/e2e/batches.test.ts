@@ -201,6 +201,19 @@ describe('when a running batch is cancelled', () => {
     expect(ended.bytes.received).toBe(quick.size + cancelled.progress.receivedBytes);
   });
 
+  it('runs again when a member of a cancelled batch is retried, and a second cancel stops it', async () => {
+    const file = await stack.origin.randomFile('batch-recancel.bin', 8 * 1024 * 1024);
+    const accepted = await submit({ downloads: [{ url: stack.origin.route('/batch/recancel.bin', serveFile(file, { bytesPerSecond: 1024 * 1024 })) }] });
+    const [id] = accepted.downloads as [string];
+    expect((await stack.ferry.request('DELETE', `/v1/batches/${accepted.id}`)).status).toBe(202);
+    await stack.ferry.waitFor(id, ['cancelled']);
+    expect((await stack.ferry.request('POST', `/v1/downloads/${id}/retry`)).status).toBe(202);
+    expect((await batchStatus(stack.ferry, accepted.id)).state).toBe('running');
+    expect((await stack.ferry.request('DELETE', `/v1/batches/${accepted.id}`)).status).toBe(202);
+    expect((await stack.ferry.waitFor(id, ['cancelled', 'completed', 'failed'])).state).toBe('cancelled');
+    expect((await waitForEnd(accepted.id)).state).toBe('cancelled');
+  });
+
   it('refuses to cancel a batch that has ended', async () => {
     const file = await stack.origin.randomFile('batch-over.bin', 100);
     const accepted = await submit({ downloads: [{ url: stack.origin.route('/batch/over.bin', serveFile(file)) }] });

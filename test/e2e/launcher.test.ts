@@ -103,6 +103,8 @@ describe('npm start without REDIS_URL', () => {
     const key = field(banner, /key (fry_\S+)/);
     const auth = { authorization: `Bearer ${key}` };
     expect(banner).toContain(`${api}/admin/queues`);
+    // The first URL a person sees is the web page.
+    expect(/http:\/\/\S+/.exec(banner)?.[0]).toBe(`${api}/`);
 
     const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
     await redis.connect();

@@ -70,7 +70,16 @@ describe.skipIf(!existsSync(CHROMIUM))(`the web page in Chromium (needs ${CHROMI
     await page.getByRole('button', { name: 'Add 1 download' }).click();
     await expect.poll(text(page.getByRole('region', { name: 'Lines to fix' })), { timeout: 30_000 }).toContain('FERRY_EGRESS_ALLOW');
     expect((await stack.ferry.request<{ items: unknown[] }>('GET', '/v1/downloads')).body.items).toEqual([]);
-    await page.getByLabel('URLs, one per line').fill(lines.join('\n'));
+    // A text file of URLs, dropped on the box or chosen, goes into it, where it is checked like pasted lines.
+    await page.getByLabel('URLs, one per line').fill('');
+    const dropped = await page.evaluateHandle(
+      "(() => { const data = new DataTransfer(); data.items.add(new File(['https://example.com/dropped.bin'], 'urls.txt', { type: 'text/plain' })); return data; })()",
+    );
+    await page.getByLabel('URLs, one per line').dispatchEvent('drop', { dataTransfer: dropped });
+    await expect.poll(() => page.getByLabel('URLs, one per line').inputValue()).toBe('https://example.com/dropped.bin');
+    await page.getByLabel('URLs, one per line').fill('');
+    await page.getByLabel('Text file of URLs').setInputFiles({ name: 'urls.txt', mimeType: 'text/plain', buffer: Buffer.from(lines.join('\n')) });
+    await expect.poll(() => page.getByLabel('URLs, one per line').inputValue()).toBe(lines.join('\n'));
     // The bad line is shown with the contract's own message before anything is sent.
     await expect
       .poll(text(page.getByRole('region', { name: 'Lines to fix' })), { timeout: 30_000 })
@@ -109,6 +118,13 @@ describe.skipIf(!existsSync(CHROMIUM))(`the web page in Chromium (needs ${CHROMI
     await expect.poll(text(summary.getByTestId('count-completed')), { timeout: 30_000 }).toContain('2');
     await expect.poll(text(summary.getByTestId('count-failed')), { timeout: 30_000 }).toContain('1');
     await expect.poll(text(summary.getByTestId('count-cancelled')), { timeout: 30_000 }).toContain('1');
+
+    // Retrying the 404 runs it again with full attempts: it fails the same way.
+    await missingRow.getByRole('button', { name: 'Retry missing.bin' }).click();
+    await expect.poll(text(page.getByTestId('notice')), { timeout: 30_000 }).toContain('retry:');
+    await stateIs(missingRow, 'failed');
+    await expect.poll(text(missingRow.getByTestId('failure')), { timeout: 30_000 }).toContain('FERRY_ERR_ORIGIN_REJECTED');
+    expect(stack.origin.requests('/web/missing.bin').length).toBeGreaterThanOrEqual(2);
 
     // Save goes through the content endpoint with the bearer key: the bytes are the origin's.
     const saving = page.waitForEvent('download');
@@ -193,6 +209,51 @@ describe.skipIf(!existsSync(CHROMIUM))(`the web page in Chromium (needs ${CHROMI
     expect((await focused()).label).toBe('Cancel keyboard.bin');
     await page.keyboard.press('Enter');
     await stateIs(row, 'cancelled');
+    await page.close();
+    expect(problems).toEqual([]);
+    expect(browser.elsewhere).toEqual([]);
+  });
+
+  it('pauses, resumes, cancels and retries a whole batch', async () => {
+    const file = await stack.origin.randomFile('member.bin', 2 * 1024 * 1024);
+    const urls = ['one', 'two'].map((name) => stack.origin.route(`/web/batch-${name}.bin`, serveFile(file, { bytesPerSecond: 100_000 })));
+    const page = await openPage();
+    await signIn(page);
+    await page.getByLabel('URLs, one per line').fill(urls.join('\n'));
+    await page.getByRole('button', { name: 'Add 2 downloads' }).click();
+    const members = [rowOf(page, 'batch-one.bin'), rowOf(page, 'batch-two.bin')];
+    await members[1]!.waitFor();
+    const batch = page.getByRole('group', { name: 'Whole batch' });
+    for (const [button, state] of [
+      ['Pause batch', 'paused'],
+      ['Resume batch', 'active'],
+      ['Cancel batch', 'cancelled'],
+      ['Retry failed and cancelled', 'active'],
+      ['Cancel batch', 'cancelled'],
+    ] as const) {
+      await batch.getByRole('button', { name: button }).click();
+      for (const member of members) {
+        // Resumed and retried members may wait their turn for the worker.
+        if (state === 'active') await expect.poll(() => member.getAttribute('data-state'), { timeout: 30_000 }).toMatch(/^(queued|active)$/);
+        else await stateIs(member, state);
+      }
+    }
+    await page.close();
+    expect(problems).toEqual([]);
+    expect(browser.elsewhere).toEqual([]);
+  });
+
+  it("shows a delayed download's retry reason, from a download enqueued outside the page", async () => {
+    const url = stack.origin.route('/web/busy.bin', status(503, { 'retry-after': '30' }));
+    const id = await stack.ferry.enqueue({ url });
+    const page = await openPage();
+    await signIn(page);
+    const row = rowOf(page, 'busy.bin');
+    await stateIs(row, 'delayed');
+    await expect.poll(text(row.getByTestId('failure')), { timeout: 30_000 }).toContain('Will retry after: FERRY_ERR_ORIGIN_UNAVAILABLE');
+    await row.getByRole('button', { name: 'Cancel busy.bin' }).click();
+    await stateIs(row, 'cancelled');
+    expect((await stack.ferry.status(id)).state).toBe('cancelled');
     await page.close();
     expect(problems).toEqual([]);
     expect(browser.elsewhere).toEqual([]);

@@ -75,7 +75,7 @@ export function AddForm({ client, onAdded }: Props) {
   return (
     <section class="add" aria-labelledby="add-title">
       <h2 id="add-title">Add downloads</h2>
-      <form onSubmit={submit}>
+      <form onSubmit={(e) => void submit(e)}>
         <label for="urls">URLs, one per line</label>
         <textarea
           id="urls"

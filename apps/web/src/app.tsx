@@ -14,7 +14,7 @@ import { useRows } from './use-store.js';
 const BATCH_ACTIONS: ReadonlyArray<readonly [Action, string]> = [
   ['pause', 'Pause batch'],
   ['resume', 'Resume batch'],
-  ['retry', 'Retry failed'],
+  ['retry', 'Retry failed and cancelled'],
   ['cancel', 'Cancel batch'],
 ];
 
@@ -51,7 +51,7 @@ export function App({ client, onSignOut }: { client: FerryClient; onSignOut: () 
       return next;
     });
 
-  const onCommand = useCallback(
+  const runCommand = useCallback(
     async (row: Row, command: RowCommand) => {
       setRowBusy(row.id, true);
       try {
@@ -73,6 +73,8 @@ export function App({ client, onSignOut }: { client: FerryClient; onSignOut: () 
     },
     [client, store, live],
   );
+  // One function for every row, so a row whose download did not change is skipped by the render.
+  const onCommand = useCallback((row: Row, command: RowCommand) => void runCommand(row, command), [runCommand]);
 
   const onBatch = async (action: Action) => {
     setNotice(`${action}: working on the batch…`);

@@ -23,7 +23,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
   return (
     <main class="sign-in">
       <h1>Ferry</h1>
-      <form onSubmit={submit} aria-describedby="key-help">
+      <form onSubmit={(e) => void submit(e)} aria-describedby="key-help">
         <label for="api-key">API key</label>
         <input
           id="api-key"

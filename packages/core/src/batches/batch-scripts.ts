@@ -28,13 +28,14 @@ return 'ended-again'
 
 /**
  * A retried member is running again: forgets its outcome, reopens the batch and
- * keeps its keys.
+ * keeps its keys. A cancelled batch is no longer cancelled: it runs again, and a
+ * second DELETE cancels it again.
  *
  * KEYS: batch hash, outcomes hash, members list. ARGV: member id.
  */
 export const REOPEN_MEMBER = `
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[1], 'finishedAt')
+redis.call('HDEL', KEYS[1], 'finishedAt', 'cancelled')
 for i = 1, 3 do redis.call('PERSIST', KEYS[i]) end
 `;
 
