@@ -1,4 +1,4 @@
-import { EgressPolicy, HttpAgents } from '@ferry/engine';
+import { EgressPolicy, HttpAgents, WorkerProgress } from '@ferry/engine';
 import {
   checkEvictionPolicy,
   createDownloadQueue,
@@ -37,8 +37,10 @@ runService('ferry-worker', async () => {
   const janitor = startPartJanitor({
     storage,
     jobState: (jobId) => queue.getJobState(jobId),
+    keptPart: async (jobId) => WorkerProgress.safeParse((await queue.getJob(jobId))?.progress).data?.checkpoint?.part,
     logger,
     intervalMs: config.worker.janitorIntervalMs,
+    orphanAgeMs: config.worker.janitorOrphanAgeMs,
   });
   const pruner = startIndexPruner({
     index,
