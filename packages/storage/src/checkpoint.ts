@@ -11,5 +11,13 @@ export const Checkpoint = z.object({
   validator: z.string(),
   /** The complete size the kept bytes are part of, when the origin said; a resumed range must name the same. */
   totalBytes: z.number().int().nonnegative().nullable().optional(),
+  /**
+   * The engine's saved hash state after exactly `bytes` bytes, for a backend that
+   * cannot read its kept bytes back (S3: an unfinished multipart upload has no
+   * readable object). Opaque to storage.
+   */
+  digests: z.string().optional(),
+  /** What the backend needs besides the part's name to continue it (S3: the upload id and its parts); only that backend reads it. */
+  state: z.record(z.string(), z.unknown()).optional(),
 });
 export type Checkpoint = z.infer<typeof Checkpoint>;

@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { ProgressWaiters } from './progress-waiters.js';
 
 /**
  * Chunks queued or being written before `append` asks the caller to wait: room
@@ -56,7 +57,7 @@ export class FileAppender {
   #sinceSync = 0;
   #syncing: Promise<void> | undefined;
   #failure: Error | undefined;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new ProgressWaiters();
 
   /** `handle` may still be opening: an open that fails fails the first write, like any other storage error. */
   constructor(private readonly handle: Promise<FileHandle>) {}
@@ -88,13 +89,13 @@ export class FileAppender {
   async drained(signal?: AbortSignal): Promise<void> {
     while (this.#pendingBytes >= MAX_PENDING_BYTES && this.#failure === undefined) {
       signal?.throwIfAborted();
-      await this.#progress(signal);
+      await this.#waiters.wait(signal);
     }
   }
 
   /** Writes everything queued and waits for it and for a background sync; never rejects (see `failure`). */
   async flush(): Promise<void> {
-    while (this.#pendingBytes > 0 && this.#failure === undefined) await this.#progress();
+    while (this.#pendingBytes > 0 && this.#failure === undefined) await this.#waiters.wait();
     await this.settle();
   }
 
@@ -102,29 +103,8 @@ export class FileAppender {
   async settle(): Promise<void> {
     this.#queued = [];
     this.#queuedBytes = 0;
-    while (this.#writingBytes > 0 && this.#failure === undefined) await this.#progress();
+    while (this.#writingBytes > 0 && this.#failure === undefined) await this.#waiters.wait();
     await this.#syncing;
-  }
-
-  #progress(signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const wake = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        this.#waiters.delete(wake);
-        reject(signal!.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.add(wake);
-    });
-  }
-
-  #notify(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
   }
 
   #startWrite(): void {
@@ -145,11 +125,11 @@ export class FileAppender {
         this.#sinceSync += bytes;
         this.#syncInBackground();
         this.#startWrite();
-        this.#notify();
+        this.#waiters.wake();
       },
       (err: Error) => {
         this.#failure ??= err;
-        this.#notify();
+        this.#waiters.wake();
       },
     );
   }

@@ -7,7 +7,7 @@ import { FerryError, numberedFilename } from '@ferry/contract';
 import type { Checkpoint } from './checkpoint.js';
 import { FileAppender } from './file-appender.js';
 import { namespaceDirectory } from './namespace-directory.js';
-import type { OpenedStoredFile, PartWriter, PublishTarget, Storage, StoredFile, StoredFileRef, StoredPart, StoredReader } from './storage.js';
+import type { OpenedStoredFile, PartWriter, PublishTarget, ResumePoint, Storage, StoredFile, StoredFileRef, StoredPart, StoredReader } from './storage.js';
 
 /** Part files live beside the published ones so that publishing is a same-filesystem link or rename. */
 export const PARTS_DIRNAME = '.parts';
@@ -136,6 +136,10 @@ class LocalPartWriter implements PartWriter {
 
   bytesWritten(): number {
     return this.#appender.bytesWritten();
+  }
+
+  resumePoint(): ResumePoint {
+    return { part: this.name, bytes: this.bytesWritten() };
   }
 
   async commit({ namespace, filename, policy }: PublishTarget): Promise<StoredFile> {

@@ -54,6 +54,19 @@ export interface StoredReader {
  */
 export type OpenedStoredFile = { readonly found: true; readonly reader: StoredReader } | { readonly found: false; readonly why: 'missing' | 'replaced' };
 
+/** What a checkpoint records of a part: everything of `Checkpoint` but the origin's validator and size. */
+export type ResumePoint = Pick<Checkpoint, 'part' | 'bytes' | 'digests' | 'state'>;
+
+export interface PartOptions {
+  /**
+   * Saves the hash state of every byte written to the part so far. A backend
+   * that cannot read kept bytes back calls it where a resume point ends and
+   * records the answer as the checkpoint's `digests`. Its answer is right only
+   * if the caller hashes each chunk just before writing it, with nothing between.
+   */
+  readonly saveDigests?: () => string;
+}
+
 /**
  * One attempt's bytes on their way into storage. Nothing is visible under the
  * final name until `commit` publishes it whole.
@@ -71,6 +84,11 @@ export interface PartWriter {
   readonly failure: Error | undefined;
   /** Bytes the storage has accepted so far (not merely queued), from the start with no gap. */
   bytesWritten(): number;
+  /**
+   * Where a later attempt could continue if this one stopped now, even by a kill:
+   * bytes that are durable (on S3, whole uploaded parts; after `keep`, all of them).
+   */
+  resumePoint(): ResumePoint;
   /** Makes the bytes durable and publishes them atomically under the target's name, as its policy says when the name is taken. */
   commit(target: PublishTarget): Promise<StoredFile>;
   /** Flushes and closes the part but keeps it, for a later attempt to resume; returns the bytes it holds. */
@@ -87,13 +105,20 @@ export interface StoredPart {
 }
 
 export interface Storage {
-  openPart(jobId: string, attempt: number): Promise<PartWriter>;
+  /**
+   * True for a backend that cannot read a kept part back (S3): its resumePart
+   * never calls `onPrefix`, so the caller hashes with a state it can save
+   * (`PartOptions.saveDigests`) and continues from the checkpoint's `digests`.
+   * @defaultValue `false`: resumePart passes the kept prefix to `onPrefix`
+   */
+  readonly resumesFromSavedDigests?: boolean;
+  openPart(jobId: string, attempt: number, options?: PartOptions): Promise<PartWriter>;
   /**
    * Starts this attempt's part with the first `checkpoint.bytes` bytes of an
    * earlier attempt's part (called once the origin agreed to send the rest), passing each chunk to `onPrefix` (to hash it), then
    * removes the earlier part. Undefined when that part is gone or shorter.
    */
-  resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void): Promise<PartWriter | undefined>;
+  resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void, options?: PartOptions): Promise<PartWriter | undefined>;
   listParts(): Promise<StoredPart[]>;
   removePart(name: string): Promise<void>;
   /** Opens a published file, if what is stored there is still the file `ref` describes. */

@@ -10,9 +10,9 @@ import { runStorageContract } from './storage-contract.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-async function tempStorage(): Promise<{ storage: LocalDiskStorage; root: string; close(): Promise<void> }> {
+async function tempStorage(): Promise<{ storage: LocalDiskStorage; root: string; reopen(): LocalDiskStorage; close(): Promise<void> }> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'ferry-local-disk-'));
-  return { storage: new LocalDiskStorage(root), root, close: () => rm(root, { recursive: true, force: true }) };
+  return { storage: new LocalDiskStorage(root), root, reopen: () => new LocalDiskStorage(root), close: () => rm(root, { recursive: true, force: true }) };
 }
 
 runStorageContract('LocalDiskStorage', tempStorage);
@@ -85,6 +85,17 @@ describe('LocalDiskStorage on disk', () => {
       found: false,
       why: 'missing',
     });
+  });
+
+  it('lets a reader opened before an overwrite read the old bytes whole: the open handle keeps them', async () => {
+    const first = await publish(storage, 'a', 'same.txt', 'first bytes');
+    const before = await storage.openStored({ namespace: 'a', location: first.location, version: first.version, sha256: sha256('first bytes') });
+    await publish(storage, 'a', 'same.txt', 'second', 'overwrite');
+    expect(before.found).toBe(true);
+    if (!before.found) return;
+    let text = '';
+    for await (const chunk of before.reader.stream()) text += String(chunk);
+    expect(text).toBe('first bytes');
   });
 
   it('makes a namespace directory removed since the last publish again', async () => {

@@ -1,0 +1,294 @@
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { PartOptions, PartWriter, PublishTarget, ResumePoint, StoredFile } from '../storage.js';
+import { abortUpload, deleteObject, putMarker, type Upload } from './part-marker.js';
+import { publishObject } from './publish-object.js';
+import type { S3Keys } from './s3-keys.js';
+import type { S3UploadState } from './s3-upload-state.js';
+import { ProgressWaiters } from '../progress-waiters.js';
+
+/** S3 allows this many parts per multipart upload. */
+export const MAX_UPLOAD_PARTS = 10_000;
+/** The janitor ages a part by its marker; a part in progress writes it again at most this often. */
+const MARKER_REFRESH_MS = 60_000;
+const EMPTY = Buffer.alloc(0);
+
+export interface UploadedPart {
+  readonly etag: string;
+  readonly size: number;
+}
+
+export interface S3PartSetup {
+  readonly client: S3Client;
+  readonly keys: S3Keys;
+  /** Bytes per upload part (S3: at least 5 MiB but the last); a part is cut at the first chunk that reaches it. */
+  readonly partSize: number;
+}
+
+/** Where a resumed part starts: its upload, the parts done, the kept bytes after them and the digests after those. */
+export interface S3PartStart {
+  readonly upload: Upload | undefined;
+  readonly parts: readonly UploadedPart[];
+  readonly tail: Buffer;
+  readonly digests: string | undefined;
+}
+
+function versionOf(output: { VersionId?: string | undefined; ETag?: string | undefined }): string {
+  const version = output.VersionId ?? output.ETag;
+  if (version === undefined) throw new Error('the S3 server answered a write without an ETag');
+  return version;
+}
+
+/**
+ * Streams a part into a multipart upload at `.parts/<name>.upload`, one upload
+ * part at a time: memory holds the part being filled and the one being sent, so
+ * at most two upload parts (plus one chunk) per download. A file smaller than
+ * one upload part never starts an upload and is published with one PutObject.
+ * Committing completes the upload under its staged key and copies it to the
+ * final key (S3 cannot rename, and the final key is known only at commit), so
+ * nothing is ever visible under a final key before the whole file is.
+ */
+export class S3PartWriter implements PartWriter {
+  readonly #setup: S3PartSetup;
+  readonly #saveDigests: (() => string) | undefined;
+  readonly #abort = new AbortController();
+  readonly #waiters = new ProgressWaiters();
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #accepted = 0;
+  readonly #parts: UploadedPart[] = [];
+  #partsBytes = 0;
+  #digestsAtParts: string | undefined;
+  /** Bytes after the parts that the marker keeps (a kept or resumed part), and the digests after them. */
+  #tail: { readonly bytes: number; readonly digests: string | undefined } | undefined;
+  #upload: Upload | undefined;
+  /** The completed upload's object, between CompleteMultipartUpload and its copy to the final key. */
+  #staged: string | undefined;
+  #markerWrittenAt: number | undefined;
+  #uploading: Promise<void> | undefined;
+  #failure: Error | undefined;
+  #closed = false;
+
+  constructor(
+    setup: S3PartSetup,
+    readonly name: string,
+    options: PartOptions = {},
+    start?: S3PartStart,
+  ) {
+    this.#setup = setup;
+    this.#saveDigests = options.saveDigests;
+    if (start === undefined) return;
+    this.#upload = start.upload;
+    for (const part of start.parts) this.#addPart(part);
+    this.#accepted = this.#partsBytes;
+    this.#digestsAtParts = start.digests;
+    this.#markerWrittenAt = Date.now();
+    if (start.tail.length === 0) return;
+    this.#tail = { bytes: start.tail.length, digests: start.digests };
+    this.#chunks = [start.tail];
+    this.#buffered = start.tail.length;
+    this.#accepted += start.tail.length;
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.#failure !== undefined || this.#closed) return false;
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      this.#accepted += chunk.length;
+      this.#startUpload();
+    }
+    return this.#hasRoom();
+  }
+
+  async drained(signal?: AbortSignal): Promise<void> {
+    while (!this.#hasRoom()) {
+      signal?.throwIfAborted();
+      await this.#waiters.wait(signal);
+    }
+  }
+
+  async flush(): Promise<void> {
+    while (this.#uploading !== undefined) await this.#uploading;
+  }
+
+  bytesWritten(): number {
+    return this.#accepted;
+  }
+
+  resumePoint(): ResumePoint {
+    const tail = this.#tail;
+    const state: S3UploadState = {
+      upload: this.#upload,
+      etags: this.#parts.map((part) => part.etag),
+      sizes: this.#parts.map((part) => part.size),
+      tail: tail?.bytes ?? 0,
+    };
+    return { part: this.name, bytes: this.#partsBytes + state.tail, digests: tail === undefined ? this.#digestsAtParts : tail.digests, state };
+  }
+
+  async keep(): Promise<number> {
+    await this.flush();
+    if (this.#failure !== undefined) throw this.#failure;
+    const body = Buffer.concat(this.#chunks, this.#buffered);
+    await putMarker(this.#setup.client, this.#setup.keys, this.name, this.#upload, body);
+    this.#markerWrittenAt = Date.now();
+    this.#chunks = [body];
+    this.#tail = { bytes: body.length, digests: this.#saveDigests?.() };
+    return this.#accepted;
+  }
+
+  async commit(target: PublishTarget): Promise<StoredFile> {
+    this.#closed = true;
+    await this.flush();
+    if (this.#failure !== undefined) throw this.#failure;
+    const { client, keys } = this.#setup;
+    const body = Buffer.concat(this.#chunks, this.#buffered);
+    let published: { filename: string; key: string; version: string };
+    if (this.#upload === undefined) {
+      published = await publishObject(client, keys, target, async (key, ifNoneMatch) =>
+        versionOf(await client.send(new PutObjectCommand({ Bucket: keys.bucket, Key: key, Body: body, ContentLength: body.length, IfNoneMatch: ifNoneMatch }))),
+      );
+    } else {
+      if (body.length > 0 || this.#parts.length === 0) await this.#uploadPart(body, undefined);
+      const staged = await this.#complete(this.#upload);
+      published = await publishObject(client, keys, target, async (key, ifNoneMatch) => {
+        const copied = await client.send(
+          new CopyObjectCommand({ Bucket: keys.bucket, Key: key, CopySource: keys.copySource(staged), IfNoneMatch: ifNoneMatch }),
+        );
+        return versionOf({ VersionId: copied.VersionId, ETag: copied.CopyObjectResult?.ETag });
+      });
+    }
+    // Published: what is left over is the janitor's to remove should this fail.
+    await this.#removeLeftovers().catch(() => undefined);
+    return { location: keys.location(published.key), filename: published.filename, version: published.version };
+  }
+
+  async discard(): Promise<void> {
+    this.#closed = true;
+    this.#abort.abort();
+    await this.flush();
+    this.#chunks = [];
+    this.#buffered = 0;
+    if (this.#upload !== undefined) {
+      await abortUpload(this.#setup.client, this.#setup.keys, this.#upload);
+      this.#upload = undefined;
+    }
+    await this.#removeLeftovers();
+  }
+
+  async #removeLeftovers(): Promise<void> {
+    const { client, keys } = this.#setup;
+    if (this.#staged !== undefined) {
+      await deleteObject(client, keys, this.#staged);
+      this.#staged = undefined;
+    }
+    if (this.#markerWrittenAt !== undefined) {
+      await deleteObject(client, keys, keys.markerKey(this.name));
+      this.#markerWrittenAt = undefined;
+    }
+  }
+
+  #addPart(part: UploadedPart): void {
+    this.#parts.push(part);
+    this.#partsBytes += part.size;
+  }
+
+  #hasRoom(): boolean {
+    return this.#failure !== undefined || this.#uploading === undefined || this.#buffered < this.#setup.partSize;
+  }
+
+  /**
+   * Sends what is buffered as the next upload part once it fills one and no part
+   * is in flight. The digests are saved right here, when the buffer is taken
+   * whole: the caller has hashed exactly the bytes written so far.
+   */
+  #startUpload(): void {
+    if (this.#uploading !== undefined || this.#failure !== undefined || this.#buffered < this.#setup.partSize) return;
+    const body = Buffer.concat(this.#chunks, this.#buffered);
+    this.#chunks = [];
+    this.#buffered = 0;
+    const digests = this.#saveDigests?.();
+    this.#uploading = this.#uploadPart(body, digests).then(
+      () => {
+        this.#uploading = undefined;
+        this.#startUpload();
+        this.#waiters.wake();
+      },
+      (err: unknown) => {
+        this.#failure ??= err instanceof Error ? err : new Error(String(err));
+        this.#uploading = undefined;
+        this.#waiters.wake();
+      },
+    );
+  }
+
+  async #uploadPart(body: Buffer, digests: string | undefined): Promise<void> {
+    const { client, keys, partSize } = this.#setup;
+    const upload = this.#upload ?? (await this.#createUpload(body));
+    const number = this.#parts.length + 1;
+    if (number > MAX_UPLOAD_PARTS) {
+      throw new Error(`a file stored on S3 has at most ${MAX_UPLOAD_PARTS} parts of ${partSize} bytes; set a larger S3 part size for files this large`);
+    }
+    const signal = this.#abort.signal;
+    const sent = await client.send(
+      new UploadPartCommand({
+        Bucket: keys.bucket,
+        Key: keys.stagedKey(upload.name),
+        UploadId: upload.id,
+        PartNumber: number,
+        Body: body,
+        ContentLength: body.length,
+      }),
+      { abortSignal: signal },
+    );
+    if (sent.ETag === undefined) throw new Error('the S3 server answered an upload part without an ETag');
+    this.#addPart({ etag: sent.ETag, size: body.length });
+    this.#digestsAtParts = digests;
+    this.#tail = undefined;
+    if (Date.now() - (this.#markerWrittenAt ?? 0) >= MARKER_REFRESH_MS) {
+      await putMarker(client, keys, this.name, upload, EMPTY, signal);
+      this.#markerWrittenAt = Date.now();
+    }
+  }
+
+  /** Starts the upload, and its marker before any part exists, so the janitor finds it whatever happens next. */
+  async #createUpload(firstPart: Buffer): Promise<Upload> {
+    const { client, keys } = this.#setup;
+    const signal = this.#abort.signal;
+    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: keys.bucket, Key: keys.stagedKey(this.name) }), { abortSignal: signal });
+    if (created.UploadId === undefined) throw new Error('the S3 server started a multipart upload without an id');
+    const upload = { id: created.UploadId, name: this.name };
+    this.#upload = upload;
+    // A resumed part's marker keeps the bytes it started with until a part holds them.
+    await putMarker(client, keys, this.name, upload, this.#tail === undefined ? EMPTY : firstPart.subarray(0, this.#tail.bytes), signal);
+    this.#markerWrittenAt = Date.now();
+    return upload;
+  }
+
+  async #complete(upload: Upload): Promise<string> {
+    const { client, keys } = this.#setup;
+    const staged = keys.stagedKey(upload.name);
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: keys.bucket,
+        Key: staged,
+        UploadId: upload.id,
+        MultipartUpload: { Parts: this.#parts.map((part, i) => ({ PartNumber: i + 1, ETag: part.etag })) },
+      }),
+    );
+    this.#upload = undefined;
+    this.#staged = staged;
+    return staged;
+  }
+}

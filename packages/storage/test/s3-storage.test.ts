@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { CompleteMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Storage } from '../src/s3/s3-storage.js';
+import { runStorageContract } from './storage-contract.js';
+import { startS3Server, type S3TestServer } from './support/s3-server.js';
+
+const MiB = 1024 * 1024;
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+const clientOf = (server: S3TestServer) =>
+  new S3Client({ endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: server.credentials });
+
+/** The smallest part S3 allows, so the suite's files of a few MiB span several upload parts. */
+const storageOn = (server: S3TestServer, keyPrefix = 'ferry/') =>
+  new S3Storage({ client: clientOf(server), bucket: server.bucket, keyPrefix, partSize: 5 * MiB });
+
+runStorageContract('S3Storage on s3rver', async () => {
+  const server = await startS3Server();
+  return { storage: storageOn(server), reopen: () => storageOn(server), close: () => server.close() };
+});
+
+describe('S3Storage in the bucket', () => {
+  let server: S3TestServer;
+  let storage: S3Storage;
+  let client: S3Client;
+  beforeAll(async () => {
+    server = await startS3Server();
+    storage = storageOn(server);
+    client = clientOf(server);
+  });
+  afterAll(() => server.close());
+
+  async function written(bytes: Buffer): Promise<ReturnType<S3Storage['openPart']> extends Promise<infer P> ? P : never> {
+    const part = await storage.openPart(`job-${Math.random()}`, 1);
+    for (let at = 0; at < bytes.length; at += 256 * 1024) if (!part.write(bytes.subarray(at, at + 256 * 1024))) await part.drained();
+    await part.flush();
+    return part;
+  }
+
+  it('publishes at s3://bucket/<prefix><namespace folder>/<name>, the folder named as on local disk', async () => {
+    const part = await written(Buffer.from('hello'));
+    const stored = await part.commit({ namespace: 'Alice', filename: 'a b.txt', policy: 'rename' });
+    const key = `ferry/~${Buffer.from('Alice').toString('hex')}/a b.txt`;
+    expect(stored.location).toBe(`s3://${server.bucket}/${key}`);
+    const head = await client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: key }));
+    expect(stored.version).toBe(head.ETag);
+  });
+
+  it('shows nothing under the final key until commit, and a part of several upload parts as one object after', async () => {
+    const bytes = randomBytes(11 * MiB);
+    const part = await written(bytes);
+    const key = 'ferry/late/late.bin';
+    await expect(client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+    const point = part.resumePoint();
+    expect(point.bytes).toBe(10 * MiB);
+    expect(point.state).toMatchObject({ sizes: [5 * MiB, 5 * MiB], tail: 0 });
+    await part.commit({ namespace: 'late', filename: 'late.bin', policy: 'fail' });
+    const got = await client.send(new GetObjectCommand({ Bucket: server.bucket, Key: key }));
+    expect(sha256(Buffer.from(await got.Body!.transformToByteArray()))).toBe(sha256(bytes));
+    expect(await storage.listParts()).toEqual([]);
+  });
+
+  it('holds at most two upload parts in memory: a write is refused room while one part is sent and the next is full', async () => {
+    const part = await storage.openPart('job-memory', 1);
+    const chunk = Buffer.alloc(256 * 1024);
+    let queued = 0;
+    while (part.write(chunk)) queued += chunk.length;
+    queued += chunk.length;
+    // One part in flight (5 MiB) and one filled (5 MiB) before the writer is told to wait.
+    expect(queued).toBe(10 * MiB);
+    await part.drained();
+    expect(part.resumePoint().bytes).toBe(5 * MiB);
+    await part.discard();
+  });
+
+  it('aborts the multipart upload on discard, so its parts can no longer be completed', async () => {
+    const part = await written(randomBytes(6 * MiB));
+    const state = part.resumePoint().state as { upload: { id: string; name: string }; etags: string[] };
+    await part.discard();
+    await expect(
+      client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: server.bucket,
+          Key: `ferry/.parts/${state.upload.name}.upload`,
+          UploadId: state.upload.id,
+          MultipartUpload: { Parts: state.etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+        }),
+      ),
+    ).rejects.toThrow();
+    expect(await storage.listParts()).toEqual([]);
+  });
+
+  it('lists a part in progress by its marker once its upload has started, and the janitor aborts it', async () => {
+    const part = await written(randomBytes(6 * MiB));
+    const listed = await storage.listParts();
+    expect(listed.map((p) => p.name)).toEqual([part.name]);
+    expect(listed[0]!.jobId).toMatch(/^job-0_/);
+    await storage.removePart(part.name);
+    expect(await storage.listParts()).toEqual([]);
+    await expect(part.commit({ namespace: 'janitor', filename: 'orphan.bin', policy: 'rename' })).rejects.toThrow();
+    await part.discard();
+  });
+
+  it('refuses a part size S3 would refuse', () => {
+    expect(() => new S3Storage({ client: clientOf(server), bucket: server.bucket, partSize: MiB })).toThrow(/5 MiB/);
+  });
+});
