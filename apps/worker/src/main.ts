@@ -1,6 +1,7 @@
 import { EgressPolicy, HttpAgents, WorkerProgress } from '@ferry/engine';
 import {
   checkEvictionPolicy,
+  checkStorage,
   createDownloadQueue,
   createLogger,
   createQueueServices,
@@ -27,6 +28,8 @@ runService('ferry-worker', async () => {
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const queue = createDownloadQueue(config, connection);
   const { callbacks, control, index, outbox, sealer, storage } = createQueueServices(config, connection, queue);
+  // Before taking any job: a bucket this worker cannot use would fail every one.
+  await checkStorage(storage, config.s3);
   const controls = new WorkerControls(connection, control, config.queuePrefix, logger);
   const worker = createDownloadWorker({ config, connection, storage, agents, logger, controls, outbox, sealer });
   await controls.start(worker);
@@ -50,7 +53,9 @@ runService('ferry-worker', async () => {
     intervalMs: config.worker.janitorIntervalMs,
     logger,
   });
-  logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir }, 'worker ready');
+  const stored =
+    config.s3 === undefined ? { storageDir: config.storageDir } : { bucket: config.s3.bucket, keyPrefix: config.s3.keyPrefix, endpoint: config.s3.endpoint };
+  logger.info({ concurrency: config.worker.concurrency, ...stored }, 'worker ready');
   process.send?.({ type: 'ready', service: 'worker' });
 
   installShutdown({

@@ -27,3 +27,5 @@ export { generateSealingKey, HeaderSealer } from './secrets/header-sealer.js';
 export { verifyWebhook, webhookHeaders } from './webhooks/signature.js';
 export { clientNetwork } from './client-network.js';
 export { createQueueServices, type QueueServices } from './queue-services.js';
+export { createStorage } from './storage/create-storage.js';
+export { checkStorage } from './storage/check-storage.js';
