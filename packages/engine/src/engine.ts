@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import { FerryError, type DownloadRequest } from '@ferry/contract';
-import type { Checkpoint, ConflictPolicy, PartWriter, Storage } from '@ferry/storage';
+import type { Checkpoint, ConflictPolicy, PartOptions, PartWriter, Storage } from '@ferry/storage';
 import { chooseFilename } from './naming/choose-filename.js';
 import type { StoredDownload, WorkerProgress } from './progress.js';
 import { parseContentRange, type ContentRange } from './content-range.js';
 import { Digests } from './digests.js';
+import { SaveableDigests } from './saveable-digests.js';
 import {
   contentLengthOf,
   contentTypeOf,
@@ -71,9 +72,23 @@ export interface DownloadContext {
   readonly skipSha256?: boolean;
 }
 
-function digestsFor(request: DownloadRequest, ctx: DownloadContext): Digests {
-  return new Digests(request.checksum?.algorithm, { sha256: ctx.skipSha256 !== true });
+type ContentDigests = Digests | SaveableDigests;
+
+/** node:crypto, or hash-wasm whose state a part can save, for storage that cannot read its kept bytes back. */
+async function digestsFor(request: DownloadRequest, ctx: DownloadContext): Promise<ContentDigests> {
+  const options = { sha256: ctx.skipSha256 !== true };
+  if (ctx.storage.resumesFromSavedDigests === true) return SaveableDigests.start(request.checksum?.algorithm, options);
+  return new Digests(request.checksum?.algorithm, options);
 }
+
+/** Digests to resume with: fresh ones that resumePart feeds the kept prefix, or the state the checkpoint saved (undefined if unusable). */
+async function resumedDigests(request: DownloadRequest, ctx: DownloadContext, checkpoint: Checkpoint): Promise<ContentDigests | undefined> {
+  if (ctx.storage.resumesFromSavedDigests !== true) return digestsFor(request, ctx);
+  if (checkpoint.digests === undefined) return undefined;
+  return SaveableDigests.resume(request.checksum?.algorithm, checkpoint.digests, { sha256: ctx.skipSha256 !== true });
+}
+
+const partOptionsFor = (digests: ContentDigests): PartOptions => (digests instanceof SaveableDigests ? { saveDigests: () => digests.save() } : {});
 
 /** Whole seconds between a file's change and its serving under which its Last-Modified still names one version. */
 const STRONG_DATE_MS = 1000;
@@ -141,7 +156,7 @@ function watchLowSpeed(timeouts: Timeouts, received: () => number, abort: AbortC
 interface Transfer {
   readonly response: OpenedResponse;
   readonly part: PartWriter;
-  readonly digests: Digests;
+  readonly digests: ContentDigests;
   /** Bytes already in the part before this response's body. */
   readonly offset: number;
   /** The complete size, when the origin said. */
@@ -184,14 +199,17 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, htt
     });
     const range = response === undefined ? undefined : continuationOf(response, checkpoint);
     if (response !== undefined && range !== undefined) {
-      const digests = digestsFor(request, ctx);
-      const part = await ctx.storage
-        .resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk))
-        .catch(async (err: unknown) => {
-          await response.body.dump();
-          throw err;
-        });
-      if (part !== undefined) return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete };
+      const digests = await resumedDigests(request, ctx, checkpoint);
+      const part =
+        digests === undefined
+          ? undefined
+          : await ctx.storage
+              .resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk), partOptionsFor(digests))
+              .catch(async (err: unknown) => {
+                await response.body.dump();
+                throw err;
+              });
+      if (part !== undefined && digests !== undefined) return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete };
       await response.body.dump();
     } else {
       // The kept bytes are of a version the origin no longer serves (or will not serve in part).
@@ -199,19 +217,19 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, htt
       // They no longer count, and no later attempt may look for them.
       ctx.onProgress?.({ receivedBytes: 0, totalBytes: null });
       // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
-      if (response?.statusCode === 200) return fresh(ctx, response, digestsFor(request, ctx));
+      if (response?.statusCode === 200) return fresh(ctx, response, await digestsFor(request, ctx));
       await response?.body.dump();
     }
   }
-  return fresh(ctx, await openResponse(request.url, headers, http), digestsFor(request, ctx));
+  return fresh(ctx, await openResponse(request.url, headers, http), await digestsFor(request, ctx));
 }
 
-async function fresh(ctx: DownloadContext, response: OpenedResponse, digests: Digests): Promise<Transfer> {
+async function fresh(ctx: DownloadContext, response: OpenedResponse, digests: ContentDigests): Promise<Transfer> {
   if (response.statusCode === 206) {
     await response.body.dump();
     throw new FerryError('FERRY_ERR_ORIGIN_REJECTED', `origin answered 206 Partial Content to a request for the whole of ${response.url}`);
   }
-  const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt).catch(async (err: unknown) => {
+  const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt, partOptionsFor(digests)).catch(async (err: unknown) => {
     await response.body.dump();
     throw err;
   });
@@ -250,7 +268,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       ctx.onProgress?.({
         receivedBytes: received,
         totalBytes,
-        ...(validator === undefined ? {} : { checkpoint: { part: part.name, bytes: part.bytesWritten(), validator, totalBytes } }),
+        ...(validator === undefined ? {} : { checkpoint: { ...part.resumePoint(), validator, totalBytes } }),
       });
     phase = 'body';
     const watchdog = watchLowSpeed(timeouts, () => received, tooSlow);
@@ -333,7 +351,7 @@ async function settlePart(transfer: Transfer | undefined, failure: FerryError, v
     const bytes = await part.keep().catch(() => undefined);
     if (bytes !== undefined && bytes > 0) {
       const { totalBytes } = transfer;
-      ctx.onProgress?.({ receivedBytes: bytes, totalBytes, checkpoint: { part: part.name, bytes, validator, totalBytes } });
+      ctx.onProgress?.({ receivedBytes: bytes, totalBytes, checkpoint: { ...part.resumePoint(), validator, totalBytes } });
       return;
     }
   }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,12 +10,11 @@ import { downloadToStorage, type DownloadContext } from '../src/engine.js';
 import { EgressPolicy } from '../src/egress/address-policy.js';
 import { HttpAgents } from '../src/http-client.js';
 import type { StoredDownload, WorkerProgress } from '../src/progress.js';
-import type { Timeouts } from '../src/timeouts.js';
+import { downloadContext } from './support/download-context.js';
 import { answer, rawResponse, ScriptedOrigin, serveBytes, type ServeOptions } from './support/scripted-origin.js';
 
 const MiB = 1024 * 1024;
 const NAMESPACE = 'engine-test';
-const TIMEOUTS: Timeouts = { connectMs: 5_000, headersMs: 5_000, bodyIdleMs: 5_000, lowSpeedBytesPerSecond: 0, lowSpeedWindowMs: 10_000 };
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 const digest = (algorithm: string, bytes: Buffer, encoding: 'hex' | 'base64') => createHash(algorithm).update(bytes).digest(encoding);
@@ -55,17 +54,7 @@ async function attempt(
 ): Promise<Run & { result?: StoredDownload; error?: FerryError }> {
   const progress: WorkerProgress[] = [];
   const run: Run = { progress, checkpoint: () => progress.at(-1)?.checkpoint };
-  const ctx: DownloadContext = {
-    jobId: randomUUID(),
-    attempt: 1,
-    signal: new AbortController().signal,
-    agents,
-    timeouts: TIMEOUTS,
-    storage,
-    namespace: NAMESPACE,
-    ...options,
-    onProgress: (report) => progress.push(report),
-  };
+  const ctx = downloadContext({ agents, storage, namespace: NAMESPACE, ...options, onProgress: (report) => progress.push(report) });
   try {
     return { ...run, result: await downloadToStorage(DownloadRequest.parse(request), ctx) };
   } catch (err) {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 
 /** A real S3-protocol server for tests: s3rver on 127.0.0.1, a free port, a temp dir. */
 export interface S3TestServer {
@@ -13,6 +14,8 @@ export interface S3TestServer {
   readonly bucket: string;
   /** s3rver checks signatures against this pair. */
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** A new client for this server, path-style, with its credentials: each worker under test has its own. */
+  createClient(): S3Client;
   /** The directory s3rver stores objects in, removed by `close`. */
   readonly directory: string;
   /** Stops the server and removes its directory. */
@@ -38,6 +41,7 @@ type S3rverClass = new (options: Record<string, unknown>) => S3rver;
 
 const require = createRequire(import.meta.url);
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const REGION = 'us-east-1';
 
 /**
  * s3rver (3.7) answers AbortMultipartUpload with 405, and an upload that cannot
@@ -74,11 +78,13 @@ export async function startS3Server({ bucket = 'ferry-test' }: { bucket?: string
   try {
     const { port } = await server.run();
     let closing: Promise<void> | undefined;
+    const endpoint = `http://127.0.0.1:${port}`;
     return {
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'us-east-1',
+      endpoint,
+      region: REGION,
       bucket,
       credentials: CREDENTIALS,
+      createClient: () => new S3Client({ endpoint, region: REGION, forcePathStyle: true, credentials: CREDENTIALS }),
       directory,
       close: () =>
         (closing ??= (async () => {

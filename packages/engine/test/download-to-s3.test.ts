@@ -1,0 +1,160 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { DownloadRequest, FerryError } from '@ferry/contract';
+import { S3Storage, type Checkpoint, type PartWriter, type ResumePoint, type Storage } from '@ferry/storage';
+import { startS3Server, type S3TestServer } from '@ferry/storage/test-support/s3-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downloadToStorage, type DownloadContext } from '../src/engine.js';
+import { EgressPolicy } from '../src/egress/address-policy.js';
+import { HttpAgents } from '../src/http-client.js';
+import type { StoredDownload, WorkerProgress } from '../src/progress.js';
+import { downloadContext } from './support/download-context.js';
+import { ScriptedOrigin, serveBytes } from './support/scripted-origin.js';
+
+const MiB = 1024 * 1024;
+const PART_SIZE = 5 * MiB;
+const NAMESPACE = 'engine-s3';
+const hash = (algorithm: string, bytes: Buffer) => createHash(algorithm).update(bytes).digest('hex');
+
+let origin: ScriptedOrigin;
+let agents: HttpAgents;
+let server: S3TestServer;
+beforeAll(async () => {
+  [origin, server] = await Promise.all([ScriptedOrigin.start(), startS3Server()]);
+  agents = new HttpAgents(new EgressPolicy({ allowCidrs: ['127.0.0.1/32'], allowPorts: [origin.port] }));
+});
+afterAll(async () => {
+  await origin.close();
+  await agents.close();
+  await server.close();
+});
+
+/** A worker's own storage: each has its own client, the bucket is what they share. */
+const workerStorage = () =>
+  new S3Storage({
+    client: server.createClient(),
+    bucket: server.bucket,
+    keyPrefix: 'engine/',
+    partSize: PART_SIZE,
+  });
+
+async function attempt(
+  request: Record<string, unknown>,
+  storage: Storage,
+  options: Partial<DownloadContext> = {},
+): Promise<{ result?: StoredDownload; error?: FerryError; checkpoint?: Checkpoint }> {
+  const progress: WorkerProgress[] = [];
+  const ctx = downloadContext({ jobId: 'job-s3', agents, storage, namespace: NAMESPACE, ...options, onProgress: (report) => progress.push(report) });
+  try {
+    return { result: await downloadToStorage(DownloadRequest.parse(request), ctx) };
+  } catch (err) {
+    if (!(err instanceof FerryError)) throw err;
+    return { error: err, checkpoint: progress.findLast((report) => report.checkpoint !== undefined)?.checkpoint };
+  }
+}
+
+async function storedSha256(storage: Storage, result: StoredDownload | undefined): Promise<string> {
+  if (result === undefined) throw new Error('the download did not complete');
+  const opened = await storage.openStored({ namespace: NAMESPACE, location: result.location, version: result.storedVersion, sha256: result.sha256 });
+  if (!opened.found) throw new Error(`the stored file is ${opened.why}`);
+  const sha = createHash('sha256');
+  for await (const chunk of opened.reader.stream()) sha.update(chunk as Buffer);
+  return sha.digest('hex');
+}
+
+/**
+ * A worker killed right after its last progress report: it keeps nothing and
+ * removes nothing, and the checkpoint is the part's resume point at that moment.
+ */
+function killedWorker(inner: Storage): { storage: Storage; lastPoint(): ResumePoint | undefined } {
+  let last: PartWriter | undefined;
+  let point: ResumePoint | undefined;
+  const dying = (part: PartWriter): PartWriter => {
+    last = part;
+    part.keep = () => {
+      point = part.resumePoint();
+      return Promise.reject(new Error('killed'));
+    };
+    part.discard = () => Promise.resolve();
+    return part;
+  };
+  return {
+    lastPoint: () => point ?? last?.resumePoint(),
+    storage: {
+      resumesFromSavedDigests: inner.resumesFromSavedDigests,
+      openPart: async (...args) => dying(await inner.openPart(...args)),
+      resumePart: (...args) => inner.resumePart(...args),
+      listParts: () => inner.listParts(),
+      removePart: (name) => inner.removePart(name),
+      openStored: (ref) => inner.openStored(ref),
+    },
+  };
+}
+
+describe('downloading into S3', () => {
+  it('stores a file of several upload parts with the sha256 and the requested digest of every byte', async () => {
+    const bytes = randomBytes(12 * MiB + 5);
+    const storage = workerStorage();
+    const url = origin.route('/s3/whole.bin', serveBytes(bytes, { etag: '"w1"' }));
+    const { result } = await attempt({ url, checksum: { algorithm: 'sha512', value: hash('sha512', bytes) } }, storage);
+    expect(result).toMatchObject({ bytes: bytes.length, sha256: hash('sha256', bytes), location: `s3://${server.bucket}/engine/${NAMESPACE}/whole.bin` });
+    expect(await storedSha256(storage, result)).toBe(hash('sha256', bytes));
+    expect(await storage.listParts()).toEqual([]);
+  });
+
+  it('continues a kept upload on another worker from the saved digests, fetching only the rest', async () => {
+    const bytes = randomBytes(16 * MiB);
+    const route = '/s3/kept.bin';
+    const url = origin.route(route, serveBytes(bytes, { etag: '"k1"', closeAfterBytes: 7 * MiB }), serveBytes(bytes, { etag: '"k1"' }));
+    const request = { url, checksum: { algorithm: 'md5', value: hash('md5', bytes) } };
+    const first = await attempt(request, workerStorage());
+    expect(first.error).toMatchObject({ code: 'FERRY_ERR_TRUNCATED' });
+    // Kept: the whole upload part and the bytes after it, in the part's marker.
+    expect(first.checkpoint?.bytes).toBeGreaterThan(PART_SIZE);
+    expect(first.checkpoint?.digests).toBeDefined();
+
+    const other = workerStorage();
+    const { result } = await attempt(request, other, { attempt: 2, resumeFrom: first.checkpoint });
+    expect(result).toMatchObject({ bytes: bytes.length, sha256: hash('sha256', bytes), digest: { algorithm: 'md5', value: hash('md5', bytes) } });
+    expect(await storedSha256(other, result)).toBe(hash('sha256', bytes));
+    const [cut, rest] = origin.exchanges(route);
+    expect(rest?.headers.range).toBe(`bytes=${first.checkpoint!.bytes}-`);
+    expect(cut!.bodyBytesSent + rest!.bodyBytesSent).toBeLessThanOrEqual(bytes.length + MiB);
+    expect(await other.listParts()).toEqual([]);
+  });
+
+  it('continues after a worker was killed from its whole uploaded parts, fetching again at most the two parts it held in memory', async () => {
+    const bytes = randomBytes(16 * MiB);
+    const route = '/s3/killed.bin';
+    const url = origin.route(route, serveBytes(bytes, { etag: '"x1"', closeAfterBytes: 12 * MiB }), serveBytes(bytes, { etag: '"x1"' }));
+    const dead = killedWorker(workerStorage());
+    const first = await attempt({ url }, dead.storage, { jobId: `job-${randomUUID()}` });
+    expect(first.error).toBeDefined();
+    const point = dead.lastPoint()!;
+    // Only whole upload parts: what was still in memory is lost with the worker.
+    expect(point.state).toMatchObject({ tail: 0 });
+    expect(point.bytes).toBeGreaterThanOrEqual(PART_SIZE);
+
+    const other = workerStorage();
+    const resumeFrom = { ...point, validator: '"x1"', totalBytes: bytes.length };
+    const { result } = await attempt({ url }, other, { attempt: 2, resumeFrom });
+    expect(result).toMatchObject({ bytes: bytes.length, sha256: hash('sha256', bytes) });
+    expect(await storedSha256(other, result)).toBe(hash('sha256', bytes));
+    const [cut, rest] = origin.exchanges(route);
+    expect(cut!.bodyBytesSent + rest!.bodyBytesSent).toBeLessThanOrEqual(bytes.length + 2 * PART_SIZE + MiB);
+    expect(await other.listParts()).toEqual([]);
+  });
+
+  it('starts from zero when the checkpoint carries no saved digests, rather than leave bytes unhashed', async () => {
+    const bytes = randomBytes(8 * MiB);
+    const route = '/s3/no-digests.bin';
+    const url = origin.route(route, serveBytes(bytes, { etag: '"n1"', closeAfterBytes: 6 * MiB }), serveBytes(bytes, { etag: '"n1"' }));
+    const first = await attempt({ url }, workerStorage(), { jobId: 'job-no-digests' });
+    const withoutDigests = { ...first.checkpoint!, digests: undefined };
+    const storage = workerStorage();
+    const { result } = await attempt({ url }, storage, { attempt: 2, jobId: 'job-no-digests', resumeFrom: withoutDigests });
+    expect(result).toMatchObject({ bytes: bytes.length, sha256: hash('sha256', bytes) });
+    expect(origin.exchanges(route)).toHaveLength(3);
+    expect(origin.exchanges(route)[2]?.headers.range).toBeUndefined();
+    await storage.removePart(first.checkpoint!.part);
+  });
+});
