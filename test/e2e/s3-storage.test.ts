@@ -5,10 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createStorage, loadConfig } from '@ferry/core';
+import { WorkerProgress } from '@ferry/engine';
 import { S3Storage } from '@ferry/storage';
 import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
 import { sha256File } from '../support/files.js';
-import { serveFile, type RandomFile } from '../support/origin.js';
+import { bodyBytesSent, serveFile, type RandomFile } from '../support/origin.js';
 import { awsCli, ferryS3Env, KEY_PREFIX, listFileKeys, listKeys, openUploads, sha256Object } from '../support/s3.js';
 import { useStack } from '../support/stack.js';
 import { receivedAtLeast, until } from '../support/wait.js';
@@ -51,6 +52,35 @@ describe('when many files of different sizes are stored in S3', () => {
       await rm(copy, { recursive: true, force: true });
     }
     expect(await listFileKeys(stack.s3)).toHaveLength(20);
+    expect(await openUploads(stack.s3)).toEqual([]);
+  });
+});
+
+describe('when a worker is killed mid-upload', () => {
+  it('lets another worker finish the same multipart upload, the object intact and the origin asked for little more than the file', async () => {
+    const { ferry } = stack;
+    const doomed = await ferry.startWorker();
+    const file = await stack.origin.randomFile('s3-handover.bin', 30 * MiB);
+    const route = '/s3-handover.bin';
+    const id = await ferry.enqueue({ url: stack.origin.route(route, serveFile(file, { etag: '"s3h"', bytesPerSecond: 4 * MiB })) });
+    // Killed just after a part is uploaded: the bytes of a part not yet uploaded are the ones a kill loses.
+    await until(
+      async () => (WorkerProgress.safeParse((await ferry.queue.getJob(id))?.progress).data?.checkpoint?.bytes ?? 0) >= 10 * MiB,
+      'two parts uploaded',
+      30_000,
+    );
+    doomed.child.kill('SIGKILL');
+    await ferry.startWorker();
+
+    const final = await ferry.waitFor(id, ['completed', 'failed'], 60_000);
+
+    expect(final.state, JSON.stringify(final.error)).toBe('completed');
+    expect(await sha256Object(stack.s3, final.result!.location)).toBe(file.sha256);
+    const [, resumed] = stack.origin.requests(route);
+    expect(Number(/^bytes=(\d+)-$/.exec(String(resumed?.headers.range))?.[1])).toBeGreaterThanOrEqual(10 * MiB);
+    const served = (bodyBytesSent.get(route) ?? []).reduce((sum, bytes) => sum + bytes, 0);
+    expect(served).toBeLessThanOrEqual(1.05 * file.size);
+    expect(await listFileKeys(stack.s3)).toEqual([`${KEY_PREFIX}test/s3-handover.bin`]);
     expect(await openUploads(stack.s3)).toEqual([]);
   });
 });
