@@ -8,8 +8,7 @@ import { startS3Server, type S3TestServer } from './support/s3-server.js';
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-const clientOf = (server: S3TestServer) =>
-  new S3Client({ endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: server.credentials });
+const clientOf = (server: S3TestServer) => server.createClient();
 
 /** The smallest part S3 allows, so the suite's files of a few MiB span several upload parts. */
 const storageOn = (server: S3TestServer, keyPrefix = 'ferry/') =>
@@ -100,6 +99,39 @@ describe('S3Storage in the bucket', () => {
     expect(await storage.listParts()).toEqual([]);
     await expect(part.commit({ namespace: 'janitor', filename: 'orphan.bin', policy: 'rename' })).rejects.toThrow();
     await part.discard();
+  });
+
+  it('resumes a resumed part again, its kept bytes still in the new marker until an upload part holds them', async () => {
+    const bytes = randomBytes(14 * MiB);
+    let hashed = 0;
+    const options = { saveDigests: () => `after ${hashed}` };
+    const writeRange = async (part: Awaited<ReturnType<S3Storage['openPart']>>, from: number, to: number) => {
+      for (let at = from; at < to; at += 256 * 1024) {
+        const chunk = bytes.subarray(at, Math.min(at + 256 * 1024, to));
+        hashed += chunk.length;
+        if (!part.write(chunk)) await part.drained();
+      }
+      await part.flush();
+    };
+    const first = await storage.openPart('job-chain', 1, options);
+    await writeRange(first, 0, 6 * MiB);
+    await first.keep();
+    const kept = { ...first.resumePoint(), validator: '"c1"' };
+    expect(kept).toMatchObject({ bytes: 6 * MiB, digests: `after ${6 * MiB}`, state: { sizes: [5 * MiB], tail: MiB } });
+
+    const second = (await storageOn(server).resumePart('job-chain', 2, kept, () => undefined, options))!;
+    await writeRange(second, 6 * MiB, 8 * MiB);
+    // Killed: nothing since the resume is in a whole upload part, so the resume point is the one it started from.
+    const killed = { ...second.resumePoint(), validator: '"c1"' };
+    expect(killed).toMatchObject({ part: second.name, bytes: 6 * MiB, digests: `after ${6 * MiB}`, state: { tail: MiB } });
+
+    hashed = killed.bytes;
+    const third = (await storageOn(server).resumePart('job-chain', 3, killed, () => undefined, options))!;
+    await writeRange(third, killed.bytes, bytes.length);
+    const stored = await third.commit({ namespace: 'chain', filename: 'chain.bin', policy: 'fail' });
+    const got = await client.send(new GetObjectCommand({ Bucket: server.bucket, Key: stored.location.slice(`s3://${server.bucket}/`.length) }));
+    expect(sha256(Buffer.from(await got.Body!.transformToByteArray()))).toBe(sha256(bytes));
+    expect(await storage.listParts()).toEqual([]);
   });
 
   it('refuses a part size S3 would refuse', () => {
