@@ -136,7 +136,7 @@ Ferry is running.
              user ${config.dashboard.user}, password ${credentials.password}${credentials.generatedIn ? `  (generated, kept in ${credentials.generatedIn})` : ''}
   Callbacks  ${webhooks.generated === undefined ? (webhooks.secrets === '' ? 'off (no FERRY_WEBHOOK_SECRETS)' : 'signed with FERRY_WEBHOOK_SECRETS') : `signed with ${webhooks.generated}  (generated, kept in ${webhooks.generatedIn})`}
   Redis      ${where}
-  Files      ${config.storageDir}
+  Files      ${config.s3 === undefined ? config.storageDir : `s3://${config.s3.bucket}/${config.s3.keyPrefix}`}
 
 Try it:
   curl -s -X POST ${address}/v1/downloads ${auth} -H 'content-type: application/json' -d '{"url":"https://example.com/"}'
