@@ -137,6 +137,9 @@ try {
   console.log(
     `ratio Ferry / peer   ${(peer.wallMs / ferryRun.wallMs).toFixed(2)}× by wall time of each process, ${(peer.wallMs / ferry.elapsedMs).toFixed(2)}× with Ferry's time in downloadToStorage (target ≥ 0.9×)`,
   );
+  const { writeFinishMs, committedMs } = ferry.phases;
+  // From the last byte into the upload to the object under its final key: completing the upload, then publishing it.
+  console.log(`  of which publishing  ${((committedMs - writeFinishMs) / 1000).toFixed(1)} s (CompleteMultipartUpload and the copy under the final key)`);
   console.log(
     `${copies} downloads at once in one engine process: peak RSS ${many.peakRssMB.toFixed(0)} MB (target < 200 MB), ${((sizeBytes * copies) / MB / (many.elapsedMs / 1000)).toFixed(1)} MB/s in all`,
   );
