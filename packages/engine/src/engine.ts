@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { FerryError, type DownloadRequest } from '@ferry/contract';
-import type { Checkpoint, ConflictPolicy, PartOptions, PartWriter, Storage } from '@ferry/storage';
+import type { Checkpoint, ConflictPolicy, PartOptions, PartWriter, PublishTarget, Storage } from '@ferry/storage';
 import { chooseFilename } from './naming/choose-filename.js';
 import type { StoredDownload, WorkerProgress } from './progress.js';
 import { parseContentRange, type ContentRange } from './content-range.js';
@@ -88,7 +88,23 @@ async function resumedDigests(request: DownloadRequest, ctx: DownloadContext, ch
   return SaveableDigests.resume(request.checksum?.algorithm, checkpoint.digests, { sha256: ctx.skipSha256 !== true });
 }
 
-const partOptionsFor = (digests: ContentDigests): PartOptions => (digests instanceof SaveableDigests ? { saveDigests: () => digests.save() } : {});
+/** Where the file will be published: known once the response's headers are, so storage can upload straight there. */
+function publishTargetFor(request: DownloadRequest, ctx: DownloadContext, response: OpenedResponse): PublishTarget {
+  const filename = chooseFilename({
+    requested: request.filename,
+    contentDisposition: headerValue(response.headers, 'content-disposition'),
+    contentType: contentTypeOf(response),
+    finalUrl: response.url,
+    requestUrl: request.url,
+    jobId: ctx.jobId,
+  });
+  return { namespace: ctx.namespace, filename, policy: request.onConflict ?? ctx.onConflict ?? 'rename' };
+}
+
+function partOptionsFor(request: DownloadRequest, ctx: DownloadContext, response: OpenedResponse, digests: ContentDigests): PartOptions {
+  const target = publishTargetFor(request, ctx, response);
+  return digests instanceof SaveableDigests ? { target, saveDigests: () => digests.save() } : { target };
+}
 
 /** Whole seconds between a file's change and its serving under which its Last-Modified still names one version. */
 const STRONG_DATE_MS = 1000;
@@ -204,7 +220,7 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, htt
         digests === undefined
           ? undefined
           : await ctx.storage
-              .resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk), partOptionsFor(digests))
+              .resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk), partOptionsFor(request, ctx, response, digests))
               .catch(async (err: unknown) => {
                 await response.body.dump();
                 throw err;
@@ -217,19 +233,19 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, htt
       // They no longer count, and no later attempt may look for them.
       ctx.onProgress?.({ receivedBytes: 0, totalBytes: null });
       // 200: the origin ignored the range, or the resource changed (If-Range): this body is the whole new version.
-      if (response?.statusCode === 200) return fresh(ctx, response, await digestsFor(request, ctx));
+      if (response?.statusCode === 200) return fresh(request, ctx, response, await digestsFor(request, ctx));
       await response?.body.dump();
     }
   }
-  return fresh(ctx, await openResponse(request.url, headers, http), await digestsFor(request, ctx));
+  return fresh(request, ctx, await openResponse(request.url, headers, http), await digestsFor(request, ctx));
 }
 
-async function fresh(ctx: DownloadContext, response: OpenedResponse, digests: ContentDigests): Promise<Transfer> {
+async function fresh(request: DownloadRequest, ctx: DownloadContext, response: OpenedResponse, digests: ContentDigests): Promise<Transfer> {
   if (response.statusCode === 206) {
     await response.body.dump();
     throw new FerryError('FERRY_ERR_ORIGIN_REJECTED', `origin answered 206 Partial Content to a request for the whole of ${response.url}`);
   }
-  const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt, partOptionsFor(digests)).catch(async (err: unknown) => {
+  const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt, partOptionsFor(request, ctx, response, digests)).catch(async (err: unknown) => {
     await response.body.dump();
     throw err;
   });
@@ -305,15 +321,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
 
     phase = 'storage';
     await ctx.assertOwnership?.();
-    const wanted = chooseFilename({
-      requested: request.filename,
-      contentDisposition: headerValue(response.headers, 'content-disposition'),
-      contentType: contentTypeOf(response),
-      finalUrl: response.url,
-      requestUrl: request.url,
-      jobId: ctx.jobId,
-    });
-    const stored = await part.commit({ namespace: ctx.namespace, filename: wanted, policy: request.onConflict ?? ctx.onConflict ?? 'rename' });
+    const stored = await part.commit(publishTargetFor(request, ctx, response));
     transfer = undefined;
     return {
       location: stored.location,

@@ -65,6 +65,13 @@ export interface PartOptions {
    * if the caller hashes each chunk just before writing it, with nothing between.
    */
   readonly saveDigests?: () => string;
+  /**
+   * Where `commit` will publish, when the caller knows it already: S3 then
+   * uploads straight under the final key (not visible before the upload
+   * completes) instead of copying it there at commit. `commit` must be given
+   * the same target.
+   */
+  readonly target?: PublishTarget;
 }
 
 /**

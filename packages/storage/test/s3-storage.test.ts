@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CompleteMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FerryError } from '@ferry/contract';
+import type { PublishTarget } from '../src/index.js';
 import { S3Storage } from '../src/s3/s3-storage.js';
 import { runStorageContract } from './storage-contract.js';
 import { startS3Server, type S3TestServer } from './support/s3-server.js';
@@ -132,6 +134,71 @@ describe('S3Storage in the bucket', () => {
     const got = await client.send(new GetObjectCommand({ Bucket: server.bucket, Key: stored.location.slice(`s3://${server.bucket}/`.length) }));
     expect(sha256(Buffer.from(await got.Body!.transformToByteArray()))).toBe(sha256(bytes));
     expect(await storage.listParts()).toEqual([]);
+  });
+
+  describe('when told the target at open', () => {
+    async function bigPart(target: PublishTarget, bytes: Buffer) {
+      const part = await storage.openPart(`job-${Math.random()}`, 1, { target });
+      for (let at = 0; at < bytes.length; at += 256 * 1024) if (!part.write(bytes.subarray(at, at + 256 * 1024))) await part.drained();
+      await part.flush();
+      return part;
+    }
+
+    it('uploads under the final key and completes it there: no copy, nothing visible before', async () => {
+      const bytes = randomBytes(11 * MiB);
+      const target = { namespace: 'direct', filename: 'in-place.bin', policy: 'rename' } as const;
+      const sent: string[] = [];
+      storage.client.middlewareStack.add(
+        (next, context) => (args) => {
+          sent.push(context.commandName ?? '');
+          return next(args);
+        },
+        { step: 'initialize', name: 'record-commands' },
+      );
+      const part = await bigPart(target, bytes);
+      expect(part.resumePoint().state).toMatchObject({ upload: { key: 'ferry/direct/in-place.bin', direct: { filename: 'in-place.bin' } } });
+      await expect(client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: 'ferry/direct/in-place.bin' }))).rejects.toMatchObject({ name: 'NotFound' });
+      await part.commit(target);
+      storage.client.middlewareStack.remove('record-commands');
+      expect(sent).toContain('CompleteMultipartUploadCommand');
+      expect(sent).not.toContain('CopyObjectCommand');
+      const got = await client.send(new GetObjectCommand({ Bucket: server.bucket, Key: 'ferry/direct/in-place.bin' }));
+      expect(sha256(Buffer.from(await got.Body!.transformToByteArray()))).toBe(sha256(bytes));
+      expect(await storage.listParts()).toEqual([]);
+    });
+
+    it('uploads under the next free name for rename when the name is taken at open', async () => {
+      const first = await written(Buffer.from('first'));
+      await first.commit({ namespace: 'direct', filename: 'taken.bin', policy: 'rename' });
+      const target = { namespace: 'direct', filename: 'taken.bin', policy: 'rename' } as const;
+      const part = await bigPart(target, randomBytes(6 * MiB));
+      expect((await part.commit(target)).filename).toBe('taken (1).bin');
+    });
+
+    it('leaves a file published under the name meanwhile as it was: fail says FILE_EXISTS, rename fails retryably', async () => {
+      for (const policy of ['fail', 'rename'] as const) {
+        const target = { namespace: 'race', filename: `${policy}.bin`, policy };
+        const part = await bigPart(target, randomBytes(6 * MiB));
+        const other = await written(Buffer.from('won the race'));
+        const winner = await other.commit({ namespace: 'race', filename: `${policy}.bin`, policy: 'fail' });
+        const error = await part.commit(target).catch((err: unknown) => err);
+        expect(error).toBeInstanceOf(FerryError);
+        expect(error).toMatchObject(policy === 'fail' ? { code: 'FERRY_ERR_FILE_EXISTS' } : { code: 'FERRY_ERR_STORAGE', retryable: true });
+        await part.discard();
+        const got = await client.send(new GetObjectCommand({ Bucket: server.bucket, Key: `ferry/race/${policy}.bin` }));
+        expect(got.ETag).toBe(winner.version);
+        expect(await got.Body!.transformToString()).toBe('won the race');
+      }
+      expect(await storage.listParts()).toEqual([]);
+    });
+
+    it('refuses to publish under another target than the one it uploaded for', async () => {
+      const target = { namespace: 'direct', filename: 'meant.bin', policy: 'overwrite' } as const;
+      const part = await bigPart(target, randomBytes(6 * MiB));
+      await expect(part.commit({ ...target, filename: 'other.bin' })).rejects.toThrow(/meant\.bin/);
+      await part.discard();
+      expect(await storage.listParts()).toEqual([]);
+    });
   });
 
   it('refuses a part size S3 would refuse', () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { FerryError } from '@ferry/contract';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Checkpoint, ConflictPolicy, PartOptions, PartWriter, Storage, StoredFile, StoredFileRef, StoredReader } from '../src/index.js';
+import type { Checkpoint, ConflictPolicy, PartOptions, PartWriter, PublishTarget, Storage, StoredFile, StoredFileRef, StoredReader } from '../src/index.js';
 
 /** One backend instance for one test, and how to throw it away afterwards. */
 export interface StorageUnderTest {
@@ -197,7 +197,8 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
         const id = jobId();
         const bytes = randomBytes(12 * MiB);
         const writer = new CountingWriter();
-        const first = await storage.openPart(id, 1, writer.options);
+        const target = { namespace: 'resume', filename: 'killed.bin', policy: 'fail' } as const;
+        const first = await storage.openPart(id, 1, { ...writer.options, target });
         await writeAll(first, writer, bytes);
         // No keep: the worker is gone, and the checkpoint is the last one it reported.
         const point = first.resumePoint();
@@ -206,15 +207,15 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
         if (storage.resumesFromSavedDigests === true) expect(point.digests).toBe(CountingWriter.digestsAfter(point.bytes));
 
         const other = current.reopen();
+        const rest = new CountingWriter();
+        rest.written = point.bytes;
         const prefix: Buffer[] = [];
-        const resumed = await other.resumePart(id, 2, { ...point, validator: '"v1"' }, (chunk) => prefix.push(chunk));
+        const resumed = await other.resumePart(id, 2, { ...point, validator: '"v1"' }, (chunk) => prefix.push(chunk), { ...rest.options, target });
         expect(resumed).toBeDefined();
         if (storage.resumesFromSavedDigests !== true) expect(sha256(Buffer.concat(prefix))).toBe(sha256(bytes.subarray(0, point.bytes)));
         expect(resumed!.bytesWritten()).toBe(point.bytes);
-        const rest = new CountingWriter();
-        rest.written = point.bytes;
         await writeAll(resumed!, rest, bytes.subarray(point.bytes));
-        const stored = await resumed!.commit({ namespace: 'resume', filename: 'killed.bin', policy: 'fail' });
+        const stored = await resumed!.commit(target);
         const ref = { namespace: 'resume', location: stored.location, version: stored.version, sha256: sha256(bytes) };
         const opened = await other.openStored(ref);
         expect(opened.found).toBe(true);
@@ -284,21 +285,29 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
         }
       });
 
-      it('publishes a file of several upload parts under each policy, with every byte in place', async () => {
+      it.each([
+        ['told where it will be published when the part opens', true],
+        ['told only at commit', false],
+      ])('publishes a file of several upload parts under each policy, %s, with every byte in place', async (_when, told) => {
         const bytes = randomBytes(6 * MiB + 123);
-        const big = async (): Promise<PartWriter> => {
+        const big = async (policy: ConflictPolicy): Promise<{ part: PartWriter; target: PublishTarget }> => {
+          const target = { namespace: 'big', filename: 'big.bin', policy };
           const writer = new CountingWriter();
-          const part = await storage.openPart(jobId(), 1, writer.options);
+          const part = await storage.openPart(jobId(), 1, { ...writer.options, ...(told ? { target } : {}) });
           await writeAll(part, writer, bytes);
-          return part;
+          return { part, target };
+        };
+        const commitBig = async (policy: ConflictPolicy) => {
+          const { part, target } = await big(policy);
+          return part.commit(target);
         };
         const small = await publish('small', 'big', 'big.bin');
-        const renamed = await (await big()).commit({ namespace: 'big', filename: 'big.bin', policy: 'rename' });
+        const renamed = await commitBig('rename');
         expect(renamed.filename).toBe('big (1).bin');
-        const refused = await big();
-        await expect(refused.commit({ namespace: 'big', filename: 'big.bin', policy: 'fail' })).rejects.toMatchObject({ code: 'FERRY_ERR_FILE_EXISTS' });
-        await refused.discard();
-        const replaced = await (await big()).commit({ namespace: 'big', filename: 'big.bin', policy: 'overwrite' });
+        const refused = await big('fail');
+        await expect(refused.part.commit(refused.target)).rejects.toMatchObject({ code: 'FERRY_ERR_FILE_EXISTS' });
+        await refused.part.discard();
+        const replaced = await commitBig('overwrite');
         expect(replaced.location).toBe(small.location);
         for (const stored of [renamed, replaced]) {
           const opened = await storage.openStored({ namespace: 'big', location: stored.location, version: stored.version, sha256: sha256(bytes) });

@@ -1,16 +1,21 @@
 import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isNotFound } from './s3-errors.js';
+import type { PublishTarget } from '../storage.js';
 import type { S3Keys } from './s3-keys.js';
 
-/** A multipart upload a part writes to: its id, and the part name its staged key was made from. */
+/** A multipart upload a part writes to. */
 export interface Upload {
   readonly id: string;
-  readonly name: string;
+  /** The key it completes under: a staged key under `.parts/`, or the final key itself. */
+  readonly key: string;
+  /** Set when `key` is the final key: the name it publishes as, and the target it was picked for. */
+  readonly direct?: { readonly filename: string; readonly wanted: PublishTarget } | undefined;
 }
 
 /** A part's marker as found in the bucket. */
 export interface PartMarker {
-  readonly upload: Upload | undefined;
+  /** Enough of the upload to abort it. */
+  readonly upload: Pick<Upload, 'id' | 'key'> | undefined;
   /** Bytes it keeps: the part's bytes after its uploaded parts. */
   readonly size: number;
   readonly etag: string | undefined;
@@ -19,7 +24,8 @@ export interface PartMarker {
 
 // S3 stores metadata names in lower case.
 const UPLOAD_ID = 'upload-id';
-const UPLOAD_NAME = 'upload-name';
+// Metadata is US-ASCII only; a final key may hold any name.
+const UPLOAD_KEY = 'upload-key';
 
 /**
  * A part in progress is a small object at `.parts/<name>`: how the janitor finds
@@ -27,7 +33,7 @@ const UPLOAD_NAME = 'upload-name';
  * to, and the bytes a kept part holds beyond its whole upload parts.
  */
 export async function putMarker(client: S3Client, keys: S3Keys, part: string, upload: Upload | undefined, body: Buffer, signal?: AbortSignal): Promise<void> {
-  const metadata = upload === undefined ? undefined : { [UPLOAD_ID]: upload.id, [UPLOAD_NAME]: upload.name };
+  const metadata = upload === undefined ? undefined : { [UPLOAD_ID]: upload.id, [UPLOAD_KEY]: encodeURIComponent(upload.key) };
   await client.send(
     new PutObjectCommand({ Bucket: keys.bucket, Key: keys.markerKey(part), Body: body, ContentLength: body.length, Metadata: metadata }),
     signal === undefined ? {} : { abortSignal: signal },
@@ -38,9 +44,9 @@ export async function readMarker(client: S3Client, keys: S3Keys, part: string): 
   try {
     const head = await client.send(new HeadObjectCommand({ Bucket: keys.bucket, Key: keys.markerKey(part) }));
     const id = head.Metadata?.[UPLOAD_ID];
-    const name = head.Metadata?.[UPLOAD_NAME];
+    const key = head.Metadata?.[UPLOAD_KEY];
     return {
-      upload: id === undefined || name === undefined ? undefined : { id, name },
+      upload: id === undefined || key === undefined ? undefined : { id, key: decodeURIComponent(key) },
       size: head.ContentLength ?? 0,
       etag: head.ETag,
       modifiedAt: head.LastModified,
@@ -65,9 +71,9 @@ export async function deleteObject(client: S3Client, keys: S3Keys, key: string):
 }
 
 /** Aborts the upload; one already aborted or completed is no error. */
-export async function abortUpload(client: S3Client, keys: S3Keys, upload: Upload): Promise<void> {
+export async function abortUpload(client: S3Client, keys: S3Keys, upload: Pick<Upload, 'id' | 'key'>): Promise<void> {
   try {
-    await client.send(new AbortMultipartUploadCommand({ Bucket: keys.bucket, Key: keys.stagedKey(upload.name), UploadId: upload.id }));
+    await client.send(new AbortMultipartUploadCommand({ Bucket: keys.bucket, Key: upload.key, UploadId: upload.id }));
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }

@@ -21,20 +21,42 @@ async function exists(client: S3Client, bucket: string, key: string): Promise<bo
   );
 }
 
-function fileExists(filename: string): FerryError {
+export function fileExists(filename: string): FerryError {
   return new FerryError('FERRY_ERR_FILE_EXISTS', `a file named ${filename} already exists in storage and the conflict policy is fail`, {
     data: { filename },
   });
 }
 
+/** The names a policy may publish under, in order: the name alone for `fail`. */
+function* candidateNames(filename: string, policy: 'rename' | 'fail'): Generator<string> {
+  yield filename;
+  if (policy === 'fail') return;
+  for (let n = 1; n <= MAX_NAME_COLLISIONS; n += 1) yield numberedFilename(filename, n);
+  throw new Error(`more than ${MAX_NAME_COLLISIONS} files are already named like ${filename}`);
+}
+
 /**
- * Publishes as the policy says. `overwrite` is one write, which S3 makes
- * atomic. `rename` and `fail` write with If-None-Match: *, so of two workers
- * publishing one name only one gets it, on servers that honour conditional
- * writes (AWS S3 and MinIO do); the HEAD before each write only spares a
+ * Writes under `key` only if nothing is stored there: with If-None-Match: *,
+ * so of two workers publishing one name only one gets it, on servers that
+ * honour conditional writes (AWS S3 and MinIO do). The HEAD before it spares a
  * write that would fail, and on a server that ignores the condition it is what
- * keeps a taken name from being replaced — without the race-freedom.
+ * keeps a taken name from being replaced, without the race-freedom.
+ * Answers the version written, or undefined when the key is taken.
  */
+export async function writeIfFree(client: S3Client, keys: S3Keys, key: string, write: WriteObject): Promise<string | undefined> {
+  for (let conflicts = 0; ; conflicts += 1) {
+    if (await exists(client, keys.bucket, key)) return undefined;
+    try {
+      return await write(key, '*');
+    } catch (err) {
+      if (isConditionalConflict(err) && conflicts < MAX_CONFLICT_RETRIES) continue;
+      if (isPreconditionFailed(err)) return undefined;
+      throw err;
+    }
+  }
+}
+
+/** Publishes as the policy says; `overwrite` is one write, which S3 makes atomic. */
 export async function publishObject(
   client: S3Client,
   keys: S3Keys,
@@ -45,22 +67,19 @@ export async function publishObject(
     const key = keys.fileKey(namespace, filename);
     return { filename, key, version: await write(key, undefined) };
   }
-  for (let n = 0, conflicts = 0; n <= MAX_NAME_COLLISIONS; n += 1) {
-    const candidate = n === 0 ? filename : numberedFilename(filename, n);
+  for (const candidate of candidateNames(filename, policy)) {
     const key = keys.fileKey(namespace, candidate);
-    if (!(await exists(client, keys.bucket, key))) {
-      try {
-        return { filename: candidate, key, version: await write(key, '*') };
-      } catch (err) {
-        if (isConditionalConflict(err) && conflicts < MAX_CONFLICT_RETRIES) {
-          conflicts += 1;
-          n -= 1;
-          continue;
-        }
-        if (!isPreconditionFailed(err)) throw err;
-      }
-    }
-    if (policy === 'fail') throw fileExists(filename);
+    const version = await writeIfFree(client, keys, key, write);
+    if (version !== undefined) return { filename: candidate, key, version };
   }
-  throw new Error(`more than ${MAX_NAME_COLLISIONS} files are already named like ${filename}`);
+  throw fileExists(filename);
+}
+
+/** The name a policy would publish under now, or undefined when `fail` finds it taken. */
+export async function firstFreeName(client: S3Client, keys: S3Keys, { namespace, filename, policy }: PublishTarget): Promise<string | undefined> {
+  if (policy === 'overwrite') return filename;
+  for (const candidate of candidateNames(filename, policy)) {
+    if (!(await exists(client, keys.bucket, keys.fileKey(namespace, candidate)))) return candidate;
+  }
+  return undefined;
 }

@@ -6,9 +6,10 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { FerryError } from '@ferry/contract';
 import type { PartOptions, PartWriter, PublishTarget, ResumePoint, StoredFile } from '../storage.js';
 import { abortUpload, deleteObject, putMarker, type Upload } from './part-marker.js';
-import { publishObject } from './publish-object.js';
+import { fileExists, firstFreeName, publishObject, writeIfFree } from './publish-object.js';
 import type { S3Keys } from './s3-keys.js';
 import type { S3UploadState } from './s3-upload-state.js';
 import { ProgressWaiters } from '../progress-waiters.js';
@@ -57,6 +58,7 @@ function versionOf(output: { VersionId?: string | undefined; ETag?: string | und
 export class S3PartWriter implements PartWriter {
   readonly #setup: S3PartSetup;
   readonly #saveDigests: (() => string) | undefined;
+  readonly #target: PublishTarget | undefined;
   readonly #abort = new AbortController();
   readonly #waiters = new ProgressWaiters();
   #chunks: Buffer[] = [];
@@ -83,6 +85,7 @@ export class S3PartWriter implements PartWriter {
   ) {
     this.#setup = setup;
     this.#saveDigests = options.saveDigests;
+    this.#target = options.target;
     if (start === undefined) return;
     this.#upload = start.upload;
     for (const part of start.parts) this.#addPart(part);
@@ -159,9 +162,12 @@ export class S3PartWriter implements PartWriter {
       published = await publishObject(client, keys, target, async (key, ifNoneMatch) =>
         versionOf(await client.send(new PutObjectCommand({ Bucket: keys.bucket, Key: key, Body: body, ContentLength: body.length, IfNoneMatch: ifNoneMatch }))),
       );
+    } else if (this.#upload.direct !== undefined) {
+      published = await this.#completeInPlace(this.#upload, this.#upload.direct, target, body);
     } else {
       if (body.length > 0 || this.#parts.length === 0) await this.#uploadPart(body, undefined);
-      const staged = await this.#complete(this.#upload);
+      const staged = this.#upload.key;
+      await this.#complete(this.#upload, undefined);
       published = await publishObject(client, keys, target, async (key, ifNoneMatch) => {
         const copied = await client.send(
           new CopyObjectCommand({ Bucket: keys.bucket, Key: key, CopySource: keys.copySource(staged), IfNoneMatch: ifNoneMatch }),
@@ -244,7 +250,7 @@ export class S3PartWriter implements PartWriter {
     const sent = await client.send(
       new UploadPartCommand({
         Bucket: keys.bucket,
-        Key: keys.stagedKey(upload.name),
+        Key: upload.key,
         UploadId: upload.id,
         PartNumber: number,
         Body: body,
@@ -262,13 +268,27 @@ export class S3PartWriter implements PartWriter {
     }
   }
 
+  /**
+   * Where the upload goes: straight under the final key when the caller said
+   * which, so commit copies nothing (for `rename` the name free now; commit
+   * checks again); under `.parts/` when it did not, or `fail` finds the name taken.
+   */
+  async #placeUpload(): Promise<Pick<Upload, 'key' | 'direct'>> {
+    const { client, keys } = this.#setup;
+    const wanted = this.#target;
+    const filename = wanted === undefined ? undefined : await firstFreeName(client, keys, wanted);
+    if (wanted === undefined || filename === undefined) return { key: keys.stagedKey(this.name) };
+    return { key: keys.fileKey(wanted.namespace, filename), direct: { filename, wanted } };
+  }
+
   /** Starts the upload, and its marker before any part exists, so the janitor finds it whatever happens next. */
   async #createUpload(firstPart: Buffer): Promise<Upload> {
     const { client, keys } = this.#setup;
     const signal = this.#abort.signal;
-    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: keys.bucket, Key: keys.stagedKey(this.name) }), { abortSignal: signal });
+    const place = await this.#placeUpload();
+    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: keys.bucket, Key: place.key }), { abortSignal: signal });
     if (created.UploadId === undefined) throw new Error('the S3 server started a multipart upload without an id');
-    const upload = { id: created.UploadId, name: this.name };
+    const upload: Upload = { id: created.UploadId, ...place };
     this.#upload = upload;
     // A resumed part's marker keeps the bytes it started with until a part holds them.
     await putMarker(client, keys, this.name, upload, this.#tail === undefined ? EMPTY : firstPart.subarray(0, this.#tail.bytes), signal);
@@ -276,19 +296,51 @@ export class S3PartWriter implements PartWriter {
     return upload;
   }
 
-  async #complete(upload: Upload): Promise<string> {
+  /** Completes the upload under its key, with `ifNoneMatch: '*'` only if nothing is stored there; answers the version. */
+  async #complete(upload: Upload, ifNoneMatch: '*' | undefined): Promise<string> {
     const { client, keys } = this.#setup;
-    const staged = keys.stagedKey(upload.name);
-    await client.send(
+    const completed = await client.send(
       new CompleteMultipartUploadCommand({
         Bucket: keys.bucket,
-        Key: staged,
+        Key: upload.key,
         UploadId: upload.id,
+        IfNoneMatch: ifNoneMatch,
         MultipartUpload: { Parts: this.#parts.map((part, i) => ({ PartNumber: i + 1, ETag: part.etag })) },
       }),
     );
     this.#upload = undefined;
-    this.#staged = staged;
-    return staged;
+    if (upload.direct === undefined) this.#staged = upload.key;
+    return versionOf(completed);
+  }
+
+  /**
+   * Publishes an upload made under its final key by completing it there, with
+   * If-None-Match: * unless overwriting (see `writeIfFree`). A name taken since
+   * the upload began cannot be moved away from, so `rename` then fails with a
+   * retryable storage error, and the retry uploads under a free name.
+   */
+  async #completeInPlace(
+    upload: Upload,
+    direct: NonNullable<Upload['direct']>,
+    target: PublishTarget,
+    body: Buffer,
+  ): Promise<{ filename: string; key: string; version: string }> {
+    const { wanted, filename } = direct;
+    if (target.namespace !== wanted.namespace || target.filename !== wanted.filename || target.policy !== wanted.policy) {
+      throw new Error(`this part was uploaded to be published as ${wanted.filename} (${wanted.policy}), not as ${target.filename} (${target.policy})`);
+    }
+    if (body.length > 0 || this.#parts.length === 0) await this.#uploadPart(body, undefined);
+    const { client, keys } = this.#setup;
+    const complete = (_key: string, ifNoneMatch: '*' | undefined) => this.#complete(upload, ifNoneMatch);
+    const version = target.policy === 'overwrite' ? await complete(upload.key, undefined) : await writeIfFree(client, keys, upload.key, complete);
+    if (version !== undefined) return { filename, key: upload.key, version };
+    if (target.policy === 'fail') throw fileExists(target.filename);
+    throw new FerryError(
+      'FERRY_ERR_STORAGE',
+      `${filename} was published by another download while this one was uploading under it; a retry uploads under a free name`,
+      {
+        data: { filename },
+      },
+    );
   }
 }

@@ -8,7 +8,18 @@ import { z } from 'zod';
 export const S3UploadState = z
   .object({
     /** Absent while the part is below one upload part: its bytes are all in the marker. */
-    upload: z.object({ id: z.string().min(1), name: z.string().min(1) }).optional(),
+    upload: z
+      .object({
+        id: z.string().min(1),
+        key: z.string().min(1),
+        direct: z
+          .object({
+            filename: z.string().min(1),
+            wanted: z.object({ namespace: z.string().min(1), filename: z.string().min(1), policy: z.enum(['rename', 'overwrite', 'fail']) }),
+          })
+          .optional(),
+      })
+      .optional(),
     etags: z.array(z.string().min(1)),
     sizes: z.array(z.number().int().positive()),
     tail: z.number().int().nonnegative(),
