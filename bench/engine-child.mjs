@@ -83,7 +83,8 @@ try {
         agents,
         timeouts,
         storage,
-        namespace: 'bench',
+        // A namespace per copy: copies racing for one name would be a conflict, not what this measures.
+        namespace: copy === 0 ? 'bench' : `bench-${copy}`,
         skipSha256: digest === 'off',
         // The engine reports at most every PROGRESS_INTERVAL_MS; the first call marks the first body chunk.
         onProgress: (progress) => {

@@ -139,7 +139,9 @@ try {
   );
   const { writeFinishMs, committedMs } = ferry.phases;
   // From the last byte into the upload to the object under its final key: completing the upload, then publishing it.
-  console.log(`  of which publishing  ${((committedMs - writeFinishMs) / 1000).toFixed(1)} s (CompleteMultipartUpload and the copy under the final key)`);
+  console.log(
+    `  of which publishing  ${((committedMs - writeFinishMs) / 1000).toFixed(1)} s (CompleteMultipartUpload: s3rver joins the parts into one file, the peer waits for the same)`,
+  );
   console.log(
     `${copies} downloads at once in one engine process: peak RSS ${many.peakRssMB.toFixed(0)} MB (target < 200 MB), ${((sizeBytes * copies) / MB / (many.elapsedMs / 1000)).toFixed(1)} MB/s in all`,
   );
