@@ -62,16 +62,51 @@ describe('S3Storage in the bucket', () => {
     expect(await storage.listParts()).toEqual([]);
   });
 
-  it('holds at most two upload parts in memory: a write is refused room while one part is sent and the next is full', async () => {
+  it('holds at most partsInFlight + 1 upload parts in memory: a write is refused room while two parts are sent and the next is full', async () => {
     const part = await storage.openPart('job-memory', 1);
     const chunk = Buffer.alloc(256 * 1024);
     let queued = 0;
     while (part.write(chunk)) queued += chunk.length;
     queued += chunk.length;
-    // One part in flight (5 MiB) and one filled (5 MiB) before the writer is told to wait.
-    expect(queued).toBe(10 * MiB);
+    // Two parts in flight (5 MiB each) and one filled (5 MiB) before the writer is told to wait.
+    expect(storage.partsInFlight).toBe(2);
+    expect(queued).toBe(15 * MiB);
     await part.drained();
-    expect(part.resumePoint().bytes).toBe(5 * MiB);
+    await part.flush();
+    // Every full part is sent once there is room.
+    expect(part.resumePoint().bytes).toBe(15 * MiB);
+    await part.discard();
+  });
+
+  it('counts in its resume point only parts with every part before them done, when they finish out of order', async () => {
+    const slow = storageOn(server);
+    let releaseFirst = () => {};
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let secondDone = () => {};
+    const secondFinished = new Promise<void>((resolve) => (secondDone = resolve));
+    slow.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const number = (args.input as { PartNumber?: number }).PartNumber;
+        if (context.commandName === 'UploadPartCommand' && number === 1) await firstHeld;
+        const out = await next(args);
+        if (context.commandName === 'UploadPartCommand' && number === 2) secondDone();
+        return out;
+      },
+      { step: 'initialize', name: 'hold-part-1' },
+    );
+    let hashed = 0;
+    const part = await slow.openPart('job-order', 1, { saveDigests: () => `after ${hashed}` });
+    const bytes = randomBytes(11 * MiB);
+    for (let at = 0; at < bytes.length; at += 256 * 1024) {
+      const chunk = bytes.subarray(at, at + 256 * 1024);
+      hashed += chunk.length;
+      if (!part.write(chunk)) break;
+    }
+    await secondFinished;
+    expect(part.resumePoint()).toMatchObject({ bytes: 0, state: { sizes: [] } });
+    releaseFirst();
+    await part.flush();
+    expect(part.resumePoint()).toMatchObject({ bytes: 10 * MiB, digests: `after ${10 * MiB}`, state: { sizes: [5 * MiB, 5 * MiB] } });
     await part.discard();
   });
 
@@ -203,5 +238,30 @@ describe('S3Storage in the bucket', () => {
 
   it('refuses a part size S3 would refuse', () => {
     expect(() => new S3Storage({ client: clientOf(server), bucket: server.bucket, partSize: MiB })).toThrow(/5 MiB/);
+  });
+});
+
+describe('S3Storage made from client options', () => {
+  it('makes its own client, with credentials from the default AWS chain', async () => {
+    const server = await startS3Server();
+    const saved = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
+    process.env['AWS_ACCESS_KEY_ID'] = server.credentials.accessKeyId;
+    process.env['AWS_SECRET_ACCESS_KEY'] = server.credentials.secretAccessKey;
+    try {
+      const storage = new S3Storage({ client: { endpoint: server.endpoint, region: server.region, forcePathStyle: true }, bucket: server.bucket });
+      const part = await storage.openPart('job-options', 1);
+      part.write(Buffer.from('through the chain'));
+      const stored = await part.commit({ namespace: 'options', filename: 'chain.txt', policy: 'fail' });
+      expect(stored.location).toBe(`s3://${server.bucket}/options/chain.txt`);
+    } finally {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await server.close();
+    }
   });
 });

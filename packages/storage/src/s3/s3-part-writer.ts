@@ -30,6 +30,8 @@ export interface S3PartSetup {
   readonly keys: S3Keys;
   /** Bytes per upload part (S3: at least 5 MiB but the last); a part is cut at the first chunk that reaches it. */
   readonly partSize: number;
+  /** Upload parts sent at once; memory holds these and the one being filled. */
+  readonly partsInFlight: number;
 }
 
 /** Where a resumed part starts: its upload, the parts done, the kept bytes after them and the digests after those. */
@@ -47,13 +49,14 @@ function versionOf(output: { VersionId?: string | undefined; ETag?: string | und
 }
 
 /**
- * Streams a part into a multipart upload at `.parts/<name>.upload`, one upload
- * part at a time: memory holds the part being filled and the one being sent, so
- * at most two upload parts (plus one chunk) per download. A file smaller than
- * one upload part never starts an upload and is published with one PutObject.
- * Committing completes the upload under its staged key and copies it to the
- * final key (S3 cannot rename, and the final key is known only at commit), so
- * nothing is ever visible under a final key before the whole file is.
+ * Streams a part into a multipart upload, `partsInFlight` upload parts at a
+ * time: memory holds those and the part being filled, (partsInFlight + 1) ×
+ * partSize plus one chunk per download. A file smaller than one upload part
+ * never starts an upload and is published with one PutObject. The upload goes
+ * under the final key when the target is known at open, and commit completes it
+ * there; otherwise under a staged key in `.parts/`, completed and copied to the
+ * final key at commit. Either way nothing is visible under a final key before
+ * the whole file is.
  */
 export class S3PartWriter implements PartWriter {
   readonly #setup: S3PartSetup;
@@ -73,7 +76,11 @@ export class S3PartWriter implements PartWriter {
   /** The completed upload's object, between CompleteMultipartUpload and its copy to the final key. */
   #staged: string | undefined;
   #markerWrittenAt: number | undefined;
-  #uploading: Promise<void> | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Parts sent but finished out of order, until every part before them is done. */
+  readonly #doneAhead = new Map<number, UploadedPart & { readonly digests: string | undefined }>();
+  #nextNumber = 1;
+  #creating: Promise<Upload> | undefined;
   #failure: Error | undefined;
   #closed = false;
 
@@ -89,6 +96,7 @@ export class S3PartWriter implements PartWriter {
     if (start === undefined) return;
     this.#upload = start.upload;
     for (const part of start.parts) this.#addPart(part);
+    this.#nextNumber = this.#parts.length + 1;
     this.#accepted = this.#partsBytes;
     this.#digestsAtParts = start.digests;
     this.#markerWrittenAt = Date.now();
@@ -122,7 +130,7 @@ export class S3PartWriter implements PartWriter {
   }
 
   async flush(): Promise<void> {
-    while (this.#uploading !== undefined) await this.#uploading;
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
   bytesWritten(): number {
@@ -165,7 +173,7 @@ export class S3PartWriter implements PartWriter {
     } else if (this.#upload.direct !== undefined) {
       published = await this.#completeInPlace(this.#upload, this.#upload.direct, target, body);
     } else {
-      if (body.length > 0 || this.#parts.length === 0) await this.#uploadPart(body, undefined);
+      if (body.length > 0 || this.#parts.length === 0) await this.#uploadPart(this.#nextNumber++, body, undefined);
       const staged = this.#upload.key;
       await this.#complete(this.#upload, undefined);
       published = await publishObject(client, keys, target, async (key, ifNoneMatch) => {
@@ -206,46 +214,44 @@ export class S3PartWriter implements PartWriter {
   }
 
   #addPart(part: UploadedPart): void {
-    this.#parts.push(part);
+    this.#parts.push({ etag: part.etag, size: part.size });
     this.#partsBytes += part.size;
   }
 
   #hasRoom(): boolean {
-    return this.#failure !== undefined || this.#uploading === undefined || this.#buffered < this.#setup.partSize;
+    return this.#failure !== undefined || this.#inFlight.size < this.#setup.partsInFlight || this.#buffered < this.#setup.partSize;
   }
 
   /**
-   * Sends what is buffered as the next upload part once it fills one and no part
-   * is in flight. The digests are saved right here, when the buffer is taken
-   * whole: the caller has hashed exactly the bytes written so far.
+   * Sends what is buffered as the next upload part once it fills one and fewer
+   * than `partsInFlight` are being sent. The digests are saved right here, when
+   * the buffer is taken whole: the caller has hashed exactly the bytes written so far.
    */
   #startUpload(): void {
-    if (this.#uploading !== undefined || this.#failure !== undefined || this.#buffered < this.#setup.partSize) return;
+    const { partSize, partsInFlight } = this.#setup;
+    if (this.#inFlight.size >= partsInFlight || this.#failure !== undefined || this.#buffered < partSize) return;
     const body = Buffer.concat(this.#chunks, this.#buffered);
     this.#chunks = [];
     this.#buffered = 0;
-    const digests = this.#saveDigests?.();
-    this.#uploading = this.#uploadPart(body, digests).then(
-      () => {
-        this.#uploading = undefined;
+    const sending: Promise<void> = this.#uploadPart(this.#nextNumber++, body, this.#saveDigests?.())
+      .catch((err: unknown) => {
+        this.#failure ??= err instanceof Error ? err : new Error(String(err));
+      })
+      .finally(() => {
+        this.#inFlight.delete(sending);
         this.#startUpload();
         this.#waiters.wake();
-      },
-      (err: unknown) => {
-        this.#failure ??= err instanceof Error ? err : new Error(String(err));
-        this.#uploading = undefined;
-        this.#waiters.wake();
-      },
-    );
+      });
+    this.#inFlight.add(sending);
   }
 
-  async #uploadPart(body: Buffer, digests: string | undefined): Promise<void> {
+  async #uploadPart(number: number, body: Buffer, digests: string | undefined): Promise<void> {
     const { client, keys, partSize } = this.#setup;
-    const upload = this.#upload ?? (await this.#createUpload(body));
-    const number = this.#parts.length + 1;
     if (number > MAX_UPLOAD_PARTS) {
       throw new Error(`a file stored on S3 has at most ${MAX_UPLOAD_PARTS} parts of ${partSize} bytes; set a larger S3 part size for files this large`);
     }
+    // The first part sent starts the upload; the others wait for it.
+    const upload = this.#upload ?? (await (this.#creating ??= this.#createUpload(body)));
     const signal = this.#abort.signal;
     const sent = await client.send(
       new UploadPartCommand({
@@ -259,12 +265,17 @@ export class S3PartWriter implements PartWriter {
       { abortSignal: signal },
     );
     if (sent.ETag === undefined) throw new Error('the S3 server answered an upload part without an ETag');
-    this.#addPart({ etag: sent.ETag, size: body.length });
-    this.#digestsAtParts = digests;
-    this.#tail = undefined;
+    this.#doneAhead.set(number, { etag: sent.ETag, size: body.length, digests });
+    // A resume point covers only parts with every part before them done.
+    for (let next = this.#parts.length + 1, done = this.#doneAhead.get(next); done !== undefined; next += 1, done = this.#doneAhead.get(next)) {
+      this.#doneAhead.delete(next);
+      this.#addPart(done);
+      this.#digestsAtParts = done.digests;
+      this.#tail = undefined;
+    }
     if (Date.now() - (this.#markerWrittenAt ?? 0) >= MARKER_REFRESH_MS) {
-      await putMarker(client, keys, this.name, upload, EMPTY, signal);
       this.#markerWrittenAt = Date.now();
+      await putMarker(client, keys, this.name, upload, EMPTY, signal);
     }
   }
 
@@ -329,7 +340,7 @@ export class S3PartWriter implements PartWriter {
     if (target.namespace !== wanted.namespace || target.filename !== wanted.filename || target.policy !== wanted.policy) {
       throw new Error(`this part was uploaded to be published as ${wanted.filename} (${wanted.policy}), not as ${target.filename} (${target.policy})`);
     }
-    if (body.length > 0 || this.#parts.length === 0) await this.#uploadPart(body, undefined);
+    if (body.length > 0 || this.#parts.length === 0) await this.#uploadPart(this.#nextNumber++, body, undefined);
     const { client, keys } = this.#setup;
     const complete = (_key: string, ifNoneMatch: '*' | undefined) => this.#complete(upload, ifNoneMatch);
     const version = target.policy === 'overwrite' ? await complete(upload.key, undefined) : await writeIfFree(client, keys, upload.key, complete);

@@ -16,6 +16,7 @@ export const MIN_PART_SIZE = 5 * MiB;
 /** S3's largest part. */
 export const MAX_PART_SIZE = 5 * 1024 * MiB;
 export const DEFAULT_PART_SIZE = 8 * MiB;
+export const DEFAULT_PARTS_IN_FLIGHT = 2;
 
 /** How the backend reaches S3 when it is not handed a client; credentials always come from the default AWS chain. */
 export interface S3ClientOptions {
@@ -34,16 +35,26 @@ export interface S3StorageOptions {
   /** Put before every key, as given: end it with `/` to keep Ferry's keys in a folder. @defaultValue `''` */
   readonly keyPrefix?: string | undefined;
   /**
-   * Bytes per upload part, from 5 MiB to 5 GiB; a download holds at most two
-   * parts in memory, and a file has at most 10,000 parts (80 GB at the default).
+   * Bytes per upload part, from 5 MiB to 5 GiB; a file has at most 10,000
+   * parts (80 GB at the default).
    * @defaultValue 8 MiB
    */
   readonly partSize?: number | undefined;
+  /**
+   * Upload parts one download sends at once. A download holds these and the
+   * part it fills in memory: (partsInFlight + 1) × partSize, 24 MiB at the
+   * defaults; a worker killed mid-download loses as many parts at most.
+   * @defaultValue 2
+   */
+  readonly partsInFlight?: number | undefined;
 }
 
 const PART_SUFFIX = '.part';
 const PART_NAME = /^[A-Za-z0-9_-]+\.\d+\.[0-9a-f]+\.part$/;
 const isPartName = (name: string): boolean => PART_NAME.test(name);
+
+// Not instanceof: a client from another copy of the SDK in node_modules is a client too.
+const isClient = (client: S3Client | S3ClientOptions): client is S3Client => typeof (client as Partial<S3Client>).send === 'function';
 
 function clientFrom(options: S3ClientOptions): S3Client {
   const config: S3ClientConfig = {};
@@ -69,6 +80,7 @@ export class S3Storage implements Storage {
   readonly client: S3Client;
   readonly bucket: string;
   readonly partSize: number;
+  readonly partsInFlight: number;
   readonly #keys: S3Keys;
 
   constructor(options: S3StorageOptions) {
@@ -76,10 +88,13 @@ export class S3Storage implements Storage {
     if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
       throw new Error(`an S3 part size must be a whole number of bytes from ${MIN_PART_SIZE} (5 MiB) to ${MAX_PART_SIZE} (5 GiB), not ${partSize}`);
     }
+    const partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;
+    if (!Number.isInteger(partsInFlight) || partsInFlight < 1) throw new Error(`the S3 parts in flight must be a whole number from 1, not ${partsInFlight}`);
     if (options.bucket.length === 0) throw new Error('an S3 bucket name must not be empty');
-    this.client = options.client instanceof S3Client ? options.client : clientFrom(options.client);
+    this.client = isClient(options.client) ? options.client : clientFrom(options.client);
     this.bucket = options.bucket;
     this.partSize = partSize;
+    this.partsInFlight = partsInFlight;
     this.#keys = new S3Keys(options.bucket, options.keyPrefix ?? '');
   }
 
@@ -181,7 +196,7 @@ export class S3Storage implements Storage {
   }
 
   #setup() {
-    return { client: this.client, keys: this.#keys, partSize: this.partSize };
+    return { client: this.client, keys: this.#keys, partSize: this.partSize, partsInFlight: this.partsInFlight };
   }
 
   #partName(jobId: string, attempt: number): string {
