@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DownloadRequest, FerryError } from '@ferry/contract';
 import { S3Storage, type Checkpoint, type PartWriter, type ResumePoint, type Storage } from '@ferry/storage';
 import { startS3Server, type S3TestServer } from '@ferry/storage/test-support/s3-server';
@@ -64,15 +65,18 @@ async function storedSha256(storage: Storage, result: StoredDownload | undefined
 /**
  * A worker killed right after its last progress report: it keeps nothing and
  * removes nothing, and the checkpoint is the part's resume point at that moment.
+ * The parts it was sending reach the server (as if it died just after), but
+ * before the next worker starts: a dead worker sends nothing later.
  */
 function killedWorker(inner: Storage): { storage: Storage; lastPoint(): ResumePoint | undefined } {
   let last: PartWriter | undefined;
   let point: ResumePoint | undefined;
   const dying = (part: PartWriter): PartWriter => {
     last = part;
-    part.keep = () => {
+    part.keep = async () => {
       point = part.resumePoint();
-      return Promise.reject(new Error('killed'));
+      await part.flush();
+      throw new Error('killed');
     };
     part.discard = () => Promise.resolve();
     return part;
@@ -143,6 +147,48 @@ describe('downloading into S3', () => {
     const [cut, rest] = origin.exchanges(route);
     expect(cut!.bodyBytesSent + rest!.bodyBytesSent).toBeLessThanOrEqual(bytes.length + 3 * PART_SIZE + MiB);
     expect(await other.listParts()).toEqual([]);
+  });
+
+  it.each([
+    ['cancelled mid-download', 'FERRY_ERR_CANCELLED'],
+    ['over maxBytes without Content-Length', 'FERRY_ERR_TOO_LARGE'],
+    ['of the wrong checksum', 'FERRY_ERR_CHECKSUM_MISMATCH'],
+  ])('leaves no object and no upload when a download is %s', async (_why, code) => {
+    const bytes = randomBytes(14 * MiB);
+    const filename = `${code.toLowerCase()}.bin`;
+    const url = origin.route(
+      `/s3/${filename}`,
+      serveBytes(bytes, { etag: '"e1"', chunked: code === 'FERRY_ERR_TOO_LARGE', ...(code === 'FERRY_ERR_CANCELLED' ? { bytesPerSecond: 16 * MiB } : {}) }),
+    );
+    const cancel = new AbortController();
+    const storage = workerStorage();
+    const request = {
+      url,
+      filename,
+      ...(code === 'FERRY_ERR_TOO_LARGE' ? { maxBytes: 12 * MiB } : {}),
+      ...(code === 'FERRY_ERR_CHECKSUM_MISMATCH' ? { checksum: { algorithm: 'sha256', value: hash('sha256', Buffer.from('other')) } } : {}),
+    };
+    const progress: WorkerProgress[] = [];
+    const run = downloadToStorage(
+      DownloadRequest.parse(request),
+      downloadContext({
+        agents,
+        storage,
+        namespace: NAMESPACE,
+        signal: cancel.signal,
+        onProgress: (report) => {
+          progress.push(report);
+          // Past the first upload part, so there is an upload to abort; the origin's pace keeps the rest from arriving first.
+          if (code === 'FERRY_ERR_CANCELLED' && report.receivedBytes > PART_SIZE + MiB)
+            cancel.abort(new FerryError('FERRY_ERR_CANCELLED', 'cancelled by the test'));
+        },
+      }),
+    );
+    await expect(run).rejects.toMatchObject({ code });
+    if (code === 'FERRY_ERR_CANCELLED') expect(progress.at(-1)!.receivedBytes).toBeLessThan(bytes.length);
+    const key = `engine/${NAMESPACE}/${filename}`;
+    await expect(server.createClient().send(new HeadObjectCommand({ Bucket: server.bucket, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+    expect(await storage.listParts()).toEqual([]);
   });
 
   it('starts from zero when the checkpoint carries no saved digests, rather than leave bytes unhashed', async () => {

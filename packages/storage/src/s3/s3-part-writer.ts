@@ -275,7 +275,8 @@ export class S3PartWriter implements PartWriter {
     }
     if (Date.now() - (this.#markerWrittenAt ?? 0) >= MARKER_REFRESH_MS) {
       this.#markerWrittenAt = Date.now();
-      await putMarker(client, keys, this.name, upload, EMPTY, signal);
+      // Not aborted by discard: a PUT cut off mid-way may still land, and discard removes the marker after it.
+      await putMarker(client, keys, this.name, upload, EMPTY);
     }
   }
 
@@ -295,14 +296,14 @@ export class S3PartWriter implements PartWriter {
   /** Starts the upload, and its marker before any part exists, so the janitor finds it whatever happens next. */
   async #createUpload(firstPart: Buffer): Promise<Upload> {
     const { client, keys } = this.#setup;
-    const signal = this.#abort.signal;
     const place = await this.#placeUpload();
-    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: keys.bucket, Key: place.key }), { abortSignal: signal });
+    // Not aborted by discard: an upload whose creation was cut off may exist with an id never learnt, which nothing could abort.
+    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: keys.bucket, Key: place.key }));
     if (created.UploadId === undefined) throw new Error('the S3 server started a multipart upload without an id');
     const upload: Upload = { id: created.UploadId, ...place };
     this.#upload = upload;
     // A resumed part's marker keeps the bytes it started with until a part holds them.
-    await putMarker(client, keys, this.name, upload, this.#tail === undefined ? EMPTY : firstPart.subarray(0, this.#tail.bytes), signal);
+    await putMarker(client, keys, this.name, upload, this.#tail === undefined ? EMPTY : firstPart.subarray(0, this.#tail.bytes));
     this.#markerWrittenAt = Date.now();
     return upload;
   }
