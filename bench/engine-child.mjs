@@ -2,16 +2,18 @@
 // Usage: node bench/engine-child.mjs <url> <storage-dir> [options-json]
 //   options-json: {"stopAtBytes": N} interrupts the download once N bytes arrived, as a worker shutting down
 //   would, and prints the checkpoint it leaves; {"resumeFrom": checkpoint} resumes from one;
-//   {"digest": "off"} skips the engine's sha256 (skipSha256), so the result's sha256 is empty.
+//   {"digest": "off"} skips the engine's sha256 (skipSha256), so the result's sha256 is empty;
+//   {"s3": {"endpoint", "bucket", "partSize"}} stores in that bucket (S3Storage, credentials from the AWS
+//   chain) instead of <storage-dir>; {"copies": N} runs N downloads of the URL at once and prints the last.
 // Prints one JSON line on stdout: { bytes, sha256, elapsedMs, cpuMs, peakRssMB, location, phases } or { stopped, checkpoint }.
 // Exits 1 (message on stderr) if the download fails.
 import { loadConfig } from '../packages/core/dist/index.js';
 import { downloadToStorage, EgressPolicy, HttpAgents, resolveTimeouts } from '../packages/engine/dist/index.js';
-import { LocalDiskStorage } from '../packages/storage/dist/index.js';
+import { LocalDiskStorage, S3Storage } from '../packages/storage/dist/index.js';
 import { peakRssMB } from './peak-rss.mjs';
 
 const [url, storageDir, optionsJson] = process.argv.slice(2);
-const { stopAtBytes, resumeFrom, digest = 'on' } = JSON.parse(optionsJson ?? '{}');
+const { stopAtBytes, resumeFrom, digest = 'on', s3, copies = 1 } = JSON.parse(optionsJson ?? '{}');
 if (url === undefined || storageDir === undefined) {
   process.stderr.write('usage: node bench/engine-child.mjs <url> <storage-dir>\n');
   process.exit(2);
@@ -22,15 +24,15 @@ if (url === undefined || storageDir === undefined) {
  * (flush) and of the end of commit (fsync, link, directory fsync). The engine itself
  * is untouched: this only listens.
  */
-function timedStorage(root, marks) {
-  const storage = new LocalDiskStorage(root);
+function timedStorage(storage, marks) {
   return {
+    resumesFromSavedDigests: storage.resumesFromSavedDigests,
     resumePart: (...args) => storage.resumePart(...args),
     listParts: () => storage.listParts(),
     removePart: (name) => storage.removePart(name),
     openStored: (ref) => storage.openStored(ref),
-    async openPart(jobId, attempt) {
-      const part = await storage.openPart(jobId, attempt);
+    async openPart(...args) {
+      const part = await storage.openPart(...args);
       const { flush, commit } = part;
       part.flush = async () => {
         await flush.call(part);
@@ -59,31 +61,41 @@ const origin = new URL(url);
 const agents = new HttpAgents(new EgressPolicy({ allowCidrs: [`${origin.hostname}/32`], allowPorts: [Number(origin.port)] }));
 const timeouts = resolveTimeouts(undefined, loadConfig({}).http);
 const marks = {};
+const storage = timedStorage(
+  s3 === undefined
+    ? new LocalDiskStorage(storageDir)
+    : new S3Storage({ client: { endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true }, bucket: s3.bucket, partSize: s3.partSize }),
+  marks,
+);
 let checkpoint;
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
 let exitCode = 0;
 try {
-  const result = await downloadToStorage(
-    { url },
-    {
-      jobId: 'bench',
-      attempt: resumeFrom === undefined ? 1 : 2,
-      resumeFrom,
-      signal: abort.signal,
-      agents,
-      timeouts,
-      storage: timedStorage(storageDir, marks),
-      namespace: 'bench',
-      skipSha256: digest === 'off',
-      // The engine reports at most every PROGRESS_INTERVAL_MS; the first call marks the first body chunk.
-      onProgress: (progress) => {
-        marks.firstByte ??= performance.now();
-        checkpoint = progress.checkpoint ?? checkpoint;
-        if (stopAtBytes !== undefined && progress.receivedBytes >= stopAtBytes && !abort.signal.aborted) abort.abort(new Error('stopped by the benchmark'));
+  const download = (copy) =>
+    downloadToStorage(
+      { url },
+      {
+        jobId: copy === 0 ? 'bench' : `bench-${copy}`,
+        attempt: resumeFrom === undefined ? 1 : 2,
+        resumeFrom,
+        signal: abort.signal,
+        agents,
+        timeouts,
+        storage,
+        // A namespace per copy: copies racing for one name would be a conflict, not what this measures.
+        namespace: copy === 0 ? 'bench' : `bench-${copy}`,
+        skipSha256: digest === 'off',
+        // The engine reports at most every PROGRESS_INTERVAL_MS; the first call marks the first body chunk.
+        onProgress: (progress) => {
+          marks.firstByte ??= performance.now();
+          checkpoint = progress.checkpoint ?? checkpoint;
+          if (stopAtBytes !== undefined && progress.receivedBytes >= stopAtBytes && !abort.signal.aborted) abort.abort(new Error('stopped by the benchmark'));
+        },
       },
-    },
-  );
+    );
+  const results = await Promise.all(Array.from({ length: copies }, (_, copy) => download(copy)));
+  const result = results.at(-1);
   const ended = performance.now();
   const since = (mark) => (mark === undefined ? null : Math.round(mark - started));
   process.stdout.write(

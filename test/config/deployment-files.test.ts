@@ -33,6 +33,7 @@ interface Service {
   deploy?: { replicas?: number };
   depends_on?: string[] | Record<string, { condition?: string }>;
   stop_grace_period?: string;
+  restart?: string;
 }
 
 interface Compose {
@@ -75,7 +76,28 @@ function envFilesOf(service: Service): { path: string; required: boolean }[] {
  * deployment: where Redis and the storage volume are, listening beyond the container's
  * loopback, and the drain that stop_grace_period is sized for.
  */
-const COMPOSE_OWNED = new Set(['REDIS_URL', 'FERRY_REDIS_EVICTION_CHECK', 'FERRY_API_HOST', 'FERRY_STORAGE_DIR', 'FERRY_SHUTDOWN_DEADLINE_MS']);
+const COMPOSE_OWNED = new Set([
+  'REDIS_URL',
+  'FERRY_REDIS_EVICTION_CHECK',
+  'FERRY_API_HOST',
+  'FERRY_STORAGE',
+  'FERRY_S3_ENDPOINT',
+  'FERRY_S3_REGION',
+  'FERRY_S3_FORCE_PATH_STYLE',
+  'FERRY_SHUTDOWN_DEADLINE_MS',
+]);
+
+/** Not Ferry's: the AWS SDK's credential chain reads them, as it would on AWS. */
+const AWS_CHAIN_VARIABLES = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+
+/** Services that run once and exit (the bucket maker): every service that needs them waits for their success. */
+const oneShots = services.filter(
+  ([name, service]) =>
+    service.restart === 'no' &&
+    services.some(
+      ([, other]) => (other.depends_on as Record<string, { condition?: string }> | undefined)?.[name]?.condition === 'service_completed_successfully',
+    ),
+);
 
 // Variables with a format of their own get a stand-in in that format.
 const STAND_INS: Record<string, string> = { FERRY_API_KEYS: `stand-in:${'0'.repeat(64)}` };
@@ -87,6 +109,11 @@ function interpolate(value: string): string {
       operator?.endsWith('-') ? rest : (STAND_INS[name] ?? `stand-in-for-${name}`),
     )
     .replace(/\$\$/g, '$');
+}
+
+/** A service's environment as Compose would hand it over, with stand-ins for what the caller must set. */
+function interpolatedEnvironmentOf(service: Service): Record<string, string> {
+  return Object.fromEntries(Object.entries(environmentOf(service)).map(([key, value]) => [key, interpolate(value)]));
 }
 
 function mounts(service: Service): { source: string | undefined; target: string | undefined }[] {
@@ -174,18 +201,17 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('sets only variables the config schema knows', () => {
-    for (const [name, service] of services) {
+  it('sets only variables the config schema knows in the services built from the Dockerfile (and the AWS credentials)', () => {
+    for (const [name, service] of ferryServices) {
       for (const variable of Object.keys(environmentOf(service))) {
-        expect(known.has(variable), `service ${name} sets ${variable}, which config.ts does not know`).toBe(true);
+        expect(known.has(variable) || AWS_CHAIN_VARIABLES.has(variable), `service ${name} sets ${variable}, which config.ts does not know`).toBe(true);
       }
     }
   });
 
   it('sets values the config schema accepts', () => {
     for (const [name, service] of ferryServices) {
-      const env = Object.fromEntries(Object.entries(environmentOf(service)).map(([key, value]) => [key, interpolate(value)]));
-      expect(() => loadConfig(env, '/app'), `service ${name}`).not.toThrow();
+      expect(() => loadConfig(interpolatedEnvironmentOf(service), '/app'), `service ${name}`).not.toThrow();
     }
   });
 
@@ -232,22 +258,56 @@ describe('docker-compose.yml', () => {
     expect(compose.services['worker']?.deploy?.replicas).toBeGreaterThanOrEqual(2);
   });
 
-  it('lets the api and the workers share the storage volume', () => {
-    const storageVolume = (name: string) => {
+  it('stores in the MinIO service, so the api and the workers share no volume', () => {
+    const minio = compose.services['minio'] ?? {};
+    expect(minio.image, 'the minio service runs MinIO').toMatch(/^minio\/minio:/);
+    for (const name of ['api', 'worker']) {
       const service = compose.services[name] ?? {};
-      const storageDir = environmentOf(service)['FERRY_STORAGE_DIR'];
-      expect(storageDir, `service ${name} sets FERRY_STORAGE_DIR`).toBeDefined();
-      const mount = mounts(service).find((candidate) => candidate.target === storageDir);
-      expect(mount, `service ${name} mounts a volume at ${storageDir}`).toBeDefined();
-      return mount?.source;
-    };
-    const api = storageVolume('api');
-    expect(Object.keys(compose.volumes ?? {}), 'the storage volume is a named volume').toContain(api);
-    expect(storageVolume('worker')).toBe(api);
+      const config = loadConfig(interpolatedEnvironmentOf(service), '/app');
+      expect(config.storage, `service ${name} stores in S3`).toBe('s3');
+      expect(config.s3?.endpoint, `service ${name} reaches the minio service`).toBe('http://minio:9000');
+      expect(config.s3?.forcePathStyle, `service ${name} addresses MinIO by path`).toBe(true);
+      expect(mounts(service), `service ${name} mounts no volume`).toEqual([]);
+    }
   });
 
-  it('gives every service a healthcheck', () => {
-    for (const [name, service] of services) {
+  it('keeps MinIO data on a named volume', () => {
+    const minio = compose.services['minio'] ?? {};
+    const dataDir = words(minio.command)[words(minio.command).indexOf('server') + 1];
+    const data = mounts(minio).find((mount) => mount.target === dataDir);
+    expect(data?.source, `minio mounts a volume at ${dataDir}`).toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(data?.source);
+  });
+
+  it('creates the bucket the api and the workers use before they start', () => {
+    const bucket = compose.services['bucket'] ?? {};
+    expect(words(bucket.command).join(' ')).toMatch(/mc mb --ignore-existing "ferry\/\$\$BUCKET"/);
+    const made = interpolate(environmentOf(bucket)['BUCKET'] ?? '');
+    for (const name of ['api', 'worker']) {
+      const service = compose.services[name] ?? {};
+      expect(interpolate(environmentOf(service)['FERRY_S3_BUCKET'] ?? ''), `service ${name} uses the bucket made`).toBe(made);
+      const dependsOn = service.depends_on as Record<string, { condition?: string }> | undefined;
+      expect(dependsOn?.['bucket']?.condition, `service ${name} waits for the bucket`).toBe('service_completed_successfully');
+      expect(dependsOn?.['minio']?.condition, `service ${name} waits for minio`).toBe('service_healthy');
+    }
+  });
+
+  it("gives the api and the workers MinIO's credentials through the AWS SDK's own variables", () => {
+    const minio = environmentOf(compose.services['minio'] ?? {});
+    for (const name of ['api', 'worker', 'bucket']) {
+      const env = environmentOf(compose.services[name] ?? {});
+      const [user, password] =
+        name === 'bucket' ? [env['MINIO_ROOT_USER'], env['MINIO_ROOT_PASSWORD']] : [env['AWS_ACCESS_KEY_ID'], env['AWS_SECRET_ACCESS_KEY']];
+      expect(user, `service ${name}`).toBe(minio['MINIO_ROOT_USER']);
+      expect(password, `service ${name}`).toBe(minio['MINIO_ROOT_PASSWORD']);
+    }
+    // No default: a password must be chosen, not shipped.
+    expect(minio['MINIO_ROOT_PASSWORD']).toMatch(/^\$\{MINIO_ROOT_PASSWORD:\?.+\}$/);
+  });
+
+  it('gives every long-running service a healthcheck', () => {
+    expect(oneShots.map(([name]) => name)).toEqual(['bucket']);
+    for (const [name, service] of services.filter((entry) => !oneShots.includes(entry))) {
       expect(service.healthcheck?.disable, `service ${name}`).not.toBe(true);
       expect(words(service.healthcheck?.test), `service ${name} has a healthcheck`).not.toHaveLength(0);
     }
@@ -267,7 +327,7 @@ describe('docker-compose.yml', () => {
 
   it('gives workers longer to stop than the shutdown deadline and the forced exit after it', () => {
     const worker = compose.services['worker'] ?? {};
-    const deadlineMs = loadConfig(environmentOf(worker), '/app').worker.shutdownDeadlineMs;
+    const deadlineMs = loadConfig(interpolatedEnvironmentOf(worker), '/app').worker.shutdownDeadlineMs;
     expect(worker.stop_grace_period, 'the worker sets stop_grace_period').toBeDefined();
     expect(durationMs(worker.stop_grace_period ?? '')).toBeGreaterThan(deadlineMs + WORKER_FORCED_EXIT_MS);
   });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DOWNLOAD_JOB } from '@ferry/core';
@@ -160,5 +160,45 @@ describe('the part-file janitor', () => {
     await until(async () => (await readdir(parts)).length <= 1, 'the janitor to remove the parts of finished and unknown jobs', 10_000);
 
     expect(await readdir(parts)).toEqual([names.live]);
+  });
+
+  it("removes a queued job's part that its checkpoint does not name once it is older than FERRY_JANITOR_ORPHAN_AGE_MS, and keeps the one it names", async () => {
+    const { ferry } = stack;
+    const job = await ferry.queue.add(
+      DOWNLOAD_JOB,
+      { owner: 'test', request: { url: 'http://127.0.0.2:40000/later' } },
+      { jobId: randomUUID(), delay: 60_000 },
+    );
+    const names = { kept: `${job.id}.2.aaaa0000.part`, leftOver: `${job.id}.1.bbbb0000.part`, young: `${job.id}.3.cccc0000.part` };
+    await job.updateProgress({ receivedBytes: 8, totalBytes: 100, checkpoint: { part: names.kept, bytes: 8, validator: '"v"', totalBytes: 100 } });
+    const parts = path.join(ferry.storageDir, '.parts');
+    await mkdir(parts, { recursive: true });
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const name of Object.values(names)) {
+      await writeFile(path.join(parts, name), 'leftover');
+      if (name !== names.young) await utimes(path.join(parts, name), hourAgo, hourAgo);
+    }
+
+    await ferry.startWorker({ FERRY_JANITOR_INTERVAL_MS: '1000', FERRY_JANITOR_ORPHAN_AGE_MS: '600000' });
+    await until(async () => (await readdir(parts)).length <= 2, 'the janitor to remove the part no attempt will resume', 10_000);
+
+    expect((await readdir(parts)).sort()).toEqual([names.kept, names.young].sort());
+  });
+});
+
+describe('when the last attempt fails with bytes it could have resumed from', () => {
+  it('removes the part at once rather than leaving it to the janitor, and drops the checkpoint', async () => {
+    const ferry = await stack.restartFerry({ FERRY_JOB_ATTEMPTS: '1' });
+    await ferry.startWorker();
+    const file = await stack.origin.randomFile('last-try.bin', 4 * MiB);
+    const id = await ferry.enqueue({ url: stack.origin.route('/last-try.bin', serveFile(file, { etag: '"l1"', closeAfterBytes: 2 * MiB })) });
+
+    const final = await ferry.waitFor(id);
+
+    expect(final.state).toBe('failed');
+    expect(final.error?.code).toBe('FERRY_ERR_TRUNCATED');
+    expect(await readdir(path.join(ferry.storageDir, '.parts'))).toEqual([]);
+    const job = await ferry.queue.getJob(id);
+    expect(job?.progress).not.toHaveProperty('checkpoint');
   });
 });

@@ -143,7 +143,7 @@ Ferry is running.
              user ${config.dashboard.user}, password ${credentials.password}${credentials.generatedIn ? `  (generated, kept in ${credentials.generatedIn})` : ''}
   Callbacks  ${callbackLine}
   Redis      ${where}
-  Files      ${config.storageDir}
+  Files      ${config.s3 === undefined ? config.storageDir : `s3://${config.s3.bucket}/${config.s3.keyPrefix}`}
 
 Try it:
   curl -s -X POST ${address}/v1/downloads ${auth} -H 'content-type: application/json' -d '{"url":"https://example.com/"}'

@@ -1,6 +1,7 @@
-import { EgressPolicy, HttpAgents } from '@ferry/engine';
+import { EgressPolicy, HttpAgents, WorkerProgress } from '@ferry/engine';
 import {
   checkEvictionPolicy,
+  checkStorage,
   createDownloadQueue,
   createLogger,
   createQueueServices,
@@ -30,6 +31,8 @@ runService('ferry-worker', async () => {
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const queue = createDownloadQueue(config, connection);
   const { callbacks, control, index, outbox, sealer, storage } = createQueueServices(config, connection, queue);
+  // Before taking any job: a bucket this worker cannot use would fail every one.
+  await checkStorage(storage, config.s3);
   const controls = new WorkerControls(connection, control, config.queuePrefix, logger);
   const metrics = createWorkerMetrics(config.worker.concurrency);
   const limits = new FleetLimits(connection, config.queuePrefix, config.limits, config.worker.lockDurationMs, metrics.limiter);
@@ -42,8 +45,10 @@ runService('ferry-worker', async () => {
   const janitor = startPartJanitor({
     storage,
     jobState: (jobId) => queue.getJobState(jobId),
+    keptPart: async (jobId) => WorkerProgress.safeParse((await queue.getJob(jobId))?.progress).data?.checkpoint?.part,
     logger,
     intervalMs: config.worker.janitorIntervalMs,
+    orphanAgeMs: config.worker.janitorOrphanAgeMs,
   });
   const pruner = startIndexPruner({
     index,
@@ -58,7 +63,9 @@ runService('ferry-worker', async () => {
     workerPort === undefined
       ? undefined
       : await listenForMetrics(metrics.registry, { host, port: workerPort, token, portVariable: 'FERRY_WORKER_METRICS_PORT' });
-  logger.info({ concurrency: config.worker.concurrency, storageDir: config.storageDir, metrics: metricsListener?.address }, 'worker ready');
+  const stored =
+    config.s3 === undefined ? { storageDir: config.storageDir } : { bucket: config.s3.bucket, keyPrefix: config.s3.keyPrefix, endpoint: config.s3.endpoint };
+  logger.info({ concurrency: config.worker.concurrency, ...stored, metrics: metricsListener?.address }, 'worker ready');
   process.send?.({ type: 'ready', service: 'worker' });
 
   installShutdown({

@@ -1,4 +1,4 @@
-import { DelayedError, WaitingError, type Job, type Processor } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
 import { FerryError, type DownloadProgress } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
 import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
@@ -132,11 +132,27 @@ async function pause(job: Job, token: string | undefined): Promise<never> {
  * gone, and a retry must not look for it.
  */
 async function endCancelled(deps: ProcessorDeps, job: Job, id: string): Promise<never> {
-  const { receivedBytes = 0, totalBytes = null } = WorkerProgress.safeParse(job.progress).data ?? {};
-  await job.updateProgress({ receivedBytes, totalBytes } satisfies DownloadProgress).catch(() => undefined);
+  await forgetKeptBytes(deps, job);
   await deps.controls.clear(id);
   throw toJobFailure(cancelledError());
 }
+
+/**
+ * Removes the part the job's checkpoint names (on S3: aborts its multipart upload)
+ * when no attempt will resume it, and drops the checkpoint from the progress, which
+ * keeps the bytes received. A removal that fails is left to the part janitor.
+ */
+async function forgetKeptBytes(deps: ProcessorDeps, job: Job): Promise<void> {
+  const { receivedBytes = 0, totalBytes = null, checkpoint } = WorkerProgress.safeParse(job.progress).data ?? {};
+  if (checkpoint === undefined) return;
+  await deps.storage
+    .removePart(checkpoint.part)
+    .catch((err: unknown) => deps.logger.warn({ jobId: job.id, err: (err as Error).message }, 'could not remove the kept part; the janitor will'));
+  await job.updateProgress({ receivedBytes, totalBytes } satisfies DownloadProgress).catch(() => undefined);
+}
+
+/** Whether BullMQ retries no more after this failure (Job.shouldRetryJob): the attempts are spent or it is permanent. */
+const isLastAttempt = (job: Job, failure: Error): boolean => failure instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
 async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: string | undefined, signal: AbortSignal | undefined): Promise<StoredDownload> {
   const attempt = job.attemptsStarted;
@@ -202,6 +218,9 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       return endCancelled(deps, job, id);
     }
     log.warn({ code: err.code, retryable: err.retryable, err: err.message }, 'download attempt failed');
-    throw toJobFailure(err);
+    const failure = toJobFailure(err);
+    // The engine keeps the bytes of a retryable failure for the next attempt; after the last one there is none.
+    if (isLastAttempt(job, failure)) await forgetKeptBytes(deps, job);
+    throw failure;
   }
 }

@@ -13,6 +13,7 @@ import { parseWebhookSecrets } from './webhooks/secrets.js';
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const DAY = 24 * 60 * MINUTE;
+const MiB = 1024 * 1024;
 
 const int = (min: number, max: number) =>
   z.coerce
@@ -105,6 +106,32 @@ export const EnvSchema = z.object({
   FERRY_DATA_DIR: z.string().min(1).default('.ferry'),
   /** Where finished files land. Defaults to `$FERRY_DATA_DIR/files`. */
   FERRY_STORAGE_DIR: z.string().min(1).optional(),
+  /** Where downloads are stored: `local` (FERRY_STORAGE_DIR) or `s3` (FERRY_S3_BUCKET, credentials from the standard AWS chain). */
+  FERRY_STORAGE: z.enum(['local', 's3'], { error: 'must be local or s3' }).default('local'),
+  /** The bucket downloads are stored in when FERRY_STORAGE=s3; it must exist already. */
+  FERRY_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+      error: 'must be a bucket name: 3-63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit',
+    })
+    .optional(),
+  /** The bucket's region; unset: the AWS SDK's own (AWS_REGION, then the shared config file). */
+  FERRY_S3_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/, { error: 'must be a region name such as eu-west-1 (lower-case letters, digits and hyphens)' })
+    .optional(),
+  /** An S3-compatible server to use instead of AWS (MinIO, R2, Ceph RGW…), e.g. http://minio:9000. */
+  FERRY_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://minio:9000' }).optional(),
+  /** Address the bucket as `<endpoint>/<bucket>` rather than `<bucket>.<endpoint>`; most self-hosted servers (MinIO) need it. */
+  FERRY_S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  /** Prepended to every key Ferry writes (files and uploads in progress), so Ferry can share a bucket; a missing trailing / is added. */
+  FERRY_S3_KEY_PREFIX: z
+    .string()
+    .regex(/^(?!\/)[A-Za-z0-9!_.*'()/-]{1,512}$/, { error: "must be at most 512 letters, digits or ! _ . * ' ( ) / -, not starting with /, e.g. ferry/" })
+    .refine((prefix) => !prefix.split('/').some((segment) => segment === '.' || segment === '..'), { error: 'must not hold . or .. segments' })
+    .optional(),
+  /** Size of each part of a multipart upload; a download holds at most two parts in memory. S3 allows 5 MiB to 5 GiB and 10,000 parts, so this caps the largest file at 10,000 × this. */
+  FERRY_S3_PART_SIZE_BYTES: int(5 * MiB, 5 * 1024 * MiB).default(8 * MiB),
   /** Largest file a download may fetch, whatever the request says; unset means no server-wide cap. */
   FERRY_MAX_DOWNLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).optional(),
   /** When the wanted file name is taken: rename (store `name (1).ext`), overwrite, or fail. Requests may choose. */
@@ -165,6 +192,8 @@ export const EnvSchema = z.object({
   FERRY_WORKER_MAX_STALLED_COUNT: int(0, 100).default(3),
   /** How often a worker removes part files left by finished or vanished jobs (it also does at start-up), and one worker the list entries of downloads retention removed. */
   FERRY_JANITOR_INTERVAL_MS: durationMs(1000, DAY).default(10 * MINUTE),
+  /** How old kept bytes (an S3 multipart upload, a part file) that no later attempt will resume must be before the janitor removes them while their download is still queued; a finished or vanished download's go at once. */
+  FERRY_JANITOR_ORPHAN_AGE_MS: durationMs(1000, 30 * DAY).default(60 * MINUTE),
   /** How often a worker reports download ends that a process died before reporting (callbacks, batch counts); an end unreported for this long counts as left behind. */
   FERRY_ENDINGS_SWEEP_INTERVAL_MS: durationMs(100, DAY).default(15 * SECOND),
   /** On SIGTERM/SIGINT, how long active downloads (and open API requests) may run on before the process stops anyway. */
@@ -223,7 +252,11 @@ export interface Config {
     readonly batchBodyLimitBytes: number;
   };
   readonly dataDir: string;
+  /** Where downloads are stored (FERRY_STORAGE): on local disk at `storageDir`, or in the bucket `s3` describes. */
+  readonly storage: 'local' | 's3';
   readonly storageDir: string;
+  /** The bucket and how to reach it, when `storage` is `s3`. */
+  readonly s3: S3Settings | undefined;
   /** FERRY_HEADERS_ENCRYPTION_KEYS, the sealing one first. */
   readonly headerKeys: readonly SealingKey[];
   readonly egress: EgressPolicyOptions;
@@ -244,6 +277,7 @@ export interface Config {
     readonly maxStalledCount: number;
     readonly shutdownDeadlineMs: number;
     readonly janitorIntervalMs: number;
+    readonly janitorOrphanAgeMs: number;
     readonly endingsSweepIntervalMs: number;
   };
   readonly retry: {
@@ -265,6 +299,46 @@ export interface Config {
     readonly host: string;
     readonly apiPort: number | undefined;
     readonly workerPort: number | undefined;
+  };
+}
+
+/** Where S3 storage writes; credentials are not here: the AWS SDK finds them (environment, shared config, instance role). */
+export interface S3Settings {
+  readonly bucket: string;
+  /** Unset: the AWS SDK's own region chain. */
+  readonly region: string | undefined;
+  /** Unset: AWS itself. */
+  readonly endpoint: string | undefined;
+  readonly forcePathStyle: boolean;
+  /** Empty, or ends with `/`. */
+  readonly keyPrefix: string;
+  readonly partSizeBytes: number;
+}
+
+function s3Settings(e: Env): S3Settings | undefined {
+  if (e.FERRY_STORAGE === 'local') {
+    if (e.FERRY_S3_BUCKET !== undefined) {
+      throw new FerryError(
+        'FERRY_ERR_CONFIG',
+        'Invalid configuration:\n  FERRY_S3_BUCKET is set but FERRY_STORAGE is local, so files would not go to the bucket. Set FERRY_STORAGE=s3, or unset FERRY_S3_BUCKET.',
+      );
+    }
+    return undefined;
+  }
+  if (e.FERRY_S3_BUCKET === undefined) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      'Invalid configuration:\n  FERRY_STORAGE=s3 needs FERRY_S3_BUCKET, the name of an existing bucket (it is not created).',
+    );
+  }
+  const prefix = e.FERRY_S3_KEY_PREFIX ?? '';
+  return {
+    bucket: e.FERRY_S3_BUCKET,
+    region: e.FERRY_S3_REGION,
+    endpoint: e.FERRY_S3_ENDPOINT,
+    forcePathStyle: e.FERRY_S3_FORCE_PATH_STYLE === 'true',
+    keyPrefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+    partSizeBytes: e.FERRY_S3_PART_SIZE_BYTES,
   };
 }
 
@@ -332,6 +406,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchBodyLimitBytes: e.FERRY_BATCH_BODY_LIMIT_BYTES,
     },
     dataDir,
+    storage: e.FERRY_STORAGE,
+    s3: s3Settings(e),
     storageDir: path.resolve(cwd, e.FERRY_STORAGE_DIR ?? path.join(dataDir, 'files')),
     headerKeys: e.FERRY_HEADERS_ENCRYPTION_KEYS ?? [],
     egress: {
@@ -353,6 +429,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxStalledCount: e.FERRY_WORKER_MAX_STALLED_COUNT,
       shutdownDeadlineMs: e.FERRY_SHUTDOWN_DEADLINE_MS,
       janitorIntervalMs: e.FERRY_JANITOR_INTERVAL_MS,
+      janitorOrphanAgeMs: e.FERRY_JANITOR_ORPHAN_AGE_MS,
       endingsSweepIntervalMs: e.FERRY_ENDINGS_SWEEP_INTERVAL_MS,
     },
     retry: {

@@ -1,6 +1,6 @@
 /** @ferry/core: the queue side that the API and the workers share: config, queues, Redis, job shapes and status, control, batches, callbacks, the end-of-download outbox, idempotency and the index. */
 export { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, isKeyName, type ApiKey } from './api-keys.js';
-export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config } from './config.js';
+export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type S3Settings } from './config.js';
 export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
 export { shownState } from './download-status.js';
 export { DownloadOutbox, outboxKey } from './download-outbox.js';
@@ -41,3 +41,5 @@ export { DownloadMetrics } from './metrics/download-metrics.js';
 export { listenForMetrics, type MetricsListener, type MetricsListenerOptions } from './metrics/metrics-listener.js';
 export { METRICS_UNAUTHORIZED_MESSAGE, metricsAuthorized } from './metrics/metrics-token.js';
 export { createApiMetrics, createWorkerMetrics, type ApiMetrics, type WorkerMetrics } from './metrics/process-metrics.js';
+export { createStorage } from './storage/create-storage.js';
+export { checkStorage } from './storage/check-storage.js';

@@ -1,12 +1,13 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { LocalDiskStorage, type Storage } from '@ferry/storage';
+import type { Storage } from '@ferry/storage';
 import { createBatchStore, type BatchStore } from './batches/batch-store.js';
 import type { Config } from './config.js';
 import { DownloadControl } from './download-control.js';
 import { DownloadIndex } from './download-index.js';
 import { DownloadOutbox } from './download-outbox.js';
 import { HeaderSealer } from './secrets/header-sealer.js';
+import { createStorage } from './storage/create-storage.js';
 import { createCallbackQueue } from './webhooks/callbacks.js';
 
 /** What the API and the workers both build from the config, wired in one place so the two cannot wire them differently. */
@@ -37,6 +38,6 @@ export function createQueueServices(config: Config, redis: Redis, downloads: Que
     control: new DownloadControl(downloads, redis, config.queuePrefix),
     index: new DownloadIndex(redis, config.queuePrefix),
     sealer: new HeaderSealer(config.headerKeys),
-    storage: new LocalDiskStorage(config.storageDir),
+    storage: createStorage(config),
   };
 }

@@ -105,3 +105,70 @@ describe('FERRY_API_KEYS', () => {
     expect(() => loadConfig({ FERRY_API_KEYS: `ci:${hash},ci:${hash}` })).toThrow(/names the key "ci" twice/);
   });
 });
+
+describe('FERRY_STORAGE', () => {
+  it('stores on local disk unless told otherwise, so npm start is unchanged', () => {
+    const config = loadConfig({}, '/srv/ferry');
+    expect(config.storage).toBe('local');
+    expect(config.s3).toBeUndefined();
+    expect(config.worker.janitorOrphanAgeMs).toBe(3_600_000);
+  });
+
+  it('reads the bucket and how to reach it for s3, with defaults for the rest', () => {
+    expect(loadConfig({ FERRY_STORAGE: 's3', FERRY_S3_BUCKET: 'ferry-files' }).s3).toEqual({
+      bucket: 'ferry-files',
+      region: undefined,
+      endpoint: undefined,
+      forcePathStyle: false,
+      keyPrefix: '',
+      partSizeBytes: 8 * 1024 * 1024,
+    });
+    const config = loadConfig({
+      FERRY_STORAGE: 's3',
+      FERRY_S3_BUCKET: 'ferry-files',
+      FERRY_S3_REGION: 'eu-west-1',
+      FERRY_S3_ENDPOINT: 'http://minio:9000',
+      FERRY_S3_FORCE_PATH_STYLE: 'true',
+      FERRY_S3_KEY_PREFIX: 'tenant-a/ferry',
+      FERRY_S3_PART_SIZE_BYTES: String(16 * 1024 * 1024),
+    });
+    expect(config.storage).toBe('s3');
+    expect(config.s3).toEqual({
+      bucket: 'ferry-files',
+      region: 'eu-west-1',
+      endpoint: 'http://minio:9000',
+      forcePathStyle: true,
+      keyPrefix: 'tenant-a/ferry/',
+      partSizeBytes: 16 * 1024 * 1024,
+    });
+  });
+
+  it('keeps a key prefix that already ends with a slash as it is', () => {
+    expect(loadConfig({ FERRY_STORAGE: 's3', FERRY_S3_BUCKET: 'b-1', FERRY_S3_KEY_PREFIX: 'ferry/' }).s3?.keyPrefix).toBe('ferry/');
+  });
+
+  it('refuses s3 without a bucket, and a bucket without s3, saying which variable to set', () => {
+    expect(() => loadConfig({ FERRY_STORAGE: 's3' })).toThrow(/FERRY_STORAGE=s3 needs FERRY_S3_BUCKET/);
+    expect(() => loadConfig({ FERRY_S3_BUCKET: 'ferry-files' })).toThrow(/FERRY_S3_BUCKET is set but FERRY_STORAGE is local.*Set FERRY_STORAGE=s3/);
+  });
+
+  it('refuses a storage other than local or s3', () => {
+    expect(() => loadConfig({ FERRY_STORAGE: 'gcs' })).toThrow(/FERRY_STORAGE must be local or s3 \(got "gcs"\)/);
+  });
+
+  it('refuses a part smaller than S3 allows, naming the smallest', () => {
+    expect(() => loadConfig({ FERRY_STORAGE: 's3', FERRY_S3_BUCKET: 'b-1', FERRY_S3_PART_SIZE_BYTES: '1048576' })).toThrow(
+      /FERRY_S3_PART_SIZE_BYTES must be at least 5242880 \(got "1048576"\)/,
+    );
+  });
+
+  it('refuses names S3 would refuse, saying what is allowed', () => {
+    const s3 = { FERRY_STORAGE: 's3', FERRY_S3_BUCKET: 'b-1' };
+    expect(() => loadConfig({ ...s3, FERRY_S3_BUCKET: 'My_Bucket' })).toThrow(/FERRY_S3_BUCKET must be a bucket name: 3-63 lower-case letters/);
+    expect(() => loadConfig({ ...s3, FERRY_S3_ENDPOINT: 'minio:9000' })).toThrow(/FERRY_S3_ENDPOINT must be an http:\/\/ or https:\/\/ URL/);
+    expect(() => loadConfig({ ...s3, FERRY_S3_REGION: 'EU West' })).toThrow(/FERRY_S3_REGION must be a region name such as eu-west-1/);
+    expect(() => loadConfig({ ...s3, FERRY_S3_FORCE_PATH_STYLE: 'yes' })).toThrow(/FERRY_S3_FORCE_PATH_STYLE must be true or false/);
+    expect(() => loadConfig({ ...s3, FERRY_S3_KEY_PREFIX: '/ferry' })).toThrow(/FERRY_S3_KEY_PREFIX must be .*not starting with \//);
+    expect(() => loadConfig({ ...s3, FERRY_S3_KEY_PREFIX: 'a/../b' })).toThrow(/FERRY_S3_KEY_PREFIX must not hold \. or \.\. segments/);
+  });
+});
