@@ -1,15 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 import { FerryError, IDEMPOTENCY_KEY, type DownloadRequest } from '@ferry/contract';
-import { CLAIM_GRACE_MS, loadDownloadStatus, newId, requestFingerprints, type IdempotencyClaim, type IdempotencyStore } from '@ferry/core';
+import { CLAIM_GRACE_MS, loadDownloadStatus, newId, requestFingerprints, type IdempotencyClaim, type IdempotencyStore, type RedisClient } from '@ferry/core';
 import { downloadAnswer, type DownloadAnswer } from './download-answer.js';
 import { enqueueDownloads, type EnqueueTarget } from './enqueue.js';
 import { invalidRequest } from './errors.js';
 
 interface AcceptDeps extends EnqueueTarget {
   /** The queue's connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly idempotency: IdempotencyStore;
 }
 

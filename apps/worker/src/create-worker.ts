@@ -1,14 +1,13 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type StoredDownload } from '@ferry/engine';
-import { DOWNLOAD_QUEUE, downloadBackoffStrategy } from '@ferry/core';
+import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type RedisClient } from '@ferry/core';
 import { watchLocks } from './lock-watch.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
 /** The processor's deps and the connection its worker runs on; every field is required. */
 export interface DownloadWorkerDeps extends ProcessorDeps {
   /** The worker's own Redis connection (createWorkerRedis: commands wait through a Redis restart, as BullMQ workers require). */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
 }
 
 export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, StoredDownload> {

@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connections.js';
 import { ferryKey } from './redis/keys.js';
+import { scanKeys } from './redis/scan-keys.js';
 
 const PRUNE_CHUNK = 1000;
 // What member() makes of a job id: ids are printable ASCII, and the API takes none longer than 200.
@@ -14,7 +15,7 @@ const MEMBER = /^\d{15}:[\x21-\x7e]{1,200}$/;
  */
 export class DownloadIndex {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -56,12 +57,9 @@ export class DownloadIndex {
    */
   async prune(jobKey: (id: string) => string): Promise<number> {
     let removed = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.#key('*'), 'COUNT', 100);
-      cursor = next;
+    for await (const keys of scanKeys(this.redis, this.#key('*'))) {
       for (const key of keys) removed += await this.#pruneOne(key, jobKey);
-    } while (cursor !== '0');
+    }
     return removed;
   }
 
