@@ -1,7 +1,7 @@
 import { FerryError } from '@ferry/contract';
 import {
   checkEvictionPolicy,
-  checkRedisLogin,
+  checkRedisAccess,
   createDownloadQueue,
   createLogger,
   createProducerRedis,
@@ -35,7 +35,7 @@ runService('ferry-api', async () => {
   const queue = createDownloadQueue(config, connection);
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   try {
-    await checkRedisLogin(connection);
+    await checkRedisAccess(connection);
     await queue.waitUntilReady();
     await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
   } catch (err) {

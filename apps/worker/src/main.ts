@@ -1,7 +1,7 @@
 import { EgressPolicy, HttpAgents } from '@ferry/engine';
 import {
   checkEvictionPolicy,
-  checkRedisLogin,
+  checkRedisAccess,
   createDownloadQueue,
   createLogger,
   createQueueServices,
@@ -23,7 +23,7 @@ runService('ferry-worker', async () => {
   const logger = createLogger(config, 'ferry-worker');
   const connection = createWorkerRedis(config.redis);
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  await checkRedisLogin(connection);
+  await checkRedisAccess(connection);
   await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
 
   const agents = new HttpAgents(new EgressPolicy(config.egress));

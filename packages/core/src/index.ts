@@ -17,7 +17,7 @@ export { createProducerRedis, createWorkerRedis, isRedisUnavailableError, type R
 export { hasHashTag, type RedisSettings, type RedisTopology } from './redis/redis-settings.js';
 export { scanKeys } from './redis/scan-keys.js';
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
-export { checkRedisLogin } from './redis/login-check.js';
+export { checkRedisAccess } from './redis/access-check.js';
 export { confirmReplicated, type ReplicaWait } from './redis/wait-replicas.js';
 export { ferryKey } from './redis/keys.js';
 export { DownloadJob } from './download-job.js';
