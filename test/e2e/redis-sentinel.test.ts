@@ -67,7 +67,7 @@ describe('behind three sentinels, when the master is killed while downloads run'
 
     for (const id of acknowledged) {
       const done = await ferry.waitFor(id, ['completed', 'failed'], 90_000);
-      expect(done.state, `download ${id}: ${JSON.stringify(done.failure)}`).toBe('completed');
+      expect(done.state, `download ${id}: ${JSON.stringify(done)}`).toBe('completed');
       expect(await sha256File(pathOf(done.result!.location))).toBe(file.sha256);
     }
     expect(await setup.masterPort()).not.toBe(firstPort);
