@@ -1,5 +1,5 @@
 import type { BatchAccepted, BatchStatus, DownloadAccepted, DownloadList } from '@ferry/contract';
-import { verifyWebhook } from '@ferry/core';
+import { createProducerRedis, loadConfig, scanKeys, verifyWebhook } from '@ferry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ferry, WEBHOOK_SECRET } from '../support/ferry.js';
 import { pathOf, sha256File } from '../support/files.js';
@@ -113,5 +113,20 @@ describe('on a Redis Cluster of three masters', () => {
     const owner = cluster.nodes[perNode.indexOf(keys)]!;
     expect(Number(await redisCli(owner.port, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe(keys.length);
     expect(keys).toEqual(expect.arrayContaining(['{ferry}:owner:test', '{ferry}:downloads:meta', '{ferry}:callbacks:meta']));
+  });
+
+  it('finds every key of a pattern with scanKeys, which asks each master: a cluster client alone would SCAN one node of its choosing', async () => {
+    const redis = createProducerRedis(loadConfig(ferry.env).redis);
+    try {
+      // Keys that stay put while the workers run (unlike locks and markers, which come and go).
+      const found: string[] = [];
+      for await (const keys of scanKeys(redis, '{ferry}:batch:*')) found.push(...keys);
+      const perNode = await Promise.all(cluster.nodes.map((node) => keysOn(node.port)));
+      const batchKeys = perNode.flat().filter((key) => key.startsWith('{ferry}:batch:'));
+      expect(batchKeys.length).toBeGreaterThan(0);
+      expect(found.sort()).toEqual(batchKeys.sort());
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -1,7 +1,8 @@
-import { Cluster, type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { FerryError } from '@ferry/contract';
 import type { Logger } from '../logger.js';
 import type { RedisClient } from './connections.js';
+import { serversOf } from './servers.js';
 
 async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {
   try {
@@ -20,8 +21,7 @@ async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {
  */
 export async function checkEvictionPolicy(redis: RedisClient, mode: 'warn' | 'refuse', logger: Logger): Promise<void> {
   // Every master of a cluster holds keys, so each must keep them; the first that may evict is reported.
-  const nodes = redis instanceof Cluster ? (await redis.ping(), redis.nodes('master')) : [redis];
-  const policies = await Promise.all(nodes.map(readEvictionPolicy));
+  const policies = await Promise.all((await serversOf(redis)).map(readEvictionPolicy));
   if (policies.every((each) => each === 'noeviction')) return;
   const policy = policies.find((each) => each !== 'noeviction');
   const message =

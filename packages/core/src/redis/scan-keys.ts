@@ -1,5 +1,5 @@
-import { Cluster } from 'ioredis';
 import type { RedisClient } from './connections.js';
+import { serversOf } from './servers.js';
 
 /**
  * The keys matching `pattern`, a page at a time. SCAN walks one server's keys: on a
@@ -7,8 +7,7 @@ import type { RedisClient } from './connections.js';
  * node of its choosing and miss the keys of the others.
  */
 export async function* scanKeys(redis: RedisClient, pattern: string, count = 100): AsyncGenerator<string[]> {
-  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  for (const node of nodes) {
+  for (const node of await serversOf(redis)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
