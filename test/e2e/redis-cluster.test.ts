@@ -1,11 +1,12 @@
 import type { BatchAccepted, BatchStatus, DownloadAccepted, DownloadList } from '@ferry/contract';
 import { createProducerRedis, loadConfig, scanKeys, verifyWebhook } from '@ferry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ferry, WEBHOOK_SECRET } from '../support/ferry.js';
+import { API_KEY, bearer, DASHBOARD_PASSWORD, Ferry, WEBHOOK_SECRET } from '../support/ferry.js';
 import { pathOf, sha256File } from '../support/files.js';
 import { serveFile, status, TestOrigin } from '../support/origin.js';
 import { asHeaders, receiver } from '../support/receiver.js';
 import { redisCli, startTestRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
+import { openSse, type SseEvent } from '../support/sse.js';
 import { receivedAtLeast, until } from '../support/wait.js';
 
 const MiB = 1024 * 1024;
@@ -42,7 +43,7 @@ async function keysOn(port: number): Promise<string[]> {
 }
 
 describe('on a Redis Cluster of three masters', () => {
-  it('runs downloads, a batch, idempotent requests, callbacks, pause, cancel and listing end to end through the API and two workers', async () => {
+  it('runs downloads, a batch, idempotent requests, callbacks, pause with live events, cancel, the dashboard and listing end to end through the API and two workers', async () => {
     const files = await Promise.all(Array.from({ length: 8 }, (_, i) => origin.randomFile(`c-${i}.bin`, 256 * 1024 + i)));
     const ids = await Promise.all(files.map((file, i) => ferry.enqueue({ url: origin.route(`/c-${i}.bin`, serveFile(file)) })));
 
@@ -66,6 +67,13 @@ describe('on a Redis Cluster of three masters', () => {
     // Pause reaches the worker over pub/sub, then resume picks the download up again.
     const big = await origin.randomFile('c-big.bin', 8 * MiB);
     const paused = await ferry.enqueue({ url: origin.route('/c-big.bin', serveFile(big, { bytesPerSecond: 4 * MiB, etag: '"c"' })) });
+    // Its live events come through the API's one stream reader, on the cluster too.
+    const sse = await openSse(`${ferry.baseUrl}/v1/downloads/${paused}/events`, bearer(API_KEY));
+    const streamed = (async () => {
+      const events: SseEvent[] = [];
+      for await (const event of sse.events()) events.push(event);
+      return events;
+    })();
     await receivedAtLeast(ferry, paused, MiB);
     expect((await ferry.request<DownloadAccepted>('POST', `/v1/downloads/${paused}/pause`)).body.state).toBe('paused');
     expect((await ferry.request<DownloadAccepted>('POST', `/v1/downloads/${paused}/resume`)).status).toBe(202);
@@ -79,6 +87,9 @@ describe('on a Redis Cluster of three masters', () => {
     const resumed = await ferry.waitFor(paused);
     expect(resumed.state).toBe('completed');
     expect(await sha256File(pathOf(resumed.result!.location))).toBe(big.sha256);
+    const events = await streamed;
+    expect(events.map((event) => event.event)).toEqual(expect.arrayContaining(['progress', 'state', 'completed']));
+    expect(events.at(-1)).toMatchObject({ event: 'completed', data: { result: { sha256: big.sha256 } } });
     expect((await ferry.status(later)).state).toBe('cancelled');
 
     await until(async () => (await ferry.request<BatchStatus>('GET', `/v1/batches/${batch.body.id}`)).body.finishedAt !== null, 'the batch to end');
@@ -90,6 +101,17 @@ describe('on a Redis Cluster of three masters', () => {
     const [delivery] = hook.deliveries;
     const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(delivery!.headers), delivery!.body) as { type: string; data: { id: string } };
     expect(event).toMatchObject({ type: 'download.completed', data: { id: called } });
+
+    // Bull Board reads both queues' counts and jobs through the same connection.
+    const admin = { authorization: `Basic ${Buffer.from(`admin:${DASHBOARD_PASSWORD}`).toString('base64')}` };
+    const board = await ferry.request<{ queues: Array<{ name: string; counts: Record<string, number> }> }>(
+      'GET',
+      '/admin/queues/api/queues?activeQueue=downloads&status=completed&page=1',
+      undefined,
+      admin,
+    );
+    expect(board.status).toBe(200);
+    expect(board.body.queues.find((queue) => queue.name === 'downloads')?.counts.completed).toBeGreaterThanOrEqual(ids.length);
 
     const listed = await ferry.request<DownloadList>('GET', '/v1/downloads?limit=100');
     expect(listed.status).toBe(200);
