@@ -35,6 +35,31 @@ afterAll(async () => {
   await setup?.stop();
 });
 
+describe('with FERRY_REDIS_WAIT_REPLICAS=1', () => {
+  it('answers 503 instead of 202 while no replica confirms a new download, and the retry with its Idempotency-Key 200 once one does', async () => {
+    const request = { url: origin.route('/s-wait.bin', serveFile(file)) };
+    // A stopped replica takes no part in replication: the master alone holds the write.
+    process.kill(setup.replica.pid, 'SIGSTOP');
+    try {
+      const refused = await ferry.request<{ code: string; message: string }>('POST', '/v1/downloads', request, { 'idempotency-key': 'wait' });
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('FERRY_ERR_REDIS_UNAVAILABLE');
+      expect(refused.body.message).toContain('only 0 of 1 replicas confirmed it');
+      // Its retry finds the job the master holds, but no replica does yet: still not acknowledged.
+      expect((await ferry.request('POST', '/v1/downloads', request, { 'idempotency-key': 'wait' })).status).toBe(503);
+    } finally {
+      process.kill(setup.replica.pid, 'SIGCONT');
+    }
+    let accepted: { status: number; body: { id: string } } | undefined;
+    await until(async () => {
+      accepted = await ferry.request<{ id: string }>('POST', '/v1/downloads', request, { 'idempotency-key': 'wait' });
+      // The job the refused request added is the one the retry answers with.
+      return accepted.status === 200;
+    }, 'the replica to confirm again');
+    expect((await ferry.waitFor(accepted!.body.id)).state).toBe('completed');
+  });
+});
+
 describe('behind three sentinels, when the master is killed while downloads run', () => {
   it('reconnects the API and the workers to the promoted replica, and completes every download it acknowledged', async () => {
     const firstPort = setup.master.port;
