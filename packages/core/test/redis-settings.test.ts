@@ -70,4 +70,11 @@ describe('where Redis is', () => {
       'REDIS_URL and FERRY_REDIS_CLUSTER_NODES are both set',
     );
   });
+
+  it('refuses FERRY_REDIS_WAIT_REPLICAS on a cluster, where WAIT would not reach the master that took the write', () => {
+    expect(configError({ FERRY_REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000', FERRY_REDIS_WAIT_REPLICAS: '1' })).toContain(
+      'FERRY_REDIS_WAIT_REPLICAS works with one master',
+    );
+    expect(loadConfig({ REDIS_URL: 'redis://a:6379', FERRY_REDIS_WAIT_REPLICAS: '1' }).redis.waitReplicas).toEqual({ count: 1, timeoutMs: 2000 });
+  });
 });
