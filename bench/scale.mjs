@@ -73,10 +73,11 @@ async function startOrigin(body, bytesPerSecond) {
     const started = Date.now();
     for (let sent = 0; sent < body.length && !res.destroyed;) {
       const chunk = body.subarray(sent, sent + CHUNK);
+      // Each chunk leaves when the speed allows every byte up to its end, so the last one arrives at size / speed.
+      const due = started + ((sent + chunk.length) / bytesPerSecond) * 1000;
+      if (due > Date.now()) await sleep(due - Date.now());
       if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
       sent += chunk.length;
-      const due = started + (sent / bytesPerSecond) * 1000;
-      if (due > Date.now()) await sleep(due - Date.now());
     }
     res.end();
   });
