@@ -14,7 +14,7 @@ export { createLogger, loggerOptions, type Logger } from './logger.js';
 export { REDACTED, redactUrlsIn } from './redact-url.js';
 export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrategy } from './queues.js';
 export { createProducerRedis, createWorkerRedis, isRedisUnavailableError, type RedisClient } from './redis/connections.js';
-export { hasHashTag, type RedisSettings, type RedisTopology } from './redis/redis-settings.js';
+export type { RedisSettings, RedisTopology } from './redis/redis-settings.js';
 export { scanKeys } from './redis/scan-keys.js';
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
 export { checkRedisAccess } from './redis/access-check.js';
