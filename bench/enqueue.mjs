@@ -71,7 +71,7 @@ async function main() {
     FERRY_API_RATE_LIMIT: '1000000',
     FERRY_LOG_LEVEL: 'warn',
   });
-  const redis = core.createProducerRedis(config.redis.url);
+  const redis = core.createProducerRedis(config.redis);
   const queue = core.createDownloadQueue(config, redis);
   await queue.waitUntilReady();
   const app = await createServer({ config, queue, redis, dashboardPassword: 'bench-dashboard-password' });

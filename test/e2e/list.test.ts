@@ -110,6 +110,21 @@ describe('GET /v1/downloads', () => {
     redis.disconnect();
   });
 
+  it('keeps a fresh entry whose job is not there yet: the API lists a download just before it enqueues it', async () => {
+    const { ferry } = stack;
+    const redis = new Redis(stack.redis.url);
+    const indexKey = 'ferry:owner:test';
+    // Entries as the API writes them before their jobs: one of a request still enqueueing, one of a request that failed long ago.
+    const fresh = `${String(Date.now()).padStart(15, '0')}:enqueueing-now`;
+    const stale = `${String(Date.now() - 60_000).padStart(15, '0')}:failed-long-ago`;
+    await redis.zadd(indexKey, 0, fresh, 0, stale);
+
+    await ferry.startWorker({ FERRY_JANITOR_INTERVAL_MS: '1000' });
+    await until(async () => (await redis.zscore(indexKey, stale)) === null, 'the pruner to drop the stale entry', 10_000);
+    expect(await redis.zscore(indexKey, fresh)).not.toBeNull();
+    redis.disconnect();
+  });
+
   it('shows another key nothing of this key’s downloads', async () => {
     const { ferry } = stack;
     await enqueueMany(ferry, 2, 'private');

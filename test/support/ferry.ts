@@ -82,13 +82,17 @@ export class Ferry {
     private readonly cleanup: () => Promise<void>,
   ) {}
 
-  /** The real API, in this process on a real port, against `redisUrl`; workers are separate processes. */
-  static async start(redisUrl: string, env: Record<string, string> = {}): Promise<Ferry> {
+  /**
+   * The real API, in this process on a real port, against `redisUrl` (or the Redis
+   * `env` describes: a cluster, sentinels); workers are separate processes.
+   */
+  static async start(redisUrl: string | undefined, env: Record<string, string> = {}): Promise<Ferry> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-test-'));
     const storageDir = path.join(dir, 'files');
-    const fullEnv = { ...TEST_ENV, REDIS_URL: redisUrl, FERRY_DATA_DIR: dir, FERRY_STORAGE_DIR: storageDir, ...env };
+    // An empty REDIS_URL counts as unset, also in the workers' environment, which starts from this process's.
+    const fullEnv = { ...TEST_ENV, REDIS_URL: redisUrl ?? '', FERRY_DATA_DIR: dir, FERRY_STORAGE_DIR: storageDir, ...env };
     const config = loadConfig(fullEnv);
-    const redis = createProducerRedis(config.redis.url);
+    const redis = createProducerRedis(config.redis);
     redis.on('error', () => undefined);
     const queue = createDownloadQueue(config, redis);
     queue.on('error', () => undefined);

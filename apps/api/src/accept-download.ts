@@ -1,15 +1,23 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 import { FerryError, IDEMPOTENCY_KEY, type DownloadRequest } from '@ferry/contract';
-import { CLAIM_GRACE_MS, loadDownloadStatus, newId, requestFingerprints, type IdempotencyClaim, type IdempotencyStore } from '@ferry/core';
+import {
+  CLAIM_GRACE_MS,
+  confirmReplicated,
+  loadDownloadStatus,
+  newId,
+  requestFingerprints,
+  type IdempotencyClaim,
+  type IdempotencyStore,
+  type RedisClient,
+} from '@ferry/core';
 import { downloadAnswer, type DownloadAnswer } from './download-answer.js';
 import { enqueueDownloads, type EnqueueTarget } from './enqueue.js';
 import { invalidRequest } from './errors.js';
 
 interface AcceptDeps extends EnqueueTarget {
   /** The queue's connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly idempotency: IdempotencyStore;
 }
 
@@ -68,6 +76,8 @@ export async function acceptDownload(
     );
   }
   if (claim !== undefined && claim.outcome === 'replay') {
+    // The first request may have lost its answer to a replica that did not confirm: this one answers only what a replica holds.
+    await confirmReplicated(deps.redis, deps.replicas, `download ${claim.record.id}`);
     // The job was enqueued: if it is gone, retention removed it.
     const state = (await loadDownloadStatus(deps.queue, deps.redis, claim.record.id))?.status.state ?? 'expired';
     return downloadAnswer(200, { id: claim.record.id, url: request.url }, state);

@@ -1,15 +1,14 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FerryError } from '@ferry/contract';
-import { DOWNLOAD_QUEUE, loadDownloadStatus } from '@ferry/core';
+import { DOWNLOAD_QUEUE, loadDownloadStatus, type RedisClient } from '@ferry/core';
 import { retryDownload, retryFailedDownloads, type RetryDeps } from './retry-download.js';
 
 // Bull Board's retry routes (@bull-board/api 9.10), below the dashboard's path.
 const RETRY_ALL = '/api/queues/:queueName/retry/:queueStatus';
 const RETRY_JOB = '/api/queues/:queueName/:jobId/retry';
 
-type DashboardRetryDeps = RetryDeps & { readonly queue: Queue; readonly redis: Redis };
+type DashboardRetryDeps = RetryDeps & { readonly queue: Queue; readonly redis: RedisClient };
 
 /**
  * Bull Board retries a job as BullMQ does: with the attempts it already spent,

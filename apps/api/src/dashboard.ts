@@ -3,10 +3,9 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { FerryError } from '@ferry/contract';
-import { type BatchStore, type DownloadControl } from '@ferry/core';
+import { type BatchStore, type DownloadControl, type RedisClient } from '@ferry/core';
 import { crossSiteReason, refusedAction } from './dashboard-guard.js';
 import { retryDownloadsAsTheApiDoes } from './dashboard-retries.js';
 import { callbackTitle, dashboardAnswers, downloadProgressView, downloadTitle, redactJobData } from './dashboard-views.js';
@@ -20,7 +19,7 @@ interface DashboardOptions {
   /** Webhook deliveries, shown so that failed ones are seen. */
   readonly callbacks: Queue;
   /** The queue's connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly control: DownloadControl;
   readonly batches: BatchStore;
   readonly user: string;

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { type DownloadRequest } from '@ferry/contract';
-import { DOWNLOAD_JOB, type DownloadIndex, type DownloadJob, type HeaderSealer } from '@ferry/core';
+import { confirmReplicated, DOWNLOAD_JOB, type DownloadIndex, type DownloadJob, type HeaderSealer, type RedisClient, type ReplicaWait } from '@ferry/core';
 
 /** BullMQ's options for a request's priority and start time. */
 function scheduling(request: DownloadRequest): { priority?: number; delay?: number } {
@@ -18,6 +18,10 @@ export interface EnqueueTarget {
   readonly index: DownloadIndex;
   /** Encrypts request headers before they reach Redis. */
   readonly sealer: HeaderSealer;
+  /** The queue's connection: WAIT counts the writes of the connection it is sent on. */
+  readonly redis: RedisClient;
+  /** Replicas that must hold the jobs before they count as accepted (FERRY_REDIS_WAIT_REPLICAS). */
+  readonly replicas: ReplicaWait;
 }
 
 /** The job data for a download: its headers, if any, sealed for this job and out of the request. */
@@ -34,7 +38,7 @@ function jobData(sealer: HeaderSealer, owner: string, id: string, job: NewDownlo
  * Enqueueing an id again is harmless: BullMQ adds a job id at most once.
  */
 export async function enqueueDownloads(
-  { queue, index, sealer }: EnqueueTarget,
+  { queue, index, sealer, redis, replicas }: EnqueueTarget,
   owner: string,
   downloads: readonly NewDownload[],
   // A taken-over idempotency claim passes its first time, so the list entry of an earlier try is the same member.
@@ -48,5 +52,6 @@ export async function enqueueDownloads(
   await queue.addBulk(
     downloads.map(({ id, job }, i) => ({ name: DOWNLOAD_JOB, data: jobData(sealer, owner, id, job), opts: { jobId: id, timestamp: now, ...options[i] } })),
   );
+  await confirmReplicated(redis, replicas, downloads.length === 1 ? `download ${downloads[0]!.id}` : `these ${downloads.length} downloads`);
   return options.map((o) => o.delay !== undefined);
 }

@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type DownloadList, type ListQuery } from '@ferry/contract';
-import { DownloadIndex, loadDownloadStatus, type BatchStore } from '@ferry/core';
+import { DownloadIndex, loadDownloadStatus, type BatchStore, type RedisClient } from '@ferry/core';
 import { invalidRequest } from './errors.js';
 import { loadBatchOf, ownedBy } from './owner.js';
 
@@ -51,7 +50,7 @@ function decodeCursor(cursor: string, source: ListSource): string {
 interface ListDeps {
   readonly queue: Queue;
   /** The queue's connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly index: DownloadIndex;
   readonly batches: BatchStore;
 }

@@ -1,5 +1,14 @@
 import { FerryError } from '@ferry/contract';
-import { checkEvictionPolicy, createDownloadQueue, createLogger, createProducerRedis, installShutdown, loadConfig, runService } from '@ferry/core';
+import {
+  checkEvictionPolicy,
+  checkRedisAccess,
+  createDownloadQueue,
+  createLogger,
+  createProducerRedis,
+  installShutdown,
+  loadConfig,
+  runService,
+} from '@ferry/core';
 import { DASHBOARD_PATH } from './dashboard.js';
 import { createServer } from './server.js';
 
@@ -21,11 +30,12 @@ runService('ferry-api', async () => {
     );
   }
 
-  const connection = createProducerRedis(config.redis.url);
+  const connection = createProducerRedis(config.redis);
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queue = createDownloadQueue(config, connection);
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   try {
+    await checkRedisAccess(connection);
     await queue.waitUntilReady();
     await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
   } catch (err) {

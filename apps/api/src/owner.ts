@@ -1,8 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { FastifyRequest } from 'fastify';
 import { FerryError } from '@ferry/contract';
-import { isId, loadDownloadStatus, type BatchRecord, type BatchStore, type DownloadJob, type LoadedDownload } from '@ferry/core';
+import { isId, loadDownloadStatus, type BatchRecord, type BatchStore, type DownloadJob, type LoadedDownload, type RedisClient } from '@ferry/core';
 
 /** The API key name a request was made with: the owner of what it creates and the only one who sees it. */
 export function ownerOf(request: FastifyRequest): string {
@@ -20,7 +19,7 @@ export const ownedBy = (loaded: LoadedDownload | undefined, owner: string): load
   loaded !== undefined && (loaded.job.data as Partial<DownloadJob>).owner === owner;
 
 /** The download if `owner` made it, or a 404 error. */
-export async function loadDownloadOf(owner: string, queue: Queue, redis: Redis, id: string): Promise<LoadedDownload> {
+export async function loadDownloadOf(owner: string, queue: Queue, redis: RedisClient, id: string): Promise<LoadedDownload> {
   // Text that is no id of ours never reaches Redis, where it could name another key.
   if (!isId(id)) throw downloadNotFound(id);
   const loaded = await loadDownloadStatus(queue, redis, id);
@@ -29,7 +28,7 @@ export async function loadDownloadOf(owner: string, queue: Queue, redis: Redis, 
 }
 
 /** The caller's own download, or a 404 error. */
-export const loadOwnDownload = (request: FastifyRequest, queue: Queue, redis: Redis, id: string): Promise<LoadedDownload> =>
+export const loadOwnDownload = (request: FastifyRequest, queue: Queue, redis: RedisClient, id: string): Promise<LoadedDownload> =>
   loadDownloadOf(ownerOf(request), queue, redis, id);
 
 /** The batch if `owner` made it, or a 404 error: another key's answers exactly like a missing one. */

@@ -1,7 +1,6 @@
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { FerryError, type DownloadStatus } from '@ferry/contract';
-import { loadDownloadStatus, type BatchStore, type DownloadControl } from '@ferry/core';
+import { loadDownloadStatus, type BatchStore, type DownloadControl, type RedisClient } from '@ferry/core';
 
 export interface RetryDeps {
   readonly control: DownloadControl;
@@ -38,7 +37,7 @@ export async function retryDownload({ control, batches }: RetryDeps, status: Dow
  * page explains: jobs gone (or no longer failed) by the time they were reached.
  */
 export async function retryFailedDownloads(
-  deps: RetryDeps & { readonly queue: Queue; readonly redis: Redis },
+  deps: RetryDeps & { readonly queue: Queue; readonly redis: RedisClient },
 ): Promise<{ retried: number; skipped: number; cancelled: number }> {
   const counts = { retried: 0, skipped: 0, cancelled: 0 };
   for (const id of await deps.queue.getRanges(['failed'], 0, -1)) {

@@ -1,10 +1,9 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { FerryError } from '@ferry/contract';
 import { EgressPolicy } from '@ferry/engine';
-import { createQueueServices, createWorkerRedis, ferryKey, IdempotencyStore, loggerOptions, type Config } from '@ferry/core';
+import { createQueueServices, createWorkerRedis, ferryKey, IdempotencyStore, loggerOptions, type Config, type RedisClient } from '@ferry/core';
 import { AuthFailureLimiter } from './auth-failures.js';
 import { trustProxyOption } from './trust-proxy.js';
 import { requireApiKey } from './auth.js';
@@ -27,7 +26,7 @@ export interface ServerDeps {
   /** The downloads queue: jobs are added, read, retried and removed through it. */
   readonly queue: Queue;
   /** The producer connection the queue uses; /readyz pings it. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Bull Board's password. Required: the dashboard can delete and retry jobs. */
   readonly dashboardPassword: string;
 }
@@ -63,7 +62,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { config, redis: deps.redis, queues: { downloads: deps.queue, callbacks } });
   const hub = new JobEventHub({
     queue: deps.queue,
-    connection: createWorkerRedis(config.redis.url),
+    connection: createWorkerRedis(config.redis),
     redis: deps.redis,
     logger: app.log,
   });
@@ -104,6 +103,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       batches,
       storage,
       sealer,
+      replicas: config.redis.waitReplicas,
     });
     await v1.register(batchRoutes, {
       queue: deps.queue,
@@ -115,6 +115,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       maxSize: config.api.batchMaxSize,
       bodyLimitBytes: config.api.batchBodyLimitBytes,
       sealer,
+      redis: deps.redis,
+      replicas: config.redis.waitReplicas,
     });
     await v1.register(eventRoutes, { queue: deps.queue, redis: deps.redis, batches, hub });
   });

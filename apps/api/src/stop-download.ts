@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { FerryError, type DownloadStatus } from '@ferry/contract';
-import { type ControlAction, type DownloadControl, type DownloadOutbox } from '@ferry/core';
+import { type ControlAction, type DownloadControl, type DownloadOutbox, type RedisClient } from '@ferry/core';
 import { cancelDownload } from './cancel-download.js';
 import { downloadAnswer, type DownloadAnswer } from './download-answer.js';
 import { downloadNotFound, loadDownloadOf } from './owner.js';
@@ -10,7 +9,7 @@ import { downloadNotFound, loadDownloadOf } from './owner.js';
 interface StopDeps {
   readonly queue: Queue;
   /** The queue's connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly control: DownloadControl;
   /** Reports the end of a download cancelled here rather than by a worker (its callback, its batch count). */
   readonly outbox: DownloadOutbox;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { FerryError } from '@ferry/contract';
-import { createLogger, keyWebhookSecret, loadConfig } from '@ferry/core';
+import { createLogger, keyWebhookSecret, loadConfig, redactUrlsIn } from '@ferry/core';
 import { findRedisServer, REDIS_INSTALL_HINT, type RedisServer } from './redis-server.js';
 import { WORKER_NODE_FLAGS } from '@ferry/worker';
 import { apiKeys, dashboardPassword, DEV_KEY_NAME, headerKeys, webhookSecrets } from './dev-credentials.js';
@@ -27,11 +27,12 @@ try {
 const logger = createLogger(config, 'ferry');
 
 let redis: RedisServer | undefined;
-if (config.redis.url === undefined) {
+// A cluster or sentinels are the user's Redis as much as REDIS_URL is.
+if (config.redis.topology.mode === 'single' && config.redis.url === undefined) {
   if (!findRedisServer()) fail(REDIS_INSTALL_HINT);
   redis = await startEmbeddedRedis(config.dataDir, logger);
 }
-const redisUrl = config.redis.url ?? redis?.url ?? fail('no Redis');
+const redisUrl = config.redis.url ?? redis?.url;
 
 let credentials;
 let keys;
@@ -49,7 +50,7 @@ try {
 
 const env = {
   ...process.env,
-  REDIS_URL: redisUrl,
+  ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
   FERRY_DASHBOARD_PASSWORD: credentials.password,
   FERRY_API_KEYS: keys.entries,
   FERRY_WEBHOOK_SECRETS: webhooks.secrets,
@@ -113,7 +114,12 @@ for (const service of services) {
   });
 }
 
-const where = redis === undefined ? `${redisUrl} (from REDIS_URL)` : `${redisUrl} (private redis-server, data in ${path.join(config.dataDir, 'redis')})`;
+const where =
+  redisUrl === undefined
+    ? `a Redis ${config.redis.topology.mode}`
+    : redis === undefined
+      ? `${redactUrlsIn(redisUrl)} (from REDIS_URL)`
+      : `${redisUrl} (private redis-server, data in ${path.join(config.dataDir, 'redis')})`;
 const egressHint =
   config.egress.allowCidrs?.length || config.egress.allowHosts?.length
     ? ''

@@ -13,6 +13,10 @@ export interface RedisServerOptions {
   readonly appendonly?: boolean;
   /** Executable to run; found on PATH by default. */
   readonly executable?: string;
+  /** A config file read first (a sentinel needs one it can rewrite). */
+  readonly configFile?: string;
+  /** More `--name value` settings, after Ferry's own (later ones win): cluster, TLS, ACL and replication setups in tests. */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface RedisServer {
@@ -53,7 +57,8 @@ export async function freePort(): Promise<number> {
 function waitForReady(child: ChildProcess, output: () => string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onData = () => {
-      if (/Ready to accept connections/i.test(output())) cleanup(resolve);
+      // A sentinel never says it is ready; it listens once it has its ID.
+      if (/Ready to accept connections|Sentinel ID is/i.test(output())) cleanup(resolve);
     };
     const onExit = (code: number | null) => cleanup(() => reject(new Error(`redis-server exited with code ${code} before it was ready:\n${output()}`)));
     const timer = setTimeout(() => cleanup(() => reject(new Error(`redis-server did not start within 10 s:\n${output()}`))), 10_000);
@@ -90,6 +95,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   const port = options.port || (await freePort());
   const appendonly = options.appendonly ?? true;
   const args = [
+    ...(options.configFile === undefined ? [] : [options.configFile]),
     '--port',
     String(port),
     '--bind',
@@ -108,6 +114,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     'no',
     '--protected-mode',
     'yes',
+    ...(options.extraArgs ?? []),
   ];
   const child = spawn('/bin/sh', ['-c', GUARD, 'ferry-redis-guard', executable, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   child.stdin.on('error', () => undefined);

@@ -1,6 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { CALLBACK_QUEUE, type CallbackMetrics, type Logger } from '@ferry/core';
+import { CALLBACK_QUEUE, type CallbackMetrics, type Logger, type RedisClient } from '@ferry/core';
 import { createCallbackProcessor, type CallbackDeps, type CallbackDelivery } from './callback-processor.js';
 import { meterCallbacks } from './metrics/callback-meter.js';
 
@@ -10,7 +9,7 @@ const CALLBACK_CONCURRENCY = 16;
 /** The processor's deps, the connection its worker runs on and where it logs; every field is required. */
 export interface CallbackWorkerDeps extends CallbackDeps {
   /** The worker's own Redis connection (createWorkerRedis). */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   /** Where worker errors and failed deliveries are logged. */
   readonly logger: Logger;
   /** Where deliveries are counted. */

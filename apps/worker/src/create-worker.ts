@@ -1,7 +1,6 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type StoredDownload } from '@ferry/engine';
-import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type DownloadMetrics } from '@ferry/core';
+import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type DownloadMetrics, type RedisClient } from '@ferry/core';
 import { lockWatch } from './lock-watch.js';
 import { DownloadMeter } from './metrics/download-meter.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
@@ -9,7 +8,7 @@ import { createProcessor, type ProcessorDeps } from './processor.js';
 /** The processor's deps and the connection its worker runs on; every field is required. */
 export interface DownloadWorkerDeps extends ProcessorDeps {
   /** The worker's own Redis connection (createWorkerRedis: commands wait through a Redis restart, as BullMQ workers require). */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   /** Where the worker counts its downloads' attempts, ends and bytes. */
   readonly metrics: DownloadMetrics;
 }

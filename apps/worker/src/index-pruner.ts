@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { ferryKey, type DownloadIndex, type Logger } from '@ferry/core';
+import { ferryKey, type DownloadIndex, type Logger, type RedisClient } from '@ferry/core';
 import { every } from './every.js';
 
 /** What the index pruner needs; every field is required (none has a default). */
@@ -9,7 +8,7 @@ export interface IndexPrunerDeps {
   /** The Redis key of a download's job, to see whether retention removed it (the downloads queue's toKey). */
   readonly jobKey: (id: string) => string;
   /** Where the workers claim the turn to prune. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The queue prefix (FERRY_QUEUE_PREFIX) the turn's key lives under. */
   readonly prefix: string;
   /** Time between prunings, in ms; also how long a claimed turn lasts. */

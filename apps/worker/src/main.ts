@@ -1,6 +1,7 @@
 import { EgressPolicy, HttpAgents, WorkerProgress } from '@ferry/engine';
 import {
   checkEvictionPolicy,
+  checkRedisAccess,
   checkStorage,
   createDownloadQueue,
   createLogger,
@@ -24,8 +25,9 @@ import { WorkerControls } from './worker-controls.js';
 runService('ferry-worker', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'ferry-worker');
-  const connection = createWorkerRedis(config.redis.url);
+  const connection = createWorkerRedis(config.redis);
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  await checkRedisAccess(connection);
   await checkEvictionPolicy(connection, config.redis.evictionCheck, logger);
 
   const agents = new HttpAgents(new EgressPolicy(config.egress));

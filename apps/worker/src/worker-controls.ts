@@ -1,6 +1,5 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { controlChannel, ControlMessage, type ControlAction, type DownloadControl, type Logger } from '@ferry/core';
+import { controlChannel, ControlMessage, type ControlAction, type DownloadControl, type Logger, type RedisClient } from '@ferry/core';
 import { every } from './every.js';
 
 /** The abort reasons BullMQ hands the processor for a pause or cancel request. */
@@ -26,12 +25,12 @@ export class WorkerControls {
   readonly #active = new Set<string>();
   /** Jobs already told to stop, so the poll does not repeat it. */
   readonly #stopping = new Set<string>();
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClient | undefined;
   #poll: { stop: () => void } | undefined;
 
   constructor(
     /** A connection to duplicate for the subscription. */
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly control: DownloadControl,
     private readonly prefix: string,
     private readonly logger: Logger,

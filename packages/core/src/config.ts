@@ -6,6 +6,7 @@ import { parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
 import { parseHostLimits, parseKeyLimits } from './limits/limit-host.js';
 import type { LimitsPolicy } from './limits/fleet-limits.js';
+import { parseRedisSettings, resolveQueuePrefix, type RedisSettings } from './redis/redis-settings.js';
 import { parseSealingKeys, type SealingKey } from './secrets/header-sealer.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { parseWebhookSecrets } from './webhooks/secrets.js';
@@ -49,15 +50,33 @@ function parsed<T>(parse: (text: string) => T) {
 export const EnvSchema = z.object({
   /** Runtime mode. `production` refuses insecure defaults. */
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  /** Redis that holds the queue. Unset under `npm start`: a private redis-server is started. */
+  /** Redis that holds the queue, `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. Unset under `npm start`: a private redis-server is started. */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' }).optional(),
+  /** A Redis Cluster instead of REDIS_URL: comma-separated `redis://` (or `rediss://`) URLs of some of its nodes; the first one's user and password log in to all. */
+  FERRY_REDIS_CLUSTER_NODES: z.string().optional(),
+  /** Redis behind Sentinel instead of REDIS_URL: comma-separated host:port of the sentinels. */
+  FERRY_REDIS_SENTINELS: z.string().optional(),
+  /** The master name the sentinels monitor; required with FERRY_REDIS_SENTINELS. */
+  FERRY_REDIS_SENTINEL_MASTER: z.string().min(1).optional(),
+  /** The sentinels' own password (`requirepass` in sentinel.conf), if they have one. */
+  FERRY_REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** Redis ACL user; overrides the one in a URL. */
+  FERRY_REDIS_USERNAME: z.string().min(1).optional(),
+  /** Redis password (of FERRY_REDIS_USERNAME, or of `default`); overrides the one in a URL, so it can come from a secret store. */
+  FERRY_REDIS_PASSWORD: z.string().min(1).optional(),
+  /** A PEM file with the CA that signed the Redis servers' TLS certificates (rediss://), when Node does not trust it already. */
+  FERRY_REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+  /** Replicas that must hold a new download before the API acknowledges it (Redis WAIT); 0 acknowledges once the master has it. */
+  FERRY_REDIS_WAIT_REPLICAS: int(0, 16).default(0),
+  /** How long the API waits for those replicas before answering 503. */
+  FERRY_REDIS_WAIT_TIMEOUT_MS: durationMs(1, MINUTE).default(2 * SECOND),
   /** What to do when Redis may evict keys (anything but maxmemory-policy noeviction loses jobs). */
   FERRY_REDIS_EVICTION_CHECK: z.enum(['warn', 'refuse']).default('warn'),
   /** Key prefix for every key Ferry writes (BullMQ's `<prefix>:<queue>:…` and its own `<prefix>:<name>:…`), so several Ferry installs can share one Redis. */
   FERRY_QUEUE_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,32}$/, { error: 'must be 1-32 letters, digits, _ or -' })
-    .default('ferry'),
+    .regex(/^[A-Za-z0-9_{}-]{1,32}$/, { error: 'must be 1-32 letters, digits, _, - or braces (a {hash tag} for Redis Cluster)' })
+    .optional(),
   /** Address the API listens on. Use 0.0.0.0 in containers. */
   FERRY_API_HOST: z.string().min(1).default('127.0.0.1'),
   /** Port the API listens on; 0 picks a free one. */
@@ -233,9 +252,12 @@ type Env = z.infer<typeof EnvSchema>;
 
 export interface Config {
   readonly env: Env['NODE_ENV'];
-  readonly redis: {
+  readonly redis: RedisSettings & {
+    /** REDIS_URL; undefined on a cluster or behind sentinels. */
     readonly url: string | undefined;
     readonly evictionCheck: Env['FERRY_REDIS_EVICTION_CHECK'];
+    /** Replicas a new download must reach before it is acknowledged, and how long to wait for them. */
+    readonly waitReplicas: { readonly count: number; readonly timeoutMs: number };
   };
   readonly queuePrefix: string;
   readonly api: {
@@ -389,10 +411,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const dataDir = path.resolve(cwd, e.FERRY_DATA_DIR);
+  const redis = parseRedisSettings(e);
+  if (redis.topology.mode === 'cluster' && e.FERRY_REDIS_WAIT_REPLICAS > 0) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      "Invalid configuration:\n  FERRY_REDIS_WAIT_REPLICAS works with one master (REDIS_URL or FERRY_REDIS_SENTINELS): on a cluster WAIT would reach a node of its client's choosing, not the one that took the write. Unset it, or give each cluster master replicas and rely on cluster failover.",
+    );
+  }
   return deepFreeze({
     env: e.NODE_ENV,
-    redis: { url: e.REDIS_URL, evictionCheck: e.FERRY_REDIS_EVICTION_CHECK },
-    queuePrefix: e.FERRY_QUEUE_PREFIX,
+    redis: {
+      ...redis,
+      url: e.REDIS_URL,
+      evictionCheck: e.FERRY_REDIS_EVICTION_CHECK,
+      waitReplicas: { count: e.FERRY_REDIS_WAIT_REPLICAS, timeoutMs: e.FERRY_REDIS_WAIT_TIMEOUT_MS },
+    },
+    queuePrefix: resolveQueuePrefix(e.FERRY_QUEUE_PREFIX, redis.topology),
     api: {
       host: e.FERRY_API_HOST,
       port: e.FERRY_API_PORT,

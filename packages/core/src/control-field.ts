@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connections.js';
 
 /** The field of a job's BullMQ hash where Ferry records a pause or cancel request; it goes when the job goes. */
 export const CONTROL_FIELD = 'ferryControl';
@@ -10,6 +10,6 @@ export function asControlAction(value: unknown): ControlAction | undefined {
 }
 
 /** The pause or cancel request recorded on the job whose hash is `jobKey`, if any. */
-export async function readControl(redis: Redis, jobKey: string): Promise<ControlAction | undefined> {
+export async function readControl(redis: RedisClient, jobKey: string): Promise<ControlAction | undefined> {
   return asControlAction(await redis.hget(jobKey, CONTROL_FIELD));
 }

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connections.js';
 import { z } from 'zod';
 import { FerryError } from '@ferry/contract';
 import { outboxKey } from './download-outbox.js';
@@ -70,18 +70,18 @@ interface ControlCommands {
 }
 
 export class DownloadControl {
-  readonly #redis: Redis & ControlCommands;
+  readonly #redis: RedisClient & ControlCommands;
 
   constructor(
     private readonly queue: Queue,
     /** The queue's connection. */
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
   ) {
     // Defined once per connection, so each request runs the script by its hash instead of sending it.
-    const commands = redis as Redis & Partial<ControlCommands>;
+    const commands = redis as RedisClient & Partial<ControlCommands>;
     if (commands.ferryRequestControl === undefined) redis.defineCommand('ferryRequestControl', { numberOfKeys: 11, lua: REQUEST_CONTROL });
-    this.#redis = commands as Redis & ControlCommands;
+    this.#redis = commands as RedisClient & ControlCommands;
   }
 
   async request(id: string, action: ControlAction): Promise<ControlOutcome> {

@@ -1,7 +1,17 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connections.js';
 import { ferryKey } from './redis/keys.js';
+import { scanKeys } from './redis/scan-keys.js';
 
 const PRUNE_CHUNK = 1000;
+/**
+ * Entries younger than this are never dropped (by the pruner or a list): the API writes a download's entry
+ * just before its job, so a fresh entry without a job is usually one still being
+ * enqueued. An enqueue takes milliseconds; this leaves room for a slow Redis.
+ */
+const PRUNE_GRACE_MS = 5000;
+
+/** Whether an entry is old enough that a missing job means the job is gone. */
+const settled = (member: string, now = Date.now()): boolean => Number(member.slice(0, member.indexOf(':'))) < now - PRUNE_GRACE_MS;
 // What member() makes of a job id: ids are printable ASCII, and the API takes none longer than 200.
 const MEMBER = /^\d{15}:[\x21-\x7e]{1,200}$/;
 
@@ -14,7 +24,7 @@ const MEMBER = /^\d{15}:[\x21-\x7e]{1,200}$/;
  */
 export class DownloadIndex {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -56,12 +66,9 @@ export class DownloadIndex {
    */
   async prune(jobKey: (id: string) => string): Promise<number> {
     let removed = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.#key('*'), 'COUNT', 100);
-      cursor = next;
+    for await (const keys of scanKeys(this.redis, this.#key('*'))) {
       for (const key of keys) removed += await this.#pruneOne(key, jobKey);
-    } while (cursor !== '0');
+    }
     return removed;
   }
 
@@ -72,7 +79,7 @@ export class DownloadIndex {
       const [next, flat] = await this.redis.zscan(key, cursor, 'COUNT', PRUNE_CHUNK);
       cursor = next;
       // ZSCAN answers member, score, member, score…
-      const members = flat.filter((_, i) => i % 2 === 0);
+      const members = flat.filter((member, i) => i % 2 === 0 && settled(member));
       const pipeline = this.redis.pipeline();
       for (const member of members) pipeline.exists(jobKey(DownloadIndex.idOf(member)));
       const exists = (await pipeline.exec()) ?? [];
@@ -84,6 +91,7 @@ export class DownloadIndex {
 
   /** Forgets jobs retention has removed; called lazily by the list that found them gone. */
   async remove(owner: string, members: readonly string[]): Promise<void> {
-    if (members.length > 0) await this.redis.zrem(this.#key(owner), ...members);
+    const gone = members.filter((member) => settled(member));
+    if (gone.length > 0) await this.redis.zrem(this.#key(owner), ...gone);
   }
 }

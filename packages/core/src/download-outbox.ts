@@ -1,5 +1,5 @@
 import type { Job, JobState, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connections.js';
 import type { BatchStore } from './batches/batch-store.js';
 import { toDownloadStatus } from './download-status.js';
 import { ferryKey } from './redis/keys.js';
@@ -12,7 +12,7 @@ import { queueDownloadCallback } from './webhooks/download-callback.js';
 export const outboxKey = (prefix: string): string => ferryKey(prefix, 'endings');
 
 interface DownloadOutboxOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly downloads: Queue;
   readonly callbacks: Queue;
   readonly batches: BatchStore;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connections.js';
 import { ferryKey } from './redis/keys.js';
 import type { DownloadRequest } from '@ferry/contract';
 import type { HeaderSealer } from './secrets/header-sealer.js';
@@ -116,19 +116,19 @@ interface IdempotencyCommands {
  * is taken over by a later retry, which enqueues the same id.
  */
 export class IdempotencyStore {
-  readonly #redis: Redis & IdempotencyCommands;
+  readonly #redis: RedisClient & IdempotencyCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
     /** What the queue's job keys start with (`queue.toKey('')`): whether a claimed id became a job. */
     private readonly jobKeyPrefix: string,
   ) {
     // Defined once per connection, so each request runs the script by its hash instead of sending it.
-    const commands = redis as Redis & Partial<IdempotencyCommands>;
+    const commands = redis as RedisClient & Partial<IdempotencyCommands>;
     if (commands.ferryIdempotencyClaim === undefined) redis.defineCommand('ferryIdempotencyClaim', { numberOfKeys: 1, lua: CLAIM });
-    this.#redis = commands as Redis & IdempotencyCommands;
+    this.#redis = commands as RedisClient & IdempotencyCommands;
   }
 
   #key(owner: string, key: string): string {

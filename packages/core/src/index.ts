@@ -13,8 +13,12 @@ export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprints, type Idempotency
 export { createLogger, loggerOptions, type Logger } from './logger.js';
 export { REDACTED, redactUrlsIn } from './redact-url.js';
 export { createDownloadQueue, DOWNLOAD_JOB, DOWNLOAD_QUEUE, downloadBackoffStrategy } from './queues.js';
-export { createProducerRedis, createWorkerRedis, isRedisUnavailableError } from './redis/connections.js';
+export { createProducerRedis, createWorkerRedis, isRedisUnavailableError, type RedisClient } from './redis/connections.js';
+export type { RedisSettings, RedisTopology } from './redis/redis-settings.js';
+export { scanKeys } from './redis/scan-keys.js';
 export { checkEvictionPolicy } from './redis/eviction-policy.js';
+export { checkRedisAccess } from './redis/access-check.js';
+export { confirmReplicated, type ReplicaWait } from './redis/wait-replicas.js';
 export { ferryKey } from './redis/keys.js';
 export { DownloadJob } from './download-job.js';
 export { runService } from './lifecycle/run-service.js';

@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connections.js';
 import type { DownloadStatus } from '@ferry/contract';
 import { readControl, type ControlAction } from './control-field.js';
 import { readWaiting, toDownloadStatus, WAIT_FIELD } from './download-status.js';
@@ -12,7 +12,7 @@ export interface LoadedDownload {
 }
 
 /** Reads one download as the API shows it; undefined when there is no such job (any more). `redis` is the queue's connection. */
-export async function loadDownloadStatus(queue: Queue, redis: Redis, id: string): Promise<LoadedDownload | undefined> {
+export async function loadDownloadStatus(queue: Queue, redis: RedisClient, id: string): Promise<LoadedDownload | undefined> {
   // State first: a job read before its state could show "completed" without the result written in the same step.
   const state = await queue.getJobState(id);
   const [job, control, waiting] = await Promise.all([queue.getJob(id), readControl(redis, queue.toKey(id)), redis.hget(queue.toKey(id), WAIT_FIELD)]);

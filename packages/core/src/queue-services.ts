@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connections.js';
 import type { Storage } from '@ferry/storage';
 import { createBatchStore, type BatchStore } from './batches/batch-store.js';
 import type { Config } from './config.js';
@@ -28,7 +28,7 @@ export interface QueueServices {
 }
 
 /** The queue side's services on `redis` and the downloads queue; the caller closes `callbacks` with the rest. */
-export function createQueueServices(config: Config, redis: Redis, downloads: Queue): QueueServices {
+export function createQueueServices(config: Config, redis: RedisClient, downloads: Queue): QueueServices {
   const callbacks = createCallbackQueue(config, redis);
   const batches = createBatchStore(config, { redis, downloads, callbacks });
   return {

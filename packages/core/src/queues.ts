@@ -1,5 +1,5 @@
 import { Queue, type BackoffStrategy, type DefaultJobOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connections.js';
 import { computeBackoffDelay, retryAfterOf, type BackoffPolicy } from './backoff.js';
 import type { Config } from './config.js';
 
@@ -35,6 +35,6 @@ export function downloadBackoffStrategy(config: Config): BackoffStrategy {
 }
 
 /** The producer side of the downloads queue, as the API and tools use it. */
-export function createDownloadQueue(config: Config, connection: Redis): Queue {
+export function createDownloadQueue(config: Config, connection: RedisClient): Queue {
   return new Queue(DOWNLOAD_QUEUE, { connection, prefix: config.queuePrefix, defaultJobOptions: downloadJobOptions(config) });
 }

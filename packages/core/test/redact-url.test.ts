@@ -13,4 +13,10 @@ describe('redactUrlsIn', () => {
       'fetching https://[redacted]@host.example/f.bin?X-Amz-Signature=[redacted]&part=[redacted]#[redacted] ok',
     );
   });
+
+  it("drops a Redis URL's user and password, as REDIS_URL and FERRY_REDIS_CLUSTER_NODES carry them", () => {
+    expect(redactUrlsIn('connecting to rediss://ferry:s3cret@redis.internal:6380/2 and redis://:pw@10.0.0.1:7000')).toBe(
+      'connecting to rediss://[redacted]@redis.internal:6380/2 and redis://[redacted]@10.0.0.1:7000',
+    );
+  });
 });

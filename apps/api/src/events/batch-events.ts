@@ -1,8 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 import { ENDED_STATES, type BatchProgressEvent, type DownloadEvent } from '@ferry/contract';
-import { loadDownloadStatus, type BatchRecord, type BatchStore } from '@ferry/core';
+import { loadDownloadStatus, type BatchRecord, type BatchStore, type RedisClient } from '@ferry/core';
 import { coalesced } from './coalesced.js';
 import { snapshotEvents } from './download-events.js';
 import type { StreamStart } from './event-streams.js';
@@ -10,7 +9,7 @@ import type { StreamStart } from './event-streams.js';
 interface BatchSnapshotDeps {
   readonly queue: Queue;
   /** The queue's connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly batches: BatchStore;
 }
 

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueEvents, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { ENDED_STATES, DownloadProgress, DownloadResult, type DownloadEvent } from '@ferry/contract';
-import { decodeFailureReason, readControl, shownState } from '@ferry/core';
+import { decodeFailureReason, readControl, shownState, type RedisClient } from '@ferry/core';
 import { SpeedMeter } from './speed-meter.js';
 
 export type JobEventListener = (event: DownloadEvent) => void;
@@ -11,9 +10,9 @@ interface JobEventHubOptions {
   /** The queue whose jobs' events are relayed. */
   readonly queue: Queue;
   /** A connection of its own: QueueEvents blocks on it reading the events stream. */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   /** Any other connection, for the few reads an event needs (is a delayed job paused?). */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly logger: { warn(details: object, message: string): void };
 }
 

@@ -1,7 +1,15 @@
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import { BatchQuery } from '@ferry/contract';
-import { type BatchStore, type DownloadOutbox, type DownloadControl, type DownloadIndex, type HeaderSealer } from '@ferry/core';
+import {
+  type BatchStore,
+  type DownloadOutbox,
+  type DownloadControl,
+  type DownloadIndex,
+  type HeaderSealer,
+  type RedisClient,
+  type ReplicaWait,
+} from '@ferry/core';
 import { batchStatus, parseBatchCursor } from '../batch-status.js';
 import { cancelBatch } from '../cancel-batch.js';
 import { parseBatchRequest } from '../check-batch-request.js';
@@ -21,6 +29,9 @@ interface BatchRoutesOptions {
   readonly maxSize: number;
   readonly bodyLimitBytes: number;
   readonly sealer: HeaderSealer;
+  /** The queue's connection. */
+  readonly redis: RedisClient;
+  readonly replicas: ReplicaWait;
 }
 
 export const batchRoutes: FastifyPluginAsync<BatchRoutesOptions> = async (app, deps) => {

@@ -1,9 +1,17 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { DownloadRequest, ListQuery } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
-import { type BatchStore, type DownloadControl, type DownloadOutbox, type DownloadIndex, type HeaderSealer, type IdempotencyStore } from '@ferry/core';
+import {
+  type BatchStore,
+  type DownloadControl,
+  type DownloadOutbox,
+  type DownloadIndex,
+  type HeaderSealer,
+  type IdempotencyStore,
+  type RedisClient,
+  type ReplicaWait,
+} from '@ferry/core';
 import { acceptDownload, idempotencyKeyOf } from '../accept-download.js';
 import { checkDownloadRequest, type RequestPolicy } from '../check-download-request.js';
 import { downloadAnswer, type DownloadAnswer } from '../download-answer.js';
@@ -19,7 +27,7 @@ import { stopDownload } from '../stop-download.js';
 interface DownloadRoutesOptions {
   readonly queue: Queue;
   /** The queue's connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly policy: RequestPolicy;
   readonly index: DownloadIndex;
   readonly control: DownloadControl;
@@ -31,6 +39,7 @@ interface DownloadRoutesOptions {
   /** Where completed files are, for the content route. */
   readonly storage: Storage;
   readonly sealer: HeaderSealer;
+  readonly replicas: ReplicaWait;
 }
 
 type ById = { Params: { id: string } };

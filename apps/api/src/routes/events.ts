@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync } from 'fastify';
-import { type BatchStore } from '@ferry/core';
+import { type BatchStore, type RedisClient } from '@ferry/core';
 import { batchSnapshot, followBatch } from '../events/batch-events.js';
 import { followDownload } from '../events/download-events.js';
 import { EventStreams } from '../events/event-streams.js';
@@ -11,7 +10,7 @@ import { loadOwnDownload, ownBatch } from '../owner.js';
 interface EventRoutesOptions {
   readonly queue: Queue;
   /** The queue's connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly batches: BatchStore;
   readonly hub: JobEventHub;
 }

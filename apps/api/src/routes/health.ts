@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { FastifyPluginAsync } from 'fastify';
 import { FerryError } from '@ferry/contract';
 import { sendError } from '../errors.js';
+import type { RedisClient } from '@ferry/core';
 
 interface HealthRoutesOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
 }
 
 const READY_TIMEOUT_MS = 1000;
@@ -13,7 +13,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
   /** The process is up and serving HTTP; says nothing about Redis. */
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  /** Ready to accept downloads: Redis answers. */
+  /** Ready to accept downloads: RedisClient answers. */
   app.get('/readyz', async (_request, reply) => {
     try {
       await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), READY_TIMEOUT_MS).unref())]);

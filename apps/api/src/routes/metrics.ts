@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@ferry/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { FerryError } from '@ferry/contract';
 import { createApiMetrics, listenForMetrics, METRICS_UNAUTHORIZED_MESSAGE, metricsAuthorized, type Config, type MetricsListener } from '@ferry/core';
@@ -8,7 +8,7 @@ import { sendError } from '../errors.js';
 interface MetricsRoutesOptions {
   readonly config: Config;
   /** The producer connection: the queues' depth is read through it once per scrape. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The queues whose depth is shown, by label. */
   readonly queues: { readonly downloads: Queue; readonly callbacks: Queue };
 }

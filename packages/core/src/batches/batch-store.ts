@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connections.js';
 import type { BatchMember, BatchSummary } from '@ferry/contract';
 import type { Config } from '../config.js';
 import { CANCELLED_REASON_PREFIX } from '../failure.js';
@@ -31,7 +31,7 @@ interface NewBatch {
 }
 
 interface BatchStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The downloads queue, whose job keys and sets the member states are read from. */
   readonly downloads: Queue;
   /** Where the batch's completion callback is queued. */
@@ -64,18 +64,18 @@ interface BatchCommands {
  * the batch, and a counter would drift while the jobs' own state cannot.
  */
 export class BatchStore {
-  readonly #redis: Redis & BatchCommands;
+  readonly #redis: RedisClient & BatchCommands;
   readonly #options: BatchStoreOptions;
 
   constructor(options: BatchStoreOptions) {
     this.#options = options;
-    const redis = options.redis as Redis & Partial<BatchCommands>;
+    const redis = options.redis as RedisClient & Partial<BatchCommands>;
     if (redis.ferryBatchMemberStates === undefined) {
       redis.defineCommand('ferryBatchRecordOutcome', { numberOfKeys: 3, lua: RECORD_OUTCOME });
       redis.defineCommand('ferryBatchReopen', { numberOfKeys: 3, lua: REOPEN_MEMBER });
       redis.defineCommand('ferryBatchMemberStates', { numberOfKeys: 7, lua: MEMBER_STATES });
     }
-    this.#redis = redis as Redis & BatchCommands;
+    this.#redis = redis as RedisClient & BatchCommands;
   }
 
   #keys(id: string): [batch: string, outcomes: string, members: string] {

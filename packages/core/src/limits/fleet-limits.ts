@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connections.js';
 import { CONTROL_FIELD } from '../control-field.js';
 import { WAIT_FIELD } from '../download-status.js';
 import { ferryKey } from '../redis/keys.js';
@@ -69,12 +69,12 @@ interface Held {
  * (the job lock's duration) and the next admission removes them.
  */
 export class FleetLimits {
-  readonly #redis: Redis & SlotCommands;
+  readonly #redis: RedisClient & SlotCommands;
   readonly #held = new Map<string, Held>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly policy: LimitsPolicy,
     /** How long a slot lasts without renewal: the job lock's duration, so a slot and its job's lock expire together. */
@@ -82,13 +82,13 @@ export class FleetLimits {
     private readonly observer: LimitsObserver = NO_LIMITS_OBSERVER,
     private readonly random: () => number = Math.random,
   ) {
-    const commands = redis as Redis & Partial<SlotCommands>;
+    const commands = redis as RedisClient & Partial<SlotCommands>;
     if (commands.ferryLimitAcquire === undefined) {
       redis.defineCommand('ferryLimitAcquire', { numberOfKeys: 6, lua: ACQUIRE });
       redis.defineCommand('ferryLimitRenew', { lua: RENEW });
       redis.defineCommand('ferryLimitRelease', { numberOfKeys: 4, lua: RELEASE });
     }
-    this.#redis = commands as Redis & SlotCommands;
+    this.#redis = commands as RedisClient & SlotCommands;
     // A third of the TTL: two renewals in a row may fail before a running download's slot expires.
     this.#timer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(slotTtlMs / 3)));
     this.#timer.unref();

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connections.js';
 import type { Registry } from 'prom-client';
 import { CallbackMetrics } from './callback-metrics.js';
 import { DownloadMetrics } from './download-metrics.js';
@@ -37,7 +37,7 @@ export interface ApiMetrics {
   close(): void;
 }
 
-export function createApiMetrics(redis: Redis, queues: DepthQueues): ApiMetrics {
+export function createApiMetrics(redis: RedisClient, queues: DepthQueues): ApiMetrics {
   const registry = createRegistry();
   registerQueueDepth(registry, redis, queues);
   return { registry, close: observeRedisCommands(registry) };

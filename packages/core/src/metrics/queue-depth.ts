@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connections.js';
 import { Gauge, type Registry } from 'prom-client';
 
 /** BullMQ's job states and the key each lives in: a list or a sorted set. */
@@ -24,7 +24,7 @@ export type DepthQueues = Readonly<Record<string, Queue>>;
  * runs. Completed and failed are what retention keeps, not totals (the counters are).
  * When Redis does not answer, the gauge has no samples for that scrape rather than stale ones.
  */
-export function registerQueueDepth(registry: Registry, redis: Redis, queues: DepthQueues): void {
+export function registerQueueDepth(registry: Registry, redis: RedisClient, queues: DepthQueues): void {
   const entries = Object.entries(queues).flatMap(([label, queue]) => STATES.map((s) => ({ ...s, label, redisKey: queue.toKey(s.key) })));
   new Gauge({
     name: 'ferry_queue_jobs',

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { FerryError } from '@ferry/contract';
 import type { Logger } from '../logger.js';
+import type { RedisClient } from './connections.js';
+import { serversOf } from './servers.js';
 
 async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {
   try {
@@ -17,9 +19,11 @@ async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {
  * A Redis that may evict keys can silently drop queued jobs and locks. Ferry
  * warns loudly, or refuses to start when configured to.
  */
-export async function checkEvictionPolicy(redis: Redis, mode: 'warn' | 'refuse', logger: Logger): Promise<void> {
-  const policy = await readEvictionPolicy(redis);
-  if (policy === 'noeviction') return;
+export async function checkEvictionPolicy(redis: RedisClient, mode: 'warn' | 'refuse', logger: Logger): Promise<void> {
+  // Every master of a cluster holds keys, so each must keep them; the first that may evict is reported.
+  const policies = await Promise.all((await serversOf(redis)).map(readEvictionPolicy));
+  if (policies.every((each) => each === 'noeviction')) return;
+  const policy = policies.find((each) => each !== 'noeviction');
   const message =
     `Redis maxmemory-policy is ${policy ?? 'unknown'}, not noeviction: under memory pressure Redis will delete queued jobs and locks. ` +
     'Run `CONFIG SET maxmemory-policy noeviction` (and put it in redis.conf).';

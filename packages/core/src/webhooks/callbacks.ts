@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connections.js';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { BatchSummary } from '@ferry/contract';
@@ -34,6 +34,6 @@ function callbackJobOptions(config: Config) {
   };
 }
 
-export function createCallbackQueue(config: Config, connection: Redis): Queue {
+export function createCallbackQueue(config: Config, connection: RedisClient): Queue {
   return new Queue(CALLBACK_QUEUE, { connection, prefix: config.queuePrefix, defaultJobOptions: callbackJobOptions(config) });
 }
