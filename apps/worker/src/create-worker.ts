@@ -1,7 +1,8 @@
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type StoredDownload } from '@ferry/engine';
 import { DOWNLOAD_QUEUE, downloadBackoffStrategy } from '@ferry/core';
+import { DownloadWorker } from './download-worker.js';
 import { watchLocks } from './lock-watch.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
@@ -13,7 +14,7 @@ export interface DownloadWorkerDeps extends ProcessorDeps {
 
 export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, StoredDownload> {
   const { config } = deps;
-  const worker = new Worker<unknown, StoredDownload>(DOWNLOAD_QUEUE, createProcessor(deps), {
+  const worker = new DownloadWorker<StoredDownload>(DOWNLOAD_QUEUE, createProcessor(deps), {
     connection: deps.connection,
     prefix: config.queuePrefix,
     concurrency: config.worker.concurrency,

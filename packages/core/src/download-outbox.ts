@@ -11,6 +11,12 @@ import { queueDownloadCallback } from './webhooks/download-callback.js';
  */
 export const outboxKey = (prefix: string): string => ferryKey(prefix, 'endings');
 
+/** Whether a download's end has anything to report: a callback to queue or a batch to count it. */
+export function hasEndToReport(data: unknown): boolean {
+  const { batchId, request } = (data ?? {}) as { batchId?: unknown; request?: { callbackUrl?: unknown } };
+  return typeof batchId === 'string' || typeof request?.callbackUrl === 'string';
+}
+
 interface DownloadOutboxOptions {
   readonly redis: Redis;
   readonly downloads: Queue;
