@@ -57,7 +57,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => callbacks.close());
   const hub = new JobEventHub({
     queue: deps.queue,
-    connection: createWorkerRedis(config.redis.url),
+    connect: () => createWorkerRedis(config.redis.url),
     redis: deps.redis,
     logger: app.log,
   });
