@@ -8,6 +8,9 @@ function scheduling(request: DownloadRequest): { priority?: number; delay?: numb
   return { ...(request.priority === undefined ? {} : { priority: request.priority }), ...(delay === undefined || delay === 0 ? {} : { delay }) };
 }
 
+/** Whether a download waits in the delayed set before a worker may take it. */
+export const startsLater = (request: DownloadRequest): boolean => scheduling(request).delay !== undefined;
+
 interface NewDownload {
   readonly id: string;
   readonly job: Omit<DownloadJob, 'owner'>;

@@ -68,8 +68,9 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
       await ending();
       return result;
     } catch (err) {
-      // Paused or handed back at shutdown: not an end.
+      // Paused or handed back at shutdown: not an end, though a batch counts the member where it is now.
       if (!(err instanceof DelayedError || err instanceof WaitingError)) await ending();
+      else await deps.outbox.recount(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not recount the batch'));
       throw err;
     } finally {
       deps.controls.untrack(id);
