@@ -19,6 +19,7 @@ const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(BENCH_DIR, '..');
 const { startRedisServer } = await import(path.join(ROOT, 'apps', 'launcher', 'dist', 'redis-server.js'));
 const { hashApiKey } = await import(path.join(ROOT, 'packages', 'core', 'dist', 'index.js'));
+const { API_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'api', 'dist', 'node-flags.js'));
 
 const API_KEY = `fry_bench-${randomUUID()}`;
 const STATUS_READS = 21;
@@ -50,8 +51,8 @@ function parseOptions() {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** Forks `script` and waits for its ready message, which carries the address it listens on. */
-async function startProcess(script, args, env) {
-  const child = fork(script, args, { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+async function startProcess(script, args, env, execArgv = []) {
+  const child = fork(script, args, { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const ready = await new Promise((resolve, reject) => {
@@ -123,7 +124,7 @@ async function main() {
       FERRY_DASHBOARD_PASSWORD: 'bench-dashboard-password',
       FERRY_LOG_LEVEL: 'warn',
     };
-    const api = await startProcess(path.join(ROOT, 'apps', 'api', 'dist', 'main.js'), [], env);
+    const api = await startProcess(path.join(ROOT, 'apps', 'api', 'dist', 'main.js'), [], env, [...API_NODE_FLAGS]);
     cleanups.push(api.stop);
     const bare = await startProcess(path.join(BENCH_DIR, 'bare-enqueue-route.mjs'), [redisServer.url], env);
     cleanups.push(bare.stop);

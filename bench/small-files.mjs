@@ -20,6 +20,7 @@ const ROOT = path.join(BENCH_DIR, '..');
 const { startRedisServer, freePort } = await import(path.join(ROOT, 'apps', 'launcher', 'dist', 'redis-server.js'));
 const { hashApiKey } = await import(path.join(ROOT, 'packages', 'core', 'dist', 'index.js'));
 const { WORKER_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'worker', 'dist', 'node-flags.js'));
+const { API_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'api', 'dist', 'node-flags.js'));
 
 const API_KEY = `fry_bench-${randomUUID()}`;
 const POLL_MS = 100;
@@ -152,7 +153,7 @@ async function main() {
       FERRY_EGRESS_ALLOW_CIDRS: '127.0.0.1/32',
       FERRY_EGRESS_ALLOW_PORTS: String(port),
     };
-    const api = await startService('api', env);
+    const api = await startService('api', env, [...API_NODE_FLAGS]);
     cleanups.push(api.stop);
     const worker = await startService('worker', env, [...WORKER_NODE_FLAGS]);
     cleanups.push(worker.stop);
