@@ -17,12 +17,6 @@ export function reportEnds(downloads: Worker, outbox: DownloadOutbox, logger: Lo
       .then((state) => outbox.report(job, state === 'unknown' ? end : state))
       .catch((err: unknown) => logger.error({ jobId: job.id, err: (err as Error).message }, 'could not report the end of the download; a later sweep will'));
   };
-  // Taken by this worker: its batch counts it active (ioredis keeps the order, so before its end).
-  downloads.on('active', (job) => {
-    outbox
-      .reportStart(job)
-      .catch((err: unknown) => logger.warn({ jobId: job.id, err: (err as Error).message }, 'could not count the download active in its batch'));
-  });
   downloads.on('completed', (job) => report(job, 'completed'));
   downloads.on('failed', (job) => report(job, 'failed'));
 }

@@ -66,12 +66,6 @@ export class DownloadOutbox {
     if (job.id !== undefined) await this.options.redis.zrem(this.#key, job.id);
   }
 
-  /** A worker took the download: its batch, if any, counts it active. */
-  async reportStart(job: Job): Promise<void> {
-    const { batchId } = (job.data ?? {}) as { batchId?: unknown };
-    if (typeof batchId === 'string' && job.id !== undefined) await this.options.batches.recordActive(batchId, job.id);
-  }
-
   /** A batch member moved without ending (paused, resumed, handed back): its batch counts it where it is now. */
   async recount(id: string): Promise<void> {
     const job = await this.options.downloads.getJob(id);

@@ -17,7 +17,7 @@
  * sets whose hash still exists is waiting; one whose hash is gone was removed by
  * retention (\`expired\`), and its recorded outcome stands in for it.
  *
- * KEYS: members, outcomes, completed, failed, delayed, prioritized, active.
+ * KEYS: members, outcomes, completed, failed, delayed, prioritized, active, states (batch-tally.ts, whose ended entries stand in for outcomes).
  * ARGV: job key prefix (\`<prefix>:<queue>:\`), start, stop, control field, the failedReason prefix of a cancel.
  */
 export const MEMBER_STATES = `
@@ -63,7 +63,12 @@ for _, entry in ipairs(ids) do
     state = 'queued'
     received, total = progress(jobKey)
   else
-    state = redis.call('HGET', KEYS[2], id) or 'expired'
+    state = redis.call('HGET', KEYS[2], id)
+    if not state then
+      local st, r = string.match(redis.call('HGET', KEYS[8], id) or '', '^([^:]*):([^:]*):')
+      if st == 'completed' or st == 'failed' or st == 'cancelled' then state = st .. ':' .. r end
+    end
+    state = state or 'expired'
   end
   local finishedOn = 0
   if state ~= 'expired' and string.find(state, ':') == nil then

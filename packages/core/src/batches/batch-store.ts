@@ -52,7 +52,7 @@ type OutcomeReply = 'missing' | 'recorded' | 'ended' | 'ended-again';
 
 interface BatchCommands {
   ferryBatchRecordState(...args: Array<string | number>): Promise<OutcomeReply>;
-  ferryBatchTally(batch: string, active: string, jobKeyPrefix: string): Promise<number[]>;
+  ferryBatchTally(batch: string, states: string, active: string, jobKeyPrefix: string, batchId: string): Promise<number[]>;
   ferryBatchMemberStates(...args: Array<string | number>): Promise<Array<string | number>>;
 }
 
@@ -74,16 +74,16 @@ export class BatchStore {
     this.#options = options;
     const redis = options.redis as Redis & Partial<BatchCommands>;
     if (redis.ferryBatchMemberStates === undefined) {
-      redis.defineCommand('ferryBatchRecordState', { numberOfKeys: 5, lua: RECORD_MEMBER_STATE });
-      redis.defineCommand('ferryBatchTally', { numberOfKeys: 2, lua: TALLY_SUMMARY });
-      redis.defineCommand('ferryBatchMemberStates', { numberOfKeys: 7, lua: MEMBER_STATES });
+      redis.defineCommand('ferryBatchRecordState', { numberOfKeys: 4, lua: RECORD_MEMBER_STATE });
+      redis.defineCommand('ferryBatchTally', { numberOfKeys: 3, lua: TALLY_SUMMARY });
+      redis.defineCommand('ferryBatchMemberStates', { numberOfKeys: 8, lua: MEMBER_STATES });
     }
     this.#redis = redis as Redis & BatchCommands;
   }
 
-  #keys(id: string): [batch: string, outcomes: string, members: string, states: string, active: string] {
+  #keys(id: string): [batch: string, outcomes: string, members: string, states: string] {
     const base = ferryKey(this.#options.prefix, 'batch', id);
-    return [base, `${base}:outcomes`, `${base}:members`, `${base}:states`, `${base}:active`];
+    return [base, `${base}:outcomes`, `${base}:members`, `${base}:states`];
   }
 
   /** Writes the batch before its jobs exist, so a member that ends at once finds it. */
@@ -134,7 +134,7 @@ export class BatchStore {
   }
 
   async #memberRows(batch: BatchRecord, start: number, stop: number): Promise<MemberRow[]> {
-    const [, outcomes, members] = this.#keys(batch.id);
+    const [, outcomes, members, states] = this.#keys(batch.id);
     const q = this.#options.downloads;
     const chunks: Array<Promise<Array<string | number>>> = [];
     for (let from = start; from <= stop; from += CHUNK) {
@@ -147,6 +147,7 @@ export class BatchStore {
           q.keys['delayed']!,
           q.keys['prioritized']!,
           q.keys['active']!,
+          states,
           q.toKey(''),
           from,
           Math.min(stop, from + CHUNK - 1),
@@ -174,8 +175,9 @@ export class BatchStore {
 
   /** The counts kept for a tallied batch, with its active members' live bytes: one script, whatever the batch's size. */
   async #tally(batch: BatchRecord): Promise<MemberSummary> {
-    const [key, , , , active] = this.#keys(batch.id);
-    const values = await this.#redis.ferryBatchTally(key, active, this.#options.downloads.toKey(''));
+    const [key, , , states] = this.#keys(batch.id);
+    const q = this.#options.downloads;
+    const values = await this.#redis.ferryBatchTally(key, states, q.keys['active']!, q.toKey(''), batch.id);
     const counts = { queued: 0, active: 0, delayed: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, expired: 0 };
     TALLIED_STATES.forEach((state, i) => (counts[state] = Number(values[i] ?? 0)));
     const [received, expected, unknown] = values.slice(TALLIED_STATES.length).map(Number);
@@ -236,15 +238,13 @@ export class BatchStore {
     if (reply === 'ended') await this.#queueCallback(batchId);
   }
 
-  /** A member that has not ended moved (taken by a worker, paused, resumed, waiting to retry): its batch counts it so. */
+  /**
+   * A member that has not ended moved (paused, resumed, handed back, waiting to retry): its batch counts it so.
+   * An active one is found active when the batch is read.
+   */
   async recordRunning(status: DownloadStatus): Promise<void> {
-    if (typeof status.batchId !== 'string') return;
+    if (typeof status.batchId !== 'string' || status.state === 'active') return;
     await this.#record(status.batchId, status.id, status.state, status.progress.receivedBytes, status.progress.totalBytes);
-  }
-
-  /** A worker took the member: it counts as active, its bytes read live from its job. */
-  async recordActive(batchId: string, memberId: string): Promise<void> {
-    await this.#record(batchId, memberId, 'active', 0, 0);
   }
 
   /** A retried member runs again: the batch is running until it ends again (without a second callback). */

@@ -5,98 +5,142 @@
  * unknown); a member not there yet is as it was created (queued, or delayed when it
  * starts later, written at creation). The batch hash holds, beside its own fields,
  * the sum over members: `n:<state>` counts, `received`, `expected` (of the members
- * whose size is known) and `unknown` (how many are not). An active member counts
- * 0 there: its bytes are read live from its job's progress, and the `active` set,
- * as big as the workers' concurrency at most, says whose.
+ * whose size is known) and `unknown` (how many are not).
  *
- * Moves are recorded by whoever makes them: the worker when it takes a member and
- * when an attempt ends (through the outbox, so a worker's death does not lose it),
- * the API when it pauses, resumes, cancels or retries one. Recording the state a
- * member already has changes nothing, so a move reported twice is harmless.
+ * Active members are not recorded: the read finds them in BullMQ's active list,
+ * which is as long as all workers' concurrency at most, takes them out of the state
+ * the tally has for them and adds their live progress. So taking a member costs a
+ * worker nothing here, and a stalled member counts as queued again at once.
+ *
+ * Other moves are recorded by whoever makes them: the worker when an attempt ends,
+ * is paused or is handed back (through the outbox, so a worker's death does not
+ * lose an end), the API when it pauses, resumes, cancels or retries one. Recording
+ * the state a member already has changes nothing, so a move reported twice is harmless.
  */
 
 /** Field of a batch hash that says its counts are kept here (batches from before are counted by walking their members). */
 export const TALLIED_FIELD = 'tallied';
 
+/** The counted states, in the order TALLY_SUMMARY returns them. */
+export const TALLIED_STATES = ['queued', 'active', 'delayed', 'paused', 'completed', 'failed', 'cancelled'] as const;
+
+const SUMS = [...TALLIED_STATES.map((state) => `n:${state}`), 'received', 'expected', 'unknown'];
+const luaList = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
+
 /**
- * Records that a member is now in `state`, with these bytes, and moves the counts.
- * An ended state (completed, failed, cancelled) is also its outcome: when every
- * member has one, the batch has ended: finishedAt is stamped, the keys expire with
- * the jobs' retention, and the first time only the reply is `ended`, so exactly one
- * completion callback is queued however often the batch ends again after retries.
- * Any other state reopens an ended batch (a retried member runs again).
+ * Records that a member is now in `state` (not active), with these bytes, and moves
+ * the sums: one read and one write of the batch hash. An ended state (completed,
+ * failed, cancelled) is also its outcome: when no member is left unfinished, the
+ * batch has ended: finishedAt is stamped, the keys expire with the jobs' retention,
+ * and the first time only the reply is `ended`, so exactly one completion callback
+ * is queued however often the batch ends again after retries. Any other state
+ * reopens an ended batch (a retried member runs again).
+ * A batch from an earlier build keeps its outcomes hash as it did.
  *
- * KEYS: batch hash, outcomes hash, members list, states hash, active set.
+ * KEYS: batch hash, outcomes hash, members list, states hash.
  * ARGV: member id, state, received, expected ('' = unknown), now (ms), ttl (s, 0 = keep).
  * Returns `missing`, `recorded`, `ended` or `ended-again`.
  */
 export const RECORD_MEMBER_STATE = `
 local rcall = redis.call
-local batch, outcomes, states, active = KEYS[1], KEYS[2], KEYS[4], KEYS[5]
-if rcall('EXISTS', batch) == 0 then return 'missing' end
+local batch, outcomes, states = KEYS[1], KEYS[2], KEYS[4]
 local id, state, received, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ended = state == 'completed' or state == 'failed' or state == 'cancelled'
-if state == 'active' then received, expected = '0', '0' end
-local entry = state .. ':' .. received .. ':' .. expected
-local prev = rcall('HGET', states, id) or 'queued:0:'
-if prev ~= entry and rcall('HEXISTS', batch, '${TALLIED_FIELD}') == 1 then
-  local function add(field, by)
-    by = tonumber(by)
-    if by ~= 0 then rcall('HINCRBY', batch, field, by) end
+local endedStates = { completed = true, failed = true, cancelled = true }
+local ended = endedStates[state] == true
+local fields = { 'size', 'finishedAt', '${TALLIED_FIELD}', ${luaList(SUMS)} }
+local values = rcall('HMGET', batch, unpack(fields))
+if not values[1] then return 'missing' end
+local size, finishedAt = tonumber(values[1]), values[2]
+local remaining
+if values[3] then
+  local sums = {}
+  for i = 4, #fields do sums[fields[i]] = tonumber(values[i]) or 0 end
+  local entry = state .. ':' .. received .. ':' .. expected
+  local prev = rcall('HGET', states, id) or 'queued:0:'
+  local ps = string.match(prev, '^[^:]*')
+  if prev ~= entry then
+    local _, pr, pe = string.match(prev, '^([^:]*):([^:]*):(.*)$')
+    sums['n:' .. ps] = sums['n:' .. ps] - 1
+    sums['received'] = sums['received'] - tonumber(pr) + tonumber(received)
+    if pe == '' then sums['unknown'] = sums['unknown'] - 1 else sums['expected'] = sums['expected'] - tonumber(pe) end
+    if expected == '' then sums['unknown'] = sums['unknown'] + 1 else sums['expected'] = sums['expected'] + tonumber(expected) end
+    sums['n:' .. state] = sums['n:' .. state] + 1
+    local write = {}
+    for name, value in pairs(sums) do
+      table.insert(write, name)
+      table.insert(write, string.format('%d', value))
+    end
+    rcall('HSET', batch, unpack(write))
+    rcall('HSET', states, id, entry)
   end
-  local ps, pr, pe = string.match(prev, '^([^:]*):([^:]*):(.*)$')
-  add('n:' .. ps, -1)
-  add('received', -tonumber(pr))
-  if pe == '' then add('unknown', -1) else add('expected', -tonumber(pe)) end
-  add('n:' .. state, 1)
-  add('received', received)
-  if expected == '' then add('unknown', 1) else add('expected', expected) end
-  rcall('HSET', states, id, entry)
-  if state == 'active' then rcall('SADD', active, id) else rcall('SREM', active, id) end
-end
-if not ended then
-  if rcall('HDEL', outcomes, id) == 1 then
+  if not ended then
+    if endedStates[ps] and finishedAt then
+      rcall('HDEL', batch, 'finishedAt')
+      for i = 1, 4 do rcall('PERSIST', KEYS[i]) end
+    end
+    return 'recorded'
+  end
+  remaining = size - sums['n:completed'] - sums['n:failed'] - sums['n:cancelled']
+else
+  if not ended then
+    rcall('HDEL', outcomes, id)
     rcall('HDEL', batch, 'finishedAt')
-    for i = 1, 5 do rcall('PERSIST', KEYS[i]) end
+    for i = 1, 3 do rcall('PERSIST', KEYS[i]) end
+    return 'recorded'
   end
-  return 'recorded'
+  rcall('HSET', outcomes, id, state .. ':' .. received)
+  remaining = size - rcall('HLEN', outcomes)
 end
-rcall('HSET', outcomes, id, state .. ':' .. received)
-if rcall('HLEN', outcomes) < tonumber(rcall('HGET', batch, 'size')) then return 'recorded' end
-if rcall('HEXISTS', batch, 'finishedAt') == 1 then return 'recorded' end
+if remaining > 0 or finishedAt then return 'recorded' end
 rcall('HSET', batch, 'finishedAt', ARGV[5])
 local ttl = tonumber(ARGV[6])
 if ttl > 0 then
-  for i = 1, 5 do rcall('EXPIRE', KEYS[i], ttl) end
+  for i = 1, 4 do rcall('EXPIRE', KEYS[i], ttl) end
 end
 if rcall('HSETNX', batch, 'ended', '1') == 1 then return 'ended' end
 return 'ended-again'
 `;
 
-/** The counted states, in the order TALLY_SUMMARY returns them. */
-export const TALLIED_STATES = ['queued', 'active', 'delayed', 'paused', 'completed', 'failed', 'cancelled'] as const;
-
 /**
  * The batch's counts (in TALLIED_STATES order), then received, expected and
- * unknown, with the active members' live progress added.
+ * unknown, with its active members taken out of their recorded state and counted
+ * active with their live progress. A job's data names its batch as `"batchId":"<id>"`
+ * (the API writes it with JSON.stringify; a quote inside a string value is escaped).
  *
- * KEYS: batch hash, active set. ARGV: job key prefix (`<prefix>:<queue>:`).
+ * KEYS: batch hash, states hash, the downloads queue's active list.
+ * ARGV: job key prefix (`<prefix>:<queue>:`), batch id.
  */
 export const TALLY_SUMMARY = `
 local rcall = redis.call
-local out = rcall('HMGET', KEYS[1], ${TALLIED_STATES.map((s) => `'n:${s}'`).join(', ')}, 'received', 'expected', 'unknown')
-for i = 1, #out do out[i] = tonumber(out[i]) or 0 end
-local n = #out
-for _, id in ipairs(rcall('SMEMBERS', KEYS[2])) do
-  local raw = rcall('HGET', ARGV[1] .. id, 'progress')
-  local ok, p = false, nil
-  if raw then ok, p = pcall(cjson.decode, raw) end
-  if ok and type(p) == 'table' then
-    out[n - 2] = out[n - 2] + (tonumber(p.receivedBytes) or 0)
-    if tonumber(p.totalBytes) then out[n - 1] = out[n - 1] + tonumber(p.totalBytes) else out[n] = out[n] + 1 end
-  else
-    out[n] = out[n] + 1
+local names = { ${luaList(SUMS)} }
+local values = rcall('HMGET', KEYS[1], unpack(names))
+local sums = {}
+for i, name in ipairs(names) do sums[name] = tonumber(values[i]) or 0 end
+local mark = '"batchId":"' .. ARGV[2] .. '"'
+for _, id in ipairs(rcall('LRANGE', KEYS[3], 0, -1)) do
+  local jobKey = ARGV[1] .. id
+  local data = rcall('HGET', jobKey, 'data')
+  if data and string.find(data, mark, 1, true) then
+    local prev = rcall('HGET', KEYS[2], id) or 'queued:0:'
+    local ps, pr, pe = string.match(prev, '^([^:]*):([^:]*):(.*)$')
+    if ps ~= 'completed' and ps ~= 'failed' and ps ~= 'cancelled' then
+      sums['n:' .. ps] = sums['n:' .. ps] - 1
+      sums['received'] = sums['received'] - tonumber(pr)
+      if pe == '' then sums['unknown'] = sums['unknown'] - 1 else sums['expected'] = sums['expected'] - tonumber(pe) end
+      sums['n:active'] = sums['n:active'] + 1
+      local raw = rcall('HGET', jobKey, 'progress')
+      local ok, p = false, nil
+      if raw then ok, p = pcall(cjson.decode, raw) end
+      if ok and type(p) == 'table' then
+        sums['received'] = sums['received'] + (tonumber(p.receivedBytes) or 0)
+        if tonumber(p.totalBytes) then sums['expected'] = sums['expected'] + tonumber(p.totalBytes) else sums['unknown'] = sums['unknown'] + 1 end
+      else
+        sums['unknown'] = sums['unknown'] + 1
+      end
+    end
   end
 end
+local out = {}
+for i, name in ipairs(names) do out[i] = sums[name] end
 return out
 `;
