@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { peakRssMB } from './peak-rss.mjs';
+import { startNginxOrigin } from './nginx-origin.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ENGINE_DIST = path.join(BENCH_DIR, '..', 'packages', 'engine', 'dist', 'index.js');
@@ -210,54 +211,16 @@ async function waitForOrigin(url, exited) {
 
 /** Starts a private nginx (own prefix, pid, logs, temp dirs) that serves `wwwDir` with sendfile. */
 async function startNginx(tmp, wwwDir, port, version) {
-  const prefix = path.join(tmp, 'nginx');
-  await mkdir(path.join(prefix, 'temp'), { recursive: true });
-  const conf = path.join(prefix, 'nginx.conf');
-  const errorLog = path.join(prefix, 'error.log');
-  await writeFile(
-    conf,
-    `daemon off;
-worker_processes 1;
-pid ${path.join(prefix, 'nginx.pid')};
-error_log ${errorLog} warn;
-events { worker_connections 64; }
-http {
-  access_log ${path.join(prefix, 'access.log')};
-  client_body_temp_path ${path.join(prefix, 'temp', 'client_body')};
-  proxy_temp_path ${path.join(prefix, 'temp', 'proxy')};
-  fastcgi_temp_path ${path.join(prefix, 'temp', 'fastcgi')};
-  uwsgi_temp_path ${path.join(prefix, 'temp', 'uwsgi')};
-  scgi_temp_path ${path.join(prefix, 'temp', 'scgi')};
-  default_type application/octet-stream;
-  sendfile on;
-  tcp_nopush on;
-  server {
-    listen 127.0.0.1:${port};
-    root ${wwwDir};
-  }
-}
-`,
-  );
-  // -e: start-up errors go to our log, not to the compiled-in /var/log/nginx/error.log.
-  const child = spawn('nginx', ['-p', prefix, '-c', conf, '-e', errorLog], { stdio: ['ignore', 'ignore', 'inherit'] });
-  let exited = false;
-  const stopped = new Promise((resolve) => child.once('close', () => resolve((exited = true))));
-  child.once('error', () => (exited = true));
-  cleanups.push(async () => {
-    if (exited) return;
-    child.kill('SIGQUIT'); // graceful: finish in-flight requests, then exit
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await stopped;
-    clearTimeout(timer);
-  });
+  const { errorLog, accessLog, stop, exited } = await startNginxOrigin({ prefix: path.join(tmp, 'nginx'), wwwDir, port });
+  cleanups.push(stop);
   const url = `http://127.0.0.1:${port}/${SOURCE_NAME}`;
   try {
-    await waitForOrigin(url, () => exited);
+    await waitForOrigin(url, exited);
   } catch (err) {
     const log = await readFile(errorLog, 'utf8').catch(() => '');
     throw new Error(`nginx did not start: ${err.message}${log ? `\n${log}` : ''}`);
   }
-  return { url, label: `nginx ${version.replace(/^nginx version: nginx\//, '')} (sendfile on)`, accessLog: path.join(prefix, 'access.log') };
+  return { url, label: `nginx ${version.replace(/^nginx version: nginx\//, '')} (sendfile on)`, accessLog };
 }
 
 /** The fallback origin: a Node http server in this process that streams the file. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchAccepted, DownloadEvent } from '@ferry/contract';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
 import { serveFile, status } from '../support/origin.js';
@@ -124,6 +125,27 @@ describe('GET /v1/downloads/{id}/events', () => {
     for (const sse of streams) sse.close();
     await until(() => stack.ferry.app.downloadEvents.watchedJobs === 0, 'the streams to unsubscribe');
     await stack.ferry.waitFor(id);
+  }, 30_000);
+
+  it('reads the queue’s event stream only while some client listens', async () => {
+    const redis = new Redis(stack.redis.url);
+    // QueueEvents blocks in XREAD on a connection of its own; nothing else in Ferry reads a stream.
+    const readers = async () =>
+      (await redis.client('LIST'))
+        .toString()
+        .split('\n')
+        .filter((line) => / cmd=xread /.test(line)).length;
+    try {
+      await until(async () => (await readers()) === 0, 'no reader while no stream is open');
+      const file = await stack.origin.randomFile('sse-reader.bin', 256 * 1024);
+      const id = await stack.ferry.enqueue({ url: stack.origin.route('/sse/reader.bin', serveFile(file, { bytesPerSecond: 256 * 1024 })) });
+      const sse = await openSse(`${stack.ferry.baseUrl}/v1/downloads/${id}/events`, bearer(API_KEY));
+      const events = await collect(sse.events());
+      expect(events.at(-1)?.event).toBe('completed');
+      await until(async () => (await readers()) === 0, 'the reader to stop once the stream ended');
+    } finally {
+      await redis.quit();
+    }
   }, 30_000);
 });
 

@@ -1,6 +1,6 @@
 import { type BatchAccepted, type BatchRequest } from '@ferry/contract';
 import { newId, type BatchStore } from '@ferry/core';
-import { enqueueDownloads, type EnqueueTarget } from './enqueue.js';
+import { enqueueDownloads, startsLater, type EnqueueTarget } from './enqueue.js';
 
 interface CreateBatchDeps extends EnqueueTarget {
   readonly batches: BatchStore;
@@ -15,7 +15,7 @@ export async function createBatch(deps: CreateBatchDeps, owner: string, batch: B
     owner,
     createdAt: Date.now(),
     callbackUrl: batch.callbackUrl,
-    members: members.map((m) => ({ id: m.id, url: m.job.request.url })),
+    members: members.map((m) => ({ id: m.id, url: m.job.request.url, delayed: startsLater(m.job.request) })),
   });
   try {
     await enqueueDownloads(deps, owner, members);

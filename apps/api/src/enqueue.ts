@@ -8,6 +8,9 @@ function scheduling(request: DownloadRequest): { priority?: number; delay?: numb
   return { ...(request.priority === undefined ? {} : { priority: request.priority }), ...(delay === undefined || delay === 0 ? {} : { delay }) };
 }
 
+/** Whether a download waits in the delayed set before a worker may take it. */
+export const startsLater = (request: DownloadRequest): boolean => scheduling(request).delay !== undefined;
+
 interface NewDownload {
   readonly id: string;
   readonly job: Omit<DownloadJob, 'owner'>;
@@ -33,8 +36,9 @@ function jobData(sealer: HeaderSealer, owner: string, id: string, job: NewDownlo
 
 /**
  * Puts an owner's downloads in the queue and in the owner's list, in one round
- * trip to BullMQ however many there are. Returns whether each starts later (delayed).
- * The list entries go first: a failed enqueue leaves only entries the list skips.
+ * trip however many there are. Returns whether each starts later (delayed).
+ * The list entries go first: both are sent on the queue's one connection, which
+ * Redis runs in order, so a failed enqueue leaves only entries the list skips.
  * Enqueueing an id again is harmless: BullMQ adds a job id at most once.
  */
 export async function enqueueDownloads(
@@ -44,14 +48,21 @@ export async function enqueueDownloads(
   // A taken-over idempotency claim passes its first time, so the list entry of an earlier try is the same member.
   now = Date.now(),
 ): Promise<boolean[]> {
-  await index.add(
+  const options = downloads.map(({ job }) => scheduling(job.request));
+  const jobs = downloads.map(({ id, job }, i) => ({
+    name: DOWNLOAD_JOB,
+    data: jobData(sealer, owner, id, job),
+    opts: { jobId: id, timestamp: now, ...options[i] },
+  }));
+  // Not awaited before the jobs are sent: the entries are written first all the same (see above).
+  const indexed = index.add(
     owner,
     downloads.map(({ id }) => ({ id, createdAt: now })),
   );
-  const options = downloads.map(({ job }) => scheduling(job.request));
-  await queue.addBulk(
-    downloads.map(({ id, job }, i) => ({ name: DOWNLOAD_JOB, data: jobData(sealer, owner, id, job), opts: { jobId: id, timestamp: now, ...options[i] } })),
-  );
+  // One job is one script call; addBulk would wrap it in a MULTI.
+  const [single] = jobs;
+  const added = jobs.length === 1 && single !== undefined ? queue.add(single.name, single.data, single.opts) : queue.addBulk(jobs);
+  await Promise.all([indexed, added]);
   await confirmReplicated(redis, replicas, downloads.length === 1 ? `download ${downloads[0]!.id}` : `these ${downloads.length} downloads`);
   return options.map((o) => o.delay !== undefined);
 }

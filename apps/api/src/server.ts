@@ -62,7 +62,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { config, redis: deps.redis, queues: { downloads: deps.queue, callbacks } });
   const hub = new JobEventHub({
     queue: deps.queue,
-    connection: createWorkerRedis(config.redis),
+    connect: () => createWorkerRedis(config.redis),
     redis: deps.redis,
     logger: app.log,
   });

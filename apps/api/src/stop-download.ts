@@ -39,6 +39,7 @@ export async function stopDownload(deps: StopDeps, owner: string, id: string, ac
   if (status.state === target) return downloadAnswer(200, status, target);
   const outcome = action === 'cancel' ? await cancelDownload(deps.control, deps.queue, deps.outbox, id) : await deps.control.request(id, action);
   if (outcome === 'missing') throw downloadNotFound(id);
+  if (outcome === 'paused') await deps.outbox.recount(id);
   if (outcome === target) return downloadAnswer(200, status, target);
   if (outcome === 'active') {
     const deadline = Date.now() + STOP_WAIT_MS;

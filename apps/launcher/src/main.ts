@@ -4,6 +4,8 @@ import path from 'node:path';
 import { FerryError } from '@ferry/contract';
 import { createLogger, keyWebhookSecret, loadConfig, redactUrlsIn } from '@ferry/core';
 import { findRedisServer, REDIS_INSTALL_HINT, type RedisServer } from './redis-server.js';
+// The flags alone: the launcher does not load the API itself.
+import { API_NODE_FLAGS } from '@ferry/api/node-flags';
 import { WORKER_NODE_FLAGS } from '@ferry/worker';
 import { apiKeys, dashboardPassword, DEV_KEY_NAME, headerKeys, webhookSecrets } from './dev-credentials.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
@@ -60,7 +62,7 @@ const mainOf = (pkg: string) => path.join(path.dirname(fileURLToPath(import.meta
 // The services hold the private Redis's lifeline: should the launcher die, Redis stops only after they have drained.
 const lifeline = redis?.lifeline;
 const services: Service[] = [
-  startService('api', mainOf('@ferry/api'), env, { lifeline }),
+  startService('api', mainOf('@ferry/api'), env, { nodeFlags: API_NODE_FLAGS, lifeline }),
   startService('worker', mainOf('@ferry/worker'), env, { nodeFlags: WORKER_NODE_FLAGS, lifeline }),
 ];
 

@@ -1,6 +1,7 @@
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import { type StoredDownload } from '@ferry/engine';
 import { DOWNLOAD_QUEUE, downloadBackoffStrategy, type DownloadMetrics, type RedisClient } from '@ferry/core';
+import { DownloadWorker } from './download-worker.js';
 import { lockWatch } from './lock-watch.js';
 import { DownloadMeter } from './metrics/download-meter.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
@@ -20,7 +21,7 @@ export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, 
   const processor = meter.wrap(createProcessor(deps));
   // Three declared parameters: BullMQ passes the AbortSignal only to processors that accept it.
   const run: typeof processor = (job, token, signal) => processor(job, token, signal).finally(() => locks.forget(job.id));
-  const worker = new Worker<unknown, StoredDownload>(DOWNLOAD_QUEUE, run, {
+  const worker = new DownloadWorker<StoredDownload>(DOWNLOAD_QUEUE, run, {
     connection: deps.connection,
     prefix: config.queuePrefix,
     concurrency: config.worker.concurrency,

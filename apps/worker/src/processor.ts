@@ -2,10 +2,22 @@ import { DelayedError, UnrecoverableError, WaitingError, type Job, type Processo
 import { FerryError, type DownloadProgress } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
 import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
-import { cancelledError, DownloadJob, PAUSED_FOR_MS, type Config, type DownloadOutbox, type FleetLimits, type HeaderSealer, type Logger } from '@ferry/core';
+import {
+  cancelledError,
+  DownloadJob,
+  hasEndToReport,
+  PAUSED_FOR_MS,
+  type Config,
+  type DownloadOutbox,
+  type FleetLimits,
+  type HeaderSealer,
+  type Logger,
+} from '@ferry/core';
+import { recordedControl } from './download-worker.js';
 import { runAdmitted } from './fleet-gate.js';
 import { toJobFailure } from './job-failure.js';
 import { LOCK_LOST_REASON } from './lock-watch.js';
+import { progressWriter } from './progress-writer.js';
 import { CONTROL_REASONS, type WorkerControls } from './worker-controls.js';
 
 /** The abort reason a worker gives its jobs when it shuts down, as opposed to a failure. */
@@ -50,35 +62,6 @@ function engineSignal(signal: AbortSignal | undefined): AbortSignal {
   return controller.signal;
 }
 
-/**
- * Sends the newest progress to Redis, one write at a time: if a write is still
- * in flight, later values replace each other and only the last one is sent.
- */
-function latestProgressWriter(job: Job) {
-  let inFlight: Promise<void> | undefined;
-  let next: WorkerProgress | undefined;
-  const send = (progress: WorkerProgress): Promise<void> =>
-    job.updateProgress(progress).then(
-      () => undefined,
-      () => undefined,
-    );
-  const drain = async (): Promise<void> => {
-    while (next !== undefined) {
-      const progress = next;
-      next = undefined;
-      await send(progress);
-    }
-    inFlight = undefined;
-  };
-  return {
-    report(progress: WorkerProgress) {
-      next = progress;
-      inFlight ??= drain();
-    },
-    flushed: () => inFlight ?? Promise.resolve(),
-  };
-}
-
 /** Anything thrown that is not coded is a bug or an unforeseen fault: it fails the attempt as internal. */
 const coded = (err: unknown): FerryError => (err instanceof FerryError ? err : new FerryError('FERRY_ERR_INTERNAL', String(err), { cause: err }));
 
@@ -88,14 +71,19 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
     const id = job.id ?? 'unknown';
     deps.controls.track(id);
     // Marked before BullMQ records the end, so a worker dying right after still has it reported.
-    const ending = () => deps.outbox.expect(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not mark the end'));
+    // A download with no callback and no batch has nothing to report, so it is not marked.
+    const ending = () =>
+      hasEndToReport(job.data)
+        ? deps.outbox.expect(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not mark the end'))
+        : Promise.resolve();
     try {
       const result = await runAdmitted(deps.limits, job, token, deps.logger, () => runDownload(deps, job, id, token, signal));
       await ending();
       return result;
     } catch (err) {
-      // Paused or handed back at shutdown: not an end.
+      // Paused or handed back at shutdown: not an end, though a batch counts the member where it is now.
       if (!(err instanceof DelayedError || err instanceof WaitingError)) await ending();
+      else await deps.outbox.recount(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not recount the batch'));
       throw err;
     } finally {
       deps.controls.untrack(id);
@@ -165,10 +153,10 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
     log.error({ code: failure.code }, failure.message);
     throw toJobFailure(failure);
   }
-  const requested = await deps.controls.pending(id);
+  const requested = recordedControl(job);
   if (requested === 'cancel') return endCancelled(deps, job, id);
   if (requested === 'pause') return pause(job, token);
-  const progress = latestProgressWriter(job);
+  const progress = progressWriter(job);
   const { owner, request } = opened;
   const resumeFrom = WorkerProgress.safeParse(job.progress).data?.checkpoint;
   log.info({ url: request.url, owner, resumeFromBytes: resumeFrom?.bytes }, 'download started');
@@ -192,11 +180,11 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
         if (!owned) throw lockLostError('before publishing');
       },
     });
-    await progress.flushed();
+    await progress.settle(true);
     log.info({ bytes: result.bytes, sha256: result.sha256, location: result.location }, 'download completed');
     return result;
   } catch (caught) {
-    await progress.flushed();
+    await progress.settle(false);
     const err = coded(caught);
     if (signal?.aborted && signal.reason === SHUTDOWN_REASON && token !== undefined) {
       // Handing the job straight back costs no attempt and does not wait for stalled-job detection.

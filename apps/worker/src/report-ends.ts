@@ -1,5 +1,5 @@
 import type { Job, JobState, Worker } from 'bullmq';
-import type { DownloadOutbox, Logger } from '@ferry/core';
+import { hasEndToReport, type DownloadOutbox, type Logger } from '@ferry/core';
 import { every } from './every.js';
 
 /**
@@ -9,7 +9,8 @@ import { every } from './every.js';
  */
 export function reportEnds(downloads: Worker, outbox: DownloadOutbox, logger: Logger): void {
   const report = (job: Job | undefined, end: 'completed' | 'failed') => {
-    if (job === undefined) return;
+    // A download with no callback and no batch was not marked: there is nothing to report or clear.
+    if (job === undefined || !hasEndToReport(job.data)) return;
     // Only a failure may be followed by another attempt; after `completed` the state could say nothing else.
     const ended: Promise<JobState | 'unknown'> = end === 'completed' ? Promise.resolve(end) : job.getState();
     ended

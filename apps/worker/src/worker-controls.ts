@@ -36,12 +36,6 @@ export class WorkerControls {
     private readonly logger: Logger,
   ) {}
 
-  /** A request recorded before the job reached this worker, which the processor honours before it starts. */
-  async pending(id: string): Promise<ControlAction | undefined> {
-    const [action] = await this.control.pending([id]);
-    return action;
-  }
-
   async clear(id: string): Promise<void> {
     await this.control.clear(id);
   }

@@ -1,6 +1,7 @@
 import type { Job, JobState, Queue } from 'bullmq';
 import type { RedisClient } from './redis/connections.js';
 import type { BatchStore } from './batches/batch-store.js';
+import { readControl } from './control-field.js';
 import { toDownloadStatus } from './download-status.js';
 import { ferryKey } from './redis/keys.js';
 import { queueDownloadCallback } from './webhooks/download-callback.js';
@@ -10,6 +11,12 @@ import { queueDownloadCallback } from './webhooks/download-callback.js';
  * Still named `endings` in Redis, so marks left by an earlier build are reported after an upgrade.
  */
 export const outboxKey = (prefix: string): string => ferryKey(prefix, 'endings');
+
+/** Whether a download's end has anything to report: a callback to queue or a batch to count it. */
+export function hasEndToReport(data: unknown): boolean {
+  const { batchId, request } = (data ?? {}) as { batchId?: unknown; request?: { callbackUrl?: unknown } };
+  return typeof batchId === 'string' || typeof request?.callbackUrl === 'string';
+}
 
 interface DownloadOutboxOptions {
   readonly redis: RedisClient;
@@ -40,15 +47,29 @@ export class DownloadOutbox {
     await this.options.redis.zadd(this.#key, Date.now(), id);
   }
 
-  /** Reports the end of a download in `state`; a state that is not an end (it will run again) only clears the mark. */
+  /**
+   * Reports the end of a download in `state`. A state that is not an end (it will
+   * run again, or it was paused or handed back) is only counted by its batch.
+   */
   async report(job: Job, state: JobState | 'unknown'): Promise<void> {
-    // Undefined only for a job without an id, which has nothing to report.
-    const status = state === 'completed' || state === 'failed' ? toDownloadStatus(job, state) : undefined;
-    if (status !== undefined) {
+    const ended = state === 'completed' || state === 'failed';
+    // A delayed job may be paused: the pause request on it says so.
+    const control = state === 'delayed' && job.id !== undefined ? await readControl(this.options.redis, this.options.downloads.toKey(job.id)) : undefined;
+    // Undefined only for a job without an id (or in no state), which has nothing to report.
+    const status = toDownloadStatus(job, state, control);
+    if (status !== undefined && ended) {
       await queueDownloadCallback(this.options.callbacks, job, status);
       await this.options.batches.recordOutcome(status);
+    } else if (status !== undefined) {
+      await this.options.batches.recordRunning(status);
     }
     if (job.id !== undefined) await this.options.redis.zrem(this.#key, job.id);
+  }
+
+  /** A batch member moved without ending (paused, resumed, handed back): its batch counts it where it is now. */
+  async recount(id: string): Promise<void> {
+    const job = await this.options.downloads.getJob(id);
+    if (job !== undefined && typeof (job.data as { batchId?: unknown }).batchId === 'string') await this.report(job, await job.getState());
   }
 
   /**

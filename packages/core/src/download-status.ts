@@ -57,13 +57,16 @@ export function toDownloadStatus(job: Job, jobState: JobState | 'unknown', contr
   const failure = (mapped === 'failed' || mapped === 'delayed') && job.failedReason ? decodeFailureReason(job.failedReason) : undefined;
   const state = shownState(mapped, control, failure);
   const result = state === 'completed' ? DownloadResult.safeParse(job.returnvalue) : undefined;
-  const progress = DownloadProgress.safeParse(job.progress);
+  // A download that ended quickly wrote no progress (the worker's PROGRESS_QUIET_MS): its result says how far it got.
+  const progress = result?.success
+    ? { receivedBytes: result.data.bytes, totalBytes: result.data.bytes }
+    : (DownloadProgress.safeParse(job.progress).data ?? { receivedBytes: 0, totalBytes: null });
   return {
     id: job.id,
     url: String((job.data as { request?: { url?: unknown } }).request?.url ?? ''),
     state,
     batchId: (job.data as { batchId?: string }).batchId ?? null,
-    progress: progress.success ? progress.data : { receivedBytes: 0, totalBytes: null },
+    progress,
     attempts: { made: job.attemptsMade, max: job.opts.attempts ?? 1 },
     result: result?.success ? result.data : null,
     error: failure ?? null,

@@ -3,10 +3,10 @@ export { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, isKeyName, type Ap
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type S3Settings } from './config.js';
 export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
 export { shownState } from './download-status.js';
-export { DownloadOutbox, outboxKey } from './download-outbox.js';
+export { DownloadOutbox, hasEndToReport, outboxKey } from './download-outbox.js';
 export { DownloadIndex } from './download-index.js';
 export { cancelledError, controlChannel, ControlMessage, DownloadControl, PAUSED_FOR_MS, type ControlOutcome } from './download-control.js';
-export { readControl, type ControlAction } from './control-field.js';
+export { asControlAction, CONTROL_FIELD, readControl, type ControlAction } from './control-field.js';
 export { loadDownloadStatus, type LoadedDownload } from './load-download-status.js';
 export { isId, newId } from './ids.js';
 export { CLAIM_GRACE_MS, IdempotencyStore, requestFingerprints, type IdempotencyClaim } from './idempotency.js';

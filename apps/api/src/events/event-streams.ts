@@ -25,7 +25,7 @@ export class EventStreams {
    */
   async open<T>(reply: FastifyReply, ids: readonly string[], snapshot: () => Promise<T>, start: StreamStart<T>): Promise<void> {
     const relay: { held: DownloadEvent[] | undefined; to: JobEventListener | undefined } = { held: [], to: undefined };
-    const unsubscribe = this.#hub.subscribe(ids, (event) => {
+    const unsubscribe = await this.#hub.subscribe(ids, (event) => {
       if (relay.held !== undefined) relay.held.push(event);
       else relay.to?.(event);
     });

@@ -9,24 +9,36 @@ export type JobEventListener = (event: DownloadEvent) => void;
 interface JobEventHubOptions {
   /** The queue whose jobs' events are relayed. */
   readonly queue: Queue;
-  /** A connection of its own: QueueEvents blocks on it reading the events stream. */
-  readonly connection: RedisClient;
+  /** Opens a connection of its own for each reader: QueueEvents blocks on it reading the events stream. */
+  readonly connect: () => RedisClient;
   /** Any other connection, for the few reads an event needs (is a delayed job paused?). */
   readonly redis: RedisClient;
   readonly logger: { warn(details: object, message: string): void };
 }
 
 const CLOSE_WAIT_MS = 2000;
+/** How long the reader outlives the last stream: a client that reconnects at once does not cost a new connection. */
+const IDLE_STOP_MS = 2000;
+
+interface Reader {
+  readonly events: QueueEvents;
+  readonly connection: RedisClient;
+}
 
 /**
  * One BullMQ QueueEvents per API process, fanned out in memory to every open
  * event stream by job id. Events come from the queue's Redis stream, which every
  * worker writes to, so any API replica serves any download, and a thousand open
- * streams still cost one Redis connection.
+ * streams still cost one Redis connection. The reader runs only while some stream
+ * is open: reading every event of a busy queue that nobody watches cost the API a
+ * fifth of its CPU.
  */
 export class JobEventHub {
-  readonly #events: QueueEvents;
   readonly #options: JobEventHubOptions;
+  #reader: Promise<Reader> | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  /** The reader whose events are relayed: one still closing relays nothing, so no event arrives twice. */
+  #live: QueueEvents | undefined;
   readonly #listeners = new Map<string, Set<JobEventListener>>();
   readonly #meters = new Map<string, SpeedMeter>();
   // Events are delivered in stream order even when one needs a Redis read first.
@@ -34,13 +46,30 @@ export class JobEventHub {
 
   constructor(options: JobEventHubOptions) {
     this.#options = options;
-    this.#events = new QueueEvents(options.queue.name, { connection: options.connection, prefix: options.queue.opts.prefix });
-    options.connection.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'queue events connection error'));
-    this.#events.on('error', (err) => options.logger.warn({ err: err.message }, 'queue events error'));
+  }
+
+  /**
+   * Starts reading after the stream's last entry as it is now: a stream subscribes,
+   * then reads its snapshot, so every event after that snapshot is still delivered.
+   */
+  async #startReader(): Promise<Reader> {
+    const { queue, logger, redis } = this.#options;
+    const [last] = await redis.xrevrange(queue.keys['events']!, '+', '-', 'COUNT', 1);
+    const connection = this.#options.connect();
+    connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'queue events connection error'));
+    const events = new QueueEvents(queue.name, { connection, prefix: queue.opts.prefix, lastEventId: last?.[0] ?? '0-0' });
+    events.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));
+    this.#live = events;
+    this.#relay(events);
+    return { events, connection };
+  }
+
+  #relay(events: QueueEvents): void {
+    const options = this.#options;
     const on = (name: string, toEvent: (args: Record<string, unknown>, at: number) => DownloadEvent | undefined | Promise<DownloadEvent | undefined>) =>
-      this.#events.on(name as 'active', (args: unknown, id: string) => {
+      events.on(name as 'active', (args: unknown, id: string) => {
         const jobId = (args as { jobId?: string }).jobId;
-        if (jobId === undefined || !this.#listeners.has(jobId)) return;
+        if (jobId === undefined || this.#live !== events || !this.#listeners.has(jobId)) return;
         const at = Number(id.split('-')[0]);
         this.#chain = this.#chain
           .then(async () => {
@@ -82,14 +111,14 @@ export class JobEventHub {
     for (const listener of this.#listeners.get(jobId) ?? []) listener(event);
   }
 
-  /** Calls `listener` with every event of these jobs until the returned function is called. */
-  subscribe(jobIds: readonly string[], listener: JobEventListener): () => void {
+  /** Calls `listener` with every event of these jobs, from when it resolves until the function it resolves to is called. */
+  async subscribe(jobIds: readonly string[], listener: JobEventListener): Promise<() => void> {
     for (const id of jobIds) {
       const set = this.#listeners.get(id) ?? new Set();
       set.add(listener);
       this.#listeners.set(id, set);
     }
-    return () => {
+    const unsubscribe = () => {
       for (const id of jobIds) {
         const set = this.#listeners.get(id);
         set?.delete(listener);
@@ -98,7 +127,36 @@ export class JobEventHub {
           this.#meters.delete(id);
         }
       }
+      if (this.#listeners.size === 0) this.#stopWhenIdle();
     };
+    clearTimeout(this.#idleTimer);
+    try {
+      await (this.#reader ??= this.#startReader());
+    } catch (err) {
+      this.#reader = undefined;
+      unsubscribe();
+      throw err;
+    }
+    return unsubscribe;
+  }
+
+  #stopWhenIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      if (this.#listeners.size === 0) void this.#stopReader();
+    }, IDLE_STOP_MS);
+    this.#idleTimer.unref();
+  }
+
+  async #stopReader(): Promise<void> {
+    const starting = this.#reader;
+    this.#reader = undefined;
+    const reader = await starting?.catch(() => undefined);
+    if (reader === undefined) return;
+    if (this.#live === reader.events) this.#live = undefined;
+    // With Redis unreachable BullMQ's close waits for a reconnect that may never come; shutdown must not.
+    await Promise.race([reader.events.close(), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
+    reader.connection.disconnect();
   }
 
   /** Jobs someone is listening to; 0 once every stream has gone. */
@@ -107,8 +165,7 @@ export class JobEventHub {
   }
 
   async close(): Promise<void> {
-    // With Redis unreachable BullMQ's close waits for a reconnect that may never come; shutdown must not.
-    await Promise.race([this.#events.close(), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
-    this.#options.connection.disconnect();
+    clearTimeout(this.#idleTimer);
+    await this.#stopReader();
   }
 }

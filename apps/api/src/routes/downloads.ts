@@ -70,6 +70,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
 
   app.post<ById>('/v1/downloads/:id/resume', async (request, reply) => {
     const answer = await resumeDownload(control, await loadOwnDownload(request, queue, redis, request.params.id));
+    await deps.outbox.recount(answer.body.id);
     request.log.info({ jobId: answer.body.id }, 'download resumed');
     return send(reply, answer);
   });

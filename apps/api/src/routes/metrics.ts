@@ -1,8 +1,15 @@
 import type { Queue } from 'bullmq';
-import type { RedisClient } from '@ferry/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { FerryError } from '@ferry/contract';
-import { createApiMetrics, listenForMetrics, METRICS_UNAUTHORIZED_MESSAGE, metricsAuthorized, type Config, type MetricsListener } from '@ferry/core';
+import {
+  createApiMetrics,
+  listenForMetrics,
+  METRICS_UNAUTHORIZED_MESSAGE,
+  metricsAuthorized,
+  type Config,
+  type MetricsListener,
+  type RedisClient,
+} from '@ferry/core';
 import { sendError } from '../errors.js';
 
 interface MetricsRoutesOptions {

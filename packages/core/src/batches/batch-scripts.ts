@@ -4,42 +4,6 @@
  */
 
 /**
- * Records one member's final outcome (`<state>:<bytes>`). When every member has
- * one, the batch has ended: stamps finishedAt, lets the keys expire with the
- * jobs' retention, and answers `ended` the first time only, so exactly one
- * completion callback is queued however often the batch ends again after retries.
- *
- * KEYS: batch hash, outcomes hash, members list. ARGV: member id, outcome, now (ms), ttl (s, 0 = keep).
- * Returns `missing`, `recorded`, `ended` or `ended-again`.
- */
-export const RECORD_OUTCOME = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-if redis.call('HLEN', KEYS[2]) < tonumber(redis.call('HGET', KEYS[1], 'size')) then return 'recorded' end
-if redis.call('HEXISTS', KEYS[1], 'finishedAt') == 1 then return 'recorded' end
-redis.call('HSET', KEYS[1], 'finishedAt', ARGV[3])
-local ttl = tonumber(ARGV[4])
-if ttl > 0 then
-  for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
-end
-if redis.call('HSETNX', KEYS[1], 'ended', '1') == 1 then return 'ended' end
-return 'ended-again'
-`;
-
-/**
- * A retried member is running again: forgets its outcome, reopens the batch and
- * keeps its keys. A cancelled batch is no longer cancelled: it runs again, and a
- * second DELETE cancels it again.
- *
- * KEYS: batch hash, outcomes hash, members list. ARGV: member id.
- */
-export const REOPEN_MEMBER = `
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[1], 'finishedAt', 'cancelled')
-for i = 1, 3 do redis.call('PERSIST', KEYS[i]) end
-`;
-
-/**
  * The live state of members \`start\`..\`stop\` of a batch, four values each:
  * state, bytes received, total bytes (-1 when unknown), finishedOn (0 when not).
  * For an expired member the state is its recorded outcome, \`<state>:<bytes>\`,
@@ -53,7 +17,7 @@ for i = 1, 3 do redis.call('PERSIST', KEYS[i]) end
  * sets whose hash still exists is waiting; one whose hash is gone was removed by
  * retention (\`expired\`), and its recorded outcome stands in for it.
  *
- * KEYS: members, outcomes, completed, failed, delayed, prioritized, active.
+ * KEYS: members, outcomes, completed, failed, delayed, prioritized, active, states (batch-tally.ts, whose ended entries stand in for outcomes).
  * ARGV: job key prefix (\`<prefix>:<queue>:\`), start, stop, control field, the failedReason prefix of a cancel.
  */
 export const MEMBER_STATES = `
@@ -99,7 +63,12 @@ for _, entry in ipairs(ids) do
     state = 'queued'
     received, total = progress(jobKey)
   else
-    state = redis.call('HGET', KEYS[2], id) or 'expired'
+    state = redis.call('HGET', KEYS[2], id)
+    if not state then
+      local st, r = string.match(redis.call('HGET', KEYS[8], id) or '', '^([^:]*):([^:]*):')
+      if st == 'completed' or st == 'failed' or st == 'cancelled' then state = st .. ':' .. r end
+    end
+    state = state or 'expired'
   end
   local finishedOn = 0
   if state ~= 'expired' and string.find(state, ':') == nil then

@@ -7,7 +7,8 @@ import { CONTROL_FIELD } from '../control-field.js';
 import { ferryKey } from '../redis/keys.js';
 import type { DownloadState, DownloadStatus } from '@ferry/contract';
 import { CALLBACK_JOB, type CallbackJob } from '../webhooks/callbacks.js';
-import { MEMBER_STATES, RECORD_OUTCOME, REOPEN_MEMBER } from './batch-scripts.js';
+import { MEMBER_STATES } from './batch-scripts.js';
+import { RECORD_MEMBER_STATE, TALLIED_FIELD, TALLIED_STATES, TALLY_SUMMARY } from './batch-tally.js';
 import { summarizeMembers, type MemberRow, type MemberSummary } from './batch-summary.js';
 
 export interface BatchRecord {
@@ -20,6 +21,8 @@ export interface BatchRecord {
   readonly cancelled: boolean;
   /** When the last member's outcome was recorded; unset while running (again). */
   readonly finishedAt: number | undefined;
+  /** Its counts are kept as members move (batch-tally.ts); a batch created by an earlier build is counted by walking its members. */
+  readonly tallied: boolean;
 }
 
 interface NewBatch {
@@ -27,7 +30,8 @@ interface NewBatch {
   readonly owner: string;
   readonly createdAt: number;
   readonly callbackUrl: string | undefined;
-  readonly members: ReadonlyArray<{ readonly id: string; readonly url: string }>;
+  /** `delayed`: the member starts later (a delay or notBefore), so it is counted delayed until a worker takes it. */
+  readonly members: ReadonlyArray<{ readonly id: string; readonly url: string; readonly delayed?: boolean }>;
 }
 
 interface BatchStoreOptions {
@@ -47,8 +51,8 @@ const CHUNK = 1000;
 type OutcomeReply = 'missing' | 'recorded' | 'ended' | 'ended-again';
 
 interface BatchCommands {
-  ferryBatchRecordOutcome(b: string, o: string, m: string, id: string, outcome: string, now: number, ttl: number): Promise<OutcomeReply>;
-  ferryBatchReopen(b: string, o: string, m: string, id: string): Promise<null>;
+  ferryBatchRecordState(...args: Array<string | number>): Promise<OutcomeReply>;
+  ferryBatchTally(batch: string, states: string, active: string, jobKeyPrefix: string, batchId: string): Promise<number[]>;
   ferryBatchMemberStates(...args: Array<string | number>): Promise<Array<string | number>>;
 }
 
@@ -59,9 +63,8 @@ interface BatchCommands {
  * must count as running again. A batch is a hash (owner, size, callback,
  * cancelled, finishedAt), its member ids in request order (a list, so pages are
  * ranges), and each ended member's outcome (a hash, so recording one twice is harmless).
- * Counts and bytes are read from the members' live jobs, never kept as
- * counters: retries, the dashboard and retention change jobs without telling
- * the batch, and a counter would drift while the jobs' own state cannot.
+ * Counts and bytes are kept as members move (batch-tally.ts), so reading them
+ * does not walk the members; a page of members is read from their live jobs.
  */
 export class BatchStore {
   readonly #redis: RedisClient & BatchCommands;
@@ -71,29 +74,39 @@ export class BatchStore {
     this.#options = options;
     const redis = options.redis as RedisClient & Partial<BatchCommands>;
     if (redis.ferryBatchMemberStates === undefined) {
-      redis.defineCommand('ferryBatchRecordOutcome', { numberOfKeys: 3, lua: RECORD_OUTCOME });
-      redis.defineCommand('ferryBatchReopen', { numberOfKeys: 3, lua: REOPEN_MEMBER });
-      redis.defineCommand('ferryBatchMemberStates', { numberOfKeys: 7, lua: MEMBER_STATES });
+      redis.defineCommand('ferryBatchRecordState', { numberOfKeys: 4, lua: RECORD_MEMBER_STATE });
+      redis.defineCommand('ferryBatchTally', { numberOfKeys: 3, lua: TALLY_SUMMARY });
+      redis.defineCommand('ferryBatchMemberStates', { numberOfKeys: 8, lua: MEMBER_STATES });
     }
     this.#redis = redis as RedisClient & BatchCommands;
   }
 
-  #keys(id: string): [batch: string, outcomes: string, members: string] {
+  #keys(id: string): [batch: string, outcomes: string, members: string, states: string] {
     const base = ferryKey(this.#options.prefix, 'batch', id);
-    return [base, `${base}:outcomes`, `${base}:members`];
+    return [base, `${base}:outcomes`, `${base}:members`, `${base}:states`];
   }
 
   /** Writes the batch before its jobs exist, so a member that ends at once finds it. */
   async create(batch: NewBatch): Promise<void> {
-    const [key, , members] = this.#keys(batch.id);
-    const fields: Record<string, string> = { owner: batch.owner, size: String(batch.members.length), createdAt: String(batch.createdAt) };
+    const [key, , members, states] = this.#keys(batch.id);
+    const delayed = batch.members.filter((m) => m.delayed === true);
+    const fields: Record<string, string> = {
+      owner: batch.owner,
+      size: String(batch.members.length),
+      createdAt: String(batch.createdAt),
+      [TALLIED_FIELD]: '1',
+      'n:queued': String(batch.members.length - delayed.length),
+      'n:delayed': String(delayed.length),
+      unknown: String(batch.members.length),
+    };
     if (batch.callbackUrl !== undefined) fields['callbackUrl'] = batch.callbackUrl;
     // A member entry is `<id> <url>`: ids are UUIDs, so the first space ends the id.
-    await this.#redis
+    const write = this.#redis
       .multi()
       .hset(key, fields)
-      .rpush(members, ...batch.members.map((m) => `${m.id} ${m.url}`))
-      .exec();
+      .rpush(members, ...batch.members.map((m) => `${m.id} ${m.url}`));
+    if (delayed.length > 0) write.hset(states, Object.fromEntries(delayed.map((m) => [m.id, 'delayed:0:'])));
+    await write.exec();
   }
 
   /** Undoes `create` when its jobs could not be enqueued. */
@@ -112,6 +125,7 @@ export class BatchStore {
       callbackUrl: fields['callbackUrl'],
       cancelled: fields['cancelled'] === '1',
       finishedAt: fields['finishedAt'] === undefined ? undefined : Number(fields['finishedAt']),
+      tallied: fields[TALLIED_FIELD] === '1',
     };
   }
 
@@ -120,7 +134,7 @@ export class BatchStore {
   }
 
   async #memberRows(batch: BatchRecord, start: number, stop: number): Promise<MemberRow[]> {
-    const [, outcomes, members] = this.#keys(batch.id);
+    const [, outcomes, members, states] = this.#keys(batch.id);
     const q = this.#options.downloads;
     const chunks: Array<Promise<Array<string | number>>> = [];
     for (let from = start; from <= stop; from += CHUNK) {
@@ -133,6 +147,7 @@ export class BatchStore {
           q.keys['delayed']!,
           q.keys['prioritized']!,
           q.keys['active']!,
+          states,
           q.toKey(''),
           from,
           Math.min(stop, from + CHUNK - 1),
@@ -158,9 +173,25 @@ export class BatchStore {
     return rows;
   }
 
+  /** The counts kept for a tallied batch, with its active members' live bytes: one script, whatever the batch's size. */
+  async #tally(batch: BatchRecord): Promise<MemberSummary> {
+    const [key, , , states] = this.#keys(batch.id);
+    const q = this.#options.downloads;
+    const values = await this.#redis.ferryBatchTally(key, states, q.keys['active']!, q.toKey(''), batch.id);
+    const counts = { queued: 0, active: 0, delayed: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, expired: 0 };
+    TALLIED_STATES.forEach((state, i) => (counts[state] = Number(values[i] ?? 0)));
+    const [received, expected, unknown] = values.slice(TALLIED_STATES.length).map(Number);
+    const ended = counts.queued + counts.active + counts.delayed + counts.paused === 0;
+    const failures = counts.failed + counts.cancelled;
+    const state = batch.cancelled ? 'cancelled' : !ended ? 'running' : failures > 0 ? 'completed_with_failures' : 'completed';
+    return { counts, bytes: { received: received ?? 0, expected: unknown === 0 ? (expected ?? 0) : null }, ended, state, lastFinishedOn: 0 };
+  }
+
   /** The batch as `GET /v1/batches/:id` shows it, without its member page; `ended` when no member can still change. */
   async summary(batch: BatchRecord): Promise<{ summary: BatchSummary; ended: boolean }> {
-    const members: MemberSummary = summarizeMembers(await this.#memberRows(batch, 0, batch.size - 1), batch.cancelled);
+    const members: MemberSummary = batch.tallied
+      ? await this.#tally(batch)
+      : summarizeMembers(await this.#memberRows(batch, 0, batch.size - 1), batch.cancelled);
     const finishedAt = members.ended ? (batch.finishedAt ?? (members.lastFinishedOn || Date.now())) : undefined;
     const summary: BatchSummary = {
       id: batch.id,
@@ -203,19 +234,26 @@ export class BatchStore {
     if (typeof batchId !== 'string') return;
     // What it received: its result's size once completed, else as far as it got.
     const bytes = status.result?.bytes ?? status.progress.receivedBytes;
-    const reply = await this.#redis.ferryBatchRecordOutcome(
-      ...this.#keys(batchId),
-      status.id,
-      `${status.state}:${bytes}`,
-      Date.now(),
-      this.#options.ttlSeconds,
-    );
+    const reply = await this.#record(batchId, status.id, status.state, bytes, bytes);
     if (reply === 'ended') await this.#queueCallback(batchId);
+  }
+
+  /**
+   * A member that has not ended moved (paused, resumed, handed back, waiting to retry): its batch counts it so.
+   * An active one is found active when the batch is read.
+   */
+  async recordRunning(status: DownloadStatus): Promise<void> {
+    if (typeof status.batchId !== 'string' || status.state === 'active') return;
+    await this.#record(status.batchId, status.id, status.state, status.progress.receivedBytes, status.progress.totalBytes);
   }
 
   /** A retried member runs again: the batch is running until it ends again (without a second callback). */
   async reopen(batchId: string, memberId: string): Promise<void> {
-    await this.#redis.ferryBatchReopen(...this.#keys(batchId), memberId);
+    await this.#record(batchId, memberId, 'queued', 0, null);
+  }
+
+  #record(batchId: string, memberId: string, state: DownloadState, received: number, expected: number | null): Promise<OutcomeReply> {
+    return this.#redis.ferryBatchRecordState(...this.#keys(batchId), memberId, state, received, expected ?? '', Date.now(), this.#options.ttlSeconds);
   }
 
   async #queueCallback(batchId: string): Promise<void> {

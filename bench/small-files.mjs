@@ -1,0 +1,305 @@
+// Many small files end to end: Ferry (one POST /v1/batches, its API and one worker as separate processes)
+// beside a plain BullMQ + undici script doing Ferry's durability steps, aria2c -j and curl -Z, in one run,
+// in rotating order, all from one private nginx. Every output is checked by sha256.
+// Usage (from the repo root, after `npm run build`):
+//   node bench/small-files.mjs [--count 2000] [--kib 16] [--concurrency 64] [--runs 3]
+// Prints files/s, ratios, Redis commands per download (from INFO commandstats) and peak RSS. See bench/README.md.
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { startNginxOrigin } from './nginx-origin.mjs';
+import { peakRssMB } from './peak-rss.mjs';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.join(BENCH_DIR, '..');
+const { startRedisServer, freePort } = await import(path.join(ROOT, 'apps', 'launcher', 'dist', 'redis-server.js'));
+const { hashApiKey } = await import(path.join(ROOT, 'packages', 'core', 'dist', 'index.js'));
+const { WORKER_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'worker', 'dist', 'node-flags.js'));
+const { API_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'api', 'dist', 'node-flags.js'));
+
+const API_KEY = `fry_bench-${randomUUID()}`;
+const POLL_MS = 100;
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '2000' },
+      kib: { type: 'string', default: '16' },
+      concurrency: { type: 'string', default: '64' },
+      runs: { type: 'string', default: '3' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: node bench/small-files.mjs [--count 2000] [--kib 16] [--concurrency 64] [--runs 3]');
+    process.exit(0);
+  }
+  const options = { count: Number(values.count), kib: Number(values.kib), concurrency: Number(values.concurrency), runs: Number(values.runs) };
+  for (const [name, value] of Object.entries(options)) {
+    if (!Number.isInteger(value) || value < 1) {
+      console.error(`small-files: --${name} must be a whole number, at least 1`);
+      process.exit(2);
+    }
+  }
+  return options;
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** Calls per command since Redis started, from INFO commandstats. */
+async function commandCalls(redis) {
+  const calls = new Map();
+  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1], Number(match[2]));
+  return calls;
+}
+
+function callsBetween(before, after) {
+  const delta = new Map();
+  for (const [command, calls] of after) {
+    const d = calls - (before.get(command) ?? 0);
+    if (d > 0) delta.set(command, d);
+  }
+  return delta;
+}
+
+/** Starts a Ferry service (`node apps/<name>/dist/main.js`) and waits for its ready message. */
+async function startService(name, env, execArgv = []) {
+  const child = fork(path.join(ROOT, 'apps', name, 'dist', 'main.js'), [], { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const ready = await new Promise((resolve, reject) => {
+    child.on('message', (message) => message?.type === 'ready' && resolve(message));
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready:\n${stderr}`)));
+  });
+  return { child, ready, stop: () => new Promise((resolve) => (child.exitCode === null ? (child.once('exit', resolve), child.kill('SIGTERM')) : resolve())) };
+}
+
+function run(command, args, { env } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (out += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited with ${code}: ${out.slice(-2000)}`))));
+  });
+}
+
+async function main() {
+  const options = parseOptions();
+  for (const tool of ['nginx', 'aria2c', 'curl', 'redis-server']) {
+    if (spawnSync(tool, ['-v'], { stdio: 'ignore' }).error !== undefined) {
+      console.error(`small-files: ${tool} is not on PATH`);
+      return 1;
+    }
+  }
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-small-'));
+  const cleanups = [() => rm(tmp, { recursive: true, force: true })];
+  let failed = false;
+  try {
+    await chmod(tmp, 0o755);
+    const wwwDir = path.join(tmp, 'www', 'f');
+    await mkdir(wwwDir, { recursive: true, mode: 0o755 });
+    await chmod(path.join(tmp, 'www'), 0o755);
+    const names = Array.from({ length: options.count }, (_, i) => `${i}.bin`);
+    const digests = new Map();
+    for (const name of names) {
+      const bytes = randomBytes(options.kib * 1024);
+      digests.set(name, sha256(bytes));
+      await writeFile(path.join(wwwDir, name), bytes, { mode: 0o644 });
+    }
+
+    const port = await freePort();
+    const nginx = await startNginxOrigin({ prefix: path.join(tmp, 'nginx'), wwwDir: path.join(tmp, 'www'), port, connections: 1024 });
+    cleanups.push(nginx.stop);
+    const base = `http://127.0.0.1:${port}/f`;
+    const urls = names.map((name) => `${base}/${name}`);
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await fetch(urls[0]).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i += 1
+    )
+      await new Promise((r) => setTimeout(r, 50));
+
+    const redisServer = await startRedisServer({ dir: path.join(tmp, 'redis'), appendonly: false });
+    cleanups.push(() => redisServer.stop());
+    const redis = new Redis(redisServer.url);
+    cleanups.push(() => redis.quit());
+
+    const storageDir = path.join(tmp, 'ferry-files');
+    const env = {
+      ...process.env,
+      NODE_ENV: 'production',
+      REDIS_URL: redisServer.url,
+      FERRY_DATA_DIR: path.join(tmp, 'ferry-data'),
+      FERRY_STORAGE_DIR: storageDir,
+      FERRY_API_KEYS: `bench:${hashApiKey(API_KEY)}`,
+      FERRY_API_PORT: '0',
+      FERRY_API_HOST: '127.0.0.1',
+      FERRY_API_RATE_LIMIT: '1000000',
+      FERRY_DASHBOARD_PASSWORD: 'bench-dashboard-password',
+      FERRY_LOG_LEVEL: 'warn',
+      FERRY_WORKER_CONCURRENCY: String(options.concurrency),
+      FERRY_EGRESS_ALLOW_CIDRS: '127.0.0.1/32',
+      FERRY_EGRESS_ALLOW_PORTS: String(port),
+    };
+    const api = await startService('api', env, [...API_NODE_FLAGS]);
+    cleanups.push(api.stop);
+    const worker = await startService('worker', env, [...WORKER_NODE_FLAGS]);
+    cleanups.push(worker.stop);
+    const apiUrl = api.ready.address;
+    const auth = { authorization: `Bearer ${API_KEY}` };
+
+    const outDir = (tool) => path.join(tmp, 'out', tool);
+    const tools = {
+      ferry: {
+        label: `Ferry: POST /v1/batches, 1 worker × ${options.concurrency}`,
+        async run() {
+          const response = await fetch(`${apiUrl}/v1/batches`, {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'application/json' },
+            body: JSON.stringify({ downloads: urls.map((url) => ({ url })) }),
+          });
+          const batch = await response.json();
+          if (response.status !== 202) throw new Error(`POST /v1/batches answered ${response.status}: ${JSON.stringify(batch).slice(0, 500)}`);
+          for (;;) {
+            const status = await (await fetch(`${apiUrl}/v1/batches/${batch.id}?limit=1`, { headers: auth })).json();
+            if (status.state !== 'running') {
+              if (status.counts.completed !== options.count) throw new Error(`the batch ended ${status.state}: ${JSON.stringify(status.counts)}`);
+              break;
+            }
+            await new Promise((r) => setTimeout(r, POLL_MS));
+          }
+        },
+        // The key's files are in its namespace directory, the only one not starting with a dot.
+        async dir() {
+          const entries = await readdir(storageDir, { withFileTypes: true });
+          const ns = entries.find((e) => e.isDirectory() && !e.name.startsWith('.'));
+          return path.join(storageDir, ns.name);
+        },
+      },
+      plain: {
+        label: `plain BullMQ + undici, same durability steps, × ${options.concurrency}`,
+        async run(round) {
+          await mkdir(outDir('plain'), { recursive: true });
+          const out = await run(process.execPath, [
+            path.join(BENCH_DIR, 'plain-bullmq-child.mjs'),
+            redisServer.url,
+            `plain${round}`,
+            String(options.concurrency),
+            outDir('plain'),
+            ...urls,
+          ]);
+          const { completed } = JSON.parse(out.trim().split('\n').pop());
+          if (completed !== options.count) throw new Error(`the plain script completed ${completed}`);
+        },
+        dir: async () => outDir('plain'),
+      },
+      aria2c: {
+        label: `aria2c -j${options.concurrency}`,
+        async run() {
+          await mkdir(outDir('aria2c'), { recursive: true });
+          const list = path.join(tmp, 'aria2c-urls.txt');
+          await writeFile(list, `${urls.join('\n')}\n`);
+          await run('aria2c', [`-j${options.concurrency}`, '-q', '--file-allocation=none', '--allow-overwrite=true', '-d', outDir('aria2c'), '-i', list]);
+        },
+        dir: async () => outDir('aria2c'),
+      },
+      curl: {
+        label: `curl -Z --parallel-max ${options.concurrency}`,
+        async run() {
+          await mkdir(outDir('curl'), { recursive: true });
+          await run('curl', [
+            '-sS',
+            '-f',
+            '-Z',
+            '--parallel-max',
+            String(options.concurrency),
+            '-o',
+            `${outDir('curl')}/#1.bin`,
+            `${base}/[0-${options.count - 1}].bin`,
+          ]);
+        },
+        dir: async () => outDir('curl'),
+      },
+    };
+    const order = Object.keys(tools);
+    const rates = Object.fromEntries(order.map((t) => [t, []]));
+    const commands = { ferry: [], plain: [] };
+    console.log(
+      `${options.count} × ${options.kib} KiB from nginx on 127.0.0.1; ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}; ${options.runs} round(s), rotating order`,
+    );
+
+    for (let round = 0; round < options.runs; round += 1) {
+      const rotated = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
+      for (const name of rotated) {
+        const tool = tools[name];
+        const before = await commandCalls(redis);
+        const started = process.hrtime.bigint();
+        await tool.run(round);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const delta = callsBetween(before, await commandCalls(redis));
+        delta.set('info', (delta.get('info') ?? 1) - 1);
+        if (name in commands) commands[name].push(delta);
+        // Every output must be whole and right.
+        const dir = await tool.dir();
+        let bad = 0;
+        for (const file of names) {
+          const bytes = await readFile(path.join(dir, file)).catch(() => undefined);
+          if (bytes === undefined || sha256(bytes) !== digests.get(file)) bad += 1;
+        }
+        if (bad > 0) {
+          failed = true;
+          console.error(`small-files: ${name}: ${bad} of ${options.count} files missing or wrong`);
+        }
+        await rm(dir, { recursive: true, force: true });
+        rates[name].push(options.count / seconds);
+        console.log(
+          `round ${round + 1}: ${tool.label}: ${(options.count / seconds).toFixed(0)} files/s (${seconds.toFixed(2)} s), load ${os.loadavg()[0].toFixed(1)}`,
+        );
+      }
+    }
+
+    const ferry = median(rates.ferry);
+    console.log('');
+    console.log(`${'tool'.padEnd(58)} ${'files/s'.padStart(8)} ${'Ferry ÷'.padStart(8)}`);
+    for (const name of order) {
+      const rate = median(rates[name]);
+      console.log(`${tools[name].label.padEnd(58)} ${rate.toFixed(0).padStart(8)} ${(ferry / rate).toFixed(2).padStart(8)}`);
+    }
+    const targets = { plain: 0.9, aria2c: 1.2 };
+    for (const [name, target] of Object.entries(targets)) {
+      console.log(
+        `target Ferry ÷ ${name} ≥ ${target}: ${(ferry / median(rates[name])).toFixed(2)} (per round: ${rates.ferry.map((r, i) => (r / rates[name][i]).toFixed(2)).join(', ')})`,
+      );
+    }
+    for (const [name, deltas] of Object.entries(commands)) {
+      const last = deltas[deltas.length - 1];
+      const perDownload = (n) => n / options.count;
+      const totals = deltas.map((d) => [...d.values()].reduce((a, b) => a + b, 0));
+      console.log('');
+      console.log(
+        `Redis commands per download, ${name}: ${perDownload(median(totals)).toFixed(1)} (per round: ${totals.map((t) => perDownload(t).toFixed(1)).join(', ')})${name === 'ferry' ? '; target ≤ 35' : ''}`,
+      );
+      const rows = [...last].sort((a, b) => b[1] - a[1]);
+      console.log(`  last round: ${rows.map(([command, calls]) => `${command} ${perDownload(calls).toFixed(2)}`).join(', ')}`);
+    }
+    console.log('');
+    console.log(`peak RSS: API ${peakRssMB(api.child.pid)?.toFixed(1)} MB, worker ${peakRssMB(worker.child.pid)?.toFixed(1)} MB (target < 150 each)`);
+  } finally {
+    for (const step of cleanups.reverse()) await step().catch((err) => console.error(`small-files: cleanup: ${err.message}`));
+  }
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main();

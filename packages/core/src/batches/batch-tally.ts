@@ -1,0 +1,147 @@
+/**
+ * A batch's counts kept as it goes, so reading them costs the same for 10 members
+ * as for 10,000. Each member's last known state and byte figures are kept in the
+ * batch's `states` hash as `<state>:<received>:<expected>` (expected empty when
+ * unknown); a member not there yet is as it was created (queued, or delayed when it
+ * starts later, written at creation). The batch hash holds, beside its own fields,
+ * the sum over members: `n:<state>` counts, `received`, `expected` (of the members
+ * whose size is known) and `unknown` (how many are not).
+ *
+ * Active members are not recorded: the read finds them in BullMQ's active list,
+ * which is as long as all workers' concurrency at most, takes them out of the state
+ * the tally has for them and adds their live progress. So taking a member costs a
+ * worker nothing here, and a stalled member counts as queued again at once.
+ *
+ * Other moves are recorded by whoever makes them: the worker when an attempt ends,
+ * is paused or is handed back (through the outbox, so a worker's death does not
+ * lose an end), the API when it pauses, resumes, cancels or retries one. Recording
+ * the state a member already has changes nothing, so a move reported twice is harmless.
+ */
+
+/** Field of a batch hash that says its counts are kept here (batches from before are counted by walking their members). */
+export const TALLIED_FIELD = 'tallied';
+
+/** The counted states, in the order TALLY_SUMMARY returns them. */
+export const TALLIED_STATES = ['queued', 'active', 'delayed', 'paused', 'completed', 'failed', 'cancelled'] as const;
+
+const SUMS = [...TALLIED_STATES.map((state) => `n:${state}`), 'received', 'expected', 'unknown'];
+const luaList = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
+
+/**
+ * Records that a member is now in `state` (not active), with these bytes, and moves
+ * the sums: one read and one write of the batch hash. An ended state (completed,
+ * failed, cancelled) is also its outcome: when no member is left unfinished, the
+ * batch has ended: finishedAt is stamped, the keys expire with the jobs' retention,
+ * and the first time only the reply is `ended`, so exactly one completion callback
+ * is queued however often the batch ends again after retries. Any other state
+ * reopens an ended batch (a retried member runs again).
+ * A batch from an earlier build keeps its outcomes hash as it did.
+ *
+ * KEYS: batch hash, outcomes hash, members list, states hash.
+ * ARGV: member id, state, received, expected ('' = unknown), now (ms), ttl (s, 0 = keep).
+ * Returns `missing`, `recorded`, `ended` or `ended-again`.
+ */
+export const RECORD_MEMBER_STATE = `
+local rcall = redis.call
+local batch, outcomes, states = KEYS[1], KEYS[2], KEYS[4]
+local id, state, received, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local endedStates = { completed = true, failed = true, cancelled = true }
+local ended = endedStates[state] == true
+local fields = { 'size', 'finishedAt', '${TALLIED_FIELD}', ${luaList(SUMS)} }
+local values = rcall('HMGET', batch, unpack(fields))
+if not values[1] then return 'missing' end
+local size, finishedAt = tonumber(values[1]), values[2]
+local remaining
+if values[3] then
+  local sums = {}
+  for i = 4, #fields do sums[fields[i]] = tonumber(values[i]) or 0 end
+  local entry = state .. ':' .. received .. ':' .. expected
+  local prev = rcall('HGET', states, id) or 'queued:0:'
+  local ps = string.match(prev, '^[^:]*')
+  if prev ~= entry then
+    local _, pr, pe = string.match(prev, '^([^:]*):([^:]*):(.*)$')
+    sums['n:' .. ps] = sums['n:' .. ps] - 1
+    sums['received'] = sums['received'] - tonumber(pr) + tonumber(received)
+    if pe == '' then sums['unknown'] = sums['unknown'] - 1 else sums['expected'] = sums['expected'] - tonumber(pe) end
+    if expected == '' then sums['unknown'] = sums['unknown'] + 1 else sums['expected'] = sums['expected'] + tonumber(expected) end
+    sums['n:' .. state] = sums['n:' .. state] + 1
+    local write = {}
+    for name, value in pairs(sums) do
+      table.insert(write, name)
+      table.insert(write, string.format('%d', value))
+    end
+    rcall('HSET', batch, unpack(write))
+    rcall('HSET', states, id, entry)
+  end
+  if not ended then
+    if endedStates[ps] then
+      -- A retried member runs again: the batch has not ended, nor is it cancelled (a second DELETE cancels it again).
+      rcall('HDEL', batch, 'finishedAt', 'cancelled')
+      for i = 1, 4 do rcall('PERSIST', KEYS[i]) end
+    end
+    return 'recorded'
+  end
+  remaining = size - sums['n:completed'] - sums['n:failed'] - sums['n:cancelled']
+else
+  if not ended then
+    rcall('HDEL', outcomes, id)
+    rcall('HDEL', batch, 'finishedAt', 'cancelled')
+    for i = 1, 3 do rcall('PERSIST', KEYS[i]) end
+    return 'recorded'
+  end
+  rcall('HSET', outcomes, id, state .. ':' .. received)
+  remaining = size - rcall('HLEN', outcomes)
+end
+if remaining > 0 or finishedAt then return 'recorded' end
+rcall('HSET', batch, 'finishedAt', ARGV[5])
+local ttl = tonumber(ARGV[6])
+if ttl > 0 then
+  for i = 1, 4 do rcall('EXPIRE', KEYS[i], ttl) end
+end
+if rcall('HSETNX', batch, 'ended', '1') == 1 then return 'ended' end
+return 'ended-again'
+`;
+
+/**
+ * The batch's counts (in TALLIED_STATES order), then received, expected and
+ * unknown, with its active members taken out of their recorded state and counted
+ * active with their live progress. A job's data names its batch as `"batchId":"<id>"`
+ * (the API writes it with JSON.stringify; a quote inside a string value is escaped).
+ *
+ * KEYS: batch hash, states hash, the downloads queue's active list.
+ * ARGV: job key prefix (`<prefix>:<queue>:`), batch id.
+ */
+export const TALLY_SUMMARY = `
+local rcall = redis.call
+local names = { ${luaList(SUMS)} }
+local values = rcall('HMGET', KEYS[1], unpack(names))
+local sums = {}
+for i, name in ipairs(names) do sums[name] = tonumber(values[i]) or 0 end
+local mark = '"batchId":"' .. ARGV[2] .. '"'
+for _, id in ipairs(rcall('LRANGE', KEYS[3], 0, -1)) do
+  local jobKey = ARGV[1] .. id
+  local data = rcall('HGET', jobKey, 'data')
+  if data and string.find(data, mark, 1, true) then
+    local prev = rcall('HGET', KEYS[2], id) or 'queued:0:'
+    local ps, pr, pe = string.match(prev, '^([^:]*):([^:]*):(.*)$')
+    if ps ~= 'completed' and ps ~= 'failed' and ps ~= 'cancelled' then
+      sums['n:' .. ps] = sums['n:' .. ps] - 1
+      sums['received'] = sums['received'] - tonumber(pr)
+      if pe == '' then sums['unknown'] = sums['unknown'] - 1 else sums['expected'] = sums['expected'] - tonumber(pe) end
+      sums['n:active'] = sums['n:active'] + 1
+      local raw = rcall('HGET', jobKey, 'progress')
+      local ok, p = false, nil
+      if raw then ok, p = pcall(cjson.decode, raw) end
+      if ok and type(p) == 'table' then
+        sums['received'] = sums['received'] + (tonumber(p.receivedBytes) or 0)
+        if tonumber(p.totalBytes) then sums['expected'] = sums['expected'] + tonumber(p.totalBytes) else sums['unknown'] = sums['unknown'] + 1 end
+      else
+        sums['unknown'] = sums['unknown'] + 1
+      end
+    end
+  end
+end
+local out = {}
+for i, name in ipairs(names) do out[i] = sums[name] end
+return out
+`;

@@ -1,0 +1,71 @@
+import type { BatchAccepted, BatchStatus } from '@ferry/contract';
+import { createQueueServices, loadConfig } from '@ferry/core';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { serveFile } from '../support/origin.js';
+import { useStack } from '../support/stack.js';
+import { receivedAtLeast, until } from '../support/wait.js';
+
+const stack = useStack({ workers: 1 });
+
+const noCounts = { queued: 0, active: 0, delayed: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, expired: 0 };
+
+async function counts(id: string): Promise<BatchStatus['counts']> {
+  const response = await stack.ferry.request<BatchStatus>('GET', `/v1/batches/${id}?limit=1`);
+  expect(response.status).toBe(200);
+  return response.body.counts;
+}
+
+async function countsBecome(id: string, expected: Partial<BatchStatus['counts']>, what: string): Promise<void> {
+  await until(async () => {
+    const now = await counts(id);
+    return Object.entries(expected).every(([state, n]) => now[state as keyof typeof now] === n);
+  }, what);
+  const now = await counts(id);
+  expect(now).toMatchObject(expected);
+}
+
+describe('a batch’s counts as its members move', () => {
+  it('counts members that start later, are paused while running or waiting, resumed and completed, and their bytes', async () => {
+    const file = await stack.origin.randomFile('counts.bin', 1024 * 1024);
+    const slow = stack.origin.route('/counts/slow.bin', serveFile(file, { bytesPerSecond: 256 * 1024, etag: '"counts"' }));
+    const later = stack.origin.route('/counts/later.bin', serveFile(file));
+    const accepted = (await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [{ url: slow }, { url: later, delayMs: 600_000 }] })).body;
+    const [slowId, laterId] = accepted.downloads as [string, string];
+    await receivedAtLeast(stack.ferry, slowId, 1);
+    expect(await counts(accepted.id)).toEqual({ ...noCounts, active: 1, delayed: 1 });
+
+    // Paused while running (by its worker) and while waiting (by the API).
+    expect((await stack.ferry.request('POST', `/v1/downloads/${slowId}/pause`)).status).toBeLessThan(300);
+    expect((await stack.ferry.request('POST', `/v1/downloads/${laterId}/pause`)).status).toBe(200);
+    await countsBecome(accepted.id, { ...noCounts, paused: 2 }, 'both members to count as paused');
+    const paused = (await stack.ferry.request<BatchStatus>('GET', `/v1/batches/${accepted.id}`)).body;
+    expect(paused.bytes.received).toBeGreaterThan(0);
+
+    for (const id of [slowId, laterId]) expect((await stack.ferry.request('POST', `/v1/downloads/${id}/resume`)).status).toBe(202);
+    await countsBecome(accepted.id, { ...noCounts, completed: 2 }, 'both members to complete');
+    const ended = (await stack.ferry.request<BatchStatus>('GET', `/v1/batches/${accepted.id}`)).body;
+    expect(ended).toMatchObject({ state: 'completed', bytes: { received: 2 * file.size, expected: 2 * file.size } });
+    expect(ended.finishedAt).not.toBeNull();
+  }, 60_000);
+
+  it('counts an end reported twice once', async () => {
+    const file = await stack.origin.randomFile('twice.bin', 1000);
+    const accepted = (
+      await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [{ url: stack.origin.route('/counts/twice.bin', serveFile(file)) }] })
+    ).body;
+    await countsBecome(accepted.id, { ...noCounts, completed: 1 }, 'the member to complete');
+    // A sweep or a second process reporting the same end changes nothing.
+    const redis = new Redis(stack.redis.url);
+    const { outbox, callbacks } = createQueueServices(loadConfig(stack.ferry.env), redis, stack.ferry.queue);
+    try {
+      const job = await stack.ferry.queue.getJob(accepted.downloads[0]!);
+      await outbox.report(job!, 'completed');
+      await outbox.report(job!, 'completed');
+      expect(await counts(accepted.id)).toEqual({ ...noCounts, completed: 1 });
+    } finally {
+      await callbacks.close();
+      await redis.quit();
+    }
+  });
+});
