@@ -11,6 +11,13 @@ describe('limitHost', () => {
     expect(limitHost('http://[::1]:8080/')).toBe('[::1]:8080');
     expect(limitHost('not a url')).toBeUndefined();
   });
+
+  it('names an IPv4-mapped IPv6 literal by its IPv4 address, the server a connection to it reaches', () => {
+    expect(limitHost('http://[::ffff:127.0.0.2]:8080/')).toBe('127.0.0.2:8080');
+    expect(limitHost('http://[0:0:0:0:0:FFFF:7F00:2]:8080/')).toBe('127.0.0.2:8080');
+    expect(limitHost('https://[::ffff:93.184.216.34]/')).toBe('93.184.216.34');
+    expect(limitHost('http://[2001:db8::1]/')).toBe('[2001:db8::1]');
+  });
 });
 
 describe('the limit overrides', () => {
