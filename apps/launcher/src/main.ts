@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { FerryError } from '@ferry/contract';
-import { createLogger, keyWebhookSecret, loadConfig } from '@ferry/core';
+import { createLogger, keyWebhookSecret, loadConfig, redactUrlsIn } from '@ferry/core';
 import { findRedisServer, REDIS_INSTALL_HINT, type RedisServer } from './redis-server.js';
 import { WORKER_NODE_FLAGS } from '@ferry/worker';
 import { apiKeys, dashboardPassword, DEV_KEY_NAME, headerKeys, webhookSecrets } from './dev-credentials.js';
@@ -113,7 +113,8 @@ for (const service of services) {
   });
 }
 
-const where = redis === undefined ? `${redisUrl} (from REDIS_URL)` : `${redisUrl} (private redis-server, data in ${path.join(config.dataDir, 'redis')})`;
+const where =
+  redis === undefined ? `${redactUrlsIn(redisUrl)} (from REDIS_URL)` : `${redisUrl} (private redis-server, data in ${path.join(config.dataDir, 'redis')})`;
 const egressHint =
   config.egress.allowCidrs?.length || config.egress.allowHosts?.length
     ? ''

@@ -16,7 +16,8 @@ function redactUrl(text: string): string {
   return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query === '' ? '' : `?${query}`}${url.hash === '' ? '' : `#${REDACTED}`}`;
 }
 
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s"'<>]+/g;
+// Redis URLs too: REDIS_URL may carry the server's password.
+const URL_IN_TEXT = /\b(?:https?|rediss?):\/\/[^\s"'<>]+/g;
 
 /** Text (a failure's message, a log line) with every URL in it redacted. */
 export function redactUrlsIn(text: string): string {

@@ -13,4 +13,11 @@ describe('redactUrlsIn', () => {
       'fetching https://[redacted]@host.example/f.bin?X-Amz-Signature=[redacted]&part=[redacted]#[redacted] ok',
     );
   });
+
+  it("drops a Redis URL's password", () => {
+    expect(redactUrlsIn('Redis redis://:s3cret@redis.internal:6379/0 and rediss://ferry:pw@r.example:6380')).toBe(
+      'Redis redis://[redacted]@redis.internal:6379/0 and rediss://[redacted]@r.example:6380',
+    );
+    expect(redactUrlsIn('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
 });
