@@ -329,6 +329,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `Invalid configuration:\n  FERRY_LIMIT_WAIT_MS (${e.FERRY_LIMIT_WAIT_MS}) must not exceed FERRY_LIMIT_WAIT_MAX_MS (${e.FERRY_LIMIT_WAIT_MAX_MS}).`,
     );
   }
+  // Checked only where the keys are known (a worker may run without them): a misspelt name would limit nobody.
+  const unknownKey =
+    e.FERRY_API_KEYS && [...(e.FERRY_KEY_CONCURRENCY_OVERRIDES?.keys() ?? [])].find((name) => !e.FERRY_API_KEYS?.some((key) => key.name === name));
+  if (unknownKey !== undefined) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      `Invalid configuration:\n  FERRY_KEY_CONCURRENCY_OVERRIDES names ${unknownKey}, which is no key in FERRY_API_KEYS: use the name before the ':' of a FERRY_API_KEYS entry.`,
+    );
+  }
   const dataDir = path.resolve(cwd, e.FERRY_DATA_DIR);
   return deepFreeze({
     env: e.NODE_ENV,

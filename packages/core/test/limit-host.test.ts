@@ -45,6 +45,16 @@ describe('the limit overrides', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
   });
 
+  it('refuses a key override naming no key of FERRY_API_KEYS, where it would silently limit nobody', () => {
+    const keys = `web:${'a'.repeat(64)}`;
+    expect(() => loadConfig({ FERRY_API_KEYS: keys, FERRY_KEY_CONCURRENCY_OVERRIDES: 'wbe=2' })).toThrow(
+      'FERRY_KEY_CONCURRENCY_OVERRIDES names wbe, which is no key in FERRY_API_KEYS',
+    );
+    expect([...loadConfig({ FERRY_API_KEYS: keys, FERRY_KEY_CONCURRENCY_OVERRIDES: 'web=2' }).limits.keyOverrides]).toEqual([['web', 2]]);
+    // A worker needs no FERRY_API_KEYS: without it the names cannot be checked.
+    expect([...loadConfig({ FERRY_KEY_CONCURRENCY_OVERRIDES: 'wbe=2' }).limits.keyOverrides]).toEqual([['wbe', 2]]);
+  });
+
   it('refuses a first wait longer than the longest', () => {
     expect(() => loadConfig({ FERRY_LIMIT_WAIT_MS: '6000', FERRY_LIMIT_WAIT_MAX_MS: '5000' })).toThrow('FERRY_LIMIT_WAIT_MS (6000) must not exceed');
   });
