@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { isAlive } from '@ferry/launcher/is-alive';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../support/files.js';
+import { startTestRedis } from '../support/redis.js';
 import { serveFile, TEST_EGRESS_ENV, TestOrigin } from '../support/origin.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../apps/launcher/dist/main.js', import.meta.url));
@@ -228,5 +229,29 @@ describe('npm start with an invalid setting', () => {
     const launched = await launch(cwd, { FERRY_API_PORT: 'eighty' });
     expect(await launched.exited).toBe(1);
     expect(launched.output()).toMatch(/FERRY_API_PORT must be a whole number between 0 and 65535 \(got "eighty"\)/);
+  });
+});
+
+describe('npm start with a password in REDIS_URL', () => {
+  it('connects with it, and prints the URL without the password', async () => {
+    const redis = await startTestRedis();
+    const password = 'redis-password-never-printed';
+    const admin = new Redis(redis.url);
+    await admin.config('SET', 'requirepass', password);
+    admin.disconnect();
+    const url = new URL(redis.url);
+    url.password = password;
+    try {
+      const launched = await launch(cwd, { REDIS_URL: url.href, FERRY_API_KEYS: '', FERRY_DATA_DIR: path.join(cwd, 'with-password') });
+      const output = launched.output();
+      expect(output).toContain('Ctrl-C stops Ferry');
+      expect(output).toMatch(/Redis {6}redis:\/\/\[redacted\]@127\.0\.0\.1:\d+ \(from REDIS_URL\)/);
+      expect(output).not.toContain(password);
+      process.kill(-(launched.child.pid ?? 0), 'SIGINT');
+      expect(await launched.exited).toBe(0);
+      expect(launched.output()).not.toContain(password);
+    } finally {
+      await redis.stop();
+    }
   });
 });

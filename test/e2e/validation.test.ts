@@ -168,6 +168,17 @@ describe('health endpoints', () => {
   });
 });
 
+describe('a request path with a broken percent escape', () => {
+  it('is answered 400 with FERRY_ERR_VALIDATION and how to fix it, not a framework code', async () => {
+    for (const path of ['/v1/downloads/%ZZ', '/v1/batches/%ff', '/%']) {
+      const response = await stack.ferry.request<ErrorBody>('GET', path);
+      expect(response.status, path).toBe(400);
+      expect(response.body.code, path).toBe('FERRY_ERR_VALIDATION');
+      expect(response.body.message, path).toContain('percent-encode');
+    }
+  });
+});
+
 describe('when Redis goes down', () => {
   it('answers 503 quickly instead of hanging, and /readyz says so', async () => {
     await stack.redis.stop();

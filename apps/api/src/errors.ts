@@ -49,6 +49,7 @@ const FASTIFY_CODES: Readonly<Record<string, [ErrorCode, string]>> = {
     'FERRY_ERR_PAYLOAD_TOO_LARGE',
     'the body is larger than the API accepts (FERRY_API_BODY_LIMIT_BYTES; FERRY_BATCH_BODY_LIMIT_BYTES for batches)',
   ],
+  FST_ERR_BAD_URL: ['FERRY_ERR_VALIDATION', 'the request path has a % that starts no %XX escape: percent-encode the id or name in the path'],
 };
 
 /** The coded error a client is answered with for whatever a route, a hook or Fastify itself threw. */

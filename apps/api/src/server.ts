@@ -48,6 +48,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
     // request.ip: the connection's address unless the operator names the proxies in front (FERRY_API_TRUST_PROXY).
     trustProxy: trustProxyOption(config.api.trustProxy),
+    // A path that does not decode (`/v1/downloads/%ZZ`) is answered like any other bad input, with a Ferry code.
+    frameworkErrors: (error, request, reply) => void errorHandler(error, request, reply),
   });
   app.setErrorHandler(errorHandler);
   useJsonBodyParser(app);

@@ -5,6 +5,7 @@ import type { EgressPolicyOptions, HttpLimits, PortRule } from '@ferry/engine';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
 import { parseHostLimits, parseKeyLimits } from './limits/limit-host.js';
+import { redactUrlsIn } from './redact-url.js';
 import type { LimitsPolicy } from './limits/fleet-limits.js';
 import { parseRedisSettings, resolveQueuePrefix, type RedisSettings } from './redis/redis-settings.js';
 import { parseSealingKeys, type SealingKey } from './secrets/header-sealer.js';
@@ -371,12 +372,26 @@ function deepFreeze<T extends object>(value: T): T {
   return Object.freeze(value);
 }
 
+/** Variables whose value is (or may hold) a secret: a refusal says what is wrong, never what was given. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'FERRY_API_KEYS',
+  'FERRY_DASHBOARD_PASSWORD',
+  'FERRY_HEADERS_ENCRYPTION_KEYS',
+  'FERRY_METRICS_TOKEN',
+  'FERRY_WEBHOOK_SECRETS',
+]);
+
 function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {
   return error.issues
     .map((issue) => {
       const name = String(issue.path[0] ?? '(environment)');
       const got = env[name];
-      const shown = got === undefined ? 'it is not set' : `got ${JSON.stringify(got)}`;
+      const shown =
+        got === undefined
+          ? 'it is not set'
+          : SECRET_VARIABLES.has(name)
+            ? `got ${got.length} characters, not shown as they may be a secret`
+            : `got ${JSON.stringify(redactUrlsIn(got))}`;
       return `  ${name} ${issue.message} (${shown})`;
     })
     .join('\n');
@@ -408,6 +423,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new FerryError(
       'FERRY_ERR_CONFIG',
       `Invalid configuration:\n  FERRY_LIMIT_WAIT_MS (${e.FERRY_LIMIT_WAIT_MS}) must not exceed FERRY_LIMIT_WAIT_MAX_MS (${e.FERRY_LIMIT_WAIT_MAX_MS}).`,
+    );
+  }
+  // Checked only where the keys are known (a worker may run without them): a misspelt name would limit nobody.
+  const unknownKey =
+    e.FERRY_API_KEYS && [...(e.FERRY_KEY_CONCURRENCY_OVERRIDES?.keys() ?? [])].find((name) => !e.FERRY_API_KEYS?.some((key) => key.name === name));
+  if (unknownKey !== undefined) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      `Invalid configuration:\n  FERRY_KEY_CONCURRENCY_OVERRIDES names ${unknownKey}, which is no key in FERRY_API_KEYS: use the name before the ':' of a FERRY_API_KEYS entry.`,
     );
   }
   const dataDir = path.resolve(cwd, e.FERRY_DATA_DIR);

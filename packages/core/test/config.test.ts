@@ -80,6 +80,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FERRY_DASHBOARD_PASSWORD: 'short' })).toThrow(/FERRY_DASHBOARD_PASSWORD must be at least 12 characters/);
   });
 
+  it.each([
+    ['FERRY_DASHBOARD_PASSWORD', 'dashboard-pw'.slice(0, 11)],
+    ['FERRY_METRICS_TOKEN', 'metrics token with a space'],
+    ['FERRY_WEBHOOK_SECRETS', 'whsec_not!base64-secret-value'],
+    ['FERRY_HEADERS_ENCRYPTION_KEYS', 'k1:not-a-32-byte-sealing-key'],
+    ['FERRY_API_KEYS', 'ci:fry_raw-key-pasted-by-mistake'],
+    ['FERRY_API_KEYS', 'fry_raw-key-pasted-by-mistake'],
+    ['REDIS_URL', 'http://:redis-password@redis.internal:6379'],
+  ])('never shows the secret in %s when it refuses it, only what is wrong', (name, value) => {
+    const secret = name === 'REDIS_URL' ? 'redis-password' : value.replace(/^(ci:|k1:)/, '');
+    let message = '';
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain(`${name} must`);
+    expect(message).not.toContain(secret);
+  });
+
   it('lists every variable name it reads', () => {
     expect(CONFIG_VARIABLES).toContain('REDIS_URL');
     expect(CONFIG_VARIABLES).toContain('FERRY_SHUTDOWN_DEADLINE_MS');

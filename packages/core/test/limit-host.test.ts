@@ -11,6 +11,13 @@ describe('limitHost', () => {
     expect(limitHost('http://[::1]:8080/')).toBe('[::1]:8080');
     expect(limitHost('not a url')).toBeUndefined();
   });
+
+  it('names an IPv4-mapped IPv6 literal by its IPv4 address, the server a connection to it reaches', () => {
+    expect(limitHost('http://[::ffff:127.0.0.2]:8080/')).toBe('127.0.0.2:8080');
+    expect(limitHost('http://[0:0:0:0:0:FFFF:7F00:2]:8080/')).toBe('127.0.0.2:8080');
+    expect(limitHost('https://[::ffff:93.184.216.34]/')).toBe('93.184.216.34');
+    expect(limitHost('http://[2001:db8::1]/')).toBe('[2001:db8::1]');
+  });
 });
 
 describe('the limit overrides', () => {
@@ -36,6 +43,16 @@ describe('the limit overrides', () => {
     ['FERRY_HOST_RATE_PER_SECOND', '-1', '0 (off) or more'],
   ])('refuses %s=%s, saying how to fix it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('refuses a key override naming no key of FERRY_API_KEYS, where it would silently limit nobody', () => {
+    const keys = `web:${'a'.repeat(64)}`;
+    expect(() => loadConfig({ FERRY_API_KEYS: keys, FERRY_KEY_CONCURRENCY_OVERRIDES: 'wbe=2' })).toThrow(
+      'FERRY_KEY_CONCURRENCY_OVERRIDES names wbe, which is no key in FERRY_API_KEYS',
+    );
+    expect([...loadConfig({ FERRY_API_KEYS: keys, FERRY_KEY_CONCURRENCY_OVERRIDES: 'web=2' }).limits.keyOverrides]).toEqual([['web', 2]]);
+    // A worker needs no FERRY_API_KEYS: without it the names cannot be checked.
+    expect([...loadConfig({ FERRY_KEY_CONCURRENCY_OVERRIDES: 'wbe=2' }).limits.keyOverrides]).toEqual([['wbe', 2]]);
   });
 
   it('refuses a first wait longer than the longest', () => {

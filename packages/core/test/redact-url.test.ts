@@ -18,5 +18,6 @@ describe('redactUrlsIn', () => {
     expect(redactUrlsIn('connecting to rediss://ferry:s3cret@redis.internal:6380/2 and redis://:pw@10.0.0.1:7000')).toBe(
       'connecting to rediss://[redacted]@redis.internal:6380/2 and redis://[redacted]@10.0.0.1:7000',
     );
+    expect(redactUrlsIn('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
   });
 });

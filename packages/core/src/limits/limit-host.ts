@@ -1,4 +1,5 @@
 import { FerryError } from '@ferry/contract';
+import { embeddedIPv4, isIPv4Mapped, parseIp } from '@ferry/engine';
 import { isKeyName } from '../api-keys.js';
 import { listEntries } from '../list-entries.js';
 
@@ -8,7 +9,9 @@ import { listEntries } from '../list-entries.js';
  * trailing dot, and with its port unless that is 80 or 443: http and https to one
  * name are one origin server to protect. So `HTTPS://Bücher.Example.:443/a` and
  * `http://xn--bcher-kva.example/b` share a limit, while `http://example.com:8080` is a
- * host of its own. Undefined for a URL that does not parse.
+ * host of its own. An IPv4-mapped IPv6 literal (`[::ffff:a.b.c.d]`) is named by its IPv4
+ * address: a connection to it reaches that server, so it must not be a way around its limit.
+ * Undefined for a URL that does not parse.
  */
 export function limitHost(url: string): string | undefined {
   let parsed: URL;
@@ -18,7 +21,8 @@ export function limitHost(url: string): string | undefined {
     return undefined;
   }
   const { hostname, port } = parsed;
-  const name = hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
+  const ip = parseIp(hostname);
+  const name = ip !== undefined && isIPv4Mapped(ip) ? embeddedIPv4(ip).text : hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
   return port === '' || port === '80' || port === '443' ? name : `${name}:${port}`;
 }
 

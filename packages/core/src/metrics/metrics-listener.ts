@@ -26,7 +26,8 @@ export interface MetricsListenerOptions {
  */
 export async function listenForMetrics(registry: Registry, options: MetricsListenerOptions): Promise<MetricsListener> {
   const server = http.createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://metrics').pathname;
+    // A target that is no URL (`//[`) must not throw here: an exception in this handler would end the process.
+    const path = URL.parse(request.url ?? '/', 'http://metrics')?.pathname;
     if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served here\n');
       return;
