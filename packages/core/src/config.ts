@@ -6,6 +6,7 @@ import { parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
 import { parseSealingKeys, type SealingKey } from './secrets/header-sealer.js';
 import { parseWebhookSecrets } from './webhooks/secrets.js';
+import { REDACTED } from './redact-url.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -216,12 +217,22 @@ function deepFreeze<T extends object>(value: T): T {
   return Object.freeze(value);
 }
 
+/** Variables whose values are credentials: an error names them but never repeats what they hold. */
+const SECRET_NAME = /(KEYS?|SECRETS?|PASSWORD|TOKEN)$/;
+// Any scheme's userinfo (redis://user:password@host), which a URL variable may carry.
+const URL_USERINFO = /(\/\/)[^/@\s]*@/g;
+
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return 'it is not set';
+  if (SECRET_NAME.test(name)) return `its value of ${value.length} characters is not repeated here`;
+  return `got ${JSON.stringify(value.replace(URL_USERINFO, `$1${REDACTED}@`))}`;
+}
+
 function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {
   return error.issues
     .map((issue) => {
       const name = String(issue.path[0] ?? '(environment)');
-      const got = env[name];
-      const shown = got === undefined ? 'it is not set' : `got ${JSON.stringify(got)}`;
+      const shown = shownValue(name, env[name]);
       return `  ${name} ${issue.message} (${shown})`;
     })
     .join('\n');
