@@ -31,12 +31,14 @@ export function apiKeyEntry(name: string, sha256: string): string {
 
 /** Parses FERRY_API_KEYS: `name:sha256hex` entries, comma-separated. */
 export function parseApiKeys(text: string): ApiKey[] {
-  const keys = listEntries(text).map((entry, i) => {
+  const keys = listEntries(text).map((entry, index) => {
     const [name, sha256, ...rest] = entry.split(':');
     if (name === undefined || sha256 === undefined || rest.length > 0 || !KEY_NAME.test(name) || !/^[0-9a-f]{64}$/i.test(sha256)) {
+      // Only a well-formed name is repeated: a wrong entry is often the raw key itself, pasted where its hash belongs.
+      const which = name !== undefined && sha256 !== undefined && KEY_NAME.test(name) ? `entry ${index + 1} ("${name}:…")` : `entry ${index + 1}`;
       throw new FerryError(
         'FERRY_ERR_CONFIG',
-        `must be a comma-separated list of name:sha256 entries, e.g. billing:<64 hex digits>; entry ${i + 1} is not one (not shown: it may be a raw key, which belongs to the caller alone). Make an entry with \`npm run api-key -- <name>\``,
+        `must be a comma-separated list of name:sha256 entries, e.g. billing:<64 hex digits> (the key's sha256, never the key itself); ${which} is not one. Make an entry with \`npm run api-key -- <name>\``,
       );
     }
     return { name, sha256: sha256.toLowerCase() };

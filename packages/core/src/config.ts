@@ -5,12 +5,12 @@ import type { EgressPolicyOptions, HttpLimits, PortRule } from '@ferry/engine';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
 import { parseHostLimits, parseKeyLimits } from './limits/limit-host.js';
-import { redactUrlsIn } from './redact-url.js';
 import type { LimitsPolicy } from './limits/fleet-limits.js';
 import { parseRedisSettings, resolveQueuePrefix, type RedisSettings } from './redis/redis-settings.js';
 import { parseSealingKeys, type SealingKey } from './secrets/header-sealer.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { parseWebhookSecrets } from './webhooks/secrets.js';
+import { REDACTED } from './redact-url.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -372,26 +372,22 @@ function deepFreeze<T extends object>(value: T): T {
   return Object.freeze(value);
 }
 
-/** Variables whose value is (or may hold) a secret: a refusal says what is wrong, never what was given. */
-const SECRET_VARIABLES: ReadonlySet<string> = new Set([
-  'FERRY_API_KEYS',
-  'FERRY_DASHBOARD_PASSWORD',
-  'FERRY_HEADERS_ENCRYPTION_KEYS',
-  'FERRY_METRICS_TOKEN',
-  'FERRY_WEBHOOK_SECRETS',
-]);
+/** Variables whose values are credentials: an error names them but never repeats what they hold. */
+const SECRET_NAME = /(KEYS?|SECRETS?|PASSWORD|TOKEN)$/;
+// Any scheme's userinfo (redis://user:password@host), which a URL variable may carry.
+const URL_USERINFO = /(\/\/)[^/@\s]*@/g;
+
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return 'it is not set';
+  if (SECRET_NAME.test(name)) return `its value of ${value.length} characters is not repeated here`;
+  return `got ${JSON.stringify(value.replace(URL_USERINFO, `$1${REDACTED}@`))}`;
+}
 
 function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {
   return error.issues
     .map((issue) => {
       const name = String(issue.path[0] ?? '(environment)');
-      const got = env[name];
-      const shown =
-        got === undefined
-          ? 'it is not set'
-          : SECRET_VARIABLES.has(name)
-            ? `got ${got.length} characters, not shown as they may be a secret`
-            : `got ${JSON.stringify(redactUrlsIn(got))}`;
+      const shown = shownValue(name, env[name]);
       return `  ${name} ${issue.message} (${shown})`;
     })
     .join('\n');

@@ -60,6 +60,26 @@ describe('loadConfig', () => {
     expect(err.message).toContain('.env.example');
   });
 
+  it('never repeats the value of a variable that holds a secret, nor the credentials in a URL', () => {
+    const env = {
+      FERRY_API_KEYS: 'billing:fry_sekrit-raw-key-pasted-for-its-hash',
+      FERRY_WEBHOOK_SECRETS: 'sekrit-webhook',
+      FERRY_DASHBOARD_PASSWORD: 'sekrit-pw',
+      FERRY_HEADERS_ENCRYPTION_KEYS: 'sekrit-sealing-key',
+      REDIS_URL: 'http://ferry:sekrit-redis-password@redis.internal:6379',
+    };
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of Object.keys(env)) expect(message).toContain(name);
+    expect(message).not.toMatch(/sekrit/);
+    expect(message).toContain('http://[redacted]@redis.internal:6379');
+    expect(message).toContain('entry 1 ("billing:…") is not one');
+  });
+
   it('refuses a backoff base larger than its maximum', () => {
     expect(() => loadConfig({ FERRY_BACKOFF_BASE_MS: '5000', FERRY_BACKOFF_MAX_MS: '1000' })).toThrow(
       /FERRY_BACKOFF_BASE_MS \(5000\) must not exceed FERRY_BACKOFF_MAX_MS/,
