@@ -131,8 +131,7 @@ describe('GET /v1/downloads/{id}/events', () => {
     const redis = new Redis(stack.redis.url);
     // QueueEvents blocks in XREAD on a connection of its own; nothing else in Ferry reads a stream.
     const readers = async () =>
-      (await redis.client('LIST'))
-        .toString()
+      String(await redis.client('LIST'))
         .split('\n')
         .filter((line) => / cmd=xread /.test(line)).length;
     try {
