@@ -136,7 +136,7 @@ describe('when an origin answers 429 with Retry-After: 2', () => {
     }, 'a waiting download');
     expect(waiting).toMatchObject({ reason: 'host-cooldown', host: hostOf(origin) });
     const failed = await stack.ferry.status(first);
-    expect(failed.error?.message).toContain(`${hostOf(origin)} is closed to every worker for 2 s`);
+    expect(failed.error?.message).toContain(`${hostOf(origin)} is closed to this API key's downloads on every worker for 2 s`);
 
     await expectCompleted([first, ...others.downloads], file);
     const after = gauge.starts.slice(1);

@@ -232,3 +232,13 @@ describe('what the limits tell the metrics', () => {
     }
   });
 });
+
+describe('when one API key meets a cooldown', () => {
+  it('closes the host to that key alone: another key is not made to wait by what the first one fetched', async () => {
+    const limits = limitsWith({ cooldownMaxMs: 60_000 });
+    const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'other'));
+    await limits.release(a, HOST, 'other', { kind: 'backpressure', status: 429, retryAfterMs: 30_000 });
+    expect(await limits.acquire('2@t', jobKey(2), HOST, 'other')).toMatchObject({ admitted: false, reason: 'host-cooldown' });
+    admitted(await limits.acquire('3@t', jobKey(3), HOST, 'test'));
+  });
+});

@@ -55,7 +55,7 @@ export async function runAdmitted<T>(limits: FleetLimits, job: Job, token: strin
 }
 
 function pushedBack(host: string, { cooldownMs, loweredTo }: Released): string {
-  const closed = cooldownMs === undefined ? '' : `; ${host} is closed to every worker for ${Math.ceil(cooldownMs / 1000)} s`;
+  const closed = cooldownMs === undefined ? '' : `; ${host} is closed to this API key's downloads on every worker for ${Math.ceil(cooldownMs / 1000)} s`;
   const lowered = loweredTo === undefined ? '' : `; ${host} now gets at most ${loweredTo} download${loweredTo === 1 ? '' : 's'} at once until it recovers`;
   return closed + lowered;
 }

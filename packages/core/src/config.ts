@@ -174,7 +174,7 @@ export const EnvSchema = z.object({
     .min(0, { error: 'must be 0 (off) or more' })
     .max(10_000, { error: 'must be at most 10000' })
     .default(0),
-  /** Longest time an origin's 429 or 503 with Retry-After closes its host to every worker; 0 turns cooldowns off. */
+  /** Longest time an origin's 429 or 503 with Retry-After closes its host to that API key's downloads on every worker; 0 turns cooldowns off. */
   FERRY_HOST_COOLDOWN_MAX_MS: durationMs(0, DAY).default(10 * MINUTE),
   /** Downloads of one API key running at once across all workers; 0: no limit. */
   FERRY_KEY_CONCURRENCY: int(0, 100_000).default(0),

@@ -39,7 +39,7 @@ export type DownloadEnd =
 export interface Released {
   /** The host's limit after this backpressure halved it; undefined when it did not. */
   readonly loweredTo: number | undefined;
-  /** How long the host is now closed to every worker; undefined when this end closed nothing. */
+  /** How long the host is now closed to the key's downloads on every worker; undefined when this end closed nothing. */
   readonly cooldownMs: number | undefined;
 }
 
@@ -115,6 +115,17 @@ export class FleetLimits {
   }
 
   /**
+   * A cooldown closes a host to the API key whose download met it, not to every key: what
+   * one tenant fetched (an origin's quota for its credentials, a path that answers 429) must
+   * not stall another's downloads. An origin that limits the whole fleet answers each key's
+   * next request with its own 429, so each key pays at most one. AIMD stays per host: the
+   * host's capacity is shared.
+   */
+  #cooldownKey(host: string, owner: string): string {
+    return ferryKey(this.prefix, 'limits', 'host-cooldown', owner, host);
+  }
+
+  /**
    * Takes a slot for the download `holder` (unique per run of a job) to `host` for `owner`, or
    * says how long to wait. `jobKey` is the job's hash, where a refusal records why it waits,
    * and where a pause or cancel may be recorded, which comes first (`controlled`).
@@ -124,7 +135,7 @@ export class FleetLimits {
     const interval = policy.hostRatePerSecond > 0 ? Math.ceil(1000 / policy.hostRatePerSecond) : 0;
     const [outcome, value] = await this.#redis.ferryLimitAcquire(
       this.#key('host-slots', host),
-      this.#key('host-cooldown', host),
+      this.#cooldownKey(host, owner),
       this.#key('host-aimd', host),
       this.#key('host-next', host),
       this.#key('key-slots', owner),
@@ -161,7 +172,7 @@ export class FleetLimits {
       this.#key('host-slots', host),
       this.#key('key-slots', owner),
       this.#key('host-aimd', host),
-      this.#key('host-cooldown', host),
+      this.#cooldownKey(host, owner),
       admission.holder,
       end.kind,
       this.hostLimit(host),

@@ -5,7 +5,7 @@ export type LimitKind = 'host' | 'key';
 export interface LimitsObserver {
   /** A download was sent back to wait, without spending an attempt, because `kind`'s limit was reached. */
   waited(kind: LimitKind): void;
-  /** An origin's answer (`status`: 429 or 503) with Retry-After closed its host to every worker for `seconds`. */
+  /** An origin's answer (`status`: 429 or 503) with Retry-After closed its host to that key's downloads on every worker for `seconds`. */
   cooledDown(status: number, seconds: number): void;
 }
 
