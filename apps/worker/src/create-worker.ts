@@ -7,7 +7,7 @@ import { DownloadMeter } from './metrics/download-meter.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
 /** The processor's deps and the connection its worker runs on; every field is required. */
-export interface DownloadWorkerDeps extends ProcessorDeps {
+export interface DownloadWorkerDeps extends Omit<ProcessorDeps, 'observeProgress'> {
   /** The worker's own Redis connection (createWorkerRedis: commands wait through a Redis restart, as BullMQ workers require). */
   readonly connection: RedisClient;
   /** Where the worker counts its downloads' attempts, ends and bytes. */
@@ -18,7 +18,7 @@ export function createDownloadWorker(deps: DownloadWorkerDeps): Worker<unknown, 
   const { config } = deps;
   const locks = lockWatch(config.worker.lockDurationMs, deps.logger);
   const meter = new DownloadMeter(deps.metrics);
-  const processor = meter.wrap(createProcessor(deps));
+  const processor = meter.wrap(createProcessor({ ...deps, observeProgress: (job, progress) => meter.progress(job, progress) }));
   // Three declared parameters: BullMQ passes the AbortSignal only to processors that accept it.
   const run: typeof processor = (job, token, signal) => processor(job, token, signal).finally(() => locks.forget(job.id));
   const worker = new DownloadWorker<StoredDownload>(DOWNLOAD_QUEUE, run, {

@@ -41,6 +41,11 @@ export interface ProcessorDeps {
   readonly sealer: HeaderSealer;
   /** Fleet-wide limits per host and per API key: a download runs only once they admit it. */
   readonly limits: FleetLimits;
+  /**
+   * Told every progress the engine reports, before any is written to Redis (the metrics
+   * count received bytes from it: a short download writes no progress at all).
+   */
+  readonly observeProgress: (job: Job, progress: WorkerProgress) => void;
 }
 
 const lockLostError = (when: string) =>
@@ -172,7 +177,10 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       maxBytes: deps.config.downloads.maxBytes,
       onConflict: deps.config.downloads.onConflict,
       resumeFrom,
-      onProgress: progress.report,
+      onProgress: (reported) => {
+        deps.observeProgress(job, reported);
+        progress.report(reported);
+      },
       assertOwnership: async () => {
         await progress.flushed();
         // A worker frozen past its lock (GC pause, SIGSTOP) must not publish a job another worker now runs.

@@ -15,7 +15,8 @@ const secondsSince = (ms: number | undefined): number | undefined => (ms === und
  *   `finishedOn` only if it failed for good, so a final failure and a retry are told
  *   apart without reading Redis. A pause, a hand-back at shutdown or a lost lock
  *   raises no event and is no attempt, as BullMQ counts none;
- * - bytes are counted from the progress the engine reports during the attempt, as the
+ * - bytes are counted from the progress the engine reports during the attempt (handed
+ *   to `progress` by the processor, whether or not it is written to Redis), as the
  *   growth of `receivedBytes` from where the attempt started (a resume starts at its
  *   checkpoint, so kept bytes are not counted twice; a restart from 0 counts again
  *   what it fetches again, because it was received again).
@@ -42,7 +43,6 @@ export class DownloadMeter {
   }
 
   observe(worker: Worker): void {
-    worker.on('progress', (job, progress) => this.#progress(job, progress));
     worker.on('completed', (job) => this.metrics.completed(this.#duration(job)));
     worker.on('failed', (job) => {
       if (job === undefined) return;
@@ -51,11 +51,11 @@ export class DownloadMeter {
     });
   }
 
-  #progress(job: Job, progress: unknown): void {
+  progress(job: Job, progress: WorkerProgress): void {
     const id = job.id ?? '';
     const last = this.#received.get(id);
-    const now = WorkerProgress.safeParse(progress).data?.receivedBytes;
-    if (last === undefined || now === undefined) return;
+    const now = progress.receivedBytes;
+    if (last === undefined) return;
     // Smaller than before: the attempt dropped what it kept and started over, so all of `now` is new.
     this.metrics.received(now >= last ? now - last : now);
     this.#received.set(id, now);
