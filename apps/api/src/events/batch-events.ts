@@ -42,11 +42,22 @@ export async function batchSnapshot({ queue, redis, batches }: BatchSnapshotDeps
   return { batch, members };
 }
 
+/** How often and how long a batch stream reads its counts again while they lag behind the ends it has seen (up to 10 s). */
+const REREAD_AFTER_MS = 100;
+const MAX_REREADS = 100;
+
 /** A batch's stream: its members' snapshot, then their events and the batch's counts after members end, until the batch ends. */
 export const followBatch =
   (batches: BatchStore, log: FastifyBaseLogger): StreamStart<BatchSnapshot> =>
   async (events, { batch, members }) => {
-    for (const event of members) events.send(event.type, event);
+    // Members this stream has seen end: the counts must hold them all before the stream can rely on them.
+    const endedSeen = new Set<string>();
+    const see = (event: DownloadEvent) => {
+      events.send(event.type, event);
+      if (ENDED_STATES.has(event.type)) endedSeen.add(event.id);
+    };
+    for (const event of members) see(event);
+    let rereads = 0;
     // The stream is open by now: a failure ends it (the client may reconnect) rather than reaching the error handler.
     const report = async (record: Promise<BatchRecord | undefined>): Promise<boolean> => {
       try {
@@ -57,8 +68,18 @@ export const followBatch =
         }
         const { summary, ended } = await batches.summary(current);
         events.send('batch', { type: 'batch', id: batch.id, state: summary.state, counts: summary.counts } satisfies BatchProgressEvent);
-        if (ended) events.end();
-        return !ended;
+        if (ended) {
+          events.end();
+          return false;
+        }
+        // A worker records a member's end in the batch just after BullMQ announces it, so counts read in
+        // between miss it; with no later end to trigger another read, the stream would never see the batch end.
+        const { completed, failed, cancelled } = summary.counts;
+        if (completed + failed + cancelled < endedSeen.size && rereads < MAX_REREADS && !events.closed) {
+          rereads += 1;
+          setTimeout(reportSoon, REREAD_AFTER_MS).unref();
+        }
+        return true;
       } catch (err) {
         log.warn({ batchId: batch.id, err: (err as Error).message }, 'could not report batch progress');
         events.end();
@@ -69,7 +90,7 @@ export const followBatch =
     const reportSoon = coalesced(() => report(batches.load(batch.id)));
     if (!(await report(Promise.resolve(batch)))) return undefined;
     return (event) => {
-      events.send(event.type, event);
+      see(event);
       if (ENDED_STATES.has(event.type)) reportSoon();
     };
   };
