@@ -1,7 +1,7 @@
 import type { BatchAccepted, BatchStatus, DownloadAccepted, DownloadList } from '@ferry/contract';
 import { createProducerRedis, loadConfig, scanKeys, verifyWebhook } from '@ferry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, bearer, DASHBOARD_PASSWORD, Ferry, WEBHOOK_SECRET } from '../support/ferry.js';
+import { API_KEY, bearer, DASHBOARD_PASSWORD, Ferry, keyWebhookSecret } from '../support/ferry.js';
 import { pathOf, sha256File } from '../support/files.js';
 import { serveFile, status, TestOrigin } from '../support/origin.js';
 import { asHeaders, receiver } from '../support/receiver.js';
@@ -99,7 +99,7 @@ describe('on a Redis Cluster of three masters', () => {
     expect((await ferry.waitFor(called)).state).toBe('completed');
     await until(() => hook.deliveries.length > 0, 'the callback');
     const [delivery] = hook.deliveries;
-    const event = verifyWebhook(WEBHOOK_SECRET, asHeaders(delivery!.headers), delivery!.body) as { type: string; data: { id: string } };
+    const event = verifyWebhook(keyWebhookSecret('test'), asHeaders(delivery!.headers), delivery!.body) as { type: string; data: { id: string } };
     expect(event).toMatchObject({ type: 'download.completed', data: { id: called } });
 
     // Bull Board reads both queues' counts and jobs through the same connection.
