@@ -190,8 +190,12 @@ export function serveFile(file: RandomFile, options: ServeOptions = {}): Handler
         if (due > Date.now()) await sleep(due - Date.now());
       }
     }
-    if (limit < file.size - from) res.destroy();
-    else res.end();
+    if (limit < file.size - from) {
+      // What was written reaches the socket before it closes: destroying at once can drop the buffered bytes,
+      // or even the headers, and a truncation test would then see no bytes at all (or an error before the body).
+      if (!res.destroyed) await new Promise<void>((resolve) => res.write(Buffer.alloc(0), () => resolve()));
+      res.destroy();
+    } else res.end();
   };
 }
 
