@@ -97,6 +97,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds, deps.queue.toKey('')),
       batches,
       storage,
+      contentRedirectSeconds: config.s3?.content.mode === 'redirect' ? config.s3.content.presignTtlSeconds : undefined,
       sealer,
     });
     await v1.register(batchRoutes, {

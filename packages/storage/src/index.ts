@@ -22,4 +22,5 @@ export type {
   StoredFileRef,
   StoredPart,
   StoredReader,
+  PresignOptions,
 } from './storage.js';

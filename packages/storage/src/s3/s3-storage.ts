@@ -181,7 +181,7 @@ export class S3Storage implements Storage {
     if (etag === undefined) throw new Error(`the S3 server answered for ${key} without an ETag`);
     const version = head.VersionId ?? etag;
     if (version !== ref.version && !(await this.#holdsSha256(key, etag, ref.sha256))) return { found: false, why: 'replaced' };
-    const reader = new S3StoredReader(this.client, this.bucket, key, etag, head.ContentLength ?? 0, head.LastModified ?? new Date(0));
+    const reader = new S3StoredReader(this.client, this.bucket, key, etag, head.VersionId, head.ContentLength ?? 0, head.LastModified ?? new Date(0));
     return { found: true, reader };
   }
 
