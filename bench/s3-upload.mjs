@@ -1,7 +1,7 @@
 // Ferry's engine storing into S3, against `curl | aws s3 cp -` doing the same work: one file from a local
 // origin into a local S3 server (s3rver), in the same run.
 // Usage (from the repo root, after `npm run build`):
-//   node bench/s3-upload.mjs [--size-mib 1024] [--part-mib 8] [--parts-in-flight 2] [--copies 4] [--sdk-checksums]
+//   node bench/s3-upload.mjs [--size-mib 1024] [--part-mib 8] [--parts-in-flight 2] [--copies 4] [--sdk-checksums] [--node-flag <flag>]...
 //   --sdk-checksums also runs Ferry through a client at the SDK's checksum defaults (WHEN_SUPPORTED), in the same run.
 // Prints figures only; exits non-zero only when a transfer fails or a checksum does not match.
 import { spawn } from 'node:child_process';
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     'parts-in-flight': { type: 'string', default: '2' },
     copies: { type: 'string', default: '4' },
     'sdk-checksums': { type: 'boolean', default: false },
+    // After the worker's own flags, for every engine child: e.g. --node-flag=--cpu-prof --node-flag=--cpu-prof-dir=/tmp/prof
+    'node-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const sizeBytes = Number(values['size-mib']) * MIB;
@@ -116,6 +118,7 @@ try {
   const engine = ({ sdkChecksums, ...options }) =>
     run(process.execPath, [
       ...WORKER_NODE_FLAGS,
+      ...values['node-flag'],
       ENGINE_CHILD,
       url,
       dir,
