@@ -10,7 +10,8 @@
 // Exits 1 (message on stderr) if the download fails.
 import { loadConfig } from '../packages/core/dist/index.js';
 import { downloadToStorage, EgressPolicy, HttpAgents, resolveTimeouts } from '../packages/engine/dist/index.js';
-import { LocalDiskStorage, S3Storage } from '../packages/storage/dist/index.js';
+import { LocalDiskStorage } from '../packages/storage/dist/index.js';
+import { S3Storage } from '../packages/storage/dist/s3/index.js';
 import { peakRssMB } from './peak-rss.mjs';
 
 const s3Client = async ({ endpoint, sdkChecksums }) => {

@@ -52,7 +52,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
   await app.register(healthRoutes, { redis: deps.redis });
   await app.register(openApiDocs);
-  const { callbacks, batches, outbox, control, index, sealer, storage } = createQueueServices(config, deps.redis, deps.queue);
+  const { callbacks, batches, outbox, control, index, sealer, storage } = await createQueueServices(config, deps.redis, deps.queue);
   callbacks.on('error', (err) => app.log.warn({ err: err.message }, 'callbacks queue error'));
   app.addHook('onClose', () => callbacks.close());
   const hub = new JobEventHub({
