@@ -4,13 +4,22 @@
 //   would, and prints the checkpoint it leaves; {"resumeFrom": checkpoint} resumes from one;
 //   {"digest": "off"} skips the engine's sha256 (skipSha256), so the result's sha256 is empty;
 //   {"s3": {"endpoint", "bucket", "partSize"}} stores in that bucket (S3Storage, credentials from the AWS
-//   chain) instead of <storage-dir>; {"copies": N} runs N downloads of the URL at once and prints the last.
+//   chain) instead of <storage-dir>, with "sdkChecksums": true through a client left at the SDK's checksum defaults
+//   (a CRC32 per part, checked GETs) rather than Ferry's; {"copies": N} runs N downloads of the URL at once and prints the last.
 // Prints one JSON line on stdout: { bytes, sha256, elapsedMs, cpuMs, peakRssMB, location, phases } or { stopped, checkpoint }.
 // Exits 1 (message on stderr) if the download fails.
 import { loadConfig } from '../packages/core/dist/index.js';
 import { downloadToStorage, EgressPolicy, HttpAgents, resolveTimeouts } from '../packages/engine/dist/index.js';
-import { LocalDiskStorage, S3Storage } from '../packages/storage/dist/index.js';
+import { LocalDiskStorage } from '../packages/storage/dist/index.js';
+import { S3Storage } from '../packages/storage/dist/s3/index.js';
 import { peakRssMB } from './peak-rss.mjs';
+
+const s3Client = async ({ endpoint, sdkChecksums }) => {
+  const options = { endpoint, region: 'us-east-1', forcePathStyle: true };
+  if (sdkChecksums !== true) return options;
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  return new S3Client(options);
+};
 
 const [url, storageDir, optionsJson] = process.argv.slice(2);
 const { stopAtBytes, resumeFrom, digest = 'on', s3, copies = 1 } = JSON.parse(optionsJson ?? '{}');
@@ -64,7 +73,7 @@ const marks = {};
 const storage = timedStorage(
   s3 === undefined
     ? new LocalDiskStorage(storageDir)
-    : new S3Storage({ client: { endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true }, bucket: s3.bucket, partSize: s3.partSize }),
+    : new S3Storage({ client: await s3Client(s3), bucket: s3.bucket, partSize: s3.partSize, partsInFlight: s3.partsInFlight }),
   marks,
 );
 let checkpoint;

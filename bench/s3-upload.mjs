@@ -1,7 +1,8 @@
 // Ferry's engine storing into S3, against `curl | aws s3 cp -` doing the same work: one file from a local
 // origin into a local S3 server (s3rver), in the same run.
 // Usage (from the repo root, after `npm run build`):
-//   node bench/s3-upload.mjs [--size-mib 1024] [--part-mib 8] [--copies 4]
+//   node bench/s3-upload.mjs [--size-mib 1024] [--part-mib 8] [--parts-in-flight 2] [--copies 4] [--sdk-checksums] [--node-flag <flag>]...
+//   --sdk-checksums also runs Ferry through a client at the SDK's checksum defaults (WHEN_SUPPORTED), in the same run.
 // Prints figures only; exits non-zero only when a transfer fails or a checksum does not match.
 import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -26,11 +27,20 @@ const BUCKET = 'bench';
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' };
 
 const { values } = parseArgs({
-  options: { 'size-mib': { type: 'string', default: '1024' }, 'part-mib': { type: 'string', default: '8' }, copies: { type: 'string', default: '4' } },
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    'part-mib': { type: 'string', default: '8' },
+    'parts-in-flight': { type: 'string', default: '2' },
+    copies: { type: 'string', default: '4' },
+    'sdk-checksums': { type: 'boolean', default: false },
+    // After the worker's own flags, for every engine child: e.g. --node-flag=--cpu-prof --node-flag=--cpu-prof-dir=/tmp/prof
+    'node-flag': { type: 'string', multiple: true, default: [] },
+  },
 });
 const sizeBytes = Number(values['size-mib']) * MIB;
 const partSize = Number(values['part-mib']) * MIB;
 const copies = Number(values.copies);
+const partsInFlight = Number(values['parts-in-flight']);
 
 /** Runs a command to its end; resolves with its stdout and wall time, rejects on a non-zero exit. */
 function run(command, args, env = {}) {
@@ -105,13 +115,14 @@ try {
   const url = `http://127.0.0.1:${origin.address().port}/source.bin`;
   s3 = await startS3(s3dir);
   const { WORKER_NODE_FLAGS } = await import(WORKER_FLAGS_MODULE);
-  const engine = (options) =>
+  const engine = ({ sdkChecksums, ...options }) =>
     run(process.execPath, [
       ...WORKER_NODE_FLAGS,
+      ...values['node-flag'],
       ENGINE_CHILD,
       url,
       dir,
-      JSON.stringify({ s3: { endpoint: s3.endpoint, bucket: BUCKET, partSize }, ...options }),
+      JSON.stringify({ s3: { endpoint: s3.endpoint, bucket: BUCKET, partSize, partsInFlight, sdkChecksums }, ...options }),
     ]);
 
   // The peer: curl's bytes piped into the awscli's streaming multipart upload (8 MiB parts, its default).
@@ -125,18 +136,26 @@ try {
   const ferry = JSON.parse(ferryRun.stdout.trim().split('\n').at(-1));
   const ferryOk = ferry.sha256 === sha256 && (await sha256Of(objectPath(s3dir, 'bench/source.bin'))) === sha256;
 
+  const sdkRun = values['sdk-checksums'] ? await engine({ sdkChecksums: true }) : undefined;
+  const sdk = sdkRun === undefined ? undefined : JSON.parse(sdkRun.stdout.trim().split('\n').at(-1));
+
   const many = JSON.parse((await engine({ copies })).stdout.trim().split('\n').at(-1));
 
   const rate = (ms) => sizeBytes / MB / (ms / 1000);
-  console.log(`file: ${values['size-mib']} MiB, Ferry part size ${values['part-mib']} MiB, s3rver at ${s3.endpoint}`);
+  console.log(`file: ${values['size-mib']} MiB, Ferry part size ${values['part-mib']} MiB × ${partsInFlight} in flight, s3rver at ${s3.endpoint}`);
   console.log(`curl | aws s3 cp -   ${rate(peer.wallMs).toFixed(1)} MB/s  (${(peer.wallMs / 1000).toFixed(1)} s, object sha256 ${peerOk ? 'ok' : 'WRONG'})`);
   console.log(
-    `Ferry engine → S3    ${rate(ferryRun.wallMs).toFixed(1)} MB/s  (${(ferryRun.wallMs / 1000).toFixed(1)} s wall, ${(ferry.elapsedMs / 1000).toFixed(1)} s in downloadToStorage, sha256 ${ferryOk ? 'ok' : 'WRONG'}, peak RSS ${ferry.peakRssMB.toFixed(0)} MB)`,
+    `Ferry engine → S3    ${rate(ferryRun.wallMs).toFixed(1)} MB/s  (${(ferryRun.wallMs / 1000).toFixed(1)} s wall, ${(ferry.elapsedMs / 1000).toFixed(1)} s in downloadToStorage, CPU ${(ferry.cpuMs / 1000).toFixed(1)} s, sha256 ${ferryOk ? 'ok' : 'WRONG'}, peak RSS ${ferry.peakRssMB.toFixed(0)} MB)`,
   );
   // The peer's wall time holds awscli's start (Python, botocore); Ferry's in-engine time holds no process start.
   console.log(
     `ratio Ferry / peer   ${(peer.wallMs / ferryRun.wallMs).toFixed(2)}× by wall time of each process, ${(peer.wallMs / ferry.elapsedMs).toFixed(2)}× with Ferry's time in downloadToStorage (target ≥ 0.9×)`,
   );
+  if (sdk !== undefined) {
+    console.log(
+      `Ferry, SDK checksums ${rate(sdkRun.wallMs).toFixed(1)} MB/s  (${(sdk.elapsedMs / 1000).toFixed(1)} s in downloadToStorage, CPU ${(sdk.cpuMs / 1000).toFixed(1)} s against Ferry's ${(ferry.cpuMs / 1000).toFixed(1)} s, sha256 ${sdk.sha256 === sha256 ? 'ok' : 'WRONG'}): ratio to peer ${(peer.wallMs / sdkRun.wallMs).toFixed(2)}× by wall time`,
+    );
+  }
   const { writeFinishMs, committedMs } = ferry.phases;
   // From the last byte into the upload to the object under its final key: completing the upload, then publishing it.
   console.log(

@@ -57,7 +57,7 @@ describe('a batch’s counts as its members move', () => {
     await countsBecome(accepted.id, { ...noCounts, completed: 1 }, 'the member to complete');
     // A sweep or a second process reporting the same end changes nothing.
     const redis = new Redis(stack.redis.url);
-    const { outbox, callbacks } = createQueueServices(loadConfig(stack.ferry.env), redis, stack.ferry.queue);
+    const { outbox, callbacks } = await createQueueServices(loadConfig(stack.ferry.env), redis, stack.ferry.queue);
     try {
       const job = await stack.ferry.queue.getJob(accepted.downloads[0]!);
       await outbox.report(job!, 'completed');

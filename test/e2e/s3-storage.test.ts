@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createStorage, loadConfig } from '@ferry/core';
 import { WorkerProgress } from '@ferry/engine';
-import { S3Storage } from '@ferry/storage';
+import { S3Storage } from '@ferry/storage/s3';
 import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
 import { sha256File } from '../support/files.js';
 import { bodyBytesSent, serveFile, type RandomFile } from '../support/origin.js';
@@ -125,7 +125,7 @@ describe('the part janitor on S3', () => {
   it('aborts a multipart upload whose job is gone', async () => {
     const { ferry } = stack;
     // An upload a dead worker left: one part uploaded, kept, for a job Redis does not know.
-    const storage = createStorage(loadConfig(ferryS3Env(stack.s3)));
+    const storage = await createStorage(loadConfig(ferryS3Env(stack.s3)));
     const part = await storage.openPart('job-that-died-with-its-worker', 1);
     part.write(Buffer.alloc(6 * MiB, 1));
     await part.flush();

@@ -58,7 +58,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
   await app.register(healthRoutes, { redis: deps.redis });
   await app.register(openApiDocs);
-  const { callbacks, batches, outbox, control, index, sealer, storage } = createQueueServices(config, deps.redis, deps.queue);
+  const { callbacks, batches, outbox, control, index, sealer, storage } = await createQueueServices(config, deps.redis, deps.queue);
   callbacks.on('error', (err) => app.log.warn({ err: err.message }, 'callbacks queue error'));
   app.addHook('onClose', () => callbacks.close());
   await app.register(metricsRoutes, { config, redis: deps.redis, queues: { downloads: deps.queue, callbacks } });
@@ -104,6 +104,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       idempotency: new IdempotencyStore(deps.redis, config.queuePrefix, config.api.idempotencyTtlSeconds, deps.queue.toKey('')),
       batches,
       storage,
+      contentRedirectSeconds: config.s3?.content.mode === 'redirect' ? config.s3.content.presignTtlSeconds : undefined,
       sealer,
       replicas: config.redis.waitReplicas,
     });

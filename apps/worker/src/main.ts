@@ -32,7 +32,7 @@ runService('ferry-worker', async () => {
 
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const queue = createDownloadQueue(config, connection);
-  const { callbacks, control, index, outbox, sealer, storage } = createQueueServices(config, connection, queue);
+  const { callbacks, control, index, outbox, sealer, storage } = await createQueueServices(config, connection, queue);
   // Before taking any job: a bucket this worker cannot use would fail every one.
   await checkStorage(storage, config.s3);
   const controls = new WorkerControls(connection, control, config.queuePrefix, logger);

@@ -152,6 +152,10 @@ export const EnvSchema = z.object({
     .optional(),
   /** Size of each part of a multipart upload; a download holds at most two parts in memory. S3 allows 5 MiB to 5 GiB and 10,000 parts, so this caps the largest file at 10,000 × this. */
   FERRY_S3_PART_SIZE_BYTES: int(5 * MiB, 5 * 1024 * MiB).default(8 * MiB),
+  /** How GET /v1/downloads/{id}/content serves a file in S3: `stream` it through the API (with Range), or `redirect` (307) to a presigned URL of the bucket. */
+  FERRY_S3_CONTENT: z.enum(['stream', 'redirect'], { error: 'must be stream or redirect' }).default('stream'),
+  /** How long a presigned URL of FERRY_S3_CONTENT=redirect works; S3 allows at most 7 days. */
+  FERRY_S3_PRESIGN_TTL_SECONDS: int(1, 7 * 24 * 3600).default(60),
   /** Largest file a download may fetch, whatever the request says; unset means no server-wide cap. */
   FERRY_MAX_DOWNLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).optional(),
   /** When the wanted file name is taken: rename (store `name (1).ext`), overwrite, or fail. Requests may choose. */
@@ -336,6 +340,8 @@ export interface S3Settings {
   /** Empty, or ends with `/`. */
   readonly keyPrefix: string;
   readonly partSizeBytes: number;
+  /** `redirect`: the content route answers with a presigned URL valid this long instead of the bytes. */
+  readonly content: { readonly mode: 'stream' } | { readonly mode: 'redirect'; readonly presignTtlSeconds: number };
 }
 
 function s3Settings(e: Env): S3Settings | undefined {
@@ -344,6 +350,12 @@ function s3Settings(e: Env): S3Settings | undefined {
       throw new FerryError(
         'FERRY_ERR_CONFIG',
         'Invalid configuration:\n  FERRY_S3_BUCKET is set but FERRY_STORAGE is local, so files would not go to the bucket. Set FERRY_STORAGE=s3, or unset FERRY_S3_BUCKET.',
+      );
+    }
+    if (e.FERRY_S3_CONTENT === 'redirect') {
+      throw new FerryError(
+        'FERRY_ERR_CONFIG',
+        'Invalid configuration:\n  FERRY_S3_CONTENT=redirect needs FERRY_STORAGE=s3: a file on local disk has no URL to redirect to. Set FERRY_STORAGE=s3, or unset FERRY_S3_CONTENT.',
       );
     }
     return undefined;
@@ -362,6 +374,7 @@ function s3Settings(e: Env): S3Settings | undefined {
     forcePathStyle: e.FERRY_S3_FORCE_PATH_STYLE === 'true',
     keyPrefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
     partSizeBytes: e.FERRY_S3_PART_SIZE_BYTES,
+    content: e.FERRY_S3_CONTENT === 'redirect' ? { mode: 'redirect', presignTtlSeconds: e.FERRY_S3_PRESIGN_TTL_SECONDS } : { mode: 'stream' },
   };
 }
 

@@ -28,7 +28,7 @@ export interface QueueServices {
 }
 
 /** The queue side's services on `redis` and the downloads queue; the caller closes `callbacks` with the rest. */
-export function createQueueServices(config: Config, redis: RedisClient, downloads: Queue): QueueServices {
+export async function createQueueServices(config: Config, redis: RedisClient, downloads: Queue): Promise<QueueServices> {
   const callbacks = createCallbackQueue(config, redis);
   const batches = createBatchStore(config, { redis, downloads, callbacks });
   return {
@@ -38,6 +38,6 @@ export function createQueueServices(config: Config, redis: RedisClient, download
     control: new DownloadControl(downloads, redis, config.queuePrefix),
     index: new DownloadIndex(redis, config.queuePrefix),
     sealer: new HeaderSealer(config.headerKeys),
-    storage: createStorage(config),
+    storage: await createStorage(config),
   };
 }

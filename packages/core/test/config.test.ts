@@ -162,6 +162,7 @@ describe('FERRY_STORAGE', () => {
       forcePathStyle: false,
       keyPrefix: '',
       partSizeBytes: 8 * 1024 * 1024,
+      content: { mode: 'stream' },
     });
     const config = loadConfig({
       FERRY_STORAGE: 's3',
@@ -171,6 +172,8 @@ describe('FERRY_STORAGE', () => {
       FERRY_S3_FORCE_PATH_STYLE: 'true',
       FERRY_S3_KEY_PREFIX: 'tenant-a/ferry',
       FERRY_S3_PART_SIZE_BYTES: String(16 * 1024 * 1024),
+      FERRY_S3_CONTENT: 'redirect',
+      FERRY_S3_PRESIGN_TTL_SECONDS: '300',
     });
     expect(config.storage).toBe('s3');
     expect(config.s3).toEqual({
@@ -180,7 +183,17 @@ describe('FERRY_STORAGE', () => {
       forcePathStyle: true,
       keyPrefix: 'tenant-a/ferry/',
       partSizeBytes: 16 * 1024 * 1024,
+      content: { mode: 'redirect', presignTtlSeconds: 300 },
     });
+  });
+
+  it('refuses a content redirect without s3, and a presigned URL S3 would not sign, saying how to fix it', () => {
+    expect(() => loadConfig({ FERRY_S3_CONTENT: 'redirect' })).toThrow(
+      /FERRY_S3_CONTENT=redirect needs FERRY_STORAGE=s3.*Set FERRY_STORAGE=s3, or unset FERRY_S3_CONTENT/,
+    );
+    const s3 = { FERRY_STORAGE: 's3', FERRY_S3_BUCKET: 'b-1' };
+    expect(() => loadConfig({ ...s3, FERRY_S3_CONTENT: 'presign' })).toThrow(/FERRY_S3_CONTENT must be stream or redirect \(got "presign"\)/);
+    expect(() => loadConfig({ ...s3, FERRY_S3_PRESIGN_TTL_SECONDS: '604801' })).toThrow(/FERRY_S3_PRESIGN_TTL_SECONDS must be at most 604800/);
   });
 
   it('keeps a key prefix that already ends with a slash as it is', () => {

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DownloadRequest, FerryError } from '@ferry/contract';
-import { S3Storage, type Checkpoint, type PartWriter, type ResumePoint, type Storage } from '@ferry/storage';
+import { type Checkpoint, type PartWriter, type ResumePoint, type Storage } from '@ferry/storage';
+import { S3Storage } from '@ferry/storage/s3';
 import { startS3Server, type S3TestServer } from '@ferry/storage/test-support/s3-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadToStorage, type DownloadContext } from '../src/engine.js';

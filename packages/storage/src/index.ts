@@ -1,15 +1,7 @@
 /** @ferry/storage: where a download's bytes go and are published, behind one interface every backend implements. */
 export { Checkpoint } from './checkpoint.js';
 export { LocalDiskStorage, PARTS_DIRNAME } from './local-disk.js';
-export {
-  DEFAULT_PART_SIZE,
-  DEFAULT_PARTS_IN_FLIGHT,
-  MAX_PART_SIZE,
-  MIN_PART_SIZE,
-  S3Storage,
-  type S3ClientOptions,
-  type S3StorageOptions,
-} from './s3/s3-storage.js';
+// The S3 backend is `@ferry/storage/s3`, not here: loading it loads the AWS SDK, which local disk does without.
 export type {
   ConflictPolicy,
   OpenedStoredFile,
@@ -22,4 +14,5 @@ export type {
   StoredFileRef,
   StoredPart,
   StoredReader,
+  PresignOptions,
 } from './storage.js';

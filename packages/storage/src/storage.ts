@@ -46,6 +46,19 @@ export interface StoredReader {
   stream(range?: { readonly start: number; readonly end: number }): Readable;
   /** Releases the file; streams already made keep it open until they end. */
   close(): Promise<void>;
+  /**
+   * A URL anyone holding it can GET these bytes from until it expires, where
+   * the backend has one (S3); it serves the version opened where the server
+   * keeps versions, and otherwise what is stored under the key when it is used.
+   */
+  presign?(options: PresignOptions): Promise<string>;
+}
+
+/** How a presigned URL answers: its lifetime, and the headers the client should get (the server names them, not the stored object). */
+export interface PresignOptions {
+  readonly expiresInSeconds: number;
+  readonly contentType: string;
+  readonly contentDisposition: string;
 }
 
 /**

@@ -199,6 +199,11 @@ export const OPERATIONS: readonly Operation[] = [
         headers: ['Content-Range', 'Content-Length', 'ETag', 'Accept-Ranges', 'Content-Disposition'],
       },
       304: { description: 'Not modified: `If-None-Match` matched the `ETag`.', headers: ['ETag'] },
+      307: {
+        description:
+          'With `FERRY_S3_CONTENT=redirect`: `Location` is a presigned GET URL of the object in the bucket, valid `FERRY_S3_PRESIGN_TTL_SECONDS`, given only after the same key and version checks (`Cache-Control: no-store`). The bucket answers `Range` and conditional requests itself.',
+        headers: ['Location'],
+      },
     },
     errors: {
       FERRY_ERR_NOT_FOUND: `${NOT_FOUND}; or its file is no longer in storage`,

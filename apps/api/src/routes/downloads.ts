@@ -21,6 +21,7 @@ import { openDownloadContent } from '../open-download-content.js';
 import { loadOwnDownload, ownerOf } from '../owner.js';
 import { resumeDownload } from '../resume-download.js';
 import { retryDownload } from '../retry-download.js';
+import { redirectToStoredFile } from '../redirect-to-stored-file.js';
 import { serveStoredFile } from '../serve-stored-file.js';
 import { stopDownload } from '../stop-download.js';
 
@@ -38,6 +39,8 @@ interface DownloadRoutesOptions {
   readonly batches: BatchStore;
   /** Where completed files are, for the content route. */
   readonly storage: Storage;
+  /** Set: the content route redirects to a presigned URL valid this many seconds instead of streaming (FERRY_S3_CONTENT=redirect). */
+  readonly contentRedirectSeconds?: number | undefined;
   readonly sealer: HeaderSealer;
   readonly replicas: ReplicaWait;
 }
@@ -47,7 +50,7 @@ type ById = { Params: { id: string } };
 const send = (reply: FastifyReply, { status, body }: DownloadAnswer) => reply.status(status).header('location', `/v1/downloads/${body.id}`).send(body);
 
 export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, deps) => {
-  const { queue, redis, policy, control, batches, storage } = deps;
+  const { queue, redis, policy, control, batches, storage, contentRedirectSeconds } = deps;
 
   app.post('/v1/downloads', async (request, reply) => {
     const parsed = DownloadRequest.safeParse(request.body);
@@ -84,6 +87,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
 
   app.get<ById>('/v1/downloads/:id/content', async (request, reply) => {
     const { reader, meta } = await openDownloadContent(storage, ownerOf(request), await loadOwnDownload(request, queue, redis, request.params.id));
+    if (contentRedirectSeconds !== undefined) return redirectToStoredFile(reply, reader, meta, contentRedirectSeconds);
     return serveStoredFile(request, reply, reader, meta);
   });
 };

@@ -1,6 +1,5 @@
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { FerryError } from '@ferry/contract';
-import { S3Storage, type Storage } from '@ferry/storage';
+import type { Storage } from '@ferry/storage';
 import type { S3Settings } from '../config.js';
 
 /** Long enough for the SDK's own retries of a refused connection, short enough to fail a start-up plainly. */
@@ -60,7 +59,10 @@ function explain(err: SdkError, s3: S3Settings): string | undefined {
  * failing its first job. Local disk needs no check: its directories are made as needed.
  */
 export async function checkStorage(storage: Storage, s3: S3Settings | undefined): Promise<void> {
-  if (!(storage instanceof S3Storage) || s3 === undefined) return;
+  if (s3 === undefined) return;
+  // Loaded here, not at the top: a local-disk process never loads the AWS SDK.
+  const [{ HeadBucketCommand }, { S3Storage }] = await Promise.all([import('@aws-sdk/client-s3'), import('@ferry/storage/s3')]);
+  if (!(storage instanceof S3Storage)) return;
   try {
     await storage.client.send(new HeadBucketCommand({ Bucket: storage.bucket }), { abortSignal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
   } catch (caught) {

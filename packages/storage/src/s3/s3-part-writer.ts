@@ -13,6 +13,7 @@ import { fileExists, firstFreeName, publishObject, writeIfFree } from './publish
 import type { S3Keys } from './s3-keys.js';
 import type { S3UploadState } from './s3-upload-state.js';
 import { ProgressWaiters } from '../progress-waiters.js';
+import { PartBuffer } from './part-buffer.js';
 
 /** S3 allows this many parts per multipart upload. */
 export const MAX_UPLOAD_PARTS = 10_000;
@@ -64,8 +65,7 @@ export class S3PartWriter implements PartWriter {
   readonly #target: PublishTarget | undefined;
   readonly #abort = new AbortController();
   readonly #waiters = new ProgressWaiters();
-  #chunks: Buffer[] = [];
-  #buffered = 0;
+  readonly #buffered: PartBuffer;
   #accepted = 0;
   readonly #parts: UploadedPart[] = [];
   #partsBytes = 0;
@@ -91,6 +91,7 @@ export class S3PartWriter implements PartWriter {
     start?: S3PartStart,
   ) {
     this.#setup = setup;
+    this.#buffered = new PartBuffer(setup.partSize, setup.partsInFlight);
     this.#saveDigests = options.saveDigests;
     this.#target = options.target;
     if (start === undefined) return;
@@ -102,8 +103,7 @@ export class S3PartWriter implements PartWriter {
     this.#markerWrittenAt = Date.now();
     if (start.tail.length === 0) return;
     this.#tail = { bytes: start.tail.length, digests: start.digests };
-    this.#chunks = [start.tail];
-    this.#buffered = start.tail.length;
+    this.#buffered.append(start.tail);
     this.#accepted += start.tail.length;
   }
 
@@ -114,8 +114,7 @@ export class S3PartWriter implements PartWriter {
   write(chunk: Buffer): boolean {
     if (this.#failure !== undefined || this.#closed) return false;
     if (chunk.length > 0) {
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
+      this.#buffered.append(chunk);
       this.#accepted += chunk.length;
       this.#startUpload();
     }
@@ -151,10 +150,9 @@ export class S3PartWriter implements PartWriter {
   async keep(): Promise<number> {
     await this.flush();
     if (this.#failure !== undefined) throw this.#failure;
-    const body = Buffer.concat(this.#chunks, this.#buffered);
+    const body = this.#buffered.view();
     await putMarker(this.#setup.client, this.#setup.keys, this.name, this.#upload, body);
     this.#markerWrittenAt = Date.now();
-    this.#chunks = [body];
     this.#tail = { bytes: body.length, digests: this.#saveDigests?.() };
     return this.#accepted;
   }
@@ -164,7 +162,7 @@ export class S3PartWriter implements PartWriter {
     await this.flush();
     if (this.#failure !== undefined) throw this.#failure;
     const { client, keys } = this.#setup;
-    const body = Buffer.concat(this.#chunks, this.#buffered);
+    const body = this.#buffered.view();
     let published: { filename: string; key: string; version: string };
     if (this.#upload === undefined) {
       published = await publishObject(client, keys, target, async (key, ifNoneMatch) =>
@@ -192,8 +190,7 @@ export class S3PartWriter implements PartWriter {
     this.#closed = true;
     this.#abort.abort();
     await this.flush();
-    this.#chunks = [];
-    this.#buffered = 0;
+    this.#buffered.clear();
     if (this.#upload !== undefined) {
       await abortUpload(this.#setup.client, this.#setup.keys, this.#upload);
       this.#upload = undefined;
@@ -219,7 +216,7 @@ export class S3PartWriter implements PartWriter {
   }
 
   #hasRoom(): boolean {
-    return this.#failure !== undefined || this.#inFlight.size < this.#setup.partsInFlight || this.#buffered < this.#setup.partSize;
+    return this.#failure !== undefined || this.#inFlight.size < this.#setup.partsInFlight || this.#buffered.length < this.#setup.partSize;
   }
 
   /**
@@ -229,11 +226,10 @@ export class S3PartWriter implements PartWriter {
    */
   #startUpload(): void {
     const { partSize, partsInFlight } = this.#setup;
-    if (this.#inFlight.size >= partsInFlight || this.#failure !== undefined || this.#buffered < partSize) return;
-    const body = Buffer.concat(this.#chunks, this.#buffered);
-    this.#chunks = [];
-    this.#buffered = 0;
+    if (this.#inFlight.size >= partsInFlight || this.#failure !== undefined || this.#buffered.length < partSize) return;
+    const body = this.#buffered.take();
     const sending: Promise<void> = this.#uploadPart(this.#nextNumber++, body, this.#saveDigests?.())
+      .then(() => this.#buffered.recycle(body))
       .catch((err: unknown) => {
         this.#failure ??= err instanceof Error ? err : new Error(String(err));
       })

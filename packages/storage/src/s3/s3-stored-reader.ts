@@ -1,6 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { StoredReader } from '../storage.js';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { PresignOptions, StoredReader } from '../storage.js';
 
 /**
  * A published object opened for reading. Each GET asks for the ETag it was
@@ -15,6 +16,8 @@ export class S3StoredReader implements StoredReader {
     private readonly bucket: string,
     private readonly key: string,
     private readonly etag: string,
+    /** Set where the bucket keeps versions: a presigned URL then names this very version. */
+    private readonly versionId: string | undefined,
     readonly size: number,
     readonly modifiedAt: Date,
   ) {}
@@ -51,6 +54,23 @@ export class S3StoredReader implements StoredReader {
       (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))),
     );
     return out;
+  }
+
+  /**
+   * Signed for this version where the bucket keeps versions. If-Match cannot be
+   * signed in: it would be a header the client must send, and a plain GET of
+   * the URL would be refused. Unversioned, the URL serves whatever the key
+   * holds until it expires, so the caller keeps its lifetime short.
+   */
+  async presign({ expiresInSeconds, contentType, contentDisposition }: PresignOptions): Promise<string> {
+    const request = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: this.key,
+      VersionId: this.versionId,
+      ResponseContentType: contentType,
+      ResponseContentDisposition: contentDisposition,
+    });
+    return getSignedUrl(this.client, request, { expiresIn: expiresInSeconds });
   }
 
   async close(): Promise<void> {
