@@ -59,15 +59,21 @@ export class FileAppender {
   #failure: Error | undefined;
   readonly #waiters = new ProgressWaiters();
 
-  /** `handle` may still be opening: an open that fails fails the first write, like any other storage error. */
-  constructor(private readonly handle: Promise<FileHandle>) {}
+  /**
+   * `handle` may still be opening: an open that fails fails the first write, like any other storage error.
+   * `base`: where in the file the first chunk goes (a segment of a file written at offsets).
+   */
+  constructor(
+    private readonly handle: Promise<FileHandle>,
+    private readonly base = 0,
+  ) {}
 
   /** The error that stopped the writes, if one did. */
   get failure(): Error | undefined {
     return this.#failure;
   }
 
-  /** Bytes on the file from its start with no gap: what a resume can rely on. */
+  /** Bytes on the file from `base` with no gap: what a resume can rely on. */
   bytesWritten(): number {
     return this.#written;
   }
@@ -118,7 +124,7 @@ export class FileAppender {
     const chunks = this.#queued.splice(0, count);
     this.#queuedBytes -= bytes;
     this.#writingBytes = bytes;
-    writevAll(this.handle, chunks, this.#written).then(
+    writevAll(this.handle, chunks, this.base + this.#written).then(
       () => {
         this.#writingBytes = 0;
         this.#written += bytes;

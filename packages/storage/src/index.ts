@@ -12,11 +12,13 @@ export {
 } from './s3/s3-storage.js';
 export type {
   ConflictPolicy,
+  OffsetPartWriter,
   OpenedStoredFile,
   PartOptions,
   PartWriter,
   PublishTarget,
   ResumePoint,
+  SegmentWriter,
   Storage,
   StoredFile,
   StoredFileRef,

@@ -8,11 +8,13 @@ import type { Checkpoint } from './checkpoint.js';
 import { FileAppender } from './file-appender.js';
 import { namespaceDirectory } from './namespace-directory.js';
 import type {
+  OffsetPartWriter,
   OpenedStoredFile,
   PartOptions,
   PartWriter,
   PublishTarget,
   ResumePoint,
+  SegmentWriter,
   Storage,
   StoredFile,
   StoredFileRef,
@@ -109,20 +111,60 @@ function insideDir(dir: string, filename: string): string {
   return target;
 }
 
-class LocalPartWriter implements PartWriter {
+// Unique per attempt: a worker that lost its lock may still be writing its own part file.
+const partFileName = (jobId: string, attempt: number): string =>
+  `${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}.${attempt}.${randomBytes(4).toString('hex')}${PART_SUFFIX}`;
+
+/** Opens a new part file; with a size, one of that length (sparse), for segments written at offsets. */
+async function openPartFile(partPath: string, size: number | undefined): Promise<FileHandle> {
+  const handle = await open(partPath, 'wx', 0o644);
+  if (size === undefined) return handle;
+  try {
+    await handle.truncate(size);
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+class LocalPartWriter implements OffsetPartWriter {
   readonly #opening: Promise<FileHandle>;
   readonly #appender: FileAppender;
+  /** Segments written at offsets besides the one at 0, by offset. */
+  readonly #segments = new Map<number, FileAppender>();
   #closing: Promise<void> | undefined;
   #version: string | undefined;
 
   constructor(
     private readonly storage: LocalDiskStorage,
     private readonly partPath: string,
+    size?: number,
   ) {
-    this.#opening = open(partPath, 'wx', 0o644);
+    this.#opening = openPartFile(partPath, size);
     // An open that fails is reported by the first write or by closing; it must not crash the worker meanwhile.
     this.#opening.catch(() => undefined);
     this.#appender = new FileAppender(this.#opening);
+  }
+
+  segment(offset: number): SegmentWriter {
+    if (offset <= 0 || this.#segments.has(offset)) throw new Error(`a segment at offset ${offset} is already written`);
+    const appender = new FileAppender(this.#opening, offset);
+    this.#segments.set(offset, appender);
+    return {
+      write: (chunk) => appender.append(chunk),
+      drained: (signal) => appender.drained(signal),
+      flush: () => appender.flush(),
+      get failure() {
+        return appender.failure;
+      },
+      bytesWritten: () => appender.bytesWritten(),
+    };
+  }
+
+  async readBack(start: number, end: number, onChunk: (chunk: Buffer) => void, signal?: AbortSignal): Promise<void> {
+    if (end <= start) return;
+    for await (const chunk of createReadStream(this.partPath, { start, end: end - 1, highWaterMark: READ_BUFFER_BYTES, signal })) onChunk(chunk as Buffer);
   }
 
   get name(): string {
@@ -130,7 +172,7 @@ class LocalPartWriter implements PartWriter {
   }
 
   get failure(): Error | undefined {
-    return this.#appender.failure;
+    return this.#appender.failure ?? [...this.#segments.values()].find((segment) => segment.failure !== undefined)?.failure;
   }
 
   write(chunk: Buffer): boolean {
@@ -141,12 +183,17 @@ class LocalPartWriter implements PartWriter {
     return this.#appender.drained(signal);
   }
 
-  flush(): Promise<void> {
-    return this.#appender.flush();
+  async flush(): Promise<void> {
+    await Promise.all([this.#appender, ...this.#segments.values()].map((appender) => appender.flush()));
   }
 
   bytesWritten(): number {
-    return this.#appender.bytesWritten();
+    let prefix = this.#appender.bytesWritten();
+    for (const [offset, segment] of [...this.#segments].sort(([a], [b]) => a - b)) {
+      if (offset > prefix) break;
+      prefix = Math.max(prefix, offset + segment.bytesWritten());
+    }
+    return prefix;
   }
 
   resumePoint(): ResumePoint {
@@ -185,10 +232,11 @@ class LocalPartWriter implements PartWriter {
    */
   async #close(keeping: boolean): Promise<void> {
     this.#closing ??= (async () => {
-      await (keeping ? this.#appender.flush() : this.#appender.settle());
+      const appenders = [this.#appender, ...this.#segments.values()];
+      await Promise.all(appenders.map((appender) => (keeping ? appender.flush() : appender.settle())));
       const handle = await this.#opening;
       try {
-        if (keeping && this.#appender.failure === undefined) {
+        if (keeping && this.failure === undefined) {
           await handle.sync();
           this.#version = versionOf(await handle.stat({ bigint: true }));
         }
@@ -197,7 +245,7 @@ class LocalPartWriter implements PartWriter {
       }
     })();
     await this.#closing;
-    if (this.#appender.failure !== undefined) throw this.#appender.failure;
+    if (this.failure !== undefined) throw this.failure;
   }
 }
 
@@ -245,10 +293,13 @@ export class LocalDiskStorage implements Storage {
 
   async openPart(jobId: string, attempt: number): Promise<PartWriter> {
     if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
-    const safeId = jobId.replace(/[^A-Za-z0-9_-]/g, '_');
-    // Unique per attempt: a worker that lost its lock may still be writing its own part file.
-    const name = `${safeId}.${attempt}.${randomBytes(4).toString('hex')}${PART_SUFFIX}`;
-    return new LocalPartWriter(this, path.join(this.partsDir, name));
+    return new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)));
+  }
+
+  /** A sparse part file of `size` bytes; resumePart continues its contiguous prefix like any part's. */
+  async openOffsetPart(jobId: string, attempt: number, size: number): Promise<OffsetPartWriter> {
+    if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
+    return new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)), size);
   }
 
   /**

@@ -1,0 +1,170 @@
+import type { Readable } from 'node:stream';
+import { FerryError, MAX_SEGMENTS } from '@ferry/contract';
+import type { OffsetPartWriter, SegmentWriter } from '@ferry/storage';
+import { parseContentRange } from './content-range.js';
+import { contentLengthOf, headerValue, type OpenedResponse } from './http-client.js';
+import { validatorOf } from './validator.js';
+
+/** How a file is cut: `count` segments of `length` bytes (the last one shorter), all of one version. */
+export interface SegmentPlan {
+  readonly count: number;
+  readonly size: number;
+  readonly length: number;
+  readonly validator: string;
+}
+
+/**
+ * Segments for a first response that can take them: a 200 with a length of at
+ * least `minBytes`, `Accept-Ranges: bytes`, no content coding, and a strong
+ * validator, so every ranged response can be proven to be of the same version.
+ */
+export function segmentPlan(response: OpenedResponse, wanted: number, minBytes: number): SegmentPlan | undefined {
+  const size = contentLengthOf(response);
+  const validator = validatorOf(response);
+  const acceptsRanges = headerValue(response.headers, 'accept-ranges')?.trim().toLowerCase() === 'bytes';
+  const coding = headerValue(response.headers, 'content-encoding')?.trim().toLowerCase() ?? 'identity';
+  const count = Math.min(Math.floor(wanted), MAX_SEGMENTS, size ?? 0);
+  if (response.statusCode !== 200 || size === null || size < minBytes || count < 2 || !acceptsRanges || coding !== 'identity' || validator === undefined) {
+    return undefined;
+  }
+  return { count, size, length: Math.ceil(size / count), validator };
+}
+
+/** Opens `Range: bytes=first-last` with If-Range, under its own signal. */
+export type OpenRange = (first: number, last: number, signal: AbortSignal) => Promise<OpenedResponse>;
+
+export interface SegmentedTransfer {
+  readonly plan: SegmentPlan;
+  readonly part: OffsetPartWriter;
+  /** The first response's body: segment 0, or the whole file when the origin does not cooperate. */
+  readonly body: Readable;
+  readonly signal: AbortSignal;
+  readonly open: OpenRange;
+  /** Segment 0's chunks, in file order, before they are written (limit, digests, progress). */
+  readonly onFirst: (chunk: Buffer) => void;
+  /** Every other segment's chunks (progress alone). */
+  readonly onOther: (chunk: Buffer) => void;
+  /** Hashes the bytes the other segments wrote, read back in file order once all are written. */
+  readonly hash: (chunk: Buffer) => void;
+}
+
+/**
+ * True when a ranged response carries exactly `first`–`last` of the version the
+ * plan was made from (RFC 9110 §14.4): 206, the same validator (an origin that
+ * ignores If-Range may answer 206 for a changed file), the very range asked for
+ * and the same complete length.
+ */
+function isSegment(response: OpenedResponse, plan: SegmentPlan, first: number, last: number): boolean {
+  if (response.statusCode !== 206 || validatorOf(response) !== plan.validator) return false;
+  const range = parseContentRange(headerValue(response.headers, 'content-range'));
+  const length = contentLengthOf(response);
+  return range?.first === first && range.last === last && range.complete === plan.size && (length === null || length === last - first + 1);
+}
+
+/** Writes one chunk; false when the storage failed (see `failure`). */
+async function write(writer: SegmentWriter, chunk: Buffer, signal: AbortSignal): Promise<boolean> {
+  if (!writer.write(chunk)) await writer.drained(signal);
+  return writer.failure === undefined;
+}
+
+function truncated(first: number, expected: number, received: number): FerryError {
+  return new FerryError('FERRY_ERR_TRUNCATED', `the segment from byte ${first} should have ${expected} bytes but the origin sent ${received}`, {
+    data: { expectedBytes: expected, receivedBytes: received, segmentStart: first },
+  });
+}
+
+/** Copies one ranged body into its segment; a body longer or shorter than its range fails the attempt. */
+async function pumpSegment(body: Readable, writer: SegmentWriter, first: number, expected: number, transfer: SegmentedTransfer): Promise<void> {
+  let received = 0;
+  for await (const chunk of body) {
+    const bytes = chunk as Buffer;
+    if (received + bytes.length > expected) throw truncated(first, expected, received + bytes.length);
+    transfer.onOther(bytes);
+    received += bytes.length;
+    if (!(await write(writer, bytes, transfer.signal))) return;
+  }
+  if (received !== expected) throw truncated(first, expected, received);
+}
+
+interface Opened {
+  readonly response?: OpenedResponse;
+  readonly accepted: boolean;
+}
+
+/**
+ * Fetches the file over `plan.count` connections into an offset part. The extra
+ * ranges are asked for while segment 0 streams; segment 0 stops at its end only
+ * once every extra response has been checked (isSegment). If any is refused
+ * (ranges ignored, another version, a wrong range, an error), all are dropped
+ * unread and segment 0 goes on over the whole file: one version, one connection,
+ * the waste being what the refused responses had sent before they were closed.
+ * Returns like pump: a storage failure as a value, anything else thrown.
+ */
+export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ storageError?: Error }> {
+  const { plan, part, signal } = transfer;
+  const stop = new AbortController();
+  const extraSignal = AbortSignal.any([signal, stop.signal]);
+  const firsts = Array.from({ length: plan.count - 1 }, (_, i) => (i + 1) * plan.length);
+  const lastOf = (first: number) => Math.min(plan.size, first + plan.length) - 1;
+  const opening = Promise.all(
+    firsts.map((first) =>
+      transfer.open(first, lastOf(first), extraSignal).then(
+        (response): Opened => {
+          const accepted = isSegment(response, plan, first, lastOf(first));
+          // One refusal settles it: every extra connection closes now, before it sends more.
+          if (!accepted) stop.abort();
+          return { response, accepted };
+        },
+        (): Opened => {
+          stop.abort();
+          return { accepted: false };
+        },
+      ),
+    ),
+  );
+  try {
+    let written = 0;
+    let segmented: readonly Opened[] | undefined;
+    let decided = false;
+    for await (const chunk of transfer.body) {
+      let bytes = chunk as Buffer;
+      if (!decided && written + bytes.length >= plan.length) {
+        const head = bytes.subarray(0, plan.length - written);
+        transfer.onFirst(head);
+        written += head.length;
+        if (!(await write(part, head, signal))) break;
+        const opened = await opening;
+        decided = true;
+        if (opened.every((o) => o.accepted)) {
+          segmented = opened;
+          break;
+        }
+        bytes = bytes.subarray(head.length);
+      }
+      transfer.onFirst(bytes);
+      written += bytes.length;
+      if (!(await write(part, bytes, signal))) break;
+    }
+    if (segmented !== undefined && part.failure === undefined) {
+      transfer.body.destroy();
+      await Promise.all(
+        segmented.map((o, i) => pumpSegment(o.response!.body, part.segment(firsts[i]!), firsts[i]!, lastOf(firsts[i]!) - firsts[i]! + 1, transfer)),
+      );
+    }
+    await part.flush();
+    if (part.failure !== undefined) return { storageError: part.failure };
+    if (segmented === undefined) return {};
+    const readFailure = await part.readBack(plan.length, plan.size, transfer.hash, signal).then(
+      () => undefined,
+      (err: Error) => {
+        if (signal.aborted) throw signal.reason;
+        return err;
+      },
+    );
+    return readFailure === undefined ? {} : { storageError: readFailure };
+  } finally {
+    // Ranged requests still open (segment 0 failed first, or a sibling did) stop here, not at their idle timeout.
+    stop.abort();
+    void opening.then((opened) => opened.forEach((o) => o.response?.body.destroy()));
+  }
+}
