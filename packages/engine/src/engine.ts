@@ -301,8 +301,8 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       });
     phase = 'body';
     const watchdog = watchLowSpeed(timeouts, () => received, tooSlow);
-    const count = (chunk: Buffer) => {
-      received += chunk.length;
+    const count = (bytes: number) => {
+      received += bytes;
       const now = performance.now();
       if (now - lastReport >= PROGRESS_INTERVAL_MS) {
         lastReport = now;
@@ -313,7 +313,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       // Checked before the chunk is written: the part never grows past the limit.
       if (received + chunk.length > limit) throw tooLarge(limit, 'the body');
       digests.update(chunk);
-      count(chunk);
+      count(chunk.length);
     };
     const outcome = await (
       segmented === undefined
@@ -322,9 +322,8 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
             ...segmented,
             body: response.body,
             signal,
-            onFirst: onChunk,
-            onOther: count,
             hash: (chunk) => digests.update(chunk),
+            count,
             open: (first, last, segmentSignal) =>
               openResponse(
                 request.url,

@@ -40,12 +40,10 @@ export interface SegmentedTransfer {
   readonly body: Readable;
   readonly signal: AbortSignal;
   readonly open: OpenRange;
-  /** Segment 0's chunks, in file order, before they are written (limit, digests, progress). */
-  readonly onFirst: (chunk: Buffer) => void;
-  /** Every other segment's chunks (progress alone). */
-  readonly onOther: (chunk: Buffer) => void;
-  /** Hashes the bytes the other segments wrote, read back in file order once all are written. */
+  /** Takes the file's bytes in order: segment 0's as they stream, the others' read back once all are written. */
   readonly hash: (chunk: Buffer) => void;
+  /** Counts bytes received (progress, the low-speed check); never more than the file's size in all. */
+  readonly count: (bytes: number) => void;
 }
 
 /**
@@ -74,86 +72,106 @@ function truncated(first: number, expected: number, received: number): FerryErro
 }
 
 /** Copies one ranged body into its segment; a body longer or shorter than its range fails the attempt. */
-async function pumpSegment(body: Readable, writer: SegmentWriter, first: number, expected: number, transfer: SegmentedTransfer): Promise<void> {
+async function pumpSegment(
+  body: Readable,
+  writer: SegmentWriter,
+  first: number,
+  expected: number,
+  signal: AbortSignal,
+  count: (bytes: number) => void,
+): Promise<void> {
   let received = 0;
   for await (const chunk of body) {
     const bytes = chunk as Buffer;
     if (received + bytes.length > expected) throw truncated(first, expected, received + bytes.length);
-    transfer.onOther(bytes);
+    count(bytes.length);
     received += bytes.length;
-    if (!(await write(writer, bytes, transfer.signal))) return;
+    if (!(await write(writer, bytes, signal))) return;
   }
   if (received !== expected) throw truncated(first, expected, received);
 }
 
-interface Opened {
-  readonly response?: OpenedResponse;
-  readonly accepted: boolean;
-}
-
 /**
  * Fetches the file over `plan.count` connections into an offset part. The extra
- * ranges are asked for while segment 0 streams; segment 0 stops at its end only
- * once every extra response has been checked (isSegment). If any is refused
- * (ranges ignored, another version, a wrong range, an error), all are dropped
- * unread and segment 0 goes on over the whole file: one version, one connection,
- * the waste being what the refused responses had sent before they were closed.
+ * ranges are asked for while segment 0 streams, and each one that passes
+ * isSegment streams into its own segment at once. Segment 0 stops at its end only
+ * once every extra response has passed. As soon as one is refused (ranges
+ * ignored, another version, a wrong range, an error), every extra connection is
+ * closed, their queued writes land, and segment 0 goes on over the whole file,
+ * writing every byte again: the file is the first response's alone, and the
+ * waste is what the extra responses had sent before they were closed.
  * Returns like pump: a storage failure as a value, anything else thrown.
  */
 export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ storageError?: Error }> {
   const { plan, part, signal } = transfer;
   const stop = new AbortController();
   const extraSignal = AbortSignal.any([signal, stop.signal]);
-  const firsts = Array.from({ length: plan.count - 1 }, (_, i) => (i + 1) * plan.length);
   const lastOf = (first: number) => Math.min(plan.size, first + plan.length) - 1;
+  const pumps: Array<Promise<void>> = [];
+  // What the other segments counted: after a fallback segment 0 receives those bytes again.
+  let otherBytes = 0;
+  const countOther = (bytes: number) => {
+    otherBytes += bytes;
+    transfer.count(bytes);
+  };
+  const refuse = (response?: OpenedResponse): false => {
+    // One refusal settles it: every extra connection closes now, before it sends more.
+    stop.abort();
+    response?.body.destroy();
+    return false;
+  };
   const opening = Promise.all(
-    firsts.map((first) =>
+    Array.from({ length: plan.count - 1 }, (_, i) => (i + 1) * plan.length).map((first) =>
       transfer.open(first, lastOf(first), extraSignal).then(
-        (response): Opened => {
-          const accepted = isSegment(response, plan, first, lastOf(first));
-          // One refusal settles it: every extra connection closes now, before it sends more.
-          if (!accepted) stop.abort();
-          return { response, accepted };
+        (response) => {
+          if (stop.signal.aborted || !isSegment(response, plan, first, lastOf(first))) return refuse(response);
+          const pumping = pumpSegment(response.body, part.segment(first), first, lastOf(first) - first + 1, signal, countOther);
+          // Awaited once segment 0 ends; until then a failure must not count as unhandled.
+          pumping.catch(() => undefined);
+          pumps.push(pumping);
+          return true;
         },
-        (): Opened => {
-          stop.abort();
-          return { accepted: false };
-        },
+        () => refuse(),
       ),
     ),
   );
   try {
     let written = 0;
-    let segmented: readonly Opened[] | undefined;
+    let recount = 0;
+    let segmented = false;
     let decided = false;
     for await (const chunk of transfer.body) {
       let bytes = chunk as Buffer;
       if (!decided && written + bytes.length >= plan.length) {
         const head = bytes.subarray(0, plan.length - written);
-        transfer.onFirst(head);
+        transfer.hash(head);
+        transfer.count(head.length);
         written += head.length;
         if (!(await write(part, head, signal))) break;
-        const opened = await opening;
+        segmented = (await opening).every(Boolean);
         decided = true;
-        if (opened.every((o) => o.accepted)) {
-          segmented = opened;
-          break;
-        }
+        if (segmented) break;
+        // The refused segments' last writes land before segment 0 writes the same bytes over them.
+        await Promise.allSettled(pumps);
+        await part.flush();
+        recount = otherBytes;
         bytes = bytes.subarray(head.length);
       }
-      transfer.onFirst(bytes);
+      transfer.hash(bytes);
+      // Counted already: the total stays the file's size, and never goes down.
+      const again = Math.min(recount, bytes.length);
+      recount -= again;
+      transfer.count(bytes.length - again);
       written += bytes.length;
       if (!(await write(part, bytes, signal))) break;
     }
-    if (segmented !== undefined && part.failure === undefined) {
+    if (segmented && part.failure === undefined) {
       transfer.body.destroy();
-      await Promise.all(
-        segmented.map((o, i) => pumpSegment(o.response!.body, part.segment(firsts[i]!), firsts[i]!, lastOf(firsts[i]!) - firsts[i]! + 1, transfer)),
-      );
+      await Promise.all(pumps);
     }
     await part.flush();
     if (part.failure !== undefined) return { storageError: part.failure };
-    if (segmented === undefined) return {};
+    if (!segmented) return {};
     const readFailure = await part.readBack(plan.length, plan.size, transfer.hash, signal).then(
       () => undefined,
       (err: Error) => {
@@ -165,6 +183,5 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
   } finally {
     // Ranged requests still open (segment 0 failed first, or a sibling did) stop here, not at their idle timeout.
     stop.abort();
-    void opening.then((opened) => opened.forEach((o) => o.response?.body.destroy()));
   }
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DownloadRequest, FerryError } from '@ferry/contract';
 import { LocalDiskStorage, type Checkpoint } from '@ferry/storage';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,7 +12,7 @@ import { HttpAgents } from '../src/http-client.js';
 import type { StoredDownload, WorkerProgress } from '../src/progress.js';
 import { downloadContext } from './support/download-context.js';
 import { serveRanges } from './support/range-origin.js';
-import { ScriptedOrigin, type Exchange } from './support/scripted-origin.js';
+import { ScriptedOrigin, type Exchange, type Handler } from './support/scripted-origin.js';
 
 const MiB = 1024 * 1024;
 const NAMESPACE = 'segments-test';
@@ -56,10 +57,10 @@ async function attempt(request: Record<string, unknown>, options: Partial<Downlo
   });
   const checkpoint = (): Checkpoint | undefined => progress.at(-1)?.checkpoint;
   try {
-    return { checkpoint, ctx, result: await downloadToStorage(DownloadRequest.parse(request), ctx) };
+    return { checkpoint, progress, ctx, result: await downloadToStorage(DownloadRequest.parse(request), ctx) };
   } catch (err) {
     if (!(err instanceof FerryError)) throw err;
-    return { checkpoint, ctx, error: err };
+    return { checkpoint, progress, ctx, error: err };
   }
 }
 
@@ -120,6 +121,29 @@ describe('segmented downloads', () => {
     expect(run.result?.sha256).toBe(sha256(v1));
     expect((await stored(run.result)).equals(v1)).toBe(true);
     expect(origin.exchanges('/changed')[0]?.bodyBytesSent).toBe(SIZE);
+  });
+
+  it('falls back when one range is refused after others started: they stop, segment 0 writes every byte, progress never goes down', async () => {
+    const bytes = randomBytes(SIZE);
+    // 1 MiB at 8 MiB/s: the accepted segments are midway when the refusal comes.
+    const honour = serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION / 2 });
+    const slowRefusal: Handler = async (req, res, exchange) => {
+      await sleep(50);
+      await serveRanges(bytes, { etag: '"v1"', range: 'ignore' })(req, res, exchange);
+    };
+    const url = origin.route('/late-refusal', honour, honour, honour, slowRefusal);
+    const run = await attempt({ url });
+    expect(run.error).toBeUndefined();
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expect((await stored(run.result)).equals(bytes)).toBe(true);
+    const exchanges = origin.exchanges('/late-refusal');
+    expect(exchanges[0]?.bodyBytesSent).toBe(SIZE);
+    // The two accepted segments had sent bytes before the refusal closed them.
+    expect(exchanges.slice(1, 3).map((e) => e.bodyBytesSent > 0)).toEqual([true, true]);
+    await vi.waitFor(() => expect(exchanges.slice(1, 3).map((e) => e.cutShort)).toEqual([true, true]));
+    const received = run.progress.map((p) => p.receivedBytes);
+    expect(received).toEqual([...received].sort((a, b) => a - b));
+    expect(received.at(-1)).toBe(SIZE);
   });
 
   it('refuses a 206 whose Content-Range is not the range asked for', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FerryError, numberedFilename } from '@ferry/contract';
 import type { Checkpoint } from './checkpoint.js';
-import { FileAppender } from './file-appender.js';
+import { FileAppender, WriteTurns } from './file-appender.js';
 import { namespaceDirectory } from './namespace-directory.js';
 import type {
   OffsetPartWriter,
@@ -133,6 +133,7 @@ class LocalPartWriter implements OffsetPartWriter {
   readonly #appender: FileAppender;
   /** Segments written at offsets besides the one at 0, by offset. */
   readonly #segments = new Map<number, FileAppender>();
+  readonly #turns = new WriteTurns();
   #closing: Promise<void> | undefined;
   #version: string | undefined;
 
@@ -144,12 +145,12 @@ class LocalPartWriter implements OffsetPartWriter {
     this.#opening = openPartFile(partPath, size);
     // An open that fails is reported by the first write or by closing; it must not crash the worker meanwhile.
     this.#opening.catch(() => undefined);
-    this.#appender = new FileAppender(this.#opening);
+    this.#appender = new FileAppender(this.#opening, 0, size === undefined ? undefined : this.#turns);
   }
 
   segment(offset: number): SegmentWriter {
     if (offset <= 0 || this.#segments.has(offset)) throw new Error(`a segment at offset ${offset} is already written`);
-    const appender = new FileAppender(this.#opening, offset);
+    const appender = new FileAppender(this.#opening, offset, this.#turns);
     this.#segments.set(offset, appender);
     return {
       write: (chunk) => appender.append(chunk),
