@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { FerryError, type DownloadRequest } from '@ferry/contract';
+import { FerryError, MAX_SEGMENTS, type DownloadRequest } from '@ferry/contract';
 import type { Checkpoint, ConflictPolicy, OffsetPartWriter, PartOptions, PartWriter, PublishTarget, Storage } from '@ferry/storage';
 import { chooseFilename } from './naming/choose-filename.js';
 import type { StoredDownload, WorkerProgress } from './progress.js';
@@ -18,7 +18,7 @@ import {
 } from './http-client.js';
 import type { Timeouts } from './timeouts.js';
 import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
-import { pumpSegments, segmentPlan, type SegmentPlan } from './segments.js';
+import { gapsOf, openGaps, pumpGaps, pumpSegments, segmentPlan, type OpenRange, type OpenedGap, type SegmentPlan } from './segments.js';
 import { validatorOf } from './validator.js';
 
 /** Progress is reported at most this often, so a fast download cannot flood Redis. */
@@ -175,10 +175,49 @@ interface Transfer {
   readonly totalBytes: number | null;
   /** Set when the file is fetched over several connections into an offset part (`part` is that part). */
   readonly segmented?: { readonly plan: SegmentPlan; readonly part: OffsetPartWriter };
+  /** Set when a segmented attempt's kept runs are resumed: the gaps between them, each opened and checked. */
+  readonly gaps?: { readonly part: OffsetPartWriter; readonly opened: readonly OpenedGap[] };
 }
 
 function outgoingHeaders(request: DownloadRequest): OutgoingHeaders {
   return { caller: request.headers ?? {}, crossOrigin: request.crossOriginHeaders };
+}
+
+/** Bounded ranged GETs of `request.url`, each under its own signal, sent only if `validator` still holds. */
+function rangeOpener(request: DownloadRequest, http: RequestOptions, validator: string): OpenRange {
+  return (first, last, signal) =>
+    openResponse(request.url, { ...outgoingHeaders(request), engine: { range: `bytes=${first}-${last}`, 'if-range': validator } }, { ...http, signal });
+}
+
+/**
+ * Resumes a segmented attempt's kept runs: every gap between them is asked for
+ * at once, and only if each answer is exactly its range of the kept version are
+ * the runs copied into this attempt's part. Undefined otherwise (every answer
+ * closed): the caller then resumes the prefix from 0 alone, or starts over.
+ */
+async function resumeGaps(request: DownloadRequest, ctx: DownloadContext, http: RequestOptions, checkpoint: Checkpoint): Promise<Transfer | undefined> {
+  const size = checkpoint.totalBytes;
+  if (checkpoint.segments === undefined || size === undefined || size === null) return undefined;
+  if (ctx.storage.resumeOffsetPart === undefined || ctx.storage.resumesFromSavedDigests === true) return undefined;
+  const gaps = gapsOf(checkpoint.segments, size);
+  if (gaps.length === 0 || gaps.length > MAX_SEGMENTS) return undefined;
+  const opened = await openGaps(gaps, { size, validator: checkpoint.validator }, rangeOpener(request, http, checkpoint.validator), http.signal);
+  if (opened === undefined) return undefined;
+  const closeAll = () => opened.forEach((gap) => gap.response.body.destroy());
+  const response = opened[0]!.response;
+  const digests = await digestsFor(request, ctx);
+  const part = await ctx.storage
+    .resumeOffsetPart(ctx.jobId, ctx.attempt, checkpoint, { ...partOptionsFor(request, ctx, response, digests), signal: http.signal })
+    .catch((err: unknown) => {
+      closeAll();
+      throw err;
+    });
+  if (part === undefined) {
+    closeAll();
+    return undefined;
+  }
+  const missing = gaps.reduce((sum, gap) => sum + gap.last - gap.first + 1, 0);
+  return { response, part, digests, offset: size - missing, totalBytes: size, gaps: { part, opened } };
 }
 
 /**
@@ -208,6 +247,8 @@ function continuationOf(response: OpenedResponse, checkpoint: Checkpoint): Conte
 async function startTransfer(request: DownloadRequest, ctx: DownloadContext, http: RequestOptions): Promise<Transfer> {
   const headers = outgoingHeaders(request);
   const checkpoint = ctx.resumeFrom;
+  const resumed = checkpoint === undefined ? undefined : await resumeGaps(request, ctx, http, checkpoint);
+  if (resumed !== undefined) return resumed;
   if (checkpoint !== undefined && checkpoint.bytes > 0) {
     const ranged = { ...headers, engine: { range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator } };
     const response = await openResponse(request.url, ranged, http).catch((err: unknown) => {
@@ -287,7 +328,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
   let validator: string | undefined;
   try {
     transfer = await startTransfer(request, ctx, http);
-    const { response, part, digests, offset, totalBytes, segmented } = transfer;
+    const { response, part, digests, offset, totalBytes, segmented, gaps } = transfer;
     validator = validatorOf(response);
     if (totalBytes !== null && totalBytes > limit) throw tooLarge(limit, `the file (${totalBytes} bytes)`);
 
@@ -315,22 +356,20 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       digests.update(chunk);
       count(chunk.length);
     };
+    const hash = (chunk: Buffer) => digests.update(chunk);
     const outcome = await (
-      segmented === undefined
-        ? pump(response.body, part, signal, onChunk)
-        : pumpSegments({
-            ...segmented,
-            body: response.body,
-            signal,
-            hash: (chunk) => digests.update(chunk),
-            count,
-            open: (first, last, segmentSignal) =>
-              openResponse(
-                request.url,
-                { ...outgoingHeaders(request), engine: { range: `bytes=${first}-${last}`, 'if-range': segmented.plan.validator } },
-                { ...http, signal: segmentSignal },
-              ),
-          })
+      gaps !== undefined
+        ? pumpGaps(gaps.part, gaps.opened, totalBytes ?? 0, { signal, hash, count })
+        : segmented === undefined
+          ? pump(response.body, part, signal, onChunk)
+          : pumpSegments({
+              ...segmented,
+              body: response.body,
+              signal,
+              hash,
+              count,
+              open: rangeOpener(request, http, segmented.plan.validator),
+            })
     ).finally(watchdog);
     if (outcome.storageError !== undefined) {
       phase = 'storage';

@@ -52,7 +52,7 @@ export interface SegmentedTransfer {
  * ignores If-Range may answer 206 for a changed file), the very range asked for
  * and the same complete length.
  */
-function isSegment(response: OpenedResponse, plan: SegmentPlan, first: number, last: number): boolean {
+function isSegment(response: OpenedResponse, plan: Pick<SegmentPlan, 'size' | 'validator'>, first: number, last: number): boolean {
   if (response.statusCode !== 206 || validatorOf(response) !== plan.validator) return false;
   const range = parseContentRange(headerValue(response.headers, 'content-range'));
   const length = contentLengthOf(response);
@@ -89,6 +89,23 @@ async function pumpSegment(
     if (!(await write(writer, bytes, signal))) return;
   }
   if (received !== expected) throw truncated(first, expected, received);
+}
+
+async function readBackInto(
+  part: OffsetPartWriter,
+  start: number,
+  end: number,
+  hash: (chunk: Buffer) => void,
+  signal: AbortSignal,
+): Promise<{ storageError?: Error }> {
+  const failure = await part.readBack(start, end, hash, signal).then(
+    () => undefined,
+    (err: Error) => {
+      if (signal.aborted) throw signal.reason;
+      return err;
+    },
+  );
+  return failure === undefined ? {} : { storageError: failure };
 }
 
 /**
@@ -172,16 +189,84 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
     await part.flush();
     if (part.failure !== undefined) return { storageError: part.failure };
     if (!segmented) return {};
-    const readFailure = await part.readBack(plan.length, plan.size, transfer.hash, signal).then(
-      () => undefined,
-      (err: Error) => {
-        if (signal.aborted) throw signal.reason;
-        return err;
-      },
-    );
-    return readFailure === undefined ? {} : { storageError: readFailure };
+    return await readBackInto(part, plan.length, plan.size, transfer.hash, signal);
   } finally {
     // Ranged requests still open (segment 0 failed first, or a sibling did) stop here, not at their idle timeout.
     stop.abort();
   }
+}
+
+/** A byte range still to fetch, `first` to `last` inclusive. */
+export interface Gap {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** The ranges of a file of `size` bytes that no kept run covers, in order. */
+export function gapsOf(runs: ReadonlyArray<{ readonly first: number; readonly bytes: number }>, size: number): Gap[] {
+  const gaps: Gap[] = [];
+  let at = 0;
+  for (const run of [...runs].sort((a, b) => a.first - b.first)) {
+    if (run.first > at) gaps.push({ first: at, last: run.first - 1 });
+    at = Math.max(at, run.first + run.bytes);
+  }
+  if (at < size) gaps.push({ first: at, last: size - 1 });
+  return gaps;
+}
+
+export interface OpenedGap extends Gap {
+  readonly response: OpenedResponse;
+}
+
+/**
+ * Asks for every gap at once; undefined (every response closed) unless each is
+ * exactly its range of the kept version (isSegment). A pause or cancel throws.
+ */
+export async function openGaps(
+  gaps: readonly Gap[],
+  kept: Pick<SegmentPlan, 'size' | 'validator'>,
+  open: OpenRange,
+  signal: AbortSignal,
+): Promise<OpenedGap[] | undefined> {
+  const stop = new AbortController();
+  const gapSignal = AbortSignal.any([signal, stop.signal]);
+  const opened = await Promise.all(
+    gaps.map((gap) =>
+      open(gap.first, gap.last, gapSignal).then(
+        (response): OpenedGap | undefined => {
+          if (isSegment(response, kept, gap.first, gap.last)) return { ...gap, response };
+          stop.abort();
+          response.body.destroy();
+          return undefined;
+        },
+        () => {
+          stop.abort();
+          return undefined;
+        },
+      ),
+    ),
+  );
+  signal.throwIfAborted();
+  if (opened.every((gap) => gap !== undefined)) return opened as OpenedGap[];
+  stop.abort();
+  return undefined;
+}
+
+/** Fills the gaps into a resumed offset part, then hashes the whole file read back in order. Returns like pump. */
+export async function pumpGaps(
+  part: OffsetPartWriter,
+  gaps: readonly OpenedGap[],
+  size: number,
+  { signal, hash, count }: Pick<SegmentedTransfer, 'signal' | 'hash' | 'count'>,
+): Promise<{ storageError?: Error }> {
+  try {
+    await Promise.all(
+      gaps.map((gap) => pumpSegment(gap.response.body, gap.first === 0 ? part : part.segment(gap.first), gap.first, gap.last - gap.first + 1, signal, count)),
+    );
+  } finally {
+    for (const gap of gaps) gap.response.body.destroy();
+  }
+  await part.flush();
+  if (part.failure !== undefined) return { storageError: part.failure };
+  return readBackInto(part, 0, size, hash, signal);
 }

@@ -158,7 +158,7 @@ describe('segmented downloads', () => {
     expect(origin.exchanges('/wrong-range')[0]?.bodyBytesSent).toBe(SIZE);
   });
 
-  it('a truncated segment fails the attempt (retryable, nothing published); the next attempt resumes the kept prefix', async () => {
+  it('a truncated segment fails the attempt (retryable, nothing published); the next attempt fetches only the gaps', async () => {
     const bytes = randomBytes(SIZE);
     const cut = serveRanges(bytes, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
     const url = origin.route('/truncated', cut, cut, cut, cut, serveRanges(bytes, { etag: '"v1"' }));
@@ -167,12 +167,31 @@ describe('segmented downloads', () => {
     expect(first.error?.retryable).toBe(true);
     expect(await published()).toEqual([]);
     const checkpoint = first.checkpoint();
-    // Segment 0 was whole, so at least its 1 MiB is kept, with no gap before the kept end.
+    // Segment 0 was whole: at least its 1 MiB is kept from 0, and each run of the others.
     expect(checkpoint?.bytes).toBeGreaterThanOrEqual(MiB);
+    const runs = checkpoint?.segments ?? [];
+    expect(runs.length).toBeGreaterThan(1);
+    const kept = runs.reduce((sum, run) => sum + run.bytes, 0);
     const second = await attempt({ url }, { jobId: first.ctx.jobId, attempt: 2, resumeFrom: checkpoint });
+    expect(second.error).toBeUndefined();
     expect(second.result?.sha256).toBe(sha256(bytes));
     expect((await stored(second.result)).equals(bytes)).toBe(true);
-    expect(origin.exchanges('/truncated')[4]?.headers.range).toBe(`bytes=${checkpoint?.bytes}-`);
+    const resumed = origin.exchanges('/truncated').slice(4);
+    expect(resumed.every((e) => e.headers['if-range'] === '"v1"' && /^bytes=\d+-\d+$/.test(String(e.headers.range)))).toBe(true);
+    expect(served(resumed)).toBe(SIZE - kept);
+    expect(await parts()).toEqual([]);
+  });
+
+  it('a resume whose ranges are refused (the file changed) starts over: the file is the new version alone', async () => {
+    const v1 = randomBytes(SIZE);
+    const v2 = randomBytes(SIZE);
+    const cut = serveRanges(v1, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
+    const url = origin.route('/changed-before-resume', cut, cut, cut, cut, serveRanges(v2, { etag: '"v2"', bytesPerSecond: PER_CONNECTION }));
+    const first = await attempt({ url });
+    expect(first.error?.code).toBe('FERRY_ERR_TRUNCATED');
+    const second = await attempt({ url }, { jobId: first.ctx.jobId, attempt: 2, resumeFrom: first.checkpoint() });
+    expect(second.result?.sha256).toBe(sha256(v2));
+    expect((await stored(second.result)).equals(v2)).toBe(true);
     expect(await parts()).toEqual([]);
   });
 

@@ -134,13 +134,15 @@ class LocalPartWriter implements OffsetPartWriter {
   /** Segments written at offsets besides the one at 0, by offset. */
   readonly #segments = new Map<number, FileAppender>();
   readonly #turns = new WriteTurns();
+  /** Runs copied from an earlier attempt's part, by where they end: a segment asked for there continues one. */
+  readonly #copiedRuns = new Map<number, FileAppender>();
   #closing: Promise<void> | undefined;
   #version: string | undefined;
 
   constructor(
     private readonly storage: LocalDiskStorage,
     private readonly partPath: string,
-    size?: number,
+    private readonly size?: number,
   ) {
     this.#opening = openPartFile(partPath, size);
     // An open that fails is reported by the first write or by closing; it must not crash the worker meanwhile.
@@ -149,9 +151,8 @@ class LocalPartWriter implements OffsetPartWriter {
   }
 
   segment(offset: number): SegmentWriter {
-    if (offset <= 0 || this.#segments.has(offset)) throw new Error(`a segment at offset ${offset} is already written`);
-    const appender = new FileAppender(this.#opening, offset, this.#turns);
-    this.#segments.set(offset, appender);
+    const appender = this.#copiedRuns.get(offset) ?? this.#newSegment(offset);
+    this.#copiedRuns.delete(offset);
     return {
       write: (chunk) => appender.append(chunk),
       drained: (signal) => appender.drained(signal),
@@ -161,6 +162,24 @@ class LocalPartWriter implements OffsetPartWriter {
       },
       bytesWritten: () => appender.bytesWritten(),
     };
+  }
+
+  #newSegment(offset: number): FileAppender {
+    if (offset <= 0 || this.#segments.has(offset)) throw new Error(`a segment at offset ${offset} is already written`);
+    const appender = new FileAppender(this.#opening, offset, this.#turns);
+    this.#segments.set(offset, appender);
+    return appender;
+  }
+
+  /** Copies `bytes` from `first` of an earlier part into this one, as a run a later `segment(first + bytes)` continues. */
+  async copyRun(source: string, first: number, bytes: number, signal: AbortSignal | undefined): Promise<void> {
+    const appender = first === 0 ? this.#appender : this.#newSegment(first);
+    for await (const chunk of createReadStream(source, { start: first, end: first + bytes - 1, highWaterMark: READ_BUFFER_BYTES, signal })) {
+      if (!appender.append(chunk as Buffer)) await appender.drained(signal);
+    }
+    await appender.flush();
+    if (appender.failure !== undefined) throw appender.failure;
+    this.#copiedRuns.set(first + bytes, appender);
   }
 
   async readBack(start: number, end: number, onChunk: (chunk: Buffer) => void, signal?: AbortSignal): Promise<void> {
@@ -198,7 +217,12 @@ class LocalPartWriter implements OffsetPartWriter {
   }
 
   resumePoint(): ResumePoint {
-    return { part: this.name, bytes: this.bytesWritten() };
+    if (this.size === undefined) return { part: this.name, bytes: this.bytesWritten() };
+    const runs = [
+      { first: 0, bytes: this.#appender.bytesWritten() },
+      ...[...this.#segments].map(([first, segment]) => ({ first, bytes: segment.bytesWritten() })),
+    ];
+    return { part: this.name, bytes: this.bytesWritten(), segments: runs.filter((run) => run.bytes > 0) };
   }
 
   async commit({ namespace, filename, policy }: PublishTarget): Promise<StoredFile> {
@@ -301,6 +325,32 @@ export class LocalDiskStorage implements Storage {
   async openOffsetPart(jobId: string, attempt: number, size: number): Promise<OffsetPartWriter> {
     if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
     return new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)), size);
+  }
+
+  /** Like resumePart, for the runs of a part written in segments. */
+  async resumeOffsetPart(jobId: string, attempt: number, checkpoint: Checkpoint, options?: PartOptions): Promise<OffsetPartWriter | undefined> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const { segments, totalBytes } = checkpoint;
+    if (segments === undefined || totalBytes === undefined || totalBytes === null) return undefined;
+    if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
+    const previous = path.join(this.partsDir, checkpoint.part);
+    const size = await stat(previous).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (size !== totalBytes || segments.some((run) => run.first + run.bytes > totalBytes)) return undefined;
+    if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
+    const part = new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)), totalBytes);
+    try {
+      for (const run of segments.filter((r) => r.bytes > 0)) await part.copyRun(previous, run.first, run.bytes, signal);
+    } catch (err) {
+      await part.discard();
+      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+      throw err;
+    }
+    await unlink(previous).catch(ignoreMissing);
+    return part;
   }
 
   /**

@@ -55,7 +55,7 @@ export interface StoredReader {
 export type OpenedStoredFile = { readonly found: true; readonly reader: StoredReader } | { readonly found: false; readonly why: 'missing' | 'replaced' };
 
 /** What a checkpoint records of a part: everything of `Checkpoint` but the origin's validator and size. */
-export type ResumePoint = Pick<Checkpoint, 'part' | 'bytes' | 'digests' | 'state'>;
+export type ResumePoint = Pick<Checkpoint, 'part' | 'bytes' | 'digests' | 'state' | 'segments'>;
 
 export interface PartOptions {
   /**
@@ -159,6 +159,13 @@ export interface Storage {
    * a backend that cannot (S3): the engine then uses one connection.
    */
   openOffsetPart?(jobId: string, attempt: number, size: number, options?: PartOptions): Promise<OffsetPartWriter>;
+  /**
+   * An offset part of `checkpoint.totalBytes` holding the earlier part's kept
+   * runs (`checkpoint.segments`), copied as resumePart copies a prefix (the
+   * earlier part removed after); `segment(offset)` at a run's end continues it.
+   * Undefined when that part is gone or the checkpoint names no segments.
+   */
+  resumeOffsetPart?(jobId: string, attempt: number, checkpoint: Checkpoint, options?: PartOptions): Promise<OffsetPartWriter | undefined>;
   listParts(): Promise<StoredPart[]>;
   removePart(name: string): Promise<void>;
   /** Opens a published file, if what is stored there is still the file `ref` describes. */
