@@ -115,6 +115,19 @@ function insideDir(dir: string, filename: string): string {
 const partFileName = (jobId: string, attempt: number): string =>
   `${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}.${attempt}.${randomBytes(4).toString('hex')}${PART_SUFFIX}`;
 
+/** Runs `copy` into the new part, then removes the earlier one; a copy that fails discards the new part (undefined if the earlier one vanished). */
+async function copiedOrNone<P extends PartWriter>(part: P, previous: string, copy: () => Promise<void>): Promise<P | undefined> {
+  try {
+    await copy();
+  } catch (err) {
+    await part.discard();
+    if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    throw err;
+  }
+  await unlink(previous).catch(ignoreMissing);
+  return part;
+}
+
 /** Opens a new part file; with a size, one of that length (sparse), for segments written at offsets. */
 async function openPartFile(partPath: string, size: number | undefined): Promise<FileHandle> {
   const handle = await open(partPath, 'wx', 0o644);
@@ -333,24 +346,23 @@ export class LocalDiskStorage implements Storage {
     signal?.throwIfAborted();
     const { segments, totalBytes } = checkpoint;
     if (segments === undefined || totalBytes === undefined || totalBytes === null) return undefined;
-    if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
-    const previous = path.join(this.partsDir, checkpoint.part);
-    const size = await stat(previous).then(
-      (s) => s.size,
-      () => -1,
-    );
-    if (size !== totalBytes || segments.some((run) => run.first + run.bytes > totalBytes)) return undefined;
+    const previous = await this.#previousPart(checkpoint);
+    if (previous?.size !== totalBytes || segments.some((run) => run.first + run.bytes > totalBytes)) return undefined;
     if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
     const part = new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)), totalBytes);
-    try {
-      for (const run of segments.filter((r) => r.bytes > 0)) await part.copyRun(previous, run.first, run.bytes, signal);
-    } catch (err) {
-      await part.discard();
-      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
-      throw err;
-    }
-    await unlink(previous).catch(ignoreMissing);
-    return part;
+    return copiedOrNone(part, previous.path, async () => {
+      for (const run of segments.filter((r) => r.bytes > 0)) await part.copyRun(previous.path, run.first, run.bytes, signal);
+    });
+  }
+
+  /** The earlier part a checkpoint names, if it is one of this storage's part files and still there. */
+  async #previousPart(checkpoint: Checkpoint): Promise<{ path: string; size: number } | undefined> {
+    if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
+    const previous = path.join(this.partsDir, checkpoint.part);
+    return stat(previous).then(
+      (s) => ({ path: previous, size: s.size }),
+      () => undefined,
+    );
   }
 
   /**
@@ -367,15 +379,11 @@ export class LocalDiskStorage implements Storage {
   ): Promise<PartWriter | undefined> {
     const signal = options?.signal;
     signal?.throwIfAborted();
-    if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
-    const previous = path.join(this.partsDir, checkpoint.part);
-    const size = await stat(previous).then(
-      (s) => s.size,
-      () => -1,
-    );
-    if (size < checkpoint.bytes) return undefined;
+    const kept = await this.#previousPart(checkpoint);
+    if (kept === undefined || kept.size < checkpoint.bytes) return undefined;
+    const previous = kept.path;
     const part = await this.openPart(jobId, attempt);
-    try {
+    return copiedOrNone(part, previous, async () => {
       if (checkpoint.bytes > 0) {
         for await (const chunk of createReadStream(previous, { start: 0, end: checkpoint.bytes - 1, highWaterMark: READ_BUFFER_BYTES })) {
           // A pause or cancel need not wait for a large prefix to be copied whole.
@@ -386,13 +394,7 @@ export class LocalDiskStorage implements Storage {
         await part.flush();
         if (part.failure !== undefined) throw part.failure;
       }
-    } catch (err) {
-      await part.discard();
-      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
-      throw err;
-    }
-    await unlink(previous).catch(ignoreMissing);
-    return part;
+    });
   }
 
   async listParts(): Promise<StoredPart[]> {
