@@ -155,13 +155,6 @@ export const DownloadRequest = z
         lowSpeedWindowMs: positiveMs(),
       })
       .optional(),
-    /** Connections for this download when the origin allows ranges (see FERRY_SEGMENTS); 1 is one connection. */
-    segments: z
-      .number()
-      .int({ error: 'must be a whole number' })
-      .min(1, { error: 'must be at least 1 (one connection)' })
-      .max(MAX_SEGMENTS, { error: `must be at most ${MAX_SEGMENTS}` })
-      .optional(),
     /** 1 is the highest; jobs without one run before any with one, as BullMQ orders them. */
     priority: z
       .number()
@@ -177,6 +170,13 @@ export const DownloadRequest = z
       .optional(),
     notBefore: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-12-01T08:00:00Z' }).optional(),
     onConflict: z.enum(['rename', 'overwrite', 'fail'], { error: "must be 'rename', 'overwrite' or 'fail'" }).optional(),
+    /** Connections for this download when the origin allows ranges (see FERRY_SEGMENTS); 1 is one connection. */
+    segments: z
+      .number()
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1 (one connection)' })
+      .max(MAX_SEGMENTS, { error: `must be at most ${MAX_SEGMENTS}` })
+      .optional(),
   })
   .refine((request) => request.delayMs === undefined || request.notBefore === undefined, {
     path: ['notBefore'],
