@@ -101,6 +101,7 @@ async function ferry(url, port, dir, n, expected) {
     timeouts,
     storage,
     namespace: 'bench',
+    segments: n,
     segmentMinBytes: 1,
   });
   const seconds = (performance.now() - started) / 1000;

@@ -170,7 +170,7 @@ export const DownloadRequest = z
       .optional(),
     notBefore: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-12-01T08:00:00Z' }).optional(),
     onConflict: z.enum(['rename', 'overwrite', 'fail'], { error: "must be 'rename', 'overwrite' or 'fail'" }).optional(),
-    /** Connections for this download when the origin allows ranges (see FERRY_SEGMENTS); 1 is one connection. */
+    /** Connections for this download when the origin allows ranges, at most FERRY_SEGMENTS; 1 is one connection. */
     segments: z
       .number()
       .int({ error: 'must be a whole number' })

@@ -107,7 +107,7 @@ export const EnvSchema = z.object({
   FERRY_STORAGE_DIR: z.string().min(1).optional(),
   /** Largest file a download may fetch, whatever the request says; unset means no server-wide cap. */
   FERRY_MAX_DOWNLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).optional(),
-  /** Connections per download when the origin allows ranges and the file is large enough; 1 is one connection. Requests may choose. */
+  /** Connections per download when the origin allows ranges and the file is large enough; 1 is one connection. A request may ask for fewer. */
   FERRY_SEGMENTS: int(1, MAX_SEGMENTS).default(1),
   /** The smallest file fetched in segments, in bytes. */
   FERRY_SEGMENT_MIN_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(DEFAULT_SEGMENT_MIN_BYTES),

@@ -73,7 +73,8 @@ export interface DownloadContext {
    */
   readonly skipSha256?: boolean;
   /**
-   * Connections per download when the request names none (FERRY_SEGMENTS); 1 is one connection.
+   * The most connections per download (FERRY_SEGMENTS), and the number used when the request
+   * names none; a request's `segments` can only lower it. 1 is one connection.
    * @defaultValue 1
    */
   readonly segments?: number;
@@ -294,7 +295,7 @@ async function fresh(request: DownloadRequest, ctx: DownloadContext, response: O
   const plan =
     ctx.storage.resumesFromSavedDigests === true
       ? undefined
-      : segmentPlan(response, request.segments ?? ctx.segments ?? 1, ctx.segmentMinBytes ?? DEFAULT_SEGMENT_MIN_BYTES);
+      : segmentPlan(response, Math.min(request.segments ?? Infinity, ctx.segments ?? 1), ctx.segmentMinBytes ?? DEFAULT_SEGMENT_MIN_BYTES);
   const opening =
     plan === undefined || ctx.storage.openOffsetPart === undefined
       ? ctx.storage.openPart(ctx.jobId, ctx.attempt, options).then((part) => ({ part }))

@@ -220,12 +220,20 @@ describe('segmented downloads', () => {
     expect(await parts()).toEqual([]);
   });
 
-  it('uses one connection when the request asks for segments: 1, or the file is under the minimum', async () => {
+  it('uses one connection when the request asks for segments: 1, the server allows one, or the file is under the minimum', async () => {
     const bytes = randomBytes(SIZE);
     const url = origin.route('/one', serveRanges(bytes, { etag: '"v1"' }));
     expect((await attempt({ url, segments: 1 })).result?.sha256).toBe(sha256(bytes));
+    expect((await attempt({ url, segments: 4 }, { segments: 1 })).result?.sha256).toBe(sha256(bytes));
     expect((await attempt({ url }, { segmentMinBytes: SIZE + 1 })).result?.sha256).toBe(sha256(bytes));
-    expect(origin.exchanges('/one')).toHaveLength(2);
+    expect(origin.exchanges('/one')).toHaveLength(3);
+  });
+
+  it("never opens more connections than the server's count, whatever the request asks", async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/capped', serveRanges(bytes, { etag: '"v1"' }));
+    expect((await attempt({ url, segments: 16 }, { segments: 2 })).result?.sha256).toBe(sha256(bytes));
+    expect(origin.exchanges('/capped').map((e) => e.headers.range)).toEqual([undefined, 'bytes=2097152-4194303']);
   });
 
   it('a pause stops every segment and keeps the contiguous prefix', async () => {
