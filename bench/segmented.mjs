@@ -2,7 +2,8 @@
 // Usage: npm run build && node bench/segmented.mjs [--size-mib 1024] [--segments 4] [--rate-mbps 20]
 // An origin in its own process serves one random file with Accept-Ranges and a strong ETag, each connection
 // limited to --rate-mbps MB/s (10^6 bytes); a second port serves it unlimited. Measured:
-//   limited origin:   Ferry's engine with N segments, and aria2c -xN -sN (target: Ferry >= 0.9 x N x rate, >= 1.0 x aria2c)
+//   limited origin:   Ferry's engine with N segments, and aria2c -xN -sN (target: Ferry >= 0.9 x N x rate, >= 1.0 x aria2c),
+//                     also with --checksum=sha-256 (aria2c hashes nothing by default; Ferry always computes the sha256)
 //   unlimited origin: Ferry with N segments, and with one connection (target: segmented no slower)
 // Every output is checked by sha256 after its run (outside the timing).
 import { spawn } from 'node:child_process';
@@ -110,26 +111,12 @@ async function ferry(url, port, dir, n, expected) {
   return sizeBytes / 1e6 / seconds;
 }
 
-async function aria2(url, dir, n, expected) {
+/** aria2c -xN -sN; with `verify`, it also checks the source's sha256 (--checksum), as Ferry always computes one. */
+async function aria2(url, dir, n, expected, verify) {
   const started = performance.now();
-  const child = spawn(
-    'aria2c',
-    [
-      `-x${n}`,
-      `-s${n}`,
-      '--min-split-size=1M',
-      '--file-allocation=none',
-      '--allow-overwrite=true',
-      '--auto-file-renaming=false',
-      '-q',
-      '-d',
-      dir,
-      '-o',
-      'aria2.bin',
-      url,
-    ],
-    { stdio: 'inherit' },
-  );
+  const args = [`-x${n}`, `-s${n}`, '--min-split-size=1M', '--file-allocation=none', '--allow-overwrite=true', '--auto-file-renaming=false', '-q'];
+  if (verify) args.push(`--checksum=sha-256=${expected}`);
+  const child = spawn('aria2c', [...args, '-d', dir, '-o', 'aria2.bin', url], { stdio: 'inherit' });
   const code = await new Promise((resolve) => child.once('exit', resolve));
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`aria2c exited with ${code}`);
@@ -159,13 +146,15 @@ try {
   };
   console.log(`\n${values['size-mib']} MiB, ${segments} connections; limited origin: ${values['rate-mbps']} MB/s per connection`);
   const ferryLimited = await run(`Ferry, ${segments} segments (limited)`, (dir) => ferry(limitedUrl, ports.limited, dir, segments, sha));
-  const aria2Limited = await run(`aria2c -x${segments} -s${segments} (limited)`, (dir) => aria2(limitedUrl, dir, segments, sha));
+  const aria2Limited = await run(`aria2c -x${segments} -s${segments} (limited)`, (dir) => aria2(limitedUrl, dir, segments, sha, false));
+  const aria2ShaLimited = await run(`aria2c -x${segments} -s${segments} --checksum=sha-256 (limited)`, (dir) => aria2(limitedUrl, dir, segments, sha, true));
   const ferryUnlimited = await run(`Ferry, ${segments} segments (unlimited)`, (dir) => ferry(unlimitedUrl, ports.unlimited, dir, segments, sha));
   const ferryOne = await run('Ferry, one connection (unlimited)', (dir) => ferry(unlimitedUrl, ports.unlimited, dir, 1, sha));
   const ideal = (segments * rate) / 1e6;
   console.log('\nratios (targets in brackets)');
   console.log(`  Ferry / (N x per-connection rate):   ${(ferryLimited / ideal).toFixed(3)}  [>= 0.9]`);
   console.log(`  Ferry / aria2c -x${segments} -s${segments}:              ${(ferryLimited / aria2Limited).toFixed(3)}  [>= 1.0]`);
+  console.log(`  Ferry / aria2c --checksum=sha-256:   ${(ferryLimited / aria2ShaLimited).toFixed(3)}  (both check a sha256)`);
   console.log(`  unlimited: segmented / one connection: ${(ferryUnlimited / ferryOne).toFixed(3)}  [>= 1.0]`);
 } finally {
   child.kill();
