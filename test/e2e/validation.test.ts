@@ -20,9 +20,11 @@ const BAD_REQUESTS: Array<[string, unknown, RegExp]> = [
   [
     'an unknown field',
     { url: 'https://example.com/a', speed: 1 },
-    /speed is not a known field: remove it; allowed fields are url, callbackUrl, idempotencyKey, filename, headers, crossOriginHeaders, checksum, maxBytes, timeouts, priority, delayMs, notBefore, onConflict/,
+    /speed is not a known field: remove it; allowed fields are url, callbackUrl, idempotencyKey, filename, headers, crossOriginHeaders, checksum, maxBytes, timeouts, priority, delayMs, notBefore, onConflict, segments/,
   ],
   ['a url of the wrong type', { url: 42 }, /url must be a string/],
+  ['segments of 0', { url: 'https://example.com/a', segments: 0 }, /segments must be at least 1 \(one connection\)/],
+  ['segments over 16', { url: 'https://example.com/a', segments: 17 }, /segments must be at most 16/],
   ['headers of the wrong type', { url: 'https://example.com/a', headers: 'x' }, /headers must be of type record/],
   [
     'crossOriginHeaders naming a header not sent',

@@ -145,29 +145,36 @@ export interface ServeOptions {
   readonly closeAfterBytes?: number;
   /** Sent as ETag; a Range is served when If-Range names it (or is absent). */
   readonly etag?: string;
+  /** Sends `Accept-Ranges: bytes`, which segmented downloads wait for. */
+  readonly acceptRanges?: boolean;
   readonly headers?: Record<string, string>;
 }
 
 /** Bytes of body each response of a route actually put on the wire, in order. */
 export const bodyBytesSent = new Map<string, number[]>();
 
-function requestedStart(req: IncomingMessage, file: RandomFile, options: ServeOptions): number | undefined {
-  const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+/** `bytes=start-` or `bytes=start-end`, when If-Range allows it. */
+function requestedRange(req: IncomingMessage, file: RandomFile, options: ServeOptions): { start: number; end: number } | undefined {
+  const match = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
   if (match?.[1] === undefined || options.etag === undefined) return undefined;
   const ifRange = req.headers['if-range'];
   if (ifRange !== undefined && ifRange !== options.etag) return undefined;
   const start = Number(match[1]);
-  return start < file.size ? start : undefined;
+  const end = match[2] === undefined || match[2] === '' ? file.size - 1 : Math.min(Number(match[2]), file.size - 1);
+  return start <= end ? { start, end } : undefined;
 }
 
 /** Serves a file with its true length, optionally slowly, cut short, or ranged. */
 export function serveFile(file: RandomFile, options: ServeOptions = {}): Handler {
   return async (req, res) => {
-    const start = requestedStart(req, file, options);
+    const range = requestedRange(req, file, options);
+    const start = range?.start;
+    const end = range?.end ?? file.size - 1;
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', ...options.headers };
     if (options.etag !== undefined) headers['etag'] = options.etag;
-    headers['content-length'] = String(file.size - (start ?? 0));
-    if (start !== undefined) headers['content-range'] = `bytes ${start}-${file.size - 1}/${file.size}`;
+    if (options.acceptRanges === true) headers['accept-ranges'] = 'bytes';
+    headers['content-length'] = String(end + 1 - (start ?? 0));
+    if (start !== undefined) headers['content-range'] = `bytes ${start}-${end}/${file.size}`;
     res.writeHead(start === undefined ? 200 : 206, headers);
 
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;
@@ -175,7 +182,7 @@ export function serveFile(file: RandomFile, options: ServeOptions = {}): Handler
     bodyBytesSent.set(pathname, sentLog);
     const index = sentLog.push(0) - 1;
     const from = start ?? 0;
-    const limit = Math.min(file.size - from, options.closeAfterBytes ?? Infinity);
+    const limit = Math.min(end + 1 - from, options.closeAfterBytes ?? Infinity);
     let sent = 0;
     const started = Date.now();
     const body = limit === 0 ? [] : createReadStream(file.path, { highWaterMark: CHUNK, start: from, end: from + limit - 1 });
@@ -190,7 +197,7 @@ export function serveFile(file: RandomFile, options: ServeOptions = {}): Handler
         if (due > Date.now()) await sleep(due - Date.now());
       }
     }
-    if (limit < file.size - from) {
+    if (limit < end + 1 - from) {
       // What was written reaches the socket before it closes: destroying at once can drop the buffered bytes,
       // or even the headers, and a truncation test would then see no bytes at all (or an error before the body).
       if (!res.destroyed) await new Promise<void>((resolve) => res.write(Buffer.alloc(0), () => resolve()));

@@ -176,6 +176,8 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       namespace: owner,
       maxBytes: deps.config.downloads.maxBytes,
       onConflict: deps.config.downloads.onConflict,
+      segments: deps.config.downloads.segments,
+      segmentMinBytes: deps.config.downloads.segmentMinBytes,
       resumeFrom,
       onProgress: (reported) => {
         deps.observeProgress(job, reported);

@@ -6,8 +6,10 @@ import { unsafeFilenameReason } from './filename.js';
 export const MAX_URL_LENGTH = 2048;
 export const MAX_HEADER_COUNT = 32;
 export const MAX_HEADERS_BYTES = 8 * 1024;
+/** The most connections one download may use; the engine's cap too. */
+export const MAX_SEGMENTS = 16;
 /** BullMQ's largest priority. */
-export const MAX_PRIORITY = 2 ** 21;
+const MAX_PRIORITY = 2 ** 21;
 export const MAX_DELAY_MS = 30 * 24 * 3600 * 1000;
 /** Printable ASCII without spaces, as the Idempotency-Key header draft allows; bounded so Redis keys stay small. */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -168,6 +170,13 @@ export const DownloadRequest = z
       .optional(),
     notBefore: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-12-01T08:00:00Z' }).optional(),
     onConflict: z.enum(['rename', 'overwrite', 'fail'], { error: "must be 'rename', 'overwrite' or 'fail'" }).optional(),
+    /** Connections for this download when the origin allows ranges, at most FERRY_SEGMENTS; 1 is one connection. */
+    segments: z
+      .number()
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1 (one connection)' })
+      .max(MAX_SEGMENTS, { error: `must be at most ${MAX_SEGMENTS}` })
+      .optional(),
   })
   .refine((request) => request.delayMs === undefined || request.notBefore === undefined, {
     path: ['notBefore'],

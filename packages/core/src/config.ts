@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { FerryError } from '@ferry/contract';
-import type { EgressPolicyOptions, HttpLimits, PortRule } from '@ferry/engine';
+import { FerryError, MAX_SEGMENTS } from '@ferry/contract';
+import { DEFAULT_SEGMENT_MIN_BYTES, type EgressPolicyOptions, type HttpLimits, type PortRule } from '@ferry/engine';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
 import { parseHostLimits, parseKeyLimits } from './limits/limit-host.js';
@@ -158,6 +158,10 @@ export const EnvSchema = z.object({
   FERRY_S3_PRESIGN_TTL_SECONDS: int(1, 7 * 24 * 3600).default(60),
   /** Largest file a download may fetch, whatever the request says; unset means no server-wide cap. */
   FERRY_MAX_DOWNLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  /** Connections per download when the origin allows ranges and the file is large enough; 1 is one connection. A request may ask for fewer. */
+  FERRY_SEGMENTS: int(1, MAX_SEGMENTS).default(1),
+  /** The smallest file fetched in segments, in bytes. */
+  FERRY_SEGMENT_MIN_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(DEFAULT_SEGMENT_MIN_BYTES),
   /** When the wanted file name is taken: rename (store `name (1).ext`), overwrite, or fail. Requests may choose. */
   FERRY_ON_CONFLICT: z.enum(['rename', 'overwrite', 'fail']).default('rename'),
   /** Non-public networks workers may reach anyway, e.g. 10.20.0.0/16,127.0.0.1/32. Unset: none (SSRF protection). */
@@ -296,6 +300,8 @@ export interface Config {
   readonly downloads: {
     readonly maxBytes: number | undefined;
     readonly onConflict: Env['FERRY_ON_CONFLICT'];
+    readonly segments: number;
+    readonly segmentMinBytes: number;
   };
   readonly worker: {
     readonly concurrency: number;
@@ -482,7 +488,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowHosts: e.FERRY_EGRESS_ALLOW_HOSTS ?? [],
       allowPorts: e.FERRY_EGRESS_ALLOW_PORTS ?? [],
     },
-    downloads: { maxBytes: e.FERRY_MAX_DOWNLOAD_BYTES, onConflict: e.FERRY_ON_CONFLICT },
+    downloads: {
+      maxBytes: e.FERRY_MAX_DOWNLOAD_BYTES,
+      onConflict: e.FERRY_ON_CONFLICT,
+      segments: e.FERRY_SEGMENTS,
+      segmentMinBytes: e.FERRY_SEGMENT_MIN_BYTES,
+    },
     callbacks: {
       secrets: e.FERRY_WEBHOOK_SECRETS ?? [],
       attempts: e.FERRY_CALLBACK_ATTEMPTS,

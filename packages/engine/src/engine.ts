@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import { FerryError, type DownloadRequest } from '@ferry/contract';
-import type { Checkpoint, ConflictPolicy, PartOptions, PartWriter, PublishTarget, Storage } from '@ferry/storage';
+import { FerryError, MAX_SEGMENTS, type DownloadRequest } from '@ferry/contract';
+import type { Checkpoint, ConflictPolicy, OffsetPartWriter, PartOptions, PartWriter, PublishTarget, Storage } from '@ferry/storage';
 import { chooseFilename } from './naming/choose-filename.js';
 import type { StoredDownload, WorkerProgress } from './progress.js';
 import { parseContentRange, type ContentRange } from './content-range.js';
@@ -18,6 +18,8 @@ import {
 } from './http-client.js';
 import type { Timeouts } from './timeouts.js';
 import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
+import { gapsOf, openGaps, pumpGaps, pumpSegments, segmentPlan, type OpenRange, type OpenedGap, type SegmentPlan } from './segments.js';
+import { validatorOf } from './validator.js';
 
 /** Progress is reported at most this often, so a fast download cannot flood Redis. */
 export const PROGRESS_INTERVAL_MS = 250;
@@ -70,7 +72,21 @@ export interface DownloadContext {
    * @defaultValue `false`
    */
   readonly skipSha256?: boolean;
+  /**
+   * The most connections per download (FERRY_SEGMENTS), and the number used when the request
+   * names none; a request's `segments` can only lower it. 1 is one connection.
+   * @defaultValue 1
+   */
+  readonly segments?: number;
+  /**
+   * The smallest file fetched in segments (FERRY_SEGMENT_MIN_BYTES).
+   * @defaultValue DEFAULT_SEGMENT_MIN_BYTES
+   */
+  readonly segmentMinBytes?: number;
 }
+
+/** Below this, a file is over before extra connections would pay for their round trips. */
+export const DEFAULT_SEGMENT_MIN_BYTES = 16 * 1024 * 1024;
 
 type ContentDigests = Digests | SaveableDigests;
 
@@ -104,25 +120,6 @@ function publishTargetFor(request: DownloadRequest, ctx: DownloadContext, respon
 function partOptionsFor(request: DownloadRequest, ctx: DownloadContext, response: OpenedResponse, digests: ContentDigests): PartOptions {
   const target = publishTargetFor(request, ctx, response);
   return digests instanceof SaveableDigests ? { target, saveDigests: () => digests.save() } : { target };
-}
-
-/** Whole seconds between a file's change and its serving under which its Last-Modified still names one version. */
-const STRONG_DATE_MS = 1000;
-
-/**
- * A validator that proves a later response carries the same bytes: a strong ETag,
- * else a Last-Modified at least a second before the response's Date. A file changed
- * in the second it was served can change again within that second and keep its
- * Last-Modified, so an earlier one is no strong validator (RFC 9110 §8.8.2.2), and
- * If-Range must not carry it (§13.1.5).
- */
-function validatorOf(response: OpenedResponse): string | undefined {
-  const etag = headerValue(response.headers, 'etag');
-  if (etag !== undefined && !etag.startsWith('W/')) return etag;
-  const lastModified = headerValue(response.headers, 'last-modified');
-  const served = Date.parse(headerValue(response.headers, 'date') ?? '');
-  if (lastModified === undefined || !(served - Date.parse(lastModified) >= STRONG_DATE_MS)) return undefined;
-  return lastModified;
 }
 
 function tooLarge(limit: number, what: string): FerryError {
@@ -177,6 +174,51 @@ interface Transfer {
   readonly offset: number;
   /** The complete size, when the origin said. */
   readonly totalBytes: number | null;
+  /** Set when the file is fetched over several connections into an offset part (`part` is that part). */
+  readonly segmented?: { readonly plan: SegmentPlan; readonly part: OffsetPartWriter };
+  /** Set when a segmented attempt's kept runs are resumed: the gaps between them, each opened and checked. */
+  readonly gaps?: { readonly part: OffsetPartWriter; readonly opened: readonly OpenedGap[] };
+}
+
+function outgoingHeaders(request: DownloadRequest): OutgoingHeaders {
+  return { caller: request.headers ?? {}, crossOrigin: request.crossOriginHeaders };
+}
+
+/** Bounded ranged GETs of `request.url`, each under its own signal, sent only if `validator` still holds. */
+function rangeOpener(request: DownloadRequest, http: RequestOptions, validator: string): OpenRange {
+  return (first, last, signal) =>
+    openResponse(request.url, { ...outgoingHeaders(request), engine: { range: `bytes=${first}-${last}`, 'if-range': validator } }, { ...http, signal });
+}
+
+/**
+ * Resumes a segmented attempt's kept runs: every gap between them is asked for
+ * at once, and only if each answer is exactly its range of the kept version are
+ * the runs copied into this attempt's part. Undefined otherwise (every answer
+ * closed): the caller then resumes the prefix from 0 alone, or starts over.
+ */
+async function resumeGaps(request: DownloadRequest, ctx: DownloadContext, http: RequestOptions, checkpoint: Checkpoint): Promise<Transfer | undefined> {
+  const size = checkpoint.totalBytes;
+  if (checkpoint.segments === undefined || size === undefined || size === null) return undefined;
+  if (ctx.storage.resumeOffsetPart === undefined || ctx.storage.resumesFromSavedDigests === true) return undefined;
+  const gaps = gapsOf(checkpoint.segments, size);
+  if (gaps.length === 0 || gaps.length > MAX_SEGMENTS) return undefined;
+  const opened = await openGaps(gaps, { size, validator: checkpoint.validator }, rangeOpener(request, http, checkpoint.validator), http.signal);
+  if (opened === undefined) return undefined;
+  const closeAll = () => opened.forEach((gap) => gap.response.body.destroy());
+  const response = opened[0]!.response;
+  const digests = await digestsFor(request, ctx);
+  const part = await ctx.storage
+    .resumeOffsetPart(ctx.jobId, ctx.attempt, checkpoint, { ...partOptionsFor(request, ctx, response, digests), signal: http.signal })
+    .catch((err: unknown) => {
+      closeAll();
+      throw err;
+    });
+  if (part === undefined) {
+    closeAll();
+    return undefined;
+  }
+  const missing = gaps.reduce((sum, gap) => sum + gap.last - gap.first + 1, 0);
+  return { response, part, digests, offset: size - missing, totalBytes: size, gaps: { part, opened } };
 }
 
 /**
@@ -204,8 +246,10 @@ function continuationOf(response: OpenedResponse, checkpoint: Checkpoint): Conte
  * part stay as they were for the next attempt.
  */
 async function startTransfer(request: DownloadRequest, ctx: DownloadContext, http: RequestOptions): Promise<Transfer> {
-  const headers: OutgoingHeaders = { caller: request.headers ?? {}, crossOrigin: request.crossOriginHeaders };
+  const headers = outgoingHeaders(request);
   const checkpoint = ctx.resumeFrom;
+  const resumed = checkpoint === undefined ? undefined : await resumeGaps(request, ctx, http, checkpoint);
+  if (resumed !== undefined) return resumed;
   if (checkpoint !== undefined && checkpoint.bytes > 0) {
     const ranged = { ...headers, engine: { range: `bytes=${checkpoint.bytes}-`, 'if-range': checkpoint.validator } };
     const response = await openResponse(request.url, ranged, http).catch((err: unknown) => {
@@ -246,11 +290,21 @@ async function fresh(request: DownloadRequest, ctx: DownloadContext, response: O
     await response.body.dump();
     throw new FerryError('FERRY_ERR_ORIGIN_REJECTED', `origin answered 206 Partial Content to a request for the whole of ${response.url}`);
   }
-  const part = await ctx.storage.openPart(ctx.jobId, ctx.attempt, partOptionsFor(request, ctx, response, digests)).catch(async (err: unknown) => {
+  const options = partOptionsFor(request, ctx, response, digests);
+  // Saved hash states follow one stream of bytes in file order: segments need a backend that reads its part back.
+  const plan =
+    ctx.storage.resumesFromSavedDigests === true
+      ? undefined
+      : segmentPlan(response, Math.min(request.segments ?? Infinity, ctx.segments ?? 1), ctx.segmentMinBytes ?? DEFAULT_SEGMENT_MIN_BYTES);
+  const opening =
+    plan === undefined || ctx.storage.openOffsetPart === undefined
+      ? ctx.storage.openPart(ctx.jobId, ctx.attempt, options).then((part) => ({ part }))
+      : ctx.storage.openOffsetPart(ctx.jobId, ctx.attempt, plan.size, options).then((part) => ({ part, segmented: { plan, part } }));
+  const opened = await opening.catch(async (err: unknown) => {
     await response.body.dump();
     throw err;
   });
-  return { response, part, digests, offset: 0, totalBytes: contentLengthOf(response) };
+  return { response, ...opened, digests, offset: 0, totalBytes: contentLengthOf(response) };
 }
 
 /**
@@ -275,7 +329,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
   let validator: string | undefined;
   try {
     transfer = await startTransfer(request, ctx, http);
-    const { response, part, digests, offset, totalBytes } = transfer;
+    const { response, part, digests, offset, totalBytes, segmented, gaps } = transfer;
     validator = validatorOf(response);
     if (totalBytes !== null && totalBytes > limit) throw tooLarge(limit, `the file (${totalBytes} bytes)`);
 
@@ -289,17 +343,35 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
       });
     phase = 'body';
     const watchdog = watchLowSpeed(timeouts, () => received, tooSlow);
-    const outcome = await pump(response.body, part, signal, (chunk) => {
-      // Checked before the chunk is written: the part never grows past the limit.
-      if (received + chunk.length > limit) throw tooLarge(limit, 'the body');
-      digests.update(chunk);
-      received += chunk.length;
+    const count = (bytes: number) => {
+      received += bytes;
       const now = performance.now();
       if (now - lastReport >= PROGRESS_INTERVAL_MS) {
         lastReport = now;
         report();
       }
-    }).finally(watchdog);
+    };
+    const onChunk = (chunk: Buffer) => {
+      // Checked before the chunk is written: the part never grows past the limit.
+      if (received + chunk.length > limit) throw tooLarge(limit, 'the body');
+      digests.update(chunk);
+      count(chunk.length);
+    };
+    const hash = (chunk: Buffer) => digests.update(chunk);
+    const outcome = await (
+      gaps !== undefined
+        ? pumpGaps(gaps.part, gaps.opened, totalBytes ?? 0, { signal, hash, count })
+        : segmented === undefined
+          ? pump(response.body, part, signal, onChunk)
+          : pumpSegments({
+              ...segmented,
+              body: response.body,
+              signal,
+              hash,
+              count,
+              open: rangeOpener(request, http, segmented.plan.validator),
+            })
+    ).finally(watchdog);
     if (outcome.storageError !== undefined) {
       phase = 'storage';
       throw outcome.storageError;

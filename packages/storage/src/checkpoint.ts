@@ -17,6 +17,14 @@ export const Checkpoint = z.object({
    * readable object). Opaque to storage.
    */
   digests: z.string().optional(),
+  /**
+   * For a part written in segments: each run of kept bytes, `bytes` from `first` (the one at 0 included),
+   * so a later attempt fetches only the gaps between them; `bytes` stays the bytes from 0 with no gap.
+   */
+  segments: z
+    .array(z.object({ first: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() }))
+    .max(64)
+    .optional(),
   /** What the backend needs besides the part's name to continue it (S3: the upload id and its parts); only that backend reads it. */
   state: z.record(z.string(), z.unknown()).optional(),
 });

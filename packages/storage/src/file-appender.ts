@@ -42,6 +42,20 @@ async function writevAll(opening: Promise<FileHandle>, chunks: Buffer[], positio
 }
 
 /**
+ * Lets appenders of one file take turns: ext4 holds the inode lock through a
+ * buffered write, so two writevs to one file at once only spin on it.
+ */
+export class WriteTurns {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(write: () => Promise<T>): Promise<T> {
+    const turn = this.#tail.then(write);
+    this.#tail = turn.catch(() => undefined);
+    return turn;
+  }
+}
+
+/**
  * Appends chunks to an open file without making the producer take turns with
  * the disk: chunks are queued and written in batches, one writev at a time on
  * the thread pool while the next batch fills, and the producer waits only when
@@ -59,15 +73,23 @@ export class FileAppender {
   #failure: Error | undefined;
   readonly #waiters = new ProgressWaiters();
 
-  /** `handle` may still be opening: an open that fails fails the first write, like any other storage error. */
-  constructor(private readonly handle: Promise<FileHandle>) {}
+  /**
+   * `handle` may still be opening: an open that fails fails the first write, like any other storage error.
+   * `base`: where in the file the first chunk goes (a segment of a file written at offsets);
+   * `turns`: shared by the appenders of one such file.
+   */
+  constructor(
+    private readonly handle: Promise<FileHandle>,
+    private readonly base = 0,
+    private readonly turns?: WriteTurns,
+  ) {}
 
   /** The error that stopped the writes, if one did. */
   get failure(): Error | undefined {
     return this.#failure;
   }
 
-  /** Bytes on the file from its start with no gap: what a resume can rely on. */
+  /** Bytes on the file from `base` with no gap: what a resume can rely on. */
   bytesWritten(): number {
     return this.#written;
   }
@@ -118,7 +140,8 @@ export class FileAppender {
     const chunks = this.#queued.splice(0, count);
     this.#queuedBytes -= bytes;
     this.#writingBytes = bytes;
-    writevAll(this.handle, chunks, this.#written).then(
+    const at = this.base + this.#written;
+    (this.turns === undefined ? writevAll(this.handle, chunks, at) : this.turns.run(() => writevAll(this.handle, chunks, at))).then(
       () => {
         this.#writingBytes = 0;
         this.#written += bytes;

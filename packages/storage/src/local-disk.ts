@@ -5,14 +5,16 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FerryError, numberedFilename } from '@ferry/contract';
 import type { Checkpoint } from './checkpoint.js';
-import { FileAppender } from './file-appender.js';
+import { FileAppender, WriteTurns } from './file-appender.js';
 import { namespaceDirectory } from './namespace-directory.js';
 import type {
+  OffsetPartWriter,
   OpenedStoredFile,
   PartOptions,
   PartWriter,
   PublishTarget,
   ResumePoint,
+  SegmentWriter,
   Storage,
   StoredFile,
   StoredFileRef,
@@ -109,20 +111,93 @@ function insideDir(dir: string, filename: string): string {
   return target;
 }
 
-class LocalPartWriter implements PartWriter {
+// Unique per attempt: a worker that lost its lock may still be writing its own part file.
+const partFileName = (jobId: string, attempt: number): string =>
+  `${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}.${attempt}.${randomBytes(4).toString('hex')}${PART_SUFFIX}`;
+
+/** Runs `copy` into the new part, then removes the earlier one; a copy that fails discards the new part (undefined if the earlier one vanished). */
+async function copiedOrNone<P extends PartWriter>(part: P, previous: string, copy: () => Promise<void>): Promise<P | undefined> {
+  try {
+    await copy();
+  } catch (err) {
+    await part.discard();
+    if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    throw err;
+  }
+  await unlink(previous).catch(ignoreMissing);
+  return part;
+}
+
+/** Opens a new part file; with a size, one of that length (sparse), for segments written at offsets. */
+async function openPartFile(partPath: string, size: number | undefined): Promise<FileHandle> {
+  const handle = await open(partPath, 'wx', 0o644);
+  if (size === undefined) return handle;
+  try {
+    await handle.truncate(size);
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+class LocalPartWriter implements OffsetPartWriter {
   readonly #opening: Promise<FileHandle>;
   readonly #appender: FileAppender;
+  /** Segments written at offsets besides the one at 0, by offset. */
+  readonly #segments = new Map<number, FileAppender>();
+  readonly #turns = new WriteTurns();
+  /** Runs copied from an earlier attempt's part, by where they end: a segment asked for there continues one. */
+  readonly #copiedRuns = new Map<number, FileAppender>();
   #closing: Promise<void> | undefined;
   #version: string | undefined;
 
   constructor(
     private readonly storage: LocalDiskStorage,
     private readonly partPath: string,
+    private readonly size?: number,
   ) {
-    this.#opening = open(partPath, 'wx', 0o644);
+    this.#opening = openPartFile(partPath, size);
     // An open that fails is reported by the first write or by closing; it must not crash the worker meanwhile.
     this.#opening.catch(() => undefined);
-    this.#appender = new FileAppender(this.#opening);
+    this.#appender = new FileAppender(this.#opening, 0, size === undefined ? undefined : this.#turns);
+  }
+
+  segment(offset: number): SegmentWriter {
+    const appender = this.#copiedRuns.get(offset) ?? this.#newSegment(offset);
+    this.#copiedRuns.delete(offset);
+    return {
+      write: (chunk) => appender.append(chunk),
+      drained: (signal) => appender.drained(signal),
+      flush: () => appender.flush(),
+      get failure() {
+        return appender.failure;
+      },
+      bytesWritten: () => appender.bytesWritten(),
+    };
+  }
+
+  #newSegment(offset: number): FileAppender {
+    if (offset <= 0 || this.#segments.has(offset)) throw new Error(`a segment at offset ${offset} is already written`);
+    const appender = new FileAppender(this.#opening, offset, this.#turns);
+    this.#segments.set(offset, appender);
+    return appender;
+  }
+
+  /** Copies `bytes` from `first` of an earlier part into this one, as a run a later `segment(first + bytes)` continues. */
+  async copyRun(source: string, first: number, bytes: number, signal: AbortSignal | undefined): Promise<void> {
+    const appender = first === 0 ? this.#appender : this.#newSegment(first);
+    for await (const chunk of createReadStream(source, { start: first, end: first + bytes - 1, highWaterMark: READ_BUFFER_BYTES, signal })) {
+      if (!appender.append(chunk as Buffer)) await appender.drained(signal);
+    }
+    await appender.flush();
+    if (appender.failure !== undefined) throw appender.failure;
+    this.#copiedRuns.set(first + bytes, appender);
+  }
+
+  async readBack(start: number, end: number, onChunk: (chunk: Buffer) => void, signal?: AbortSignal): Promise<void> {
+    if (end <= start) return;
+    for await (const chunk of createReadStream(this.partPath, { start, end: end - 1, highWaterMark: READ_BUFFER_BYTES, signal })) onChunk(chunk as Buffer);
   }
 
   get name(): string {
@@ -130,7 +205,7 @@ class LocalPartWriter implements PartWriter {
   }
 
   get failure(): Error | undefined {
-    return this.#appender.failure;
+    return this.#appender.failure ?? [...this.#segments.values()].find((segment) => segment.failure !== undefined)?.failure;
   }
 
   write(chunk: Buffer): boolean {
@@ -141,16 +216,26 @@ class LocalPartWriter implements PartWriter {
     return this.#appender.drained(signal);
   }
 
-  flush(): Promise<void> {
-    return this.#appender.flush();
+  async flush(): Promise<void> {
+    await Promise.all([this.#appender, ...this.#segments.values()].map((appender) => appender.flush()));
   }
 
   bytesWritten(): number {
-    return this.#appender.bytesWritten();
+    let prefix = this.#appender.bytesWritten();
+    for (const [offset, segment] of [...this.#segments].sort(([a], [b]) => a - b)) {
+      if (offset > prefix) break;
+      prefix = Math.max(prefix, offset + segment.bytesWritten());
+    }
+    return prefix;
   }
 
   resumePoint(): ResumePoint {
-    return { part: this.name, bytes: this.bytesWritten() };
+    if (this.size === undefined) return { part: this.name, bytes: this.bytesWritten() };
+    const runs = [
+      { first: 0, bytes: this.#appender.bytesWritten() },
+      ...[...this.#segments].map(([first, segment]) => ({ first, bytes: segment.bytesWritten() })),
+    ];
+    return { part: this.name, bytes: this.bytesWritten(), segments: runs.filter((run) => run.bytes > 0) };
   }
 
   async commit({ namespace, filename, policy }: PublishTarget): Promise<StoredFile> {
@@ -185,10 +270,11 @@ class LocalPartWriter implements PartWriter {
    */
   async #close(keeping: boolean): Promise<void> {
     this.#closing ??= (async () => {
-      await (keeping ? this.#appender.flush() : this.#appender.settle());
+      const appenders = [this.#appender, ...this.#segments.values()];
+      await Promise.all(appenders.map((appender) => (keeping ? appender.flush() : appender.settle())));
       const handle = await this.#opening;
       try {
-        if (keeping && this.#appender.failure === undefined) {
+        if (keeping && this.failure === undefined) {
           await handle.sync();
           this.#version = versionOf(await handle.stat({ bigint: true }));
         }
@@ -197,7 +283,7 @@ class LocalPartWriter implements PartWriter {
       }
     })();
     await this.#closing;
-    if (this.#appender.failure !== undefined) throw this.#appender.failure;
+    if (this.failure !== undefined) throw this.failure;
   }
 }
 
@@ -245,10 +331,38 @@ export class LocalDiskStorage implements Storage {
 
   async openPart(jobId: string, attempt: number): Promise<PartWriter> {
     if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
-    const safeId = jobId.replace(/[^A-Za-z0-9_-]/g, '_');
-    // Unique per attempt: a worker that lost its lock may still be writing its own part file.
-    const name = `${safeId}.${attempt}.${randomBytes(4).toString('hex')}${PART_SUFFIX}`;
-    return new LocalPartWriter(this, path.join(this.partsDir, name));
+    return new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)));
+  }
+
+  /** A sparse part file of `size` bytes; resumePart continues its contiguous prefix like any part's. */
+  async openOffsetPart(jobId: string, attempt: number, size: number): Promise<OffsetPartWriter> {
+    if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
+    return new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)), size);
+  }
+
+  /** Like resumePart, for the runs of a part written in segments. */
+  async resumeOffsetPart(jobId: string, attempt: number, checkpoint: Checkpoint, options?: PartOptions): Promise<OffsetPartWriter | undefined> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const { segments, totalBytes } = checkpoint;
+    if (segments === undefined || totalBytes === undefined || totalBytes === null) return undefined;
+    const previous = await this.#previousPart(checkpoint);
+    if (previous?.size !== totalBytes || segments.some((run) => run.first + run.bytes > totalBytes)) return undefined;
+    if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
+    const part = new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)), totalBytes);
+    return copiedOrNone(part, previous.path, async () => {
+      for (const run of segments.filter((r) => r.bytes > 0)) await part.copyRun(previous.path, run.first, run.bytes, signal);
+    });
+  }
+
+  /** The earlier part a checkpoint names, if it is one of this storage's part files and still there. */
+  async #previousPart(checkpoint: Checkpoint): Promise<{ path: string; size: number } | undefined> {
+    if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
+    const previous = path.join(this.partsDir, checkpoint.part);
+    return stat(previous).then(
+      (s) => ({ path: previous, size: s.size }),
+      () => undefined,
+    );
   }
 
   /**
@@ -265,15 +379,11 @@ export class LocalDiskStorage implements Storage {
   ): Promise<PartWriter | undefined> {
     const signal = options?.signal;
     signal?.throwIfAborted();
-    if (path.basename(checkpoint.part) !== checkpoint.part || !checkpoint.part.endsWith(PART_SUFFIX)) return undefined;
-    const previous = path.join(this.partsDir, checkpoint.part);
-    const size = await stat(previous).then(
-      (s) => s.size,
-      () => -1,
-    );
-    if (size < checkpoint.bytes) return undefined;
+    const kept = await this.#previousPart(checkpoint);
+    if (kept === undefined || kept.size < checkpoint.bytes) return undefined;
+    const previous = kept.path;
     const part = await this.openPart(jobId, attempt);
-    try {
+    return copiedOrNone(part, previous, async () => {
       if (checkpoint.bytes > 0) {
         for await (const chunk of createReadStream(previous, { start: 0, end: checkpoint.bytes - 1, highWaterMark: READ_BUFFER_BYTES })) {
           // A pause or cancel need not wait for a large prefix to be copied whole.
@@ -284,13 +394,7 @@ export class LocalDiskStorage implements Storage {
         await part.flush();
         if (part.failure !== undefined) throw part.failure;
       }
-    } catch (err) {
-      await part.discard();
-      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
-      throw err;
-    }
-    await unlink(previous).catch(ignoreMissing);
-    return part;
+    });
   }
 
   async listParts(): Promise<StoredPart[]> {

@@ -68,7 +68,7 @@ export interface PresignOptions {
 export type OpenedStoredFile = { readonly found: true; readonly reader: StoredReader } | { readonly found: false; readonly why: 'missing' | 'replaced' };
 
 /** What a checkpoint records of a part: everything of `Checkpoint` but the origin's validator and size. */
-export type ResumePoint = Pick<Checkpoint, 'part' | 'bytes' | 'digests' | 'state'>;
+export type ResumePoint = Pick<Checkpoint, 'part' | 'bytes' | 'digests' | 'state' | 'segments'>;
 
 export interface PartOptions {
   /**
@@ -119,6 +119,30 @@ export interface PartWriter {
   discard(): Promise<void>;
 }
 
+/** One segment of an `OffsetPartWriter`: its chunks go to the file in order from the segment's offset. */
+export interface SegmentWriter {
+  /** Queues the next chunk. False means: wait for `drained` before writing more. */
+  write(chunk: Buffer): boolean;
+  drained(signal?: AbortSignal): Promise<void>;
+  /** Waits until every queued chunk is written (or writing failed); never rejects. */
+  flush(): Promise<void>;
+  readonly failure: Error | undefined;
+  /** Bytes written from the segment's offset with no gap. */
+  bytesWritten(): number;
+}
+
+/**
+ * A part of known size that several connections write at once, each segment at
+ * its own offset. Its own `write` is the segment at offset 0; `bytesWritten` and
+ * `resumePoint` count the bytes from the start with no gap (a later segment's
+ * bytes count once every byte before them is there).
+ */
+export interface OffsetPartWriter extends PartWriter {
+  segment(offset: number): SegmentWriter;
+  /** Passes bytes `start` up to `end` (exclusive), once flushed, to `onChunk` in file order: to hash what other segments wrote. */
+  readBack(start: number, end: number, onChunk: (chunk: Buffer) => void, signal?: AbortSignal): Promise<void>;
+}
+
 /** A part file found on storage, for the janitor. */
 export interface StoredPart {
   readonly name: string;
@@ -143,6 +167,18 @@ export interface Storage {
    * rejects with the signal's reason; the new part is discarded and the earlier one kept.
    */
   resumePart(jobId: string, attempt: number, checkpoint: Checkpoint, onPrefix: (chunk: Buffer) => void, options?: PartOptions): Promise<PartWriter | undefined>;
+  /**
+   * A part of `size` bytes written at offsets, for segmented downloads. Absent on
+   * a backend that cannot (S3): the engine then uses one connection.
+   */
+  openOffsetPart?(jobId: string, attempt: number, size: number, options?: PartOptions): Promise<OffsetPartWriter>;
+  /**
+   * An offset part of `checkpoint.totalBytes` holding the earlier part's kept
+   * runs (`checkpoint.segments`), copied as resumePart copies a prefix (the
+   * earlier part removed after); `segment(offset)` at a run's end continues it.
+   * Undefined when that part is gone or the checkpoint names no segments.
+   */
+  resumeOffsetPart?(jobId: string, attempt: number, checkpoint: Checkpoint, options?: PartOptions): Promise<OffsetPartWriter | undefined>;
   listParts(): Promise<StoredPart[]>;
   removePart(name: string): Promise<void>;
   /** Opens a published file, if what is stored there is still the file `ref` describes. */

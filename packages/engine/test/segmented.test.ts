@@ -1,0 +1,260 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DownloadRequest, FerryError } from '@ferry/contract';
+import { LocalDiskStorage, type Checkpoint } from '@ferry/storage';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { downloadToStorage, type DownloadContext } from '../src/engine.js';
+import { EgressPolicy } from '../src/egress/address-policy.js';
+import { HttpAgents } from '../src/http-client.js';
+import type { StoredDownload, WorkerProgress } from '../src/progress.js';
+import { downloadContext } from './support/download-context.js';
+import { serveRanges } from './support/range-origin.js';
+import { ScriptedOrigin, type Exchange, type Handler } from './support/scripted-origin.js';
+
+const MiB = 1024 * 1024;
+const NAMESPACE = 'segments-test';
+const SIZE = 4 * MiB;
+/** Four segments of 1 MiB; each connection at 16 MiB/s, so segment 0 is still streaming when the others answer. */
+const SEGMENTED: Partial<DownloadContext> = { segments: 4, segmentMinBytes: MiB };
+const PER_CONNECTION = 16 * MiB;
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+let origin: ScriptedOrigin;
+let agents: HttpAgents;
+beforeAll(async () => {
+  origin = await ScriptedOrigin.start();
+  agents = new HttpAgents(new EgressPolicy({ allowCidrs: ['127.0.0.1/32'], allowPorts: [origin.port] }));
+});
+afterAll(async () => {
+  await origin.close();
+  await agents.close();
+});
+
+let root: string;
+let storage: LocalDiskStorage;
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'ferry-segments-'));
+  storage = new LocalDiskStorage(root);
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+async function attempt(request: Record<string, unknown>, options: Partial<DownloadContext> = {}) {
+  const progress: WorkerProgress[] = [];
+  const ctx = downloadContext({
+    agents,
+    storage,
+    namespace: NAMESPACE,
+    ...SEGMENTED,
+    ...options,
+    onProgress: (report) => {
+      progress.push(report);
+      options.onProgress?.(report);
+    },
+  });
+  const checkpoint = (): Checkpoint | undefined => progress.at(-1)?.checkpoint;
+  try {
+    return { checkpoint, progress, ctx, result: await downloadToStorage(DownloadRequest.parse(request), ctx) };
+  } catch (err) {
+    if (!(err instanceof FerryError)) throw err;
+    return { checkpoint, progress, ctx, error: err };
+  }
+}
+
+async function stored(result: StoredDownload | undefined): Promise<Buffer> {
+  if (result === undefined) throw new Error('the download did not complete');
+  const opened = await storage.openStored({ namespace: NAMESPACE, location: result.location, version: result.storedVersion, sha256: result.sha256 });
+  if (!opened.found) throw new Error(`the stored file is ${opened.why}`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of opened.reader.stream()) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const published = () => readdir(storage.directoryOf(NAMESPACE)).catch(() => []);
+const parts = () => readdir(storage.partsDir).catch(() => []);
+const served = (exchanges: readonly Exchange[]) => exchanges.reduce((sum, e) => sum + e.bodyBytesSent, 0);
+const segmentRanges = ['bytes=1048576-2097151', 'bytes=2097152-3145727', 'bytes=3145728-4194303'];
+
+describe('segmented downloads', () => {
+  it('fetches the other ranges at once, each checked, into one file whose sha256 is right', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/honoured', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
+    const run = await attempt({ url });
+    expect(run.error).toBeUndefined();
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expect((await stored(run.result)).equals(bytes)).toBe(true);
+    const exchanges = origin.exchanges('/honoured');
+    expect(exchanges[0]?.headers.range).toBeUndefined();
+    expect(exchanges.slice(1).map((e) => e.headers.range)).toEqual(expect.arrayContaining(segmentRanges));
+    expect(exchanges.slice(1).every((e) => e.headers['if-range'] === '"v1"')).toBe(true);
+    expect(exchanges).toHaveLength(4);
+    // Segment 0 is closed at its end: what it had sent past it is the only waste (64 KiB here).
+    expect(served(exchanges)).toBeLessThanOrEqual(SIZE + MiB / 2);
+    expect(await parts()).toEqual([]);
+  });
+
+  it('falls back to one connection when the origin ignores ranges, closing the refused responses', async () => {
+    const bytes = randomBytes(SIZE);
+    // The refused 200s at 2 MiB/s: what they send before they are closed does not depend on how busy the machine is.
+    const url = origin.route(
+      '/ignored',
+      serveRanges(bytes, { etag: '"v1"', range: 'ignore', bytesPerSecond: PER_CONNECTION }),
+      serveRanges(bytes, { etag: '"v1"', range: 'ignore', bytesPerSecond: 2 * MiB }),
+    );
+    const run = await attempt({ url });
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expect((await stored(run.result)).equals(bytes)).toBe(true);
+    const exchanges = origin.exchanges('/ignored');
+    expect(exchanges).toHaveLength(4);
+    expect(exchanges[0]?.bodyBytesSent).toBe(SIZE);
+    // Each 200 is closed as soon as its headers show it is no segment: 192 KiB in all here (one 64 KiB write each at 2 MiB/s), 384 KiB at 16 MiB/s.
+    expect(served(exchanges.slice(1))).toBeLessThanOrEqual(3 * 256 * 1024);
+  });
+
+  it('never splices two versions: ranges of a changed file (If-Range ignored) are refused and the file is the first version', async () => {
+    const v1 = randomBytes(SIZE);
+    const v2 = randomBytes(SIZE);
+    const url = origin.route(
+      '/changed',
+      serveRanges(v1, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }),
+      serveRanges(v2, { etag: '"v2"', range: 'unconditional', bytesPerSecond: PER_CONNECTION }),
+    );
+    const run = await attempt({ url });
+    expect(run.result?.sha256).toBe(sha256(v1));
+    expect((await stored(run.result)).equals(v1)).toBe(true);
+    expect(origin.exchanges('/changed')[0]?.bodyBytesSent).toBe(SIZE);
+  });
+
+  it('falls back when one range is refused after others started: they stop, segment 0 writes every byte, progress never goes down', async () => {
+    const bytes = randomBytes(SIZE);
+    // The accepted segments send 1 MiB at 2 MiB/s: they are still streaming when the refusal comes.
+    const slowSegment = serveRanges(bytes, { etag: '"v1"', bytesPerSecond: 2 * MiB });
+    const slowRefusal: Handler = async (req, res, exchange) => {
+      await sleep(100);
+      await serveRanges(bytes, { etag: '"v1"', range: 'ignore' })(req, res, exchange);
+    };
+    const url = origin.route('/late-refusal', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }), slowSegment, slowSegment, slowRefusal);
+    const run = await attempt({ url });
+    expect(run.error).toBeUndefined();
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expect((await stored(run.result)).equals(bytes)).toBe(true);
+    const exchanges = origin.exchanges('/late-refusal');
+    expect(exchanges[0]?.bodyBytesSent).toBe(SIZE);
+    // The two accepted segments had sent bytes before the refusal closed them.
+    expect(exchanges.slice(1, 3).map((e) => e.bodyBytesSent > 0)).toEqual([true, true]);
+    await vi.waitFor(() => expect(exchanges.slice(1, 3).map((e) => e.cutShort)).toEqual([true, true]));
+    const received = run.progress.map((p) => p.receivedBytes);
+    expect(received).toEqual([...received].sort((a, b) => a - b));
+    expect(received.at(-1)).toBe(SIZE);
+  });
+
+  it('refuses a 206 whose Content-Range is not the range asked for', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route(
+      '/wrong-range',
+      serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }),
+      serveRanges(bytes, { etag: '"v1"', range: 'wrong-start', bytesPerSecond: PER_CONNECTION }),
+    );
+    const run = await attempt({ url });
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expect(origin.exchanges('/wrong-range')[0]?.bodyBytesSent).toBe(SIZE);
+  });
+
+  it('a truncated segment fails the attempt (retryable, nothing published); the next attempt fetches only the gaps', async () => {
+    const bytes = randomBytes(SIZE);
+    const cut = serveRanges(bytes, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
+    const url = origin.route('/truncated', cut, cut, cut, cut, serveRanges(bytes, { etag: '"v1"' }));
+    const first = await attempt({ url });
+    expect(first.error?.code).toBe('FERRY_ERR_TRUNCATED');
+    expect(first.error?.retryable).toBe(true);
+    expect(await published()).toEqual([]);
+    const checkpoint = first.checkpoint();
+    // Segment 0 was whole: at least its 1 MiB is kept from 0, and each run of the others.
+    expect(checkpoint?.bytes).toBeGreaterThanOrEqual(MiB);
+    const runs = checkpoint?.segments ?? [];
+    expect(runs.length).toBeGreaterThan(1);
+    const kept = runs.reduce((sum, run) => sum + run.bytes, 0);
+    const second = await attempt({ url }, { jobId: first.ctx.jobId, attempt: 2, resumeFrom: checkpoint });
+    expect(second.error).toBeUndefined();
+    expect(second.result?.sha256).toBe(sha256(bytes));
+    expect((await stored(second.result)).equals(bytes)).toBe(true);
+    const resumed = origin.exchanges('/truncated').slice(4);
+    expect(resumed.every((e) => e.headers['if-range'] === '"v1"' && /^bytes=\d+-\d+$/.test(String(e.headers.range)))).toBe(true);
+    expect(served(resumed)).toBe(SIZE - kept);
+    expect(await parts()).toEqual([]);
+  });
+
+  it('a resume whose ranges are refused (the file changed) starts over: the file is the new version alone', async () => {
+    const v1 = randomBytes(SIZE);
+    const v2 = randomBytes(SIZE);
+    const cut = serveRanges(v1, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
+    const url = origin.route('/changed-before-resume', cut, cut, cut, cut, serveRanges(v2, { etag: '"v2"', bytesPerSecond: PER_CONNECTION }));
+    const first = await attempt({ url });
+    expect(first.error?.code).toBe('FERRY_ERR_TRUNCATED');
+    const second = await attempt({ url }, { jobId: first.ctx.jobId, attempt: 2, resumeFrom: first.checkpoint() });
+    expect(second.result?.sha256).toBe(sha256(v2));
+    expect((await stored(second.result)).equals(v2)).toBe(true);
+    expect(await parts()).toEqual([]);
+  });
+
+  it('checks the requested checksum over the whole file in order, and a mismatch publishes nothing', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/checksum', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
+    const value = createHash('sha512').update(bytes).digest('hex');
+    const right = await attempt({ url, checksum: { algorithm: 'sha512', value } });
+    expect(right.result?.digest).toEqual({ algorithm: 'sha512', value });
+    const wrong = await attempt({ url, checksum: { algorithm: 'sha512', value: value.replace(/^./, (c) => (c === '0' ? '1' : '0')) } });
+    expect(wrong.error?.code).toBe('FERRY_ERR_CHECKSUM_MISMATCH');
+    expect(await published()).toHaveLength(1);
+    expect(origin.exchanges('/checksum')).toHaveLength(8);
+  });
+
+  it('refuses a file over maxBytes before asking for any range', async () => {
+    const url = origin.route('/too-large', serveRanges(randomBytes(SIZE), { etag: '"v1"' }));
+    const run = await attempt({ url, maxBytes: SIZE - 1 });
+    expect(run.error?.code).toBe('FERRY_ERR_TOO_LARGE');
+    expect(origin.exchanges('/too-large')).toHaveLength(1);
+    expect(await parts()).toEqual([]);
+  });
+
+  it('uses one connection when the request asks for segments: 1, the server allows one, or the file is under the minimum', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/one', serveRanges(bytes, { etag: '"v1"' }));
+    expect((await attempt({ url, segments: 1 })).result?.sha256).toBe(sha256(bytes));
+    expect((await attempt({ url, segments: 4 }, { segments: 1 })).result?.sha256).toBe(sha256(bytes));
+    expect((await attempt({ url }, { segmentMinBytes: SIZE + 1 })).result?.sha256).toBe(sha256(bytes));
+    expect(origin.exchanges('/one')).toHaveLength(3);
+  });
+
+  it("never opens more connections than the server's count, whatever the request asks", async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/capped', serveRanges(bytes, { etag: '"v1"' }));
+    expect((await attempt({ url, segments: 16 }, { segments: 2 })).result?.sha256).toBe(sha256(bytes));
+    expect(origin.exchanges('/capped').map((e) => e.headers.range)).toEqual([undefined, 'bytes=2097152-4194303']);
+  });
+
+  it('a pause stops every segment and keeps the contiguous prefix', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/paused', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: MiB }));
+    const pause = new AbortController();
+    const run = await attempt(
+      { url },
+      {
+        signal: pause.signal,
+        onProgress: (report) => {
+          if (report.receivedBytes >= MiB / 2) pause.abort(new FerryError('FERRY_ERR_PAUSED', 'paused'));
+        },
+      },
+    );
+    expect(run.error?.code).toBe('FERRY_ERR_PAUSED');
+    expect(await published()).toEqual([]);
+    expect(run.checkpoint()?.bytes).toBeGreaterThan(0);
+    // Every connection was closed by the pause, none left to run to its end.
+    const exchanges = origin.exchanges('/paused');
+    expect(exchanges).toHaveLength(4);
+    await vi.waitFor(() => expect(exchanges.every((e) => e.cutShort)).toBe(true));
+  });
+});
