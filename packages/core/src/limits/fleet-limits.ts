@@ -26,7 +26,7 @@ export interface LimitsPolicy {
 export type WaitReason = 'host-limit' | 'host-cooldown' | 'host-rate' | 'key-limit';
 
 export type Admission =
-  | { readonly admitted: true; readonly holder: string; readonly admittedAt: number }
+  | { readonly admitted: true; readonly holder: string; readonly admittedAt: number /* Redis's clock, in µs */ }
   | { readonly admitted: false; readonly reason: WaitReason; readonly waitMs: number };
 
 /** What `acquire` answers: an admission, or `controlled` for a job with a pause or cancel to carry out first (it takes no slot). */

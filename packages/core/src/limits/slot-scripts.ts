@@ -9,6 +9,9 @@ const NOW = `
 local rcall = redis.call
 local t = rcall("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The same instant in microseconds, as text (Lua's tostring would round it): what orders an admission
+-- and a cut, which a fast worker can make within one millisecond.
+local nowUs = t[1] .. string.format("%06d", tonumber(t[2]))
 `;
 
 /** Keeps a slot set alive as long as its latest entry (PEXPIRE ... GT needs Redis 7). */
@@ -80,7 +83,7 @@ if keyMax > 0 then
   keepAlive(keySlots, ttl)
 end
 rcall("HDEL", jobKey, waitsField, waitField)
-return { "ok", now }
+return { "ok", nowUs }
 `;
 
 /**
@@ -101,7 +104,7 @@ return #KEYS
  * Frees a download's slots, and learns from how it ended.
  * KEYS: host slots, key slots, host AIMD state, host cooldown.
  * ARGV: holder, outcome ("completed", "backpressure" or "other"), host limit (0: none),
- *       when the download was admitted (Redis ms), cooldown ms (0: none), how long a cut is remembered.
+ *       when the download was admitted (Redis µs, as acquiring answered it), cooldown ms (0: none), how long a cut is remembered.
  * Backpressure closes the host for the cooldown (never shortening one already set) and halves the
  * host's limit (floor 1) — once per round: a download admitted before the last cut saw the old limit,
  * and its 429 is the same overload, not a new one. Each completed download counts towards the next
@@ -128,7 +131,7 @@ if outcome == "backpressure" then
       current = (hostMax > 0 and math.min(hostMax, math.max(inFlight, 1))) or math.max(inFlight, 1)
     end
     cutTo = math.max(1, math.floor(current / 2))
-    rcall("HSET", aimd, "limit", cutTo, "wins", 0, "cutAt", now)
+    rcall("HSET", aimd, "limit", cutTo, "wins", 0, "cutAt", nowUs)
     rcall("PEXPIRE", aimd, memoryMs)
   end
 elseif outcome == "completed" then
