@@ -44,9 +44,11 @@ describe('when a worker freezes past its lock while another takes its job over',
   it('never lets the frozen worker corrupt or duplicate the file, and the thawed one stops reading at once', async () => {
     const { ferry } = stack;
     const frozen = await ferry.startWorker({ FERRY_LOG_LEVEL: 'info' });
-    const file = await stack.origin.randomFile('contested.bin', 24 * MiB);
+    // Large enough that what the frozen worker had read when it froze (its first progress comes after a
+    // second) plus what the kernel's socket buffers take in while it is frozen stay under half the file.
+    const file = await stack.origin.randomFile('contested.bin', 48 * MiB);
     const route = '/contested.bin';
-    const url = stack.origin.route(route, serveFile(file, { etag: '"c1"', bytesPerSecond: 6 * MiB }));
+    const url = stack.origin.route(route, serveFile(file, { etag: '"c1"', bytesPerSecond: 8 * MiB }));
     const id = await ferry.enqueue({ url });
     await receivedAtLeast(ferry, id, 2 * MiB);
 
