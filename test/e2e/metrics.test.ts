@@ -67,7 +67,10 @@ describe('when two workers run downloads while a real Prometheus scrapes them an
       const path = `/metrics/file-${i}.bin`;
       // One answers 503 once: a retry.
       if (i === 1) return origin.route(path, status(503), serveFile(file));
-      if (i === 5) return origin.route(path, serveFile(file, { etag: '"v1"', closeAfterBytes: 100_000 }), serveFile(file, { etag: '"v1"' }));
+      // Paced, so the worker has taken in what came before the cut: bytes still buffered in the response
+      // stream when the connection drops are lost with it, and a busy worker would have nothing to resume.
+      if (i === 5)
+        return origin.route(path, serveFile(file, { etag: '"v1"', closeAfterBytes: 100_000, bytesPerSecond: 1024 * 1024 }), serveFile(file, { etag: '"v1"' }));
       return origin.route(path, serveFile(file, i === 19 ? { bytesPerSecond: 128 * 1024 } : {}));
     });
     // One is fetched with a secret header and query value; two call back (the first callback is answered 500), one calls a receiver that always refuses.
