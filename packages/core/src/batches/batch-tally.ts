@@ -27,6 +27,21 @@ export const TALLIED_STATES = ['queued', 'active', 'delayed', 'paused', 'complet
 const SUMS = [...TALLIED_STATES.map((state) => `n:${state}`), 'received', 'expected', 'unknown'];
 const luaList = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
 
+/** Moving a member in the sums: `uncount` takes out its recorded `<state>:<received>:<expected>` entry, `count` adds it in a state (expected nil = unknown). */
+const MOVE = `
+local function uncount(sums, entry)
+  local s, r, e = string.match(entry, '^([^:]*):([^:]*):(.*)$')
+  sums['n:' .. s] = sums['n:' .. s] - 1
+  sums['received'] = sums['received'] - tonumber(r)
+  if e == '' then sums['unknown'] = sums['unknown'] - 1 else sums['expected'] = sums['expected'] - tonumber(e) end
+end
+local function count(sums, state, received, expected)
+  sums['n:' .. state] = sums['n:' .. state] + 1
+  sums['received'] = sums['received'] + received
+  if expected == nil then sums['unknown'] = sums['unknown'] + 1 else sums['expected'] = sums['expected'] + expected end
+end
+`;
+
 /**
  * Records that a member is now in `state` (not active), with these bytes, and moves
  * the sums: one read and one write of the batch hash. An ended state (completed,
@@ -41,7 +56,7 @@ const luaList = (names: readonly string[]) => names.map((n) => `'${n}'`).join(',
  * ARGV: member id, state, received, expected ('' = unknown), now (ms), ttl (s, 0 = keep).
  * Returns `missing`, `recorded`, `ended` or `ended-again`.
  */
-export const RECORD_MEMBER_STATE = `
+export const RECORD_MEMBER_STATE = `${MOVE}
 local rcall = redis.call
 local batch, outcomes, states = KEYS[1], KEYS[2], KEYS[4]
 local id, state, received, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -59,12 +74,8 @@ if values[3] then
   local prev = rcall('HGET', states, id) or 'queued:0:'
   local ps = string.match(prev, '^[^:]*')
   if prev ~= entry then
-    local _, pr, pe = string.match(prev, '^([^:]*):([^:]*):(.*)$')
-    sums['n:' .. ps] = sums['n:' .. ps] - 1
-    sums['received'] = sums['received'] - tonumber(pr) + tonumber(received)
-    if pe == '' then sums['unknown'] = sums['unknown'] - 1 else sums['expected'] = sums['expected'] - tonumber(pe) end
-    if expected == '' then sums['unknown'] = sums['unknown'] + 1 else sums['expected'] = sums['expected'] + tonumber(expected) end
-    sums['n:' .. state] = sums['n:' .. state] + 1
+    uncount(sums, prev)
+    count(sums, state, tonumber(received), tonumber(expected))
     local write = {}
     for name, value in pairs(sums) do
       table.insert(write, name)
@@ -111,7 +122,7 @@ return 'ended-again'
  * KEYS: batch hash, states hash, the downloads queue's active list.
  * ARGV: job key prefix (`<prefix>:<queue>:`), batch id.
  */
-export const TALLY_SUMMARY = `
+export const TALLY_SUMMARY = `${MOVE}
 local rcall = redis.call
 local names = { ${luaList(SUMS)} }
 local values = rcall('HMGET', KEYS[1], unpack(names))
@@ -123,20 +134,16 @@ for _, id in ipairs(rcall('LRANGE', KEYS[3], 0, -1)) do
   local data = rcall('HGET', jobKey, 'data')
   if data and string.find(data, mark, 1, true) then
     local prev = rcall('HGET', KEYS[2], id) or 'queued:0:'
-    local ps, pr, pe = string.match(prev, '^([^:]*):([^:]*):(.*)$')
+    local ps = string.match(prev, '^[^:]*')
     if ps ~= 'completed' and ps ~= 'failed' and ps ~= 'cancelled' then
-      sums['n:' .. ps] = sums['n:' .. ps] - 1
-      sums['received'] = sums['received'] - tonumber(pr)
-      if pe == '' then sums['unknown'] = sums['unknown'] - 1 else sums['expected'] = sums['expected'] - tonumber(pe) end
-      sums['n:active'] = sums['n:active'] + 1
+      uncount(sums, prev)
       local raw = rcall('HGET', jobKey, 'progress')
       local ok, p = false, nil
       if raw then ok, p = pcall(cjson.decode, raw) end
       if ok and type(p) == 'table' then
-        sums['received'] = sums['received'] + (tonumber(p.receivedBytes) or 0)
-        if tonumber(p.totalBytes) then sums['expected'] = sums['expected'] + tonumber(p.totalBytes) else sums['unknown'] = sums['unknown'] + 1 end
+        count(sums, 'active', tonumber(p.receivedBytes) or 0, tonumber(p.totalBytes))
       else
-        sums['unknown'] = sums['unknown'] + 1
+        count(sums, 'active', 0, nil)
       end
     end
   end
