@@ -95,17 +95,7 @@ export const EnvSchema = z.object({
   /** The failed-authentication limit's window. */
   FERRY_AUTH_FAILURE_WINDOW_MS: durationMs(1000, DAY).default(10 * MINUTE),
   /** Which reverse proxies' X-Forwarded-For names the client (its address for the failed-login limit and logs): false, a hop count, or the proxies' addresses/CIDRs. */
-  FERRY_API_TRUST_PROXY: z
-    .string()
-    .transform((text, ctx): TrustProxy => {
-      try {
-        return parseTrustProxy(text);
-      } catch (err) {
-        ctx.issues.push({ code: 'custom', message: (err as Error).message, input: text });
-        return z.NEVER;
-      }
-    })
-    .default(false),
+  FERRY_API_TRUST_PROXY: parsed(parseTrustProxy).default(false),
   /** Secrets that sign completion callbacks (Standard Webhooks `whsec_…`, comma-separated; all sign, for rotation). Unset: requests with a callbackUrl are refused. */
   FERRY_WEBHOOK_SECRETS: list(parseWebhookSecrets),
   /** Keys that encrypt request headers while they sit in Redis (AES-256-GCM), as id:base64 entries (comma-separated; the first encrypts, all decrypt, for rotation). The API and every worker need the same keys. Unset: requests with headers are refused. */
