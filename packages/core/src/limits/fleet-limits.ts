@@ -1,3 +1,4 @@
+import type { DownloadWaiting } from '@ferry/contract';
 import type { RedisClient } from '../redis/connections.js';
 import { CONTROL_FIELD } from '../control-field.js';
 import { WAIT_FIELD } from '../download-status.js';
@@ -23,7 +24,7 @@ export interface LimitsPolicy {
 }
 
 /** Why a download waits: the reason the API shows while it does (DownloadStatus.waiting). */
-export type WaitReason = 'host-limit' | 'host-cooldown' | 'host-rate' | 'key-limit';
+export type WaitReason = DownloadWaiting['reason'];
 
 export type Admission =
   | { readonly admitted: true; readonly holder: string; readonly admittedAt: number /* Redis's clock, in µs */ }
