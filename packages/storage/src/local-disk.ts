@@ -204,8 +204,11 @@ class LocalPartWriter implements OffsetPartWriter {
     return path.basename(this.partPath);
   }
 
+  // Read for every chunk of segment 0 (a sibling's failure stops it too): no array per call.
   get failure(): Error | undefined {
-    return this.#appender.failure ?? [...this.#segments.values()].find((segment) => segment.failure !== undefined)?.failure;
+    if (this.#appender.failure !== undefined) return this.#appender.failure;
+    for (const segment of this.#segments.values()) if (segment.failure !== undefined) return segment.failure;
+    return undefined;
   }
 
   write(chunk: Buffer): boolean {
