@@ -117,8 +117,7 @@ function publishTargetFor(request: DownloadRequest, ctx: DownloadContext, respon
   return { namespace: ctx.namespace, filename, policy: request.onConflict ?? ctx.onConflict ?? 'rename' };
 }
 
-function partOptionsFor(request: DownloadRequest, ctx: DownloadContext, response: OpenedResponse, digests: ContentDigests): PartOptions {
-  const target = publishTargetFor(request, ctx, response);
+function partOptionsFor(target: PublishTarget, digests: ContentDigests): PartOptions {
   return digests instanceof SaveableDigests ? { target, saveDigests: () => digests.save() } : { target };
 }
 
@@ -174,6 +173,8 @@ interface Transfer {
   readonly offset: number;
   /** The complete size, when the origin said. */
   readonly totalBytes: number | null;
+  /** Where the file is published: chosen once, as the part opens, and committed to. */
+  readonly target: PublishTarget;
   /** Set when the file is fetched over several connections into an offset part (`part` is that part). */
   readonly segmented?: { readonly plan: SegmentPlan; readonly part: OffsetPartWriter };
   /** Set when a segmented attempt's kept runs are resumed: the gaps between them, each opened and checked. */
@@ -207,8 +208,9 @@ async function resumeGaps(request: DownloadRequest, ctx: DownloadContext, http: 
   const closeAll = () => opened.forEach((gap) => gap.response.body.destroy());
   const response = opened[0]!.response;
   const digests = await digestsFor(request, ctx);
+  const target = publishTargetFor(request, ctx, response);
   const part = await ctx.storage
-    .resumeOffsetPart(ctx.jobId, ctx.attempt, checkpoint, { ...partOptionsFor(request, ctx, response, digests), signal: http.signal })
+    .resumeOffsetPart(ctx.jobId, ctx.attempt, checkpoint, { ...partOptionsFor(target, digests), signal: http.signal })
     .catch((err: unknown) => {
       closeAll();
       throw err;
@@ -218,7 +220,7 @@ async function resumeGaps(request: DownloadRequest, ctx: DownloadContext, http: 
     return undefined;
   }
   const missing = gaps.reduce((sum, gap) => sum + gap.last - gap.first + 1, 0);
-  return { response, part, digests, offset: size - missing, totalBytes: size, gaps: { part, opened } };
+  return { response, part, digests, offset: size - missing, totalBytes: size, target, gaps: { part, opened } };
 }
 
 /**
@@ -260,19 +262,20 @@ async function startTransfer(request: DownloadRequest, ctx: DownloadContext, htt
     const range = response === undefined ? undefined : continuationOf(response, checkpoint);
     if (response !== undefined && range !== undefined) {
       const digests = await resumedDigests(request, ctx, checkpoint);
+      const target = publishTargetFor(request, ctx, response);
       const part =
         digests === undefined
           ? undefined
           : await ctx.storage
               .resumePart(ctx.jobId, ctx.attempt, checkpoint, (chunk) => digests.update(chunk), {
-                ...partOptionsFor(request, ctx, response, digests),
+                ...partOptionsFor(target, digests),
                 signal: http.signal,
               })
               .catch(async (err: unknown) => {
                 await response.body.dump();
                 throw err;
               });
-      if (part !== undefined && digests !== undefined) return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete };
+      if (part !== undefined && digests !== undefined) return { response, part, digests, offset: checkpoint.bytes, totalBytes: range.complete, target };
     }
     // The kept bytes are of a version the origin no longer serves (or will not serve in part), or are gone or too short.
     await ctx.storage.removePart(checkpoint.part);
@@ -290,7 +293,8 @@ async function fresh(request: DownloadRequest, ctx: DownloadContext, response: O
     await response.body.dump();
     throw new FerryError('FERRY_ERR_ORIGIN_REJECTED', `origin answered 206 Partial Content to a request for the whole of ${response.url}`);
   }
-  const options = partOptionsFor(request, ctx, response, digests);
+  const target = publishTargetFor(request, ctx, response);
+  const options = partOptionsFor(target, digests);
   // Saved hash states follow one stream of bytes in file order: segments need a backend that reads its part back.
   const plan =
     ctx.storage.resumesFromSavedDigests === true
@@ -304,7 +308,7 @@ async function fresh(request: DownloadRequest, ctx: DownloadContext, response: O
     await response.body.dump();
     throw err;
   });
-  return { response, ...opened, digests, offset: 0, totalBytes: contentLengthOf(response) };
+  return { response, ...opened, digests, offset: 0, totalBytes: contentLengthOf(response), target };
 }
 
 /**
@@ -329,7 +333,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
   let validator: string | undefined;
   try {
     transfer = await startTransfer(request, ctx, http);
-    const { response, part, digests, offset, totalBytes, segmented, gaps } = transfer;
+    const { response, part, digests, offset, totalBytes, target, segmented, gaps } = transfer;
     validator = validatorOf(response);
     if (totalBytes !== null && totalBytes > limit) throw tooLarge(limit, `the file (${totalBytes} bytes)`);
 
@@ -394,7 +398,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
 
     phase = 'storage';
     await ctx.assertOwnership?.();
-    const stored = await part.commit(publishTargetFor(request, ctx, response));
+    const stored = await part.commit(target);
     transfer = undefined;
     return {
       location: stored.location,

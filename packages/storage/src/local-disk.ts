@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, type BigIntStats } from 'node:fs';
 import { link, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { FerryError, numberedFilename } from '@ferry/contract';
 import type { Checkpoint } from './checkpoint.js';
 import { FileAppender, WriteTurns } from './file-appender.js';
 import { namespaceDirectory } from './namespace-directory.js';
+import { PART_SUFFIX, partFileName } from './part-name.js';
 import type {
   OffsetPartWriter,
   OpenedStoredFile,
@@ -24,7 +25,6 @@ import type {
 
 /** Part files live beside the published ones so that publishing is a same-filesystem link or rename. */
 export const PARTS_DIRNAME = '.parts';
-const PART_SUFFIX = '.part';
 const MAX_NAME_COLLISIONS = 10_000;
 const READ_BUFFER_BYTES = 1024 * 1024;
 
@@ -110,10 +110,6 @@ function insideDir(dir: string, filename: string): string {
   if (path.dirname(target) !== dir) throw new Error(`refusing to publish outside the namespace's directory: ${filename}`);
   return target;
 }
-
-// Unique per attempt: a worker that lost its lock may still be writing its own part file.
-const partFileName = (jobId: string, attempt: number): string =>
-  `${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}.${attempt}.${randomBytes(4).toString('hex')}${PART_SUFFIX}`;
 
 /** Runs `copy` into the new part, then removes the earlier one; a copy that fails discards the new part (undefined if the earlier one vanished). */
 async function copiedOrNone<P extends PartWriter>(part: P, previous: string, copy: () => Promise<void>): Promise<P | undefined> {
@@ -204,8 +200,11 @@ class LocalPartWriter implements OffsetPartWriter {
     return path.basename(this.partPath);
   }
 
+  // Read for every chunk of segment 0 (a sibling's failure stops it too): no array per call.
   get failure(): Error | undefined {
-    return this.#appender.failure ?? [...this.#segments.values()].find((segment) => segment.failure !== undefined)?.failure;
+    if (this.#appender.failure !== undefined) return this.#appender.failure;
+    for (const segment of this.#segments.values()) if (segment.failure !== undefined) return segment.failure;
+    return undefined;
   }
 
   write(chunk: Buffer): boolean {

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Checkpoint } from '../checkpoint.js';
+import { partFileName } from '../part-name.js';
 import type { OpenedStoredFile, PartOptions, PartWriter, Storage, StoredFileRef, StoredPart } from '../storage.js';
 import { abortUpload, deleteObject, putMarker, readMarker, readMarkerBytes } from './part-marker.js';
 import { isNotFound, isPreconditionFailed } from './s3-errors.js';
@@ -49,7 +50,6 @@ export interface S3StorageOptions {
   readonly partsInFlight?: number | undefined;
 }
 
-const PART_SUFFIX = '.part';
 const PART_NAME = /^[A-Za-z0-9_-]+\.\d+\.[0-9a-f]+\.part$/;
 const isPartName = (name: string): boolean => PART_NAME.test(name);
 
@@ -101,7 +101,7 @@ export class S3Storage implements Storage {
   }
 
   async openPart(jobId: string, attempt: number, options?: PartOptions): Promise<PartWriter> {
-    return new S3PartWriter(this.#setup(), this.#partName(jobId, attempt), options);
+    return new S3PartWriter(this.#setup(), partFileName(jobId, attempt), options);
   }
 
   /**
@@ -131,7 +131,7 @@ export class S3Storage implements Storage {
       throw err;
     });
     if (tail === undefined) return undefined;
-    const name = this.#partName(jobId, attempt);
+    const name = partFileName(jobId, attempt);
     // The new marker exists before the old one goes, so the upload always has one for the janitor to find.
     await putMarker(this.client, this.#keys, name, state.upload, tail);
     await deleteObject(this.client, this.#keys, this.#keys.markerKey(checkpoint.part));
@@ -200,11 +200,5 @@ export class S3Storage implements Storage {
 
   #setup() {
     return { client: this.client, keys: this.#keys, partSize: this.partSize, partsInFlight: this.partsInFlight };
-  }
-
-  #partName(jobId: string, attempt: number): string {
-    const safeId = jobId.replace(/[^A-Za-z0-9_-]/g, '_');
-    // Unique per attempt: a worker that lost its lock may still be writing its own part.
-    return `${safeId}.${attempt}.${randomBytes(4).toString('hex')}${PART_SUFFIX}`;
   }
 }
