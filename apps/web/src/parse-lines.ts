@@ -13,6 +13,15 @@ export interface LineDefaults {
 
 const ALGORITHMS: ReadonlySet<string> = new Set(DIGEST_ALGORITHMS);
 
+/** A pasted file name with its %-escapes decoded; undefined when an escape is broken (a lone %). */
+function decodedName(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `URL [algorithm:digest] [filename=NAME] [priority=N]`, words separated by spaces
  * (a URL holds none: spaces in one are %20). Unknown words are reported, not ignored.
@@ -24,8 +33,11 @@ function requestOf(text: string, defaults: LineDefaults): { request: Record<stri
   for (const word of words) {
     const option = /^(filename|priority)=(.*)$/.exec(word);
     const checksum = /^([a-z0-9]+)[:=](.+)$/.exec(word);
-    if (option?.[1] === 'filename') request['filename'] = decodeURIComponent(option[2] ?? '');
-    else if (option?.[1] === 'priority') request['priority'] = /^\d+$/.test(option[2] ?? '') ? Number(option[2]) : option[2];
+    if (option?.[1] === 'filename') {
+      const name = decodedName(option[2] ?? '');
+      if (name === undefined) problems.push(`${word} is not a valid file name: write % as %25, and a space as %20`);
+      else request['filename'] = name;
+    } else if (option?.[1] === 'priority') request['priority'] = /^\d+$/.test(option[2] ?? '') ? Number(option[2]) : option[2];
     else if (checksum !== null && ALGORITHMS.has(checksum[1] ?? '')) request['checksum'] = { algorithm: checksum[1], value: checksum[2] };
     else problems.push(`"${word}" is not understood: write sha256:<digest> (or ${DIGEST_ALGORITHMS.join(', ')}), filename=<name> or priority=<1 or more>`);
   }

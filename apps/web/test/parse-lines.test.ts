@@ -31,4 +31,10 @@ describe('parseLines', () => {
     expect(word?.problems?.[0]).toMatch(/^"fast" is not understood/);
     expect(priority?.problems).toEqual(['priority must be at least 1 (the highest priority)']);
   });
+
+  it('reports a file name with a broken percent escape on its own line, and reads the lines after it', () => {
+    const [broken, next] = parseLines('https://example.com/a filename=100%zz.bin\nhttps://example.com/b');
+    expect(broken?.problems?.[0]).toMatch(/^filename=100%zz\.bin is not a valid file name: write % as %25/);
+    expect(next?.request).toEqual({ url: 'https://example.com/b' });
+  });
 });

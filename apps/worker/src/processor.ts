@@ -77,10 +77,8 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
     deps.controls.track(id);
     // Marked before BullMQ records the end, so a worker dying right after still has it reported.
     // A download with no callback and no batch has nothing to report, so it is not marked.
-    const ending = () =>
-      hasEndToReport(job.data)
-        ? deps.outbox.expect(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not mark the end'))
-        : Promise.resolve();
+    const warnIfFails = (what: string) => (err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, what);
+    const ending = () => (hasEndToReport(job.data) ? deps.outbox.expect(id).catch(warnIfFails('could not mark the end')) : Promise.resolve());
     try {
       const result = await runAdmitted(deps.limits, job, token, deps.logger, () => runDownload(deps, job, id, token, signal));
       await ending();
@@ -88,7 +86,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
     } catch (err) {
       // Paused or handed back at shutdown: not an end, though a batch counts the member where it is now.
       if (!(err instanceof DelayedError || err instanceof WaitingError)) await ending();
-      else await deps.outbox.recount(id).catch((err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, 'could not recount the batch'));
+      else await deps.outbox.recount(id).catch(warnIfFails('could not recount the batch'));
       throw err;
     } finally {
       deps.controls.untrack(id);
