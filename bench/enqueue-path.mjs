@@ -11,9 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { peakRssMB } from './peak-rss.mjs';
+import { parseWholeOptions } from './whole-options.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(BENCH_DIR, '..');
@@ -23,30 +23,6 @@ const { API_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'api', 'dist', '
 
 const API_KEY = `fry_bench-${randomUUID()}`;
 const STATUS_READS = 21;
-
-function parseOptions() {
-  const { values } = parseArgs({
-    options: {
-      count: { type: 'string', default: '5000' },
-      'in-flight': { type: 'string', default: '64' },
-      runs: { type: 'string', default: '3' },
-      batches: { type: 'string', default: '10' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log('usage: node bench/enqueue-path.mjs [--count 5000] [--in-flight 64] [--runs 3] [--batches 10]');
-    process.exit(0);
-  }
-  const options = { count: Number(values.count), inFlight: Number(values['in-flight']), runs: Number(values.runs), batches: Number(values.batches) };
-  for (const [name, value] of Object.entries(options)) {
-    if (!Number.isInteger(value) || value < 1) {
-      console.error(`enqueue-path: --${name} must be a whole number, at least 1`);
-      process.exit(2);
-    }
-  }
-  return options;
-}
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -103,7 +79,7 @@ async function batchReadMs(apiUrl, id) {
 }
 
 async function main() {
-  const options = parseOptions();
+  const options = parseWholeOptions('enqueue-path', { count: 5000, 'in-flight': 64, runs: 3, batches: 10 });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-enqueue-path-'));
   const cleanups = [() => rm(dir, { recursive: true, force: true })];
   try {

@@ -10,10 +10,10 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startNginxOrigin } from './nginx-origin.mjs';
 import { peakRssMB } from './peak-rss.mjs';
+import { parseWholeOptions } from './whole-options.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(BENCH_DIR, '..');
@@ -24,30 +24,6 @@ const { API_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'api', 'dist', '
 
 const API_KEY = `fry_bench-${randomUUID()}`;
 const POLL_MS = 100;
-
-function parseOptions() {
-  const { values } = parseArgs({
-    options: {
-      count: { type: 'string', default: '2000' },
-      kib: { type: 'string', default: '16' },
-      concurrency: { type: 'string', default: '64' },
-      runs: { type: 'string', default: '3' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log('usage: node bench/small-files.mjs [--count 2000] [--kib 16] [--concurrency 64] [--runs 3]');
-    process.exit(0);
-  }
-  const options = { count: Number(values.count), kib: Number(values.kib), concurrency: Number(values.concurrency), runs: Number(values.runs) };
-  for (const [name, value] of Object.entries(options)) {
-    if (!Number.isInteger(value) || value < 1) {
-      console.error(`small-files: --${name} must be a whole number, at least 1`);
-      process.exit(2);
-    }
-  }
-  return options;
-}
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -92,7 +68,7 @@ function run(command, args, { env } = {}) {
 }
 
 async function main() {
-  const options = parseOptions();
+  const options = parseWholeOptions('small-files', { count: 2000, kib: 16, concurrency: 64, runs: 3 });
   for (const tool of ['nginx', 'aria2c', 'curl', 'redis-server']) {
     if (spawnSync(tool, ['-v'], { stdio: 'ignore' }).error !== undefined) {
       console.error(`small-files: ${tool} is not on PATH`);
