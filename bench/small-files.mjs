@@ -4,7 +4,7 @@
 // Usage (from the repo root, after `npm run build`):
 //   node bench/small-files.mjs [--count 2000] [--kib 16] [--concurrency 64] [--runs 3]
 // Prints files/s, ratios, Redis commands per download (from INFO commandstats) and peak RSS. See bench/README.md.
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startNginxOrigin } from './nginx-origin.mjs';
 import { peakRssMB } from './peak-rss.mjs';
+import { forkReady } from './fork-ready.mjs';
 import { parseWholeOptions } from './whole-options.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -42,18 +43,6 @@ function callsBetween(before, after) {
     if (d > 0) delta.set(command, d);
   }
   return delta;
-}
-
-/** Starts a Ferry service (`node apps/<name>/dist/main.js`) and waits for its ready message. */
-async function startService(name, env, execArgv = []) {
-  const child = fork(path.join(ROOT, 'apps', name, 'dist', 'main.js'), [], { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const ready = await new Promise((resolve, reject) => {
-    child.on('message', (message) => message?.type === 'ready' && resolve(message));
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready:\n${stderr}`)));
-  });
-  return { child, ready, stop: () => new Promise((resolve) => (child.exitCode === null ? (child.once('exit', resolve), child.kill('SIGTERM')) : resolve())) };
 }
 
 function run(command, args, { env } = {}) {
@@ -129,9 +118,9 @@ async function main() {
       FERRY_EGRESS_ALLOW_CIDRS: '127.0.0.1/32',
       FERRY_EGRESS_ALLOW_PORTS: String(port),
     };
-    const api = await startService('api', env, [...API_NODE_FLAGS]);
+    const api = await forkReady(path.join(ROOT, 'apps', 'api', 'dist', 'main.js'), [], env, [...API_NODE_FLAGS], 'api');
     cleanups.push(api.stop);
-    const worker = await startService('worker', env, [...WORKER_NODE_FLAGS]);
+    const worker = await forkReady(path.join(ROOT, 'apps', 'worker', 'dist', 'main.js'), [], env, [...WORKER_NODE_FLAGS], 'worker');
     cleanups.push(worker.stop);
     const apiUrl = api.ready.address;
     const auth = { authorization: `Bearer ${API_KEY}` };
