@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { peakRssMB } from './peak-rss.mjs';
 import { forkReady } from './fork-ready.mjs';
+import { commandCalls } from './redis-command-calls.mjs';
 import { parseWholeOptions } from './whole-options.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -40,7 +41,7 @@ function load(baseUrl, count, inFlight, urlPrefix) {
 
 async function commandTotal(redis) {
   let total = 0;
-  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
+  for (const calls of (await commandCalls(redis)).values()) total += calls;
   return total;
 }
 

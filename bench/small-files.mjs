@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { startNginxOrigin } from './nginx-origin.mjs';
 import { peakRssMB } from './peak-rss.mjs';
 import { forkReady } from './fork-ready.mjs';
+import { commandCalls } from './redis-command-calls.mjs';
 import { parseWholeOptions } from './whole-options.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -28,13 +29,6 @@ const POLL_MS = 100;
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
-
-/** Calls per command since Redis started, from INFO commandstats. */
-async function commandCalls(redis) {
-  const calls = new Map();
-  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1], Number(match[2]));
-  return calls;
-}
 
 function callsBetween(before, after) {
   const delta = new Map();
