@@ -12,7 +12,7 @@ const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const core = await import(path.join(ROOT, 'packages', 'core', 'dist', 'index.js'));
 
 const config = core.loadConfig({ REDIS_URL: process.argv[2], FERRY_LOG_LEVEL: 'warn' });
-const queue = core.createDownloadQueue(config, core.createProducerRedis(config.redis.url));
+const queue = core.createDownloadQueue(config, core.createProducerRedis(config.redis));
 await queue.waitUntilReady();
 const app = Fastify({ logger: false });
 app.post('/v1/downloads', async (request, reply) => {

@@ -5,15 +5,17 @@
 // Usage (from the repo root, after `npm run build`):
 //   node bench/enqueue-path.mjs [--count 5000] [--in-flight 64] [--runs 3] [--batches 10]
 // Prints figures and ratios; exits non-zero only when a request failed. See bench/README.md.
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { peakRssMB } from './peak-rss.mjs';
+import { forkReady } from './fork-ready.mjs';
+import { commandCalls } from './redis-command-calls.mjs';
+import { parseWholeOptions } from './whole-options.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(BENCH_DIR, '..');
@@ -24,44 +26,7 @@ const { API_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'api', 'dist', '
 const API_KEY = `fry_bench-${randomUUID()}`;
 const STATUS_READS = 21;
 
-function parseOptions() {
-  const { values } = parseArgs({
-    options: {
-      count: { type: 'string', default: '5000' },
-      'in-flight': { type: 'string', default: '64' },
-      runs: { type: 'string', default: '3' },
-      batches: { type: 'string', default: '10' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log('usage: node bench/enqueue-path.mjs [--count 5000] [--in-flight 64] [--runs 3] [--batches 10]');
-    process.exit(0);
-  }
-  const options = { count: Number(values.count), inFlight: Number(values['in-flight']), runs: Number(values.runs), batches: Number(values.batches) };
-  for (const [name, value] of Object.entries(options)) {
-    if (!Number.isInteger(value) || value < 1) {
-      console.error(`enqueue-path: --${name} must be a whole number, at least 1`);
-      process.exit(2);
-    }
-  }
-  return options;
-}
-
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-/** Forks `script` and waits for its ready message, which carries the address it listens on. */
-async function startProcess(script, args, env, execArgv = []) {
-  const child = fork(script, args, { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const ready = await new Promise((resolve, reject) => {
-    child.on('message', (message) => message?.type === 'ready' && resolve(message));
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready:\n${stderr}`)));
-  });
-  const stop = () => new Promise((resolve) => (child.exitCode === null ? (child.once('exit', resolve), child.kill('SIGTERM')) : resolve()));
-  return { child, address: ready.address, stop };
-}
 
 function load(baseUrl, count, inFlight, urlPrefix) {
   return new Promise((resolve, reject) => {
@@ -76,7 +41,7 @@ function load(baseUrl, count, inFlight, urlPrefix) {
 
 async function commandTotal(redis) {
   let total = 0;
-  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
+  for (const calls of (await commandCalls(redis)).values()) total += calls;
   return total;
 }
 
@@ -103,7 +68,7 @@ async function batchReadMs(apiUrl, id) {
 }
 
 async function main() {
-  const options = parseOptions();
+  const options = parseWholeOptions('enqueue-path', { count: 5000, 'in-flight': 64, runs: 3, batches: 10 });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-enqueue-path-'));
   const cleanups = [() => rm(dir, { recursive: true, force: true })];
   try {
@@ -124,13 +89,13 @@ async function main() {
       FERRY_DASHBOARD_PASSWORD: 'bench-dashboard-password',
       FERRY_LOG_LEVEL: 'warn',
     };
-    const api = await startProcess(path.join(ROOT, 'apps', 'api', 'dist', 'main.js'), [], env, [...API_NODE_FLAGS]);
+    const api = await forkReady(path.join(ROOT, 'apps', 'api', 'dist', 'main.js'), [], env, [...API_NODE_FLAGS]);
     cleanups.push(api.stop);
-    const bare = await startProcess(path.join(BENCH_DIR, 'bare-enqueue-route.mjs'), [redisServer.url], env);
+    const bare = await forkReady(path.join(BENCH_DIR, 'bare-enqueue-route.mjs'), [redisServer.url], env);
     cleanups.push(bare.stop);
     const targets = {
-      ferry: { label: 'Ferry POST /v1/downloads', url: api.address },
-      bare: { label: 'bare Fastify route, queue.add only', url: bare.address },
+      ferry: { label: 'Ferry POST /v1/downloads', url: api.ready.address },
+      bare: { label: 'bare Fastify route, queue.add only', url: bare.ready.address },
     };
     const rates = { ferry: [], bare: [] };
     const commands = { ferry: [], bare: [] };
@@ -152,15 +117,15 @@ async function main() {
     }
 
     // Batches of 2,000 while single POSTs keep coming: what the RSS target is about.
-    const singles = load(api.address, options.count, options.inFlight, 'https://downloads.example.com/rss/');
-    for (let i = 0; i < options.batches; i += 1) await postBatch(api.address, 2000, `rss-${i}`);
+    const singles = load(api.ready.address, options.count, options.inFlight, 'https://downloads.example.com/rss/');
+    for (let i = 0; i < options.batches; i += 1) await postBatch(api.ready.address, 2000, `rss-${i}`);
     await singles;
     const apiPeak = peakRssMB(api.child.pid);
 
-    const small = await postBatch(api.address, 100, 'small');
-    const big = await postBatch(api.address, 10_000, 'big');
-    const smallMs = await batchReadMs(api.address, small);
-    const bigMs = await batchReadMs(api.address, big);
+    const small = await postBatch(api.ready.address, 100, 'small');
+    const big = await postBatch(api.ready.address, 10_000, 'big');
+    const smallMs = await batchReadMs(api.ready.address, small);
+    const bigMs = await batchReadMs(api.ready.address, big);
 
     const ratio = median(rates.ferry) / median(rates.bare);
     console.log('');

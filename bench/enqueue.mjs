@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseWholeOptions } from './whole-options.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const core = await import(path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js'));
@@ -18,29 +18,6 @@ const { FerryClient } = await import(path.join(BENCH_DIR, '..', 'packages', 'cli
 
 const API_KEY = `fry_bench-${randomUUID()}`;
 const STATUS_READS = 5;
-
-function parseOptions() {
-  const { values } = parseArgs({
-    options: {
-      count: { type: 'string', default: '20000' },
-      runs: { type: 'string', default: '1' },
-      'in-flight': { type: 'string', default: '64' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log('usage: node bench/enqueue.mjs [--count 20000] [--runs 1] [--in-flight 64]');
-    process.exit(0);
-  }
-  const options = { count: Number(values.count), runs: Number(values.runs), inFlight: Number(values['in-flight']) };
-  for (const [name, value] of Object.entries(options)) {
-    if (!Number.isInteger(value) || value < 1) {
-      console.error(`enqueue: --${name === 'inFlight' ? 'in-flight' : name} must be a whole number, at least 1`);
-      process.exit(2);
-    }
-  }
-  return options;
-}
 
 /** The requests every path enqueues: URLs on a public name no worker will fetch (none runs). */
 const requestFor = (run, i) => ({ url: `https://downloads.example.com/bench/${run}/${i}.bin` });
@@ -59,7 +36,7 @@ async function postJson(url, body) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main() {
-  const options = parseOptions();
+  const options = parseWholeOptions('enqueue', { count: 20000, runs: 1, 'in-flight': 64 });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-enqueue-'));
   const redisServer = await startRedisServer({ dir, appendonly: false });
   const config = core.loadConfig({

@@ -5,17 +5,16 @@
 //   --sdk-checksums also runs Ferry through a client at the SDK's checksum defaults (WHEN_SUPPORTED), in the same run.
 // Prints figures only; exits non-zero only when a transfer fails or a checksum does not match.
 import { spawn } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { peakRssMB } from './peak-rss.mjs';
+import { sha256OfFile, writeRandomFile } from './random-file.mjs';
 
 const MIB = 1024 * 1024;
 const MB = 1e6;
@@ -54,26 +53,6 @@ function run(command, args, env = {}) {
   });
 }
 
-async function writeRandomFile(file) {
-  const hash = createHash('sha256');
-  const handle = await open(file, 'w');
-  const chunk = Buffer.allocUnsafe(4 * MIB);
-  for (let written = 0; written < sizeBytes; written += chunk.length) {
-    const piece = chunk.subarray(0, Math.min(chunk.length, sizeBytes - written));
-    randomFillSync(piece);
-    hash.update(piece);
-    await handle.write(piece);
-  }
-  await handle.close();
-  return hash.digest('hex');
-}
-
-async function sha256Of(file) {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file, { highWaterMark: 4 * MIB }), hash);
-  return hash.digest('hex');
-}
-
 /** The origin: a Node http server streaming the file, the same for Ferry and for curl. */
 function serve(file) {
   const server = http.createServer((req, res) => {
@@ -110,7 +89,7 @@ let s3;
 try {
   const source = path.join(dir, 'source.bin');
   console.log(`writing ${values['size-mib']} MiB of random bytes…`);
-  const sha256 = await writeRandomFile(source);
+  const sha256 = await writeRandomFile(source, sizeBytes);
   origin = await serve(source);
   const url = `http://127.0.0.1:${origin.address().port}/source.bin`;
   s3 = await startS3(s3dir);
@@ -130,11 +109,11 @@ try {
     URL: url,
     ENDPOINT: s3.endpoint,
   });
-  const peerOk = (await sha256Of(objectPath(s3dir, 'peer/source.bin'))) === sha256;
+  const peerOk = (await sha256OfFile(objectPath(s3dir, 'peer/source.bin'))) === sha256;
 
   const ferryRun = await engine({});
   const ferry = JSON.parse(ferryRun.stdout.trim().split('\n').at(-1));
-  const ferryOk = ferry.sha256 === sha256 && (await sha256Of(objectPath(s3dir, 'bench/source.bin'))) === sha256;
+  const ferryOk = ferry.sha256 === sha256 && (await sha256OfFile(objectPath(s3dir, 'bench/source.bin'))) === sha256;
 
   const sdkRun = values['sdk-checksums'] ? await engine({ sdkChecksums: true }) : undefined;
   const sdk = sdkRun === undefined ? undefined : JSON.parse(sdkRun.stdout.trim().split('\n').at(-1));

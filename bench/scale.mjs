@@ -14,6 +14,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { commandCalls } from './redis-command-calls.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(BENCH_DIR, '..');
@@ -83,12 +84,6 @@ async function startOrigin(body, bytesPerSecond) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: server.address().port };
-}
-
-/** Every command Redis ran since `CONFIG RESETSTAT` by name, from INFO commandstats (those scripts call included). */
-async function commandsRun(redis) {
-  const info = await redis.info('commandstats');
-  return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((match) => [match[1], Number(match[2])]));
 }
 
 /** The CPU time redis-server has used, in milliseconds, from INFO cpu. */
@@ -194,7 +189,7 @@ async function main() {
       let done = 0;
       while ((done = await countFiles(ownDir)) < downloads && Date.now() < deadline) await sleep(50);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const byName = await commandsRun(redis);
+      const byName = await commandCalls(redis);
       const redisCpu = (await redisCpuMs(redis)) - redisBefore;
       const commands = [...byName.values()].reduce((sum, calls) => sum + calls, 0);
       const cpuAfter = await Promise.all(workers.map((worker) => cpuMs(worker.child.pid)));

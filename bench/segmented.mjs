@@ -7,9 +7,7 @@
 //   unlimited origin: Ferry with N segments, and with one connection (target: segmented no slower)
 // Every output is checked by sha256 after its run (outside the timing).
 import { spawn } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +15,7 @@ import { loadConfig } from '../packages/core/dist/index.js';
 import { DownloadRequest } from '../packages/contract/dist/index.js';
 import { downloadToStorage, EgressPolicy, HttpAgents, resolveTimeouts } from '../packages/engine/dist/index.js';
 import { LocalDiskStorage } from '../packages/storage/dist/index.js';
+import { sha256OfFile, writeRandomFile } from './random-file.mjs';
 
 const { values } = parseArgs({
   options: { 'size-mib': { type: 'string', default: '1024' }, segments: { type: 'string', default: '4' }, 'rate-mbps': { type: 'string', default: '20' } },
@@ -61,26 +60,6 @@ const limited = serve(rate).listen(0, '127.0.0.1', () => {
 });
 `;
 
-async function makeSource(file) {
-  const handle = await open(file, 'w');
-  const block = Buffer.allocUnsafe(8 * 1024 * 1024);
-  const hash = createHash('sha256');
-  for (let at = 0; at < sizeBytes; at += block.length) {
-    const chunk = block.subarray(0, Math.min(block.length, sizeBytes - at));
-    randomFillSync(chunk);
-    hash.update(chunk);
-    await handle.write(chunk);
-  }
-  await handle.close();
-  return hash.digest('hex');
-}
-
-async function sha256File(file) {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk);
-  return hash.digest('hex');
-}
-
 function startOrigin(file) {
   const child = spawn(process.execPath, ['-e', ORIGIN, file, String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -121,14 +100,14 @@ async function aria2(url, dir, n, expected, verify) {
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`aria2c exited with ${code}`);
   const file = path.join(dir, 'aria2.bin');
-  if ((await stat(file)).size !== sizeBytes || (await sha256File(file)) !== expected) throw new Error('aria2c wrote other bytes');
+  if ((await stat(file)).size !== sizeBytes || (await sha256OfFile(file)) !== expected) throw new Error('aria2c wrote other bytes');
   return sizeBytes / 1e6 / seconds;
 }
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-segmented-'));
 const source = path.join(tmp, 'source.bin');
 process.stdout.write(`making a ${values['size-mib']} MiB source file… `);
-const sha = await makeSource(source);
+const sha = await writeRandomFile(source, sizeBytes);
 console.log('done');
 const { child, ports } = await startOrigin(source);
 try {

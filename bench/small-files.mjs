@@ -4,16 +4,18 @@
 // Usage (from the repo root, after `npm run build`):
 //   node bench/small-files.mjs [--count 2000] [--kib 16] [--concurrency 64] [--runs 3]
 // Prints files/s, ratios, Redis commands per download (from INFO commandstats) and peak RSS. See bench/README.md.
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startNginxOrigin } from './nginx-origin.mjs';
 import { peakRssMB } from './peak-rss.mjs';
+import { forkReady } from './fork-ready.mjs';
+import { commandCalls } from './redis-command-calls.mjs';
+import { parseWholeOptions } from './whole-options.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(BENCH_DIR, '..');
@@ -25,39 +27,8 @@ const { API_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'api', 'dist', '
 const API_KEY = `fry_bench-${randomUUID()}`;
 const POLL_MS = 100;
 
-function parseOptions() {
-  const { values } = parseArgs({
-    options: {
-      count: { type: 'string', default: '2000' },
-      kib: { type: 'string', default: '16' },
-      concurrency: { type: 'string', default: '64' },
-      runs: { type: 'string', default: '3' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log('usage: node bench/small-files.mjs [--count 2000] [--kib 16] [--concurrency 64] [--runs 3]');
-    process.exit(0);
-  }
-  const options = { count: Number(values.count), kib: Number(values.kib), concurrency: Number(values.concurrency), runs: Number(values.runs) };
-  for (const [name, value] of Object.entries(options)) {
-    if (!Number.isInteger(value) || value < 1) {
-      console.error(`small-files: --${name} must be a whole number, at least 1`);
-      process.exit(2);
-    }
-  }
-  return options;
-}
-
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
-
-/** Calls per command since Redis started, from INFO commandstats. */
-async function commandCalls(redis) {
-  const calls = new Map();
-  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1], Number(match[2]));
-  return calls;
-}
 
 function callsBetween(before, after) {
   const delta = new Map();
@@ -66,18 +37,6 @@ function callsBetween(before, after) {
     if (d > 0) delta.set(command, d);
   }
   return delta;
-}
-
-/** Starts a Ferry service (`node apps/<name>/dist/main.js`) and waits for its ready message. */
-async function startService(name, env, execArgv = []) {
-  const child = fork(path.join(ROOT, 'apps', name, 'dist', 'main.js'), [], { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const ready = await new Promise((resolve, reject) => {
-    child.on('message', (message) => message?.type === 'ready' && resolve(message));
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready:\n${stderr}`)));
-  });
-  return { child, ready, stop: () => new Promise((resolve) => (child.exitCode === null ? (child.once('exit', resolve), child.kill('SIGTERM')) : resolve())) };
 }
 
 function run(command, args, { env } = {}) {
@@ -92,7 +51,7 @@ function run(command, args, { env } = {}) {
 }
 
 async function main() {
-  const options = parseOptions();
+  const options = parseWholeOptions('small-files', { count: 2000, kib: 16, concurrency: 64, runs: 3 });
   for (const tool of ['nginx', 'aria2c', 'curl', 'redis-server']) {
     if (spawnSync(tool, ['-v'], { stdio: 'ignore' }).error !== undefined) {
       console.error(`small-files: ${tool} is not on PATH`);
@@ -153,9 +112,9 @@ async function main() {
       FERRY_EGRESS_ALLOW_CIDRS: '127.0.0.1/32',
       FERRY_EGRESS_ALLOW_PORTS: String(port),
     };
-    const api = await startService('api', env, [...API_NODE_FLAGS]);
+    const api = await forkReady(path.join(ROOT, 'apps', 'api', 'dist', 'main.js'), [], env, [...API_NODE_FLAGS], 'api');
     cleanups.push(api.stop);
-    const worker = await startService('worker', env, [...WORKER_NODE_FLAGS]);
+    const worker = await forkReady(path.join(ROOT, 'apps', 'worker', 'dist', 'main.js'), [], env, [...WORKER_NODE_FLAGS], 'worker');
     cleanups.push(worker.stop);
     const apiUrl = api.ready.address;
     const auth = { authorization: `Bearer ${API_KEY}` };
