@@ -10,6 +10,7 @@ import { API_KEY, bearer, type ApiResponse } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
 import { openSse, type SseEvent } from '../support/sse.js';
 import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const stack = useStack({ workers: 1 });
 const CHROMIUM = '/usr/bin/chromium';
@@ -232,7 +233,8 @@ describe('Swagger UI at /docs', () => {
       const response = await page.goto(`${stack.ferry.baseUrl}/docs`);
       expect(response?.status()).toBe(200);
       const routes = documentedRoutes(openapi);
-      await page.waitForFunction(`document.querySelectorAll('.opblock').length >= ${routes.length}`, undefined, { timeout: 30_000 });
+      // Polled from outside the page: waitForFunction evaluates a string inside it, which Swagger UI's CSP (no unsafe-eval) refuses.
+      await until(async () => (await page.locator('.opblock').count()) >= routes.length, 'Swagger UI to render every operation', 30_000);
       const shown = await page.$$eval('.opblock', (blocks) =>
         blocks.map(
           (block) =>
