@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RedisServer } from '@ferry/launcher/redis-server';
 import { createWorkerMetrics, FleetLimits, type AcquireOutcome, type LimitsPolicy } from '@ferry/core';
 import { startTestRedis } from '../support/redis.js';
+import { until } from '../support/wait.js';
 
 // The Lua behind the fleet limits, against a real redis-server: no worker, no queue.
 const PREFIX = '{slots}';
@@ -107,6 +108,50 @@ describe('when a worker dies holding slots', () => {
     // The dead worker's slot expired; the live one renewed its own every TTL / 3, so one slot is free, not two.
     admitted(await alive.acquire('3@alive', jobKey(3), HOST, 'test'));
     expect(await alive.acquire('4@alive', jobKey(4), HOST, 'test')).toMatchObject({ admitted: false });
+  });
+});
+
+describe('when no limit can bind a download', () => {
+  const slots = () => redis.zrange(`${PREFIX}:limits:host-slots:${HOST}`, 0, -1);
+
+  it('admits a job that never waited without a slot, and frees nothing when it ends', async () => {
+    const limits = limitsWith({});
+    const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test', false));
+    expect(await slots()).toEqual([]);
+    expect(await limits.release(a, HOST, 'test', { kind: 'completed' })).toEqual({ loweredTo: undefined, cooldownMs: undefined });
+    expect(await redis.keys('*')).toEqual([]);
+  });
+
+  it('takes a slot for a job that waited before, so its wait record is cleared', async () => {
+    const limits = limitsWith({});
+    await redis.hset(jobKey(1), 'ferryWait', '{}', 'ferryWaits', '2');
+    admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
+    expect(await slots()).toEqual(['1@t']);
+    expect(await redis.hgetall(jobKey(1))).toEqual({});
+  });
+
+  it('records the slot of a download still running at the next renewal, and frees it at its end', async () => {
+    const limits = limitsWith({}, 300);
+    const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test', false));
+    await until(async () => (await slots()).length === 1, 'the renewal to record the slot');
+    await limits.release(a, HOST, 'test', { kind: 'completed' });
+    expect(await slots()).toEqual([]);
+  });
+
+  it('takes the slot path once its host cools down, and a cut counts the downloads this worker runs without a slot', async () => {
+    const limits = limitsWith({});
+    const running = [];
+    for (let i = 0; i < 6; i += 1) running.push(admitted(await limits.acquire(`${i}@t`, jobKey(i), HOST, 'test', false)));
+    // Six in flight, none in Redis: the 429 halves six, as it would have with their slots recorded.
+    expect(await limits.release(running[0]!, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: 1000 })).toEqual({
+      loweredTo: 3,
+      cooldownMs: 1000,
+    });
+    expect(await limits.acquire('6@t', jobKey(6), HOST, 'test', false)).toMatchObject({ admitted: false, reason: 'host-cooldown' });
+    // Admitted before the cut: their backpressure is the same overload.
+    expect(await limits.release(running[1]!, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: undefined })).toMatchObject({
+      loweredTo: undefined,
+    });
   });
 });
 

@@ -1,6 +1,7 @@
 import { DelayedError, type Job } from 'bullmq';
 import { FerryError } from '@ferry/contract';
 import { limitHost, type DownloadEnd, type FleetLimits, type Logger, type Released } from '@ferry/core';
+import { hasWaited } from './download-worker.js';
 
 /** The statuses by which an origin says it is overloaded: they lower its host's limit, and with Retry-After close it for a while. */
 const BACKPRESSURE_STATUSES: ReadonlySet<unknown> = new Set([429, 503]);
@@ -24,7 +25,7 @@ export async function runAdmitted<T>(limits: FleetLimits, job: Job, token: strin
   const host = typeof request?.url === 'string' ? limitHost(request.url) : undefined;
   // Job data that does not parse is refused by the download itself, with its coded error.
   if (!limits.enabled || host === undefined || typeof owner !== 'string' || token === undefined || job.id === undefined) return download();
-  const admission = await limits.acquire(`${job.id}@${token}`, `${job.queueQualifiedName}:${job.id}`, host, owner);
+  const admission = await limits.acquire(`${job.id}@${token}`, `${job.queueQualifiedName}:${job.id}`, host, owner, hasWaited(job));
   // A pause or cancel is carried out by the download before it sends anything: no slot needed.
   if (admission === 'controlled') return download();
   if (!admission.admitted) {

@@ -2,7 +2,7 @@
 export { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, isKeyName, type ApiKey } from './api-keys.js';
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type S3Settings } from './config.js';
 export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
-export { shownState } from './download-status.js';
+export { shownState, WAIT_FIELD } from './download-status.js';
 export { DownloadOutbox, hasEndToReport, outboxKey } from './download-outbox.js';
 export { DownloadIndex } from './download-index.js';
 export { cancelledError, controlChannel, ControlMessage, DownloadControl, PAUSED_FOR_MS, type ControlOutcome } from './download-control.js';

@@ -27,7 +27,12 @@ export interface LimitsPolicy {
 export type WaitReason = DownloadWaiting['reason'];
 
 export type Admission =
-  | { readonly admitted: true; readonly holder: string; readonly admittedAt: number /* Redis's clock, in µs */ }
+  | {
+      readonly admitted: true;
+      readonly holder: string;
+      /** Redis's clock, in µs; 0 for one admitted while no limit could bind (see FleetLimits), before any cut the host has. */
+      readonly admittedAt: number;
+    }
   | { readonly admitted: false; readonly reason: WaitReason; readonly waitMs: number };
 
 /** What `acquire` answers: an admission, or `controlled` for a job with a pause or cancel to carry out first (it takes no slot). */
@@ -60,6 +65,9 @@ interface Held {
   readonly hostSlots: string;
   /** Undefined when the key has no limit: its downloads are not counted. */
   readonly keySlots: string | undefined;
+  readonly host: string;
+  /** Whether its slot is in Redis: taken by acquire, or put there by a renewal. */
+  inRedis: boolean;
 }
 
 /**
@@ -68,6 +76,14 @@ interface Held {
  * set per host (and per key), scored by when they expire: a worker renews its own while
  * the download runs, so those of a worker that died expire by themselves within `slotTtlMs`
  * (the job lock's duration) and the next admission removes them.
+ *
+ * While no limit can bind a download — its host and key have no concurrency limit and
+ * no start rate, the host has no lowered limit and is not cooling down for the key, the
+ * job has never waited — admission is one EXISTS and takes no slot: the slot is written
+ * by the next renewal (within a third of the TTL) if the download still runs, and an
+ * end before that writes nothing unless it is backpressure. So a short download costs
+ * the limits one command instead of two scripts; what that loses is that a cut counts,
+ * among the downloads not yet renewed, only the reporting worker's own.
  */
 export class FleetLimits {
   readonly #redis: RedisClient & SlotCommands;
@@ -103,6 +119,11 @@ export class FleetLimits {
     );
   }
 
+  /** Whether only a cooldown or a lowered limit, both recorded in Redis, could hold back `owner`'s downloads of `host`. */
+  #bindsOnlyAfterBackpressure(host: string, owner: string): boolean {
+    return this.hostLimit(host) === 0 && this.policy.hostRatePerSecond === 0 && this.keyLimit(owner) === 0;
+  }
+
   hostLimit(host: string): number {
     return this.policy.hostOverrides.get(host) ?? this.policy.hostConcurrency;
   }
@@ -129,10 +150,18 @@ export class FleetLimits {
   /**
    * Takes a slot for the download `holder` (unique per run of a job) to `host` for `owner`, or
    * says how long to wait. `jobKey` is the job's hash, where a refusal records why it waits,
-   * and where a pause or cancel may be recorded, which comes first (`controlled`).
+   * and where a pause or cancel may be recorded, which comes first (`controlled`). `waited: false`
+   * says the job had no wait record when its worker took it (so admission has none to clear):
+   * then, when no limit can bind, admission takes no slot (see the class).
    */
-  async acquire(holder: string, jobKey: string, host: string, owner: string): Promise<AcquireOutcome> {
+  async acquire(holder: string, jobKey: string, host: string, owner: string, waited = true): Promise<AcquireOutcome> {
     const { policy } = this;
+    if (!waited && this.#bindsOnlyAfterBackpressure(host, owner)) {
+      if ((await this.#redis.exists(this.#cooldownKey(host, owner), this.#key('host-aimd', host))) === 0) {
+        this.#held.set(holder, { hostSlots: this.#key('host-slots', host), keySlots: undefined, host, inRedis: false });
+        return { admitted: true, holder, admittedAt: 0 };
+      }
+    }
     const interval = policy.hostRatePerSecond > 0 ? Math.ceil(1000 / policy.hostRatePerSecond) : 0;
     const [outcome, value] = await this.#redis.ferryLimitAcquire(
       this.#key('host-slots', host),
@@ -156,7 +185,12 @@ export class FleetLimits {
     );
     if (outcome === 'controlled') return outcome;
     if (outcome === 'ok') {
-      this.#held.set(holder, { hostSlots: this.#key('host-slots', host), keySlots: this.keyLimit(owner) > 0 ? this.#key('key-slots', owner) : undefined });
+      this.#held.set(holder, {
+        hostSlots: this.#key('host-slots', host),
+        keySlots: this.keyLimit(owner) > 0 ? this.#key('key-slots', owner) : undefined,
+        host,
+        inRedis: true,
+      });
       return { admitted: true, holder, admittedAt: Number(value) };
     }
     const reason = outcome as WaitReason;
@@ -166,7 +200,13 @@ export class FleetLimits {
 
   /** Frees the slots `acquire` took for `holder`, and adjusts the host's limit and cooldown by how the download ended. */
   async release(admission: Extract<Admission, { admitted: true }>, host: string, owner: string, end: DownloadEnd): Promise<Released> {
+    const held = this.#held.get(admission.holder);
     this.#held.delete(admission.holder);
+    // Not in Redis and no backpressure: there is no slot to free and nothing to learn (no cut existed when it was admitted).
+    if (held?.inRedis === false && end.kind !== 'backpressure') return { loweredTo: undefined, cooldownMs: undefined };
+    // A cut halves what is in flight: this worker's downloads of the host not yet in Redis count too (this one included).
+    let notInRedis = held?.inRedis === false ? 1 : 0;
+    for (const other of this.#held.values()) if (other.host === host && !other.inRedis) notInRedis += 1;
     const retryAfter = end.kind === 'backpressure' ? end.retryAfterMs : undefined;
     const cooldownMs = retryAfter === undefined ? 0 : Math.min(Math.max(0, Math.ceil(retryAfter)), this.policy.cooldownMaxMs);
     const [cutTo, closedFor] = await this.#redis.ferryLimitRelease(
@@ -180,6 +220,7 @@ export class FleetLimits {
       admission.admittedAt,
       cooldownMs,
       AIMD_MEMORY_MS,
+      notInRedis,
     );
     if (closedFor > 0 && end.kind === 'backpressure') this.observer.cooledDown(end.status, closedFor / 1000);
     return { loweredTo: cutTo > 0 ? cutTo : undefined, cooldownMs: closedFor > 0 ? closedFor : undefined };
@@ -190,6 +231,8 @@ export class FleetLimits {
     const keys: string[] = [];
     const holders: string[] = [];
     for (const [holder, held] of this.#held) {
+      // Marked before the call: a release sent while it runs then frees the slot it writes (same connection, so after it).
+      held.inRedis = true;
       keys.push(held.hostSlots);
       holders.push(holder);
       if (held.keySlots !== undefined) {

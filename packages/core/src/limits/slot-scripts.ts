@@ -104,7 +104,8 @@ return #KEYS
  * Frees a download's slots, and learns from how it ended.
  * KEYS: host slots, key slots, host AIMD state, host cooldown.
  * ARGV: holder, outcome ("completed", "backpressure" or "other"), host limit (0: none),
- *       when the download was admitted (Redis µs, as acquiring answered it), cooldown ms (0: none), how long a cut is remembered.
+ *       when the download was admitted (Redis µs, as acquiring answered it; 0: before any cut), cooldown ms (0: none), how long a cut
+ *       is remembered, how many of the host's downloads the releasing worker runs without a slot in Redis yet (counted as in flight).
  * Backpressure closes the host for the cooldown (never shortening one already set) and halves the
  * host's limit (floor 1) — once per round: a download admitted before the last cut saw the old limit,
  * and its 429 is the same overload, not a new one. Each completed download counts towards the next
@@ -114,7 +115,7 @@ return #KEYS
 export const RELEASE = `${NOW}
 local hostSlots, keySlots, aimd, cooldown = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local holder, outcome, hostMax, admittedAt = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local cooldownMs, memoryMs = tonumber(ARGV[5]), tonumber(ARGV[6])
+local cooldownMs, memoryMs, notInRedis = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local cutTo, closedFor = 0, 0
 if outcome == "backpressure" then
   if cooldownMs > 0 then
@@ -127,7 +128,7 @@ if outcome == "backpressure" then
   if admittedAt >= (tonumber(rcall("HGET", aimd, "cutAt")) or 0) then
     local current = tonumber(rcall("HGET", aimd, "limit"))
     if not current then
-      local inFlight = rcall("ZCARD", hostSlots)
+      local inFlight = rcall("ZCARD", hostSlots) + notInRedis
       current = (hostMax > 0 and math.min(hostMax, math.max(inFlight, 1))) or math.max(inFlight, 1)
     end
     cutTo = math.max(1, math.floor(current / 2))
