@@ -49,6 +49,25 @@ describe('a batch’s counts as its members move', () => {
     expect(ended.finishedAt).not.toBeNull();
   }, 60_000);
 
+  it('answers a pause that was carried out even when its batch cannot be counted again', async () => {
+    const file = await stack.origin.randomFile('uncounted.bin', 1000);
+    const url = stack.origin.route('/counts/uncounted.bin', serveFile(file));
+    const accepted = (await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [{ url, delayMs: 600_000 }] })).body;
+    const id = accepted.downloads[0]!;
+    // The batch's per-member record is not a hash any more: Redis refuses the recount (WRONGTYPE) after the pause succeeded.
+    const redis = new Redis(stack.redis.url);
+    try {
+      await redis.set(`ferry:batch:${accepted.id}:states`, 'not a hash');
+      const paused = await stack.ferry.request<{ state: string }>('POST', `/v1/downloads/${id}/pause`);
+      expect(paused.status).toBe(200);
+      expect(paused.body.state).toBe('paused');
+      expect((await stack.ferry.status(id)).state).toBe('paused');
+    } finally {
+      await redis.del(`ferry:batch:${accepted.id}:states`);
+      await redis.quit();
+    }
+  });
+
   it('counts an end reported twice once', async () => {
     const file = await stack.origin.randomFile('twice.bin', 1000);
     const accepted = (

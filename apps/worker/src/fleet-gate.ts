@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import { FerryError } from '@ferry/contract';
-import { limitHost, type DownloadEnd, type FleetLimits, type Logger, type Released } from '@ferry/core';
+import { limitHost, type DownloadEnd, type FleetLimits, type Logger, type MovedState, type Released } from '@ferry/core';
 import { hasWaited } from './download-worker.js';
 
 /** The statuses by which an origin says it is overloaded: they lower its host's limit, and with Retry-After close it for a while. */
@@ -18,9 +18,17 @@ function endOf(err: unknown): DownloadEnd {
  * Runs `download` once the fleet limits admit the job: its host (by the request URL, before any
  * redirect) and its API key have a free slot, and the host is not cooling down. If not, the job goes
  * back to the delayed set for the wait the limits chose and BullMQ counts no attempt (DelayedError):
- * it holds no worker slot meanwhile, and pause and cancel find it there like any delayed job.
+ * it holds no worker slot meanwhile, and pause and cancel find it there like any delayed job; `moved`
+ * counts it there in its batch.
  */
-export async function runAdmitted<T>(limits: FleetLimits, job: Job, token: string | undefined, logger: Logger, download: () => Promise<T>): Promise<T> {
+export async function runAdmitted<T>(
+  limits: FleetLimits,
+  job: Job,
+  token: string | undefined,
+  logger: Logger,
+  moved: (state: MovedState) => Promise<void>,
+  download: () => Promise<T>,
+): Promise<T> {
   const { request, owner } = (job.data ?? {}) as { request?: { url?: unknown }; owner?: unknown };
   const host = typeof request?.url === 'string' ? limitHost(request.url) : undefined;
   // Job data that does not parse is refused by the download itself, with its coded error.
@@ -31,6 +39,7 @@ export async function runAdmitted<T>(limits: FleetLimits, job: Job, token: strin
   if (!admission.admitted) {
     logger.debug({ jobId: job.id, host, reason: admission.reason, waitMs: admission.waitMs }, 'download waits for a fleet limit');
     await job.moveToDelayed(Date.now() + admission.waitMs, token);
+    await moved('delayed');
     throw new DelayedError();
   }
   const release = async (end: DownloadEnd): Promise<Released | undefined> => {

@@ -12,6 +12,7 @@ import {
   type FleetLimits,
   type HeaderSealer,
   type Logger,
+  type MovedState,
 } from '@ferry/core';
 import { recordedControl } from './download-worker.js';
 import { runAdmitted } from './fleet-gate.js';
@@ -79,14 +80,14 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
     // A download with no callback and no batch has nothing to report, so it is not marked.
     const warnIfFails = (what: string) => (err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, what);
     const ending = () => (hasEndToReport(job.data) ? deps.outbox.expect(id).catch(warnIfFails('could not mark the end')) : Promise.resolve());
+    // Paused, made to wait for a limit or handed back at shutdown: not an end, though a batch counts the member where it is now.
+    const moved = (state: MovedState) => deps.outbox.recount(job, state).catch(warnIfFails('could not recount the batch'));
     try {
-      const result = await runAdmitted(deps.limits, job, token, deps.logger, () => runDownload(deps, job, id, token, signal));
+      const result = await runAdmitted(deps.limits, job, token, deps.logger, moved, () => runDownload(deps, job, id, token, signal, moved));
       await ending();
       return result;
     } catch (err) {
-      // Paused or handed back at shutdown: not an end, though a batch counts the member where it is now.
       if (!(err instanceof DelayedError || err instanceof WaitingError)) await ending();
-      else await deps.outbox.recount(id).catch(warnIfFails('could not recount the batch'));
       throw err;
     } finally {
       deps.controls.untrack(id);
@@ -111,9 +112,10 @@ function openJob(data: unknown, id: string, sealer: HeaderSealer): DownloadJob {
 }
 
 /** Parks a job until it is resumed; BullMQ counts no attempt for it. */
-async function pause(job: Job, token: string | undefined): Promise<never> {
+async function pause(job: Job, token: string | undefined, moved: (state: MovedState) => Promise<void>): Promise<never> {
   if (token === undefined) throw new Error('a job can only be paused by the worker holding it');
   await job.moveToDelayed(Date.now() + PAUSED_FOR_MS, token);
+  await moved('paused');
   throw new DelayedError();
 }
 
@@ -145,7 +147,14 @@ async function forgetKeptBytes(deps: ProcessorDeps, job: Job): Promise<void> {
 /** Whether BullMQ retries no more after this failure (Job.shouldRetryJob): the attempts are spent or it is permanent. */
 const isLastAttempt = (job: Job, failure: Error): boolean => failure instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
-async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: string | undefined, signal: AbortSignal | undefined): Promise<StoredDownload> {
+async function runDownload(
+  deps: ProcessorDeps,
+  job: Job,
+  id: string,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+  moved: (state: MovedState) => Promise<void>,
+): Promise<StoredDownload> {
   const attempt = job.attemptsStarted;
   const log = deps.logger.child({ jobId: job.id, attempt });
   let opened: DownloadJob;
@@ -158,7 +167,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
   }
   const requested = recordedControl(job);
   if (requested === 'cancel') return endCancelled(deps, job, id);
-  if (requested === 'pause') return pause(job, token);
+  if (requested === 'pause') return pause(job, token, moved);
   const progress = progressWriter(job);
   const { owner, request } = opened;
   const resumeFrom = WorkerProgress.safeParse(job.progress).data?.checkpoint;
@@ -198,6 +207,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       // Handing the job straight back costs no attempt and does not wait for stalled-job detection.
       log.warn('download interrupted by shutdown; returning the job to the queue');
       await job.moveToWait(token);
+      await moved('queued');
       throw new WaitingError();
     }
     if (err.code === 'FERRY_ERR_LOCK_LOST') {
@@ -207,7 +217,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
     }
     if (err.code === 'FERRY_ERR_PAUSED') {
       log.info({ keptBytes: WorkerProgress.safeParse(job.progress).data?.checkpoint?.bytes ?? 0 }, 'download paused');
-      return pause(job, token);
+      return pause(job, token, moved);
     }
     if (err.code === 'FERRY_ERR_CANCELLED') {
       log.info('download cancelled');

@@ -1,4 +1,5 @@
 import type { Job, JobState, Queue } from 'bullmq';
+import type { DownloadState } from '@ferry/contract';
 import type { RedisClient } from './redis/connections.js';
 import type { BatchStore } from './batches/batch-store.js';
 import { readControl } from './control-field.js';
@@ -11,6 +12,14 @@ import { queueDownloadCallback } from './webhooks/download-callback.js';
  * Still named `endings` in Redis, so marks left by an earlier build are reported after an upgrade.
  */
 export const outboxKey = (prefix: string): string => ferryKey(prefix, 'endings');
+
+/** The states a download is moved to without ending, by whoever moves it, and how BullMQ and the control field hold each. */
+const MOVED_TO = {
+  paused: ['delayed', 'pause'],
+  delayed: ['delayed', undefined],
+  queued: ['waiting', undefined],
+} as const satisfies Partial<Record<DownloadState, readonly [JobState, 'pause' | undefined]>>;
+export type MovedState = keyof typeof MOVED_TO;
 
 /** Whether a download's end has anything to report: a callback to queue or a batch to count it. */
 export function hasEndToReport(data: unknown): boolean {
@@ -66,10 +75,16 @@ export class DownloadOutbox {
     if (job.id !== undefined) await this.options.redis.zrem(this.#key, job.id);
   }
 
-  /** A batch member moved without ending (paused, resumed, handed back): its batch counts it where it is now. */
-  async recount(id: string): Promise<void> {
-    const job = await this.options.downloads.getJob(id);
-    if (job !== undefined && typeof (job.data as { batchId?: unknown }).batchId === 'string') await this.report(job, await job.getState());
+  /**
+   * `job`, in hand, was just moved to `state` without ending (paused, resumed, handed back, made
+   * to wait for a fleet limit) by the caller, who knows where it put it: its batch counts it
+   * there, with no read. A download with no batch costs nothing.
+   */
+  async recount(job: Job, state: MovedState): Promise<void> {
+    if (typeof (job.data as { batchId?: unknown } | undefined)?.batchId !== 'string') return;
+    const [jobState, control] = MOVED_TO[state];
+    const status = toDownloadStatus(job, jobState, control);
+    if (status !== undefined) await this.options.batches.recordRunning(status);
   }
 
   /**

@@ -3,7 +3,7 @@ export { apiKeyEntry, findApiKey, generateApiKey, hashApiKey, isKeyName, type Ap
 export { CONFIG_VARIABLES, EnvSchema, loadConfig, type Config, type S3Settings } from './config.js';
 export { decodeFailureReason, encodeFailureReason, isCancellation } from './failure.js';
 export { shownState, WAIT_FIELD } from './download-status.js';
-export { DownloadOutbox, hasEndToReport, outboxKey } from './download-outbox.js';
+export { DownloadOutbox, hasEndToReport, outboxKey, type MovedState } from './download-outbox.js';
 export { DownloadIndex } from './download-index.js';
 export { cancelledError, controlChannel, ControlMessage, DownloadControl, PAUSED_FOR_MS, type ControlOutcome } from './download-control.js';
 export { asControlAction, CONTROL_FIELD, readControl, type ControlAction } from './control-field.js';

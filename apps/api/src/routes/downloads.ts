@@ -23,7 +23,7 @@ import { resumeDownload } from '../resume-download.js';
 import { retryDownload } from '../retry-download.js';
 import { redirectToStoredFile } from '../redirect-to-stored-file.js';
 import { serveStoredFile } from '../serve-stored-file.js';
-import { stopDownload } from '../stop-download.js';
+import { recountMoved, stopDownload } from '../stop-download.js';
 
 interface DownloadRoutesOptions {
   readonly queue: Queue;
@@ -68,12 +68,17 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
 
   app.get<ById>('/v1/downloads/:id', async (request, reply) => reply.send((await loadOwnDownload(request, queue, redis, request.params.id)).status));
 
-  app.delete<ById>('/v1/downloads/:id', async (request, reply) => send(reply, await stopDownload(deps, ownerOf(request), request.params.id, 'cancel')));
-  app.post<ById>('/v1/downloads/:id/pause', async (request, reply) => send(reply, await stopDownload(deps, ownerOf(request), request.params.id, 'pause')));
+  app.delete<ById>('/v1/downloads/:id', async (request, reply) =>
+    send(reply, await stopDownload(deps, ownerOf(request), request.params.id, 'cancel', request.log)),
+  );
+  app.post<ById>('/v1/downloads/:id/pause', async (request, reply) =>
+    send(reply, await stopDownload(deps, ownerOf(request), request.params.id, 'pause', request.log)),
+  );
 
   app.post<ById>('/v1/downloads/:id/resume', async (request, reply) => {
-    const answer = await resumeDownload(control, await loadOwnDownload(request, queue, redis, request.params.id));
-    await deps.outbox.recount(answer.body.id);
+    const loaded = await loadOwnDownload(request, queue, redis, request.params.id);
+    const answer = await resumeDownload(control, loaded);
+    await recountMoved(deps.outbox, loaded, 'queued', request.log);
     request.log.info({ jobId: answer.body.id }, 'download resumed');
     return send(reply, answer);
   });
