@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { RedisClient } from './redis/connections.js';
 import type { DownloadStatus } from '@ferry/contract';
-import { readControl, type ControlAction } from './control-field.js';
+import { asControlAction, CONTROL_FIELD, type ControlAction } from './control-field.js';
 import { readWaiting, toDownloadStatus, WAIT_FIELD } from './download-status.js';
 
 export interface LoadedDownload {
@@ -15,8 +15,9 @@ export interface LoadedDownload {
 export async function loadDownloadStatus(queue: Queue, redis: RedisClient, id: string): Promise<LoadedDownload | undefined> {
   // State first: a job read before its state could show "completed" without the result written in the same step.
   const state = await queue.getJobState(id);
-  const [job, control, waiting] = await Promise.all([queue.getJob(id), readControl(redis, queue.toKey(id)), redis.hget(queue.toKey(id), WAIT_FIELD)]);
+  const [job, [recorded, waiting]] = await Promise.all([queue.getJob(id), redis.hmget(queue.toKey(id), CONTROL_FIELD, WAIT_FIELD)]);
   if (job === undefined) return undefined;
+  const control = asControlAction(recorded);
   const status = toDownloadStatus(job, state, control, readWaiting(waiting));
   return status === undefined ? undefined : { job, status, control };
 }
