@@ -1,3 +1,5 @@
+import { LUA_ENDED_STATES } from './lua-ended-states.js';
+
 /**
  * Lua run inside Redis, so that each step reads and changes a batch, or reads
  * its members' job states, atomically.
@@ -20,7 +22,7 @@
  * KEYS: members, outcomes, completed, failed, delayed, prioritized, active, states (batch-tally.ts, whose ended entries stand in for outcomes).
  * ARGV: job key prefix (\`<prefix>:<queue>:\`), start, stop, control field, the failedReason prefix of a cancel.
  */
-export const MEMBER_STATES = `
+export const MEMBER_STATES = `${LUA_ENDED_STATES}
 local ids = redis.call('LRANGE', KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 local active = {}
 for _, id in ipairs(redis.call('LRANGE', KEYS[7], 0, -1)) do active[id] = true end
@@ -66,7 +68,7 @@ for _, entry in ipairs(ids) do
     state = redis.call('HGET', KEYS[2], id)
     if not state then
       local st, r = string.match(redis.call('HGET', KEYS[8], id) or '', '^([^:]*):([^:]*):')
-      if st == 'completed' or st == 'failed' or st == 'cancelled' then state = st .. ':' .. r end
+      if ENDED[st] then state = st .. ':' .. r end
     end
     state = state or 'expired'
   end

@@ -18,6 +18,8 @@
  * the state a member already has changes nothing, so a move reported twice is harmless.
  */
 
+import { LUA_ENDED_STATES } from './lua-ended-states.js';
+
 /** Field of a batch hash that says its counts are kept here (batches from before are counted by walking their members). */
 export const TALLIED_FIELD = 'tallied';
 
@@ -56,12 +58,11 @@ end
  * ARGV: member id, state, received, expected ('' = unknown), now (ms), ttl (s, 0 = keep).
  * Returns `missing`, `recorded`, `ended` or `ended-again`.
  */
-export const RECORD_MEMBER_STATE = `${MOVE}
+export const RECORD_MEMBER_STATE = `${MOVE}${LUA_ENDED_STATES}
 local rcall = redis.call
 local batch, outcomes, states = KEYS[1], KEYS[2], KEYS[4]
 local id, state, received, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local endedStates = { completed = true, failed = true, cancelled = true }
-local ended = endedStates[state] == true
+local ended = ENDED[state] == true
 local fields = { 'size', 'finishedAt', '${TALLIED_FIELD}', ${luaList(SUMS)} }
 local values = rcall('HMGET', batch, unpack(fields))
 if not values[1] then return 'missing' end
@@ -85,14 +86,15 @@ if values[3] then
     rcall('HSET', states, id, entry)
   end
   if not ended then
-    if endedStates[ps] then
+    if ENDED[ps] then
       -- A retried member runs again: the batch has not ended, nor is it cancelled (a second DELETE cancels it again).
       rcall('HDEL', batch, 'finishedAt', 'cancelled')
       for i = 1, 4 do rcall('PERSIST', KEYS[i]) end
     end
     return 'recorded'
   end
-  remaining = size - sums['n:completed'] - sums['n:failed'] - sums['n:cancelled']
+  remaining = size
+  for s in pairs(ENDED) do remaining = remaining - sums['n:' .. s] end
 else
   if not ended then
     rcall('HDEL', outcomes, id)
@@ -122,7 +124,7 @@ return 'ended-again'
  * KEYS: batch hash, states hash, the downloads queue's active list.
  * ARGV: job key prefix (`<prefix>:<queue>:`), batch id.
  */
-export const TALLY_SUMMARY = `${MOVE}
+export const TALLY_SUMMARY = `${MOVE}${LUA_ENDED_STATES}
 local rcall = redis.call
 local names = { ${luaList(SUMS)} }
 local values = rcall('HMGET', KEYS[1], unpack(names))
@@ -135,7 +137,7 @@ for _, id in ipairs(rcall('LRANGE', KEYS[3], 0, -1)) do
   if data and string.find(data, mark, 1, true) then
     local prev = rcall('HGET', KEYS[2], id) or 'queued:0:'
     local ps = string.match(prev, '^[^:]*')
-    if ps ~= 'completed' and ps ~= 'failed' and ps ~= 'cancelled' then
+    if not ENDED[ps] then
       uncount(sums, prev)
       local raw = rcall('HGET', jobKey, 'progress')
       local ok, p = false, nil
