@@ -68,6 +68,24 @@ describe('a batch’s counts as its members move', () => {
     }
   });
 
+  it('keeps a paused member paused when a report of its wait comes after the pause', async () => {
+    const file = await stack.origin.randomFile('late-report.bin', 1000);
+    const url = stack.origin.route('/counts/late-report.bin', serveFile(file));
+    const accepted = (await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [{ url, delayMs: 600_000 }] })).body;
+    const id = accepted.downloads[0]!;
+    expect((await stack.ferry.request('POST', `/v1/downloads/${id}/pause`)).status).toBe(200);
+    const redis = new Redis(stack.redis.url);
+    const { outbox, callbacks } = await createQueueServices(loadConfig(stack.ferry.env), redis, stack.ferry.queue);
+    try {
+      // As a sweep or a worker reporting a retry's wait would: the job is delayed, and its pause request says paused.
+      await outbox.report((await stack.ferry.queue.getJob(id))!, 'delayed');
+      expect(await counts(accepted.id)).toEqual({ ...noCounts, paused: 1 });
+    } finally {
+      await callbacks.close();
+      await redis.quit();
+    }
+  });
+
   it('counts an end reported twice once', async () => {
     const file = await stack.origin.randomFile('twice.bin', 1000);
     const accepted = (

@@ -2,7 +2,6 @@ import type { Job, JobState, Queue } from 'bullmq';
 import type { DownloadState } from '@ferry/contract';
 import type { RedisClient } from './redis/connections.js';
 import type { BatchStore } from './batches/batch-store.js';
-import { readControl } from './control-field.js';
 import { toDownloadStatus } from './download-status.js';
 import { ferryKey } from './redis/keys.js';
 import { queueDownloadCallback } from './webhooks/download-callback.js';
@@ -62,10 +61,9 @@ export class DownloadOutbox {
    */
   async report(job: Job, state: JobState | 'unknown'): Promise<void> {
     const ended = state === 'completed' || state === 'failed';
-    // A delayed job may be paused: the pause request on it says so.
-    const control = state === 'delayed' && job.id !== undefined ? await readControl(this.options.redis, this.options.downloads.toKey(job.id)) : undefined;
-    // Undefined only for a job without an id (or in no state), which has nothing to report.
-    const status = toDownloadStatus(job, state, control);
+    // Undefined only for a job without an id (or in no state), which has nothing to report. A delayed
+    // job may be paused: the batch's record reads its pause request in the same step (RECORD_MEMBER_STATE).
+    const status = toDownloadStatus(job, state);
     if (status !== undefined && ended) {
       await queueDownloadCallback(this.options.callbacks, job, status);
       await this.options.batches.recordOutcome(status);

@@ -74,7 +74,7 @@ export class BatchStore {
     this.#options = options;
     const redis = options.redis as RedisClient & Partial<BatchCommands>;
     if (redis.ferryBatchMemberStates === undefined) {
-      redis.defineCommand('ferryBatchRecordState', { numberOfKeys: 4, lua: RECORD_MEMBER_STATE });
+      redis.defineCommand('ferryBatchRecordState', { numberOfKeys: 5, lua: RECORD_MEMBER_STATE });
       redis.defineCommand('ferryBatchTally', { numberOfKeys: 3, lua: TALLY_SUMMARY });
       redis.defineCommand('ferryBatchMemberStates', { numberOfKeys: 8, lua: MEMBER_STATES });
     }
@@ -253,7 +253,18 @@ export class BatchStore {
   }
 
   #record(batchId: string, memberId: string, state: DownloadState, received: number, expected: number | null): Promise<OutcomeReply> {
-    return this.#redis.ferryBatchRecordState(...this.#keys(batchId), memberId, state, received, expected ?? '', Date.now(), this.#options.ttlSeconds);
+    const jobKey = this.#options.downloads.toKey(memberId);
+    return this.#redis.ferryBatchRecordState(
+      ...this.#keys(batchId),
+      jobKey,
+      memberId,
+      state,
+      received,
+      expected ?? '',
+      Date.now(),
+      this.#options.ttlSeconds,
+      CONTROL_FIELD,
+    );
   }
 
   async #queueCallback(batchId: string): Promise<void> {

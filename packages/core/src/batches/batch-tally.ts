@@ -54,14 +54,18 @@ end
  * reopens an ended batch (a retried member runs again).
  * A batch from an earlier build keeps its outcomes hash as it did.
  *
- * KEYS: batch hash, outcomes hash, members list, states hash.
- * ARGV: member id, state, received, expected ('' = unknown), now (ms), ttl (s, 0 = keep).
+ * A member recorded `delayed` whose job has a pause recorded is paused: read here, in the same
+ * step, so a pause the API records meanwhile is not undone by a worker reporting a retry's wait.
+ *
+ * KEYS: batch hash, outcomes hash, members list, states hash, the member's job hash.
+ * ARGV: member id, state, received, expected ('' = unknown), now (ms), ttl (s, 0 = keep), the job's control field.
  * Returns `missing`, `recorded`, `ended` or `ended-again`.
  */
 export const RECORD_MEMBER_STATE = `${MOVE}${LUA_ENDED_STATES}
 local rcall = redis.call
 local batch, outcomes, states = KEYS[1], KEYS[2], KEYS[4]
 local id, state, received, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if state == 'delayed' and rcall('HGET', KEYS[5], ARGV[7]) == 'pause' then state = 'paused' end
 local ended = ENDED[state] == true
 local fields = { 'size', 'finishedAt', '${TALLIED_FIELD}', ${luaList(SUMS)} }
 local values = rcall('HMGET', batch, unpack(fields))
