@@ -51,3 +51,32 @@ describe('what a download writes to Redis', () => {
     }
   });
 });
+
+describe('what reading a batch costs', () => {
+  it('reads the active jobs of no other batch', async () => {
+    const file = await stack.origin.randomFile('busy.bin', 256 * 1024);
+    const busy = await stack.ferry.request<{ downloads: string[] }>('POST', '/v1/batches', {
+      downloads: [{ url: stack.origin.route('/cost/busy.bin', serveFile(file, { bytesPerSecond: 64 * 1024 })) }],
+    });
+    const busyId = busy.body.downloads[0]!;
+    await receivedAtLeast(stack.ferry, busyId, 1);
+    const later = await stack.ferry.request<{ id: string }>('POST', '/v1/batches', {
+      downloads: [{ url: stack.origin.route('/cost/later.bin', serveFile(file)), delayMs: 600_000 }],
+    });
+    // What scripts read of the busy job while the other batch is read (the worker's progress writes are HSETs).
+    const reads: string[][] = [];
+    const monitor = await new Redis(stack.redis.url).monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua' && args[0]?.toLowerCase() === 'hget' && args[1] === jobKey(busyId)) reads.push(args);
+    });
+    try {
+      const counts = await stack.ferry.request<{ counts: { delayed: number } }>('GET', `/v1/batches/${later.body.id}?limit=1`);
+      expect(counts.body.counts.delayed).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      monitor.disconnect();
+    }
+    expect((await stack.ferry.status(busyId)).state).toBe('active');
+    expect(reads).toEqual([]);
+  });
+});

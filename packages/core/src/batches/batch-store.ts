@@ -8,7 +8,7 @@ import { ferryKey } from '../redis/keys.js';
 import type { DownloadState, DownloadStatus } from '@ferry/contract';
 import { CALLBACK_JOB, type CallbackJob } from '../webhooks/callbacks.js';
 import { MEMBER_STATES } from './batch-scripts.js';
-import { RECORD_MEMBER_STATE, TALLIED_FIELD, TALLIED_STATES, TALLY_SUMMARY } from './batch-tally.js';
+import { EVERY_MEMBER_TALLIED, RECORD_MEMBER_STATE, TALLIED_FIELD, TALLIED_STATES, TALLY_SUMMARY } from './batch-tally.js';
 import { summarizeMembers, type MemberRow, type MemberSummary } from './batch-summary.js';
 
 export interface BatchRecord {
@@ -23,6 +23,8 @@ export interface BatchRecord {
   readonly finishedAt: number | undefined;
   /** Its counts are kept as members move (batch-tally.ts); a batch created by an earlier build is counted by walking its members. */
   readonly tallied: boolean;
+  /** Every member has had an entry in its states hash since creation (batches from before have only the delayed ones'). */
+  readonly everyMemberTallied: boolean;
 }
 
 interface NewBatch {
@@ -52,7 +54,7 @@ type OutcomeReply = 'missing' | 'recorded' | 'ended' | 'ended-again';
 
 interface BatchCommands {
   ferryBatchRecordState(...args: Array<string | number>): Promise<OutcomeReply>;
-  ferryBatchTally(batch: string, states: string, active: string, jobKeyPrefix: string, batchId: string): Promise<number[]>;
+  ferryBatchTally(batch: string, states: string, active: string, jobKeyPrefix: string, batchId: string, everyMember: '1' | '0'): Promise<number[]>;
   ferryBatchMemberStates(...args: Array<string | number>): Promise<Array<string | number>>;
 }
 
@@ -94,7 +96,7 @@ export class BatchStore {
       owner: batch.owner,
       size: String(batch.members.length),
       createdAt: String(batch.createdAt),
-      [TALLIED_FIELD]: '1',
+      [TALLIED_FIELD]: EVERY_MEMBER_TALLIED,
       'n:queued': String(batch.members.length - delayed.length),
       'n:delayed': String(delayed.length),
       unknown: String(batch.members.length),
@@ -105,7 +107,7 @@ export class BatchStore {
       .multi()
       .hset(key, fields)
       .rpush(members, ...batch.members.map((m) => `${m.id} ${m.url}`));
-    if (delayed.length > 0) write.hset(states, Object.fromEntries(delayed.map((m) => [m.id, 'delayed:0:'])));
+    write.hset(states, Object.fromEntries(batch.members.map((m) => [m.id, m.delayed === true ? 'delayed:0:' : 'queued:0:'])));
     await write.exec();
   }
 
@@ -125,7 +127,8 @@ export class BatchStore {
       callbackUrl: fields['callbackUrl'],
       cancelled: fields['cancelled'] === '1',
       finishedAt: fields['finishedAt'] === undefined ? undefined : Number(fields['finishedAt']),
-      tallied: fields[TALLIED_FIELD] === '1',
+      tallied: fields[TALLIED_FIELD] !== undefined,
+      everyMemberTallied: fields[TALLIED_FIELD] === EVERY_MEMBER_TALLIED,
     };
   }
 
@@ -177,7 +180,7 @@ export class BatchStore {
   async #tally(batch: BatchRecord): Promise<MemberSummary> {
     const [key, , , states] = this.#keys(batch.id);
     const q = this.#options.downloads;
-    const values = await this.#redis.ferryBatchTally(key, states, q.keys['active']!, q.toKey(''), batch.id);
+    const values = await this.#redis.ferryBatchTally(key, states, q.keys['active']!, q.toKey(''), batch.id, batch.everyMemberTallied ? '1' : '0');
     const counts = { queued: 0, active: 0, delayed: 0, paused: 0, completed: 0, failed: 0, cancelled: 0, expired: 0 };
     TALLIED_STATES.forEach((state, i) => (counts[state] = Number(values[i] ?? 0)));
     const [received, expected, unknown] = values.slice(TALLIED_STATES.length).map(Number);

@@ -2,14 +2,16 @@
  * A batch's counts kept as it goes, so reading them costs the same for 10 members
  * as for 10,000. Each member's last known state and byte figures are kept in the
  * batch's `states` hash as `<state>:<received>:<expected>` (expected empty when
- * unknown); a member not there yet is as it was created (queued, or delayed when it
- * starts later, written at creation). The batch hash holds, beside its own fields,
+ * unknown). Every member is written there at creation (queued, or delayed when it
+ * starts later); in a batch from an earlier build (its TALLIED_FIELD is '1', not
+ * EVERY_MEMBER_TALLIED) only delayed members were, and one not there is queued. The batch hash holds, beside its own fields,
  * the sum over members: `n:<state>` counts, `received`, `expected` (of the members
  * whose size is known) and `unknown` (how many are not).
  *
  * Active members are not recorded: the read finds them in BullMQ's active list,
- * which is as long as all workers' concurrency at most, takes them out of the state
- * the tally has for them and adds their live progress. So taking a member costs a
+ * which is as long as all workers' concurrency at most, picks out this batch's members
+ * with one HMGET of the states hash (not a read of each active job), takes them out of
+ * the state the tally has for them and adds their live progress. So taking a member costs a
  * worker nothing here, and a stalled member counts as queued again at once.
  *
  * Other moves are recorded by whoever makes them: the worker when an attempt ends,
@@ -22,6 +24,8 @@ import { LUA_ENDED_STATES } from './lua-ended-states.js';
 
 /** Field of a batch hash that says its counts are kept here (batches from before are counted by walking their members). */
 export const TALLIED_FIELD = 'tallied';
+/** Its value when every member has an entry in the states hash from creation on. */
+export const EVERY_MEMBER_TALLIED = '2';
 
 /** The counted states, in the order TALLY_SUMMARY returns them. */
 export const TALLIED_STATES = ['queued', 'active', 'delayed', 'paused', 'completed', 'failed', 'cancelled'] as const;
@@ -122,11 +126,14 @@ return 'ended-again'
 /**
  * The batch's counts (in TALLIED_STATES order), then received, expected and
  * unknown, with its active members taken out of their recorded state and counted
- * active with their live progress. A job's data names its batch as `"batchId":"<id>"`
- * (the API writes it with JSON.stringify; a quote inside a string value is escaped).
+ * active with their live progress. The active ids are looked up in the states hash,
+ * which holds every member of a batch with EVERY_MEMBER_TALLIED, a thousand at a time
+ * (Lua's unpack has a limit). In an earlier build's batch each active job's data is read
+ * instead: it names its batch as `"batchId":"<id>"` (the API writes it with JSON.stringify;
+ * a quote inside a string value is escaped).
  *
  * KEYS: batch hash, states hash, the downloads queue's active list.
- * ARGV: job key prefix (`<prefix>:<queue>:`), batch id.
+ * ARGV: job key prefix (`<prefix>:<queue>:`), batch id, '1' when every member is in the states hash.
  */
 export const TALLY_SUMMARY = `${MOVE}${LUA_ENDED_STATES}
 local rcall = redis.call
@@ -134,24 +141,34 @@ local names = { ${luaList(SUMS)} }
 local values = rcall('HMGET', KEYS[1], unpack(names))
 local sums = {}
 for i, name in ipairs(names) do sums[name] = tonumber(values[i]) or 0 end
-local mark = '"batchId":"' .. ARGV[2] .. '"'
-for _, id in ipairs(rcall('LRANGE', KEYS[3], 0, -1)) do
-  local jobKey = ARGV[1] .. id
-  local data = rcall('HGET', jobKey, 'data')
-  if data and string.find(data, mark, 1, true) then
-    local prev = rcall('HGET', KEYS[2], id) or 'queued:0:'
-    local ps = string.match(prev, '^[^:]*')
-    if not ENDED[ps] then
-      uncount(sums, prev)
-      local raw = rcall('HGET', jobKey, 'progress')
-      local ok, p = false, nil
-      if raw then ok, p = pcall(cjson.decode, raw) end
-      if ok and type(p) == 'table' then
-        count(sums, 'active', tonumber(p.receivedBytes) or 0, tonumber(p.totalBytes))
-      else
-        count(sums, 'active', 0, nil)
-      end
+local function countActive(id, prev)
+  local ps = string.match(prev, '^[^:]*')
+  if ENDED[ps] then return end
+  uncount(sums, prev)
+  local raw = rcall('HGET', ARGV[1] .. id, 'progress')
+  local ok, p = false, nil
+  if raw then ok, p = pcall(cjson.decode, raw) end
+  if ok and type(p) == 'table' then
+    count(sums, 'active', tonumber(p.receivedBytes) or 0, tonumber(p.totalBytes))
+  else
+    count(sums, 'active', 0, nil)
+  end
+end
+local active = rcall('LRANGE', KEYS[3], 0, -1)
+if ARGV[3] == '1' then
+  for from = 1, #active, 1000 do
+    local ids = {}
+    for i = from, math.min(from + 999, #active) do ids[#ids + 1] = active[i] end
+    local recorded = rcall('HMGET', KEYS[2], unpack(ids))
+    for i, id in ipairs(ids) do
+      if recorded[i] then countActive(id, recorded[i]) end
     end
+  end
+else
+  local mark = '"batchId":"' .. ARGV[2] .. '"'
+  for _, id in ipairs(active) do
+    local data = rcall('HGET', ARGV[1] .. id, 'data')
+    if data and string.find(data, mark, 1, true) then countActive(id, rcall('HGET', KEYS[2], id) or 'queued:0:') end
   end
 end
 local out = {}
