@@ -1,6 +1,8 @@
 import { DelayedError, type Job } from 'bullmq';
 import { FerryError } from '@ferry/contract';
 import { limitHost, type DownloadEnd, type FleetLimits, type Logger, type Released } from '@ferry/core';
+import type { TakeConnections } from '@ferry/engine';
+import { hostConnections } from './host-connections.js';
 
 /** The statuses by which an origin says it is overloaded: they lower its host's limit, and with Retry-After close it for a while. */
 const BACKPRESSURE_STATUSES: ReadonlySet<unknown> = new Set([429, 503]);
@@ -18,8 +20,16 @@ function endOf(err: unknown): DownloadEnd {
  * redirect) and its API key have a free slot, and the host is not cooling down. If not, the job goes
  * back to the delayed set for the wait the limits chose and BullMQ counts no attempt (DelayedError):
  * it holds no worker slot meanwhile, and pause and cancel find it there like any delayed job.
+ * An admitted download is given `takeConnections`: each connection beyond its first takes another
+ * slot of the host (hostConnections); without limits, or for a pause or cancel, there is none.
  */
-export async function runAdmitted<T>(limits: FleetLimits, job: Job, token: string | undefined, logger: Logger, download: () => Promise<T>): Promise<T> {
+export async function runAdmitted<T>(
+  limits: FleetLimits,
+  job: Job,
+  token: string | undefined,
+  logger: Logger,
+  download: (takeConnections?: TakeConnections) => Promise<T>,
+): Promise<T> {
   const { request, owner } = (job.data ?? {}) as { request?: { url?: unknown }; owner?: unknown };
   const host = typeof request?.url === 'string' ? limitHost(request.url) : undefined;
   // Job data that does not parse is refused by the download itself, with its coded error.
@@ -41,15 +51,18 @@ export async function runAdmitted<T>(limits: FleetLimits, job: Job, token: strin
       return undefined;
     }
   };
+  const connections = hostConnections(limits, admission, host, logger);
   let result: T;
   try {
-    result = await download();
+    result = await download(connections.take);
   } catch (err) {
+    await connections.releaseRest();
     const released = await release(endOf(err));
     // The job's failure says what its backpressure did to every other download of the host.
     if (err instanceof Error && released !== undefined) err.message += pushedBack(host, released);
     throw err;
   }
+  await connections.releaseRest();
   await release({ kind: 'completed' });
   return result;
 }

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
 import { FerryError, type DownloadProgress } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
-import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
+import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload, type TakeConnections } from '@ferry/engine';
 import {
   cancelledError,
   DownloadJob,
@@ -80,7 +80,7 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
     const warnIfFails = (what: string) => (err: unknown) => deps.logger.warn({ jobId: id, err: (err as Error).message }, what);
     const ending = () => (hasEndToReport(job.data) ? deps.outbox.expect(id).catch(warnIfFails('could not mark the end')) : Promise.resolve());
     try {
-      const result = await runAdmitted(deps.limits, job, token, deps.logger, () => runDownload(deps, job, id, token, signal));
+      const result = await runAdmitted(deps.limits, job, token, deps.logger, (takeConnections) => runDownload(deps, job, id, token, signal, takeConnections));
       await ending();
       return result;
     } catch (err) {
@@ -145,7 +145,14 @@ async function forgetKeptBytes(deps: ProcessorDeps, job: Job): Promise<void> {
 /** Whether BullMQ retries no more after this failure (Job.shouldRetryJob): the attempts are spent or it is permanent. */
 const isLastAttempt = (job: Job, failure: Error): boolean => failure instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
-async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: string | undefined, signal: AbortSignal | undefined): Promise<StoredDownload> {
+async function runDownload(
+  deps: ProcessorDeps,
+  job: Job,
+  id: string,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+  takeConnections: TakeConnections | undefined,
+): Promise<StoredDownload> {
   const attempt = job.attemptsStarted;
   const log = deps.logger.child({ jobId: job.id, attempt });
   let opened: DownloadJob;
@@ -176,6 +183,7 @@ async function runDownload(deps: ProcessorDeps, job: Job, id: string, token: str
       onConflict: deps.config.downloads.onConflict,
       segments: deps.config.downloads.segments,
       segmentMinBytes: deps.config.downloads.segmentMinBytes,
+      takeConnections,
       resumeFrom,
       onProgress: (reported) => {
         deps.observeProgress(job, reported);
