@@ -162,6 +162,10 @@ try {
     ratios.push(`  Ferry / aria2c --checksum=sha-256:   ${(ferryLimited.mbps / aria2ShaLimited.mbps).toFixed(3)}  (both check a sha256)`);
   }
   if (runs.has('unlimited')) {
+    // Untimed, both ways first: whichever ran first in this process paid for JIT warm-up and the first
+    // connections (at 16 MiB that alone made segmented look 3-5 x slower).
+    for (const n of [segments, 1])
+      await run(`warm-up, ${n === 1 ? 'one connection' : `${n} segments`} (unlimited)`, (dir) => ferry(unlimitedUrl, ports.unlimited, dir, n, sha));
     const ferryUnlimited = await run(`Ferry, ${segments} segments (unlimited)`, (dir) => ferry(unlimitedUrl, ports.unlimited, dir, segments, sha));
     const ferryOne = await run('Ferry, one connection (unlimited)', (dir) => ferry(unlimitedUrl, ports.unlimited, dir, 1, sha));
     ratios.push(`  unlimited: segmented / one connection: ${(ferryUnlimited.mbps / ferryOne.mbps).toFixed(3)}  [>= 1.0]`);

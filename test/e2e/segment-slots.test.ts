@@ -39,9 +39,10 @@ describe('when a segmented download meets a host limit', () => {
       expect(done.result?.sha256).toBe(file.sha256);
     }
     expect(gauge.max).toBe(2);
-    // The first download in two halves; the second too, once the first had given both slots back.
+    // The first download in two halves. The second starts as soon as one of them ends and gives its slot back:
+    // with the first's other half still running, it has no second connection, or one if both had ended.
     expect(origin.requests('/slots/first.bin').map((r) => r.headers.range)).toEqual([undefined, `bytes=${4 * MiB}-${8 * MiB - 1}`]);
-    expect(origin.requests('/slots/second.bin')).toHaveLength(2);
+    expect(origin.requests('/slots/second.bin').length).toBeLessThanOrEqual(2);
     const redis = new Redis(stack.redis.url);
     try {
       const slotSets = await redis.keys('*host-slots*');
