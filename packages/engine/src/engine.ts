@@ -93,15 +93,15 @@ export interface DownloadContext {
 }
 
 /**
- * The workers' number of connections per download (FERRY_SEGMENTS): 4 from an origin limiting each
- * connection to 20 MB/s made 0.9 x 4 x 20 MB/s (bench/segmented.mjs); the engine alone defaults to one.
+ * The workers' connections per download (FERRY_SEGMENTS); the engine alone defaults to one. From an
+ * origin limiting each connection to 20 MB/s, 4 made 0.81-0.93 x 4 x 20 MB/s (bench/README.md).
  */
 export const DEFAULT_SEGMENTS = 4;
 
 /**
- * Below this, a file is over before extra connections pay for their round trips and for hashing
- * the other segments after the last byte (from an unlimited loopback origin, 4 segments against one
- * connection: 0.81-0.83 x at 16 MiB, 0.88-0.95 x at 64 MiB; bench/README.md).
+ * Below this, a limited connection saves little time (16 MiB at 20 MB/s takes 0.8 s) and the extra
+ * round trips and the read-back hash cost most in relative terms: from an unlimited loopback origin,
+ * 4 segments against one connection made 0.83 x at 16 MiB, 0.94 x at 64 MiB (medians, bench/README.md).
  */
 export const DEFAULT_SEGMENT_MIN_BYTES = 64 * 1024 * 1024;
 

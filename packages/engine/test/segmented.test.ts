@@ -79,6 +79,16 @@ const parts = () => readdir(storage.partsDir).catch(() => []);
 const served = (exchanges: readonly Exchange[]) => exchanges.reduce((sum, e) => sum + e.bodyBytesSent, 0);
 const segmentRanges = ['bytes=1048576-2097151', 'bytes=2097152-3145727', 'bytes=3145728-4194303'];
 
+/** A first attempt whose three ranges the origin cuts short (FERRY_ERR_TRUNCATED); from its fifth request on, `route` serves the file whole. */
+async function truncatedAttempt(route: string) {
+  const bytes = randomBytes(SIZE);
+  const cut = serveRanges(bytes, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
+  const url = origin.route(route, cut, cut, cut, cut, serveRanges(bytes, { etag: '"v1"' }));
+  const first = await attempt({ url });
+  expect(first.error?.code).toBe('FERRY_ERR_TRUNCATED');
+  return { bytes, url, first };
+}
+
 describe('segmented downloads', () => {
   it('fetches the other ranges at once, each checked, into one file whose sha256 is right', async () => {
     const bytes = randomBytes(SIZE);
@@ -165,11 +175,7 @@ describe('segmented downloads', () => {
   });
 
   it('a truncated segment fails the attempt (retryable, nothing published); the next attempt fetches only the gaps', async () => {
-    const bytes = randomBytes(SIZE);
-    const cut = serveRanges(bytes, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
-    const url = origin.route('/truncated', cut, cut, cut, cut, serveRanges(bytes, { etag: '"v1"' }));
-    const first = await attempt({ url });
-    expect(first.error?.code).toBe('FERRY_ERR_TRUNCATED');
+    const { bytes, url, first } = await truncatedAttempt('/truncated');
     expect(first.error?.retryable).toBe(true);
     expect(await published()).toEqual([]);
     const checkpoint = first.checkpoint();
@@ -351,11 +357,7 @@ describe('when the host has fewer free connections than segments', () => {
   });
 
   it('resumes the gaps only with a connection for each, else the prefix from byte 0 alone', async () => {
-    const bytes = randomBytes(SIZE);
-    const cut = serveRanges(bytes, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
-    const url = origin.route('/granted-resume', cut, cut, cut, cut, serveRanges(bytes, { etag: '"v1"' }));
-    const first = await attempt({ url });
-    expect(first.error?.code).toBe('FERRY_ERR_TRUNCATED');
+    const { bytes, url, first } = await truncatedAttempt('/granted-resume');
     const checkpoint = first.checkpoint();
     expect(checkpoint?.segments?.length).toBeGreaterThan(1);
     const { pool, take } = connectionPool(0);
