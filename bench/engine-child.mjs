@@ -5,7 +5,8 @@
 //   {"digest": "off"} skips the engine's sha256 (skipSha256), so the result's sha256 is empty;
 //   {"s3": {"endpoint", "bucket", "partSize"}} stores in that bucket (S3Storage, credentials from the AWS
 //   chain) instead of <storage-dir>, with "sdkChecksums": true through a client left at the SDK's checksum defaults
-//   (a CRC32 per part, checked GETs) rather than Ferry's; {"copies": N} runs N downloads of the URL at once and prints the last.
+//   (a CRC32 per part, checked GETs) rather than Ferry's; {"copies": N} runs N downloads of the URL at once and prints the last;
+//   {"segments": N} fetches in N segments when the origin allows (any size).
 // Prints one JSON line on stdout: { bytes, sha256, elapsedMs, cpuMs, peakRssMB, location, phases } or { stopped, checkpoint }.
 // Exits 1 (message on stderr) if the download fails.
 import { loadConfig } from '../packages/core/dist/index.js';
@@ -22,7 +23,7 @@ const s3Client = async ({ endpoint, sdkChecksums }) => {
 };
 
 const [url, storageDir, optionsJson] = process.argv.slice(2);
-const { stopAtBytes, resumeFrom, digest = 'on', s3, copies = 1 } = JSON.parse(optionsJson ?? '{}');
+const { stopAtBytes, resumeFrom, digest = 'on', s3, copies = 1, segments = 1 } = JSON.parse(optionsJson ?? '{}');
 if (url === undefined || storageDir === undefined) {
   process.stderr.write('usage: node bench/engine-child.mjs <url> <storage-dir>\n');
   process.exit(2);
@@ -37,6 +38,8 @@ function timedStorage(storage, marks) {
   return {
     resumesFromSavedDigests: storage.resumesFromSavedDigests,
     resumePart: (...args) => storage.resumePart(...args),
+    // Segments are not timed: `phases` is for one connection.
+    openOffsetPart: storage.openOffsetPart?.bind(storage),
     listParts: () => storage.listParts(),
     removePart: (name) => storage.removePart(name),
     openStored: (ref) => storage.openStored(ref),
@@ -95,6 +98,8 @@ try {
         // A namespace per copy: copies racing for one name would be a conflict, not what this measures.
         namespace: copy === 0 ? 'bench' : `bench-${copy}`,
         skipSha256: digest === 'off',
+        segments,
+        segmentMinBytes: 1,
         // The engine reports at most every PROGRESS_INTERVAL_MS; the first call marks the first body chunk.
         onProgress: (progress) => {
           marks.firstByte ??= performance.now();

@@ -1,10 +1,13 @@
 // Segmented downloads against aria2c -xN -sN, in one run, on one machine.
-// Usage: npm run build && node bench/segmented.mjs [--size-mib 1024] [--segments 4] [--rate-mbps 20]
+// Usage: npm run build && node bench/segmented.mjs [--size-mib 1024] [--segments 4] [--rate-mbps 20] [--runs limited,unlimited,rss]
 // An origin in its own process serves one random file with Accept-Ranges and a strong ETag, each connection
 // limited to --rate-mbps MB/s (10^6 bytes); a second port serves it unlimited. Measured:
 //   limited origin:   Ferry's engine with N segments, and aria2c -xN -sN (target: Ferry >= 0.9 x N x rate, >= 1.0 x aria2c),
 //                     also with --checksum=sha-256 (aria2c hashes nothing by default; Ferry always computes the sha256)
 //   unlimited origin: Ferry with N segments, and with one connection (target: segmented no slower)
+//   rss:              peak RSS of one process running 4 segmented downloads of the file at once (bench/engine-child.mjs;
+//                     target < 150 MB), from the unlimited origin
+// Each Ferry line also gives the CPU seconds of this process during the download (all threads).
 // Every output is checked by sha256 after its run (outside the timing).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -17,12 +20,20 @@ import { downloadToStorage, EgressPolicy, HttpAgents, resolveTimeouts } from '..
 import { LocalDiskStorage } from '../packages/storage/dist/index.js';
 import { sha256OfFile, writeRandomFile } from './random-file.mjs';
 
+const here = path.dirname(new URL(import.meta.url).pathname);
+
 const { values } = parseArgs({
-  options: { 'size-mib': { type: 'string', default: '1024' }, segments: { type: 'string', default: '4' }, 'rate-mbps': { type: 'string', default: '20' } },
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    segments: { type: 'string', default: '4' },
+    'rate-mbps': { type: 'string', default: '20' },
+    runs: { type: 'string', default: 'limited,unlimited,rss' },
+  },
 });
 const sizeBytes = Number(values['size-mib']) * 1024 * 1024;
 const segments = Number(values.segments);
 const rate = Number(values['rate-mbps']) * 1e6;
+const runs = new Set(values.runs.split(','));
 
 // The origin: a child process, so serving costs no CPU of the process measured.
 const ORIGIN = `
@@ -72,6 +83,7 @@ async function ferry(url, port, dir, n, expected) {
   const storage = new LocalDiskStorage(dir);
   const agents = new HttpAgents(new EgressPolicy({ allowCidrs: ['127.0.0.1/32'], allowPorts: [port] }));
   const timeouts = resolveTimeouts(undefined, loadConfig({}).http);
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await downloadToStorage(DownloadRequest.parse({ url, segments: n }), {
     jobId: `bench-${n}-${port}`,
@@ -85,9 +97,24 @@ async function ferry(url, port, dir, n, expected) {
     segmentMinBytes: 1,
   });
   const seconds = (performance.now() - started) / 1000;
+  const { user, system } = process.cpuUsage(cpuBefore);
   await agents.close();
   if (result.sha256 !== expected) throw new Error(`Ferry (${n} segments) reported sha256 ${result.sha256}, expected ${expected}`);
-  return sizeBytes / 1e6 / seconds;
+  return { mbps: sizeBytes / 1e6 / seconds, note: `CPU ${((user + system) / 1e6).toFixed(2)} s in ${seconds.toFixed(2)} s` };
+}
+
+/** Four segmented downloads of the file at once in one process, as one worker would run them: its peak RSS. */
+async function fourAtOnce(url, dir, n, expected) {
+  const child = spawn(process.execPath, [path.join(here, 'engine-child.mjs'), url, dir, JSON.stringify({ copies: 4, segments: n })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`engine-child exited with ${code}`);
+  const result = JSON.parse(out);
+  if (result.sha256 !== expected) throw new Error(`engine-child reported sha256 ${result.sha256}, expected ${expected}`);
+  return { mbps: (4 * sizeBytes) / 1e6 / (result.elapsedMs / 1000), note: `peak RSS ${result.peakRssMB.toFixed(1)} MB`, peakRssMB: result.peakRssMB };
 }
 
 /** aria2c -xN -sN; with `verify`, it also checks the source's sha256 (--checksum), as Ferry always computes one. */
@@ -101,7 +128,7 @@ async function aria2(url, dir, n, expected, verify) {
   if (code !== 0) throw new Error(`aria2c exited with ${code}`);
   const file = path.join(dir, 'aria2.bin');
   if ((await stat(file)).size !== sizeBytes || (await sha256OfFile(file)) !== expected) throw new Error('aria2c wrote other bytes');
-  return sizeBytes / 1e6 / seconds;
+  return { mbps: sizeBytes / 1e6 / seconds };
 }
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-segmented-'));
@@ -116,25 +143,39 @@ try {
   const run = async (name, measure) => {
     const dir = await mkdtemp(path.join(tmp, 'run-'));
     try {
-      const mbps = await measure(dir);
-      console.log(`  ${name.padEnd(44)} ${mbps.toFixed(1).padStart(7)} MB/s`);
-      return mbps;
+      const measured = await measure(dir);
+      console.log(`  ${name.padEnd(44)} ${measured.mbps.toFixed(1).padStart(7)} MB/s  ${measured.note ?? ''}`);
+      return measured;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   };
   console.log(`\n${values['size-mib']} MiB, ${segments} connections; limited origin: ${values['rate-mbps']} MB/s per connection`);
-  const ferryLimited = await run(`Ferry, ${segments} segments (limited)`, (dir) => ferry(limitedUrl, ports.limited, dir, segments, sha));
-  const aria2Limited = await run(`aria2c -x${segments} -s${segments} (limited)`, (dir) => aria2(limitedUrl, dir, segments, sha, false));
-  const aria2ShaLimited = await run(`aria2c -x${segments} -s${segments} --checksum=sha-256 (limited)`, (dir) => aria2(limitedUrl, dir, segments, sha, true));
-  const ferryUnlimited = await run(`Ferry, ${segments} segments (unlimited)`, (dir) => ferry(unlimitedUrl, ports.unlimited, dir, segments, sha));
-  const ferryOne = await run('Ferry, one connection (unlimited)', (dir) => ferry(unlimitedUrl, ports.unlimited, dir, 1, sha));
-  const ideal = (segments * rate) / 1e6;
+  const ratios = [];
+  if (runs.has('limited')) {
+    const ferryLimited = await run(`Ferry, ${segments} segments (limited)`, (dir) => ferry(limitedUrl, ports.limited, dir, segments, sha));
+    const aria2Limited = await run(`aria2c -x${segments} -s${segments} (limited)`, (dir) => aria2(limitedUrl, dir, segments, sha, false));
+    const aria2ShaLimited = await run(`aria2c -x${segments} -s${segments} --checksum=sha-256 (limited)`, (dir) => aria2(limitedUrl, dir, segments, sha, true));
+    const ideal = (segments * rate) / 1e6;
+    ratios.push(`  Ferry / (N x per-connection rate):   ${(ferryLimited.mbps / ideal).toFixed(3)}  [>= 0.9]`);
+    ratios.push(`  Ferry / aria2c -x${segments} -s${segments}:              ${(ferryLimited.mbps / aria2Limited.mbps).toFixed(3)}  [>= 1.0]`);
+    ratios.push(`  Ferry / aria2c --checksum=sha-256:   ${(ferryLimited.mbps / aria2ShaLimited.mbps).toFixed(3)}  (both check a sha256)`);
+  }
+  if (runs.has('unlimited')) {
+    // Untimed, both ways first: whichever ran first in this process paid for JIT warm-up and the first
+    // connections (at 16 MiB that alone made segmented look 3-5 x slower).
+    for (const n of [segments, 1])
+      await run(`warm-up, ${n === 1 ? 'one connection' : `${n} segments`} (unlimited)`, (dir) => ferry(unlimitedUrl, ports.unlimited, dir, n, sha));
+    const ferryUnlimited = await run(`Ferry, ${segments} segments (unlimited)`, (dir) => ferry(unlimitedUrl, ports.unlimited, dir, segments, sha));
+    const ferryOne = await run('Ferry, one connection (unlimited)', (dir) => ferry(unlimitedUrl, ports.unlimited, dir, 1, sha));
+    ratios.push(`  unlimited: segmented / one connection: ${(ferryUnlimited.mbps / ferryOne.mbps).toFixed(3)}  [>= 1.0]`);
+  }
+  if (runs.has('rss')) {
+    const four = await run(`4 x Ferry, ${segments} segments at once (unlimited)`, (dir) => fourAtOnce(unlimitedUrl, dir, segments, sha));
+    ratios.push(`  peak RSS, 4 segmented downloads at once: ${four.peakRssMB.toFixed(1)} MB  [< 150]`);
+  }
   console.log('\nratios (targets in brackets)');
-  console.log(`  Ferry / (N x per-connection rate):   ${(ferryLimited / ideal).toFixed(3)}  [>= 0.9]`);
-  console.log(`  Ferry / aria2c -x${segments} -s${segments}:              ${(ferryLimited / aria2Limited).toFixed(3)}  [>= 1.0]`);
-  console.log(`  Ferry / aria2c --checksum=sha-256:   ${(ferryLimited / aria2ShaLimited).toFixed(3)}  (both check a sha256)`);
-  console.log(`  unlimited: segmented / one connection: ${(ferryUnlimited / ferryOne).toFixed(3)}  [>= 1.0]`);
+  for (const line of ratios) console.log(line);
 } finally {
   child.kill();
   await rm(tmp, { recursive: true, force: true });

@@ -1,7 +1,9 @@
 import { DelayedError, type Job } from 'bullmq';
 import { FerryError } from '@ferry/contract';
 import { limitHost, type DownloadEnd, type FleetLimits, type Logger, type MovedState, type Released } from '@ferry/core';
+import type { TakeConnections } from '@ferry/engine';
 import { hasWaited } from './download-worker.js';
+import { hostConnections } from './host-connections.js';
 
 /** The statuses by which an origin says it is overloaded: they lower its host's limit, and with Retry-After close it for a while. */
 const BACKPRESSURE_STATUSES: ReadonlySet<unknown> = new Set([429, 503]);
@@ -19,7 +21,9 @@ function endOf(err: unknown): DownloadEnd {
  * redirect) and its API key have a free slot, and the host is not cooling down. If not, the job goes
  * back to the delayed set for the wait the limits chose and BullMQ counts no attempt (DelayedError):
  * it holds no worker slot meanwhile, and pause and cancel find it there like any delayed job; `moved`
- * counts it there in its batch.
+ * counts it there in its batch. An admitted download is given `takeConnections`: each connection
+ * beyond its first takes another slot of the host (hostConnections); without limits, or for a pause
+ * or cancel, there is none.
  */
 export async function runAdmitted<T>(
   limits: FleetLimits,
@@ -27,7 +31,7 @@ export async function runAdmitted<T>(
   token: string | undefined,
   logger: Logger,
   moved: (state: MovedState) => Promise<void>,
-  download: () => Promise<T>,
+  download: (takeConnections?: TakeConnections) => Promise<T>,
 ): Promise<T> {
   const { request, owner } = (job.data ?? {}) as { request?: { url?: unknown }; owner?: unknown };
   const host = typeof request?.url === 'string' ? limitHost(request.url) : undefined;
@@ -51,15 +55,18 @@ export async function runAdmitted<T>(
       return undefined;
     }
   };
+  const connections = hostConnections(limits, admission, host, logger);
   let result: T;
   try {
-    result = await download();
+    result = await download(connections.take);
   } catch (err) {
+    await connections.releaseRest();
     const released = await release(endOf(err));
     // The job's failure says what its backpressure did to every other download of the host.
     if (err instanceof Error && released !== undefined) err.message += pushedBack(host, released);
     throw err;
   }
+  await connections.releaseRest();
   await release({ kind: 'completed' });
   return result;
 }

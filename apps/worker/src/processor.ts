@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Processor } from 'bullmq';
 import { FerryError, type DownloadProgress } from '@ferry/contract';
 import { type Storage } from '@ferry/storage';
-import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload } from '@ferry/engine';
+import { downloadToStorage, resolveTimeouts, WorkerProgress, type HttpAgents, type StoredDownload, type TakeConnections } from '@ferry/engine';
 import {
   cancelledError,
   DownloadJob,
@@ -83,7 +83,9 @@ export function createProcessor(deps: ProcessorDeps): Processor<unknown, StoredD
     // Paused, made to wait for a limit or handed back at shutdown: not an end, though a batch counts the member where it is now.
     const moved = (state: MovedState) => deps.outbox.recount(job, state).catch(warnIfFails('could not recount the batch'));
     try {
-      const result = await runAdmitted(deps.limits, job, token, deps.logger, moved, () => runDownload(deps, job, id, token, signal, moved));
+      const result = await runAdmitted(deps.limits, job, token, deps.logger, moved, (takeConnections) =>
+        runDownload(deps, job, id, token, signal, moved, takeConnections),
+      );
       await ending();
       return result;
     } catch (err) {
@@ -154,6 +156,7 @@ async function runDownload(
   token: string | undefined,
   signal: AbortSignal | undefined,
   moved: (state: MovedState) => Promise<void>,
+  takeConnections: TakeConnections | undefined,
 ): Promise<StoredDownload> {
   const attempt = job.attemptsStarted;
   const log = deps.logger.child({ jobId: job.id, attempt });
@@ -185,6 +188,7 @@ async function runDownload(
       onConflict: deps.config.downloads.onConflict,
       segments: deps.config.downloads.segments,
       segmentMinBytes: deps.config.downloads.segmentMinBytes,
+      takeConnections,
       resumeFrom,
       onProgress: (reported) => {
         deps.observeProgress(job, reported);

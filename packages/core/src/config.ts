@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError, MAX_SEGMENTS } from '@ferry/contract';
-import { DEFAULT_SEGMENT_MIN_BYTES, type EgressPolicyOptions, type HttpLimits, type PortRule } from '@ferry/engine';
+import { DEFAULT_SEGMENT_MIN_BYTES, DEFAULT_SEGMENTS, type EgressPolicyOptions, type HttpLimits, type PortRule } from '@ferry/engine';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
 import { parseHostLimits, parseKeyLimits } from './limits/limit-host.js';
@@ -148,8 +148,11 @@ export const EnvSchema = z.object({
   FERRY_S3_PRESIGN_TTL_SECONDS: int(1, 7 * 24 * 3600).default(60),
   /** Largest file a download may fetch, whatever the request says; unset means no server-wide cap. */
   FERRY_MAX_DOWNLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).optional(),
-  /** Connections per download when the origin allows ranges and the file is large enough; 1 is one connection. A request may ask for fewer. */
-  FERRY_SEGMENTS: int(1, MAX_SEGMENTS).default(1),
+  /**
+   * Connections per download when the origin allows ranges and the file is large enough; 1 is one connection. A request may
+   * ask for fewer, and each connection beyond the first takes a slot of the host's fleet-wide limit when one is free.
+   */
+  FERRY_SEGMENTS: int(1, MAX_SEGMENTS).default(DEFAULT_SEGMENTS),
   /** The smallest file fetched in segments, in bytes. */
   FERRY_SEGMENT_MIN_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(DEFAULT_SEGMENT_MIN_BYTES),
   /** When the wanted file name is taken: rename (store `name (1).ext`), overwrite, or fail. Requests may choose. */

@@ -18,7 +18,8 @@ import {
 } from './http-client.js';
 import type { Timeouts } from './timeouts.js';
 import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
-import { gapsOf, openGaps, pumpGaps, pumpSegments, segmentPlan, type OpenRange, type OpenedGap, type SegmentPlan } from './segments.js';
+import { gapsOf, openGaps, pumpGaps, pumpSegments, segmentPlan, withCount, type OpenRange, type OpenedGap, type SegmentPlan } from './segments.js';
+import { releaseAll, takeOnce, type ConnectionSlot, type TakeConnections } from './connection-slots.js';
 import { validatorOf } from './validator.js';
 
 /** Progress is reported at most this often, so a fast download cannot flood Redis. */
@@ -83,10 +84,26 @@ export interface DownloadContext {
    * @defaultValue DEFAULT_SEGMENT_MIN_BYTES
    */
   readonly segmentMinBytes?: number;
+  /**
+   * Grants the connections beyond the first that segments need (the worker takes them from the
+   * fleet's per-host slots); a segment not granted one is not opened.
+   * @defaultValue every connection asked for is granted
+   */
+  readonly takeConnections?: TakeConnections;
 }
 
-/** Below this, a file is over before extra connections would pay for their round trips. */
-export const DEFAULT_SEGMENT_MIN_BYTES = 16 * 1024 * 1024;
+/**
+ * The workers' connections per download (FERRY_SEGMENTS); the engine alone defaults to one. From an
+ * origin limiting each connection to 20 MB/s, 4 made 0.81-0.93 x 4 x 20 MB/s (bench/README.md).
+ */
+export const DEFAULT_SEGMENTS = 4;
+
+/**
+ * Below this, a limited connection saves little time (16 MiB at 20 MB/s takes 0.8 s) and the extra
+ * round trips and the read-back hash cost most in relative terms: from an unlimited loopback origin,
+ * 4 segments against one connection made 0.83 x at 16 MiB, 0.94 x at 64 MiB (medians, bench/README.md).
+ */
+export const DEFAULT_SEGMENT_MIN_BYTES = 64 * 1024 * 1024;
 
 type ContentDigests = Digests | SaveableDigests;
 
@@ -176,9 +193,9 @@ interface Transfer {
   /** Where the file is published: chosen once, as the part opens, and committed to. */
   readonly target: PublishTarget;
   /** Set when the file is fetched over several connections into an offset part (`part` is that part). */
-  readonly segmented?: { readonly plan: SegmentPlan; readonly part: OffsetPartWriter };
+  readonly segmented?: { readonly plan: SegmentPlan; readonly part: OffsetPartWriter; readonly slots: readonly ConnectionSlot[] };
   /** Set when a segmented attempt's kept runs are resumed: the gaps between them, each opened and checked. */
-  readonly gaps?: { readonly part: OffsetPartWriter; readonly opened: readonly OpenedGap[] };
+  readonly gaps?: { readonly part: OffsetPartWriter; readonly opened: readonly OpenedGap[]; readonly slots: readonly ConnectionSlot[] };
 }
 
 function outgoingHeaders(request: DownloadRequest): OutgoingHeaders {
@@ -203,9 +220,26 @@ async function resumeGaps(request: DownloadRequest, ctx: DownloadContext, http: 
   if (ctx.storage.resumeOffsetPart === undefined || ctx.storage.resumesFromSavedDigests === true) return undefined;
   const gaps = gapsOf(checkpoint.segments, size);
   if (gaps.length === 0 || gaps.length > MAX_SEGMENTS) return undefined;
-  const opened = await openGaps(gaps, { size, validator: checkpoint.validator }, rangeOpener(request, http, checkpoint.validator), http.signal);
-  if (opened === undefined) return undefined;
-  const closeAll = () => opened.forEach((gap) => gap.response.body.destroy());
+  // Every gap at once or none: without a connection for each, the prefix from 0 is resumed alone.
+  const slots = await takeOnce(ctx.takeConnections, gaps.length - 1);
+  if (slots.length < gaps.length - 1) {
+    releaseAll(slots);
+    return undefined;
+  }
+  const opened = await openGaps(gaps, { size, validator: checkpoint.validator }, rangeOpener(request, http, checkpoint.validator), http.signal).catch(
+    (err: unknown) => {
+      releaseAll(slots);
+      throw err;
+    },
+  );
+  const closeAll = () => {
+    opened?.forEach((gap) => gap.response.body.destroy());
+    releaseAll(slots);
+  };
+  if (opened === undefined) {
+    closeAll();
+    return undefined;
+  }
   const response = opened[0]!.response;
   const digests = await digestsFor(request, ctx);
   const target = publishTargetFor(request, ctx, response);
@@ -220,7 +254,7 @@ async function resumeGaps(request: DownloadRequest, ctx: DownloadContext, http: 
     return undefined;
   }
   const missing = gaps.reduce((sum, gap) => sum + gap.last - gap.first + 1, 0);
-  return { response, part, digests, offset: size - missing, totalBytes: size, target, gaps: { part, opened } };
+  return { response, part, digests, offset: size - missing, totalBytes: size, target, gaps: { part, opened, slots } };
 }
 
 /**
@@ -295,16 +329,21 @@ async function fresh(request: DownloadRequest, ctx: DownloadContext, response: O
   }
   const target = publishTargetFor(request, ctx, response);
   const options = partOptionsFor(target, digests);
+  const openOffsetPart = ctx.storage.openOffsetPart?.bind(ctx.storage);
   // Saved hash states follow one stream of bytes in file order: segments need a backend that reads its part back.
-  const plan =
-    ctx.storage.resumesFromSavedDigests === true
+  const wanted =
+    ctx.storage.resumesFromSavedDigests === true || openOffsetPart === undefined
       ? undefined
       : segmentPlan(response, Math.min(request.segments ?? Infinity, ctx.segments ?? 1), ctx.segmentMinBytes ?? DEFAULT_SEGMENT_MIN_BYTES);
+  // This response holds the download's own connection; each other segment needs one more.
+  const slots = wanted === undefined ? [] : await takeOnce(ctx.takeConnections, wanted.count - 1);
+  const plan = wanted === undefined || slots.length === 0 ? undefined : withCount(wanted, slots.length + 1);
   const opening =
-    plan === undefined || ctx.storage.openOffsetPart === undefined
+    plan === undefined || openOffsetPart === undefined
       ? ctx.storage.openPart(ctx.jobId, ctx.attempt, options).then((part) => ({ part }))
-      : ctx.storage.openOffsetPart(ctx.jobId, ctx.attempt, plan.size, options).then((part) => ({ part, segmented: { plan, part } }));
+      : openOffsetPart(ctx.jobId, ctx.attempt, plan.size, options).then((part) => ({ part, segmented: { plan, part, slots } }));
   const opened = await opening.catch(async (err: unknown) => {
+    releaseAll(slots);
     await response.body.dump();
     throw err;
   });
@@ -364,7 +403,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
     const hash = (chunk: Buffer) => digests.update(chunk);
     const outcome = await (
       gaps !== undefined
-        ? pumpGaps(gaps.part, gaps.opened, totalBytes ?? 0, { signal, hash, count })
+        ? pumpGaps(gaps.part, gaps.opened, totalBytes ?? 0, { signal, hash, count, slots: gaps.slots })
         : segmented === undefined
           ? pump(response.body, part, signal, onChunk)
           : pumpSegments({
@@ -416,6 +455,8 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
     const failure = toFerryError(err, phase, request.url, signal);
     // A body left unread (a size over the limit) would hold its connection open until the idle timeout.
     transfer?.response.body.destroy();
+    // Freed by the pumps as their segments end, unless the attempt failed before they started (a size over the limit).
+    releaseAll(transfer?.segmented?.slots ?? transfer?.gaps?.slots);
     await settlePart(transfer, failure, validator, ctx);
     throw failure;
   }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { FerryError, MAX_SEGMENTS } from '@ferry/contract';
 import type { OffsetPartWriter, SegmentWriter } from '@ferry/storage';
+import { releaseAll, type ConnectionSlot } from './connection-slots.js';
 import { parseContentRange } from './content-range.js';
 import { contentLengthOf, headerValue, type OpenedResponse } from './http-client.js';
 import { validatorOf } from './validator.js';
@@ -30,6 +31,11 @@ export function segmentPlan(response: OpenedResponse, wanted: number, minBytes: 
   return { count, size, length: Math.ceil(size / count), validator };
 }
 
+/** The same file in `count` segments (fewer connections were granted than the plan wanted). */
+export function withCount(plan: SegmentPlan, count: number): SegmentPlan {
+  return { ...plan, count, length: Math.ceil(plan.size / count) };
+}
+
 /** Opens `Range: bytes=first-last` with If-Range, under its own signal. */
 export type OpenRange = (first: number, last: number, signal: AbortSignal) => Promise<OpenedResponse>;
 
@@ -40,6 +46,8 @@ export interface SegmentedTransfer {
   readonly body: Readable;
   readonly signal: AbortSignal;
   readonly open: OpenRange;
+  /** One per extra segment (`plan.count - 1`), each released as its segment ends. */
+  readonly slots: readonly ConnectionSlot[];
   /** Takes the file's bytes in order: segment 0's as they stream, the others' read back once all are written. */
   readonly hash: (chunk: Buffer) => void;
   /** Counts bytes received (progress, the low-speed check); never more than the file's size in all. */
@@ -57,12 +65,6 @@ function isSegment(response: OpenedResponse, plan: Pick<SegmentPlan, 'size' | 'v
   const range = parseContentRange(headerValue(response.headers, 'content-range'));
   const length = contentLengthOf(response);
   return range?.first === first && range.last === last && range.complete === plan.size && (length === null || length === last - first + 1);
-}
-
-/** Writes one chunk; false when the storage failed (see `failure`). */
-async function write(writer: SegmentWriter, chunk: Buffer, signal: AbortSignal): Promise<boolean> {
-  if (!writer.write(chunk)) await writer.drained(signal);
-  return writer.failure === undefined;
 }
 
 function truncated(first: number, expected: number, received: number): FerryError {
@@ -86,7 +88,9 @@ async function pumpSegment(
     if (received + bytes.length > expected) throw truncated(first, expected, received + bytes.length);
     count(bytes.length);
     received += bytes.length;
-    if (!(await write(writer, bytes, signal))) return;
+    // Awaited only when the writer is full: an await per chunk cost a turn of the event loop for every 64 KiB.
+    if (!writer.write(bytes)) await writer.drained(signal);
+    if (writer.failure !== undefined) return;
   }
   if (received !== expected) throw truncated(first, expected, received);
 }
@@ -138,19 +142,26 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
     return false;
   };
   const opening = Promise.all(
-    Array.from({ length: plan.count - 1 }, (_, i) => (i + 1) * plan.length).map((first) =>
-      transfer.open(first, lastOf(first), extraSignal).then(
+    transfer.slots.map((slot, i) => {
+      const first = (i + 1) * plan.length;
+      return transfer.open(first, lastOf(first), extraSignal).then(
         (response) => {
-          if (stop.signal.aborted || !isSegment(response, plan, first, lastOf(first))) return refuse(response);
-          const pumping = pumpSegment(response.body, part.segment(first), first, lastOf(first) - first + 1, signal, countOther);
+          if (stop.signal.aborted || !isSegment(response, plan, first, lastOf(first))) {
+            slot.release();
+            return refuse(response);
+          }
+          const pumping = pumpSegment(response.body, part.segment(first), first, lastOf(first) - first + 1, signal, countOther).finally(() => slot.release());
           // Awaited once segment 0 ends; until then a failure must not count as unhandled.
           pumping.catch(() => undefined);
           pumps.push(pumping);
           return true;
         },
-        () => refuse(),
-      ),
-    ),
+        () => {
+          slot.release();
+          return refuse();
+        },
+      );
+    }),
   );
   try {
     let written = 0;
@@ -164,7 +175,8 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
         transfer.hash(head);
         transfer.count(head.length);
         written += head.length;
-        if (!(await write(part, head, signal))) break;
+        if (!part.write(head)) await part.drained(signal);
+        if (part.failure !== undefined) break;
         segmented = (await opening).every(Boolean);
         decided = true;
         if (segmented) break;
@@ -180,7 +192,8 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
       recount -= again;
       transfer.count(bytes.length - again);
       written += bytes.length;
-      if (!(await write(part, bytes, signal))) break;
+      if (!part.write(bytes)) await part.drained(signal);
+      if (part.failure !== undefined) break;
     }
     if (segmented && part.failure === undefined) {
       transfer.body.destroy();
@@ -193,6 +206,7 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
   } finally {
     // Ranged requests still open (segment 0 failed first, or a sibling did) stop here, not at their idle timeout.
     stop.abort();
+    releaseAll(transfer.slots);
   }
 }
 
@@ -252,19 +266,27 @@ export async function openGaps(
   return undefined;
 }
 
-/** Fills the gaps into a resumed offset part, then hashes the whole file read back in order. Returns like pump. */
+/**
+ * Fills the gaps into a resumed offset part, then hashes the whole file read back in order. Returns like pump.
+ * `slots` carry every gap but the first, which takes the download's own connection.
+ */
 export async function pumpGaps(
   part: OffsetPartWriter,
   gaps: readonly OpenedGap[],
   size: number,
-  { signal, hash, count }: Pick<SegmentedTransfer, 'signal' | 'hash' | 'count'>,
+  { signal, hash, count, slots }: Pick<SegmentedTransfer, 'signal' | 'hash' | 'count' | 'slots'>,
 ): Promise<{ storageError?: Error }> {
   try {
     await Promise.all(
-      gaps.map((gap) => pumpSegment(gap.response.body, gap.first === 0 ? part : part.segment(gap.first), gap.first, gap.last - gap.first + 1, signal, count)),
+      gaps.map((gap, i) =>
+        pumpSegment(gap.response.body, gap.first === 0 ? part : part.segment(gap.first), gap.first, gap.last - gap.first + 1, signal, count).finally(() =>
+          slots[i - 1]?.release(),
+        ),
+      ),
     );
   } finally {
     for (const gap of gaps) gap.response.body.destroy();
+    releaseAll(slots);
   }
   await part.flush();
   if (part.failure !== undefined) return { storageError: part.failure };

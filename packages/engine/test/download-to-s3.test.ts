@@ -10,6 +10,7 @@ import { EgressPolicy } from '../src/egress/address-policy.js';
 import { HttpAgents } from '../src/http-client.js';
 import type { StoredDownload, WorkerProgress } from '../src/progress.js';
 import { downloadContext } from './support/download-context.js';
+import { serveRanges } from './support/range-origin.js';
 import { ScriptedOrigin, serveBytes } from './support/scripted-origin.js';
 
 const MiB = 1024 * 1024;
@@ -104,6 +105,14 @@ describe('downloading into S3', () => {
     expect(result).toMatchObject({ bytes: bytes.length, sha256: hash('sha256', bytes), location: `s3://${server.bucket}/engine/${NAMESPACE}/whole.bin` });
     expect(await storedSha256(storage, result)).toBe(hash('sha256', bytes));
     expect(await storage.listParts()).toEqual([]);
+  });
+
+  it("uses one connection with the workers' segments on, from an origin that takes ranges: S3 cannot write a part at offsets", async () => {
+    const bytes = randomBytes(6 * MiB);
+    const url = origin.route('/s3/ranges.bin', serveRanges(bytes, { etag: '"r1"' }));
+    const { result } = await attempt({ url }, workerStorage(), { segments: 4, segmentMinBytes: MiB });
+    expect(result?.sha256).toBe(hash('sha256', bytes));
+    expect(origin.exchanges('/s3/ranges.bin')).toHaveLength(1);
   });
 
   it('continues a kept upload on another worker from the saved digests, fetching only the rest', async () => {

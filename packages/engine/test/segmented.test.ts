@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { downloadToStorage, type DownloadContext } from '../src/engine.js';
 import { EgressPolicy } from '../src/egress/address-policy.js';
 import { HttpAgents } from '../src/http-client.js';
+import type { TakeConnections } from '../src/connection-slots.js';
 import type { StoredDownload, WorkerProgress } from '../src/progress.js';
 import { downloadContext } from './support/download-context.js';
 import { serveRanges } from './support/range-origin.js';
@@ -77,6 +78,16 @@ const published = () => readdir(storage.directoryOf(NAMESPACE)).catch(() => []);
 const parts = () => readdir(storage.partsDir).catch(() => []);
 const served = (exchanges: readonly Exchange[]) => exchanges.reduce((sum, e) => sum + e.bodyBytesSent, 0);
 const segmentRanges = ['bytes=1048576-2097151', 'bytes=2097152-3145727', 'bytes=3145728-4194303'];
+
+/** A first attempt whose three ranges the origin cuts short (FERRY_ERR_TRUNCATED); from its fifth request on, `route` serves the file whole. */
+async function truncatedAttempt(route: string) {
+  const bytes = randomBytes(SIZE);
+  const cut = serveRanges(bytes, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
+  const url = origin.route(route, cut, cut, cut, cut, serveRanges(bytes, { etag: '"v1"' }));
+  const first = await attempt({ url });
+  expect(first.error?.code).toBe('FERRY_ERR_TRUNCATED');
+  return { bytes, url, first };
+}
 
 describe('segmented downloads', () => {
   it('fetches the other ranges at once, each checked, into one file whose sha256 is right', async () => {
@@ -164,11 +175,7 @@ describe('segmented downloads', () => {
   });
 
   it('a truncated segment fails the attempt (retryable, nothing published); the next attempt fetches only the gaps', async () => {
-    const bytes = randomBytes(SIZE);
-    const cut = serveRanges(bytes, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
-    const url = origin.route('/truncated', cut, cut, cut, cut, serveRanges(bytes, { etag: '"v1"' }));
-    const first = await attempt({ url });
-    expect(first.error?.code).toBe('FERRY_ERR_TRUNCATED');
+    const { bytes, url, first } = await truncatedAttempt('/truncated');
     expect(first.error?.retryable).toBe(true);
     expect(await published()).toEqual([]);
     const checkpoint = first.checkpoint();
@@ -256,5 +263,108 @@ describe('segmented downloads', () => {
     const exchanges = origin.exchanges('/paused');
     expect(exchanges).toHaveLength(4);
     await vi.waitFor(() => expect(exchanges.every((e) => e.cutShort)).toBe(true));
+  });
+});
+
+/** A host's free connections, as the fleet's per-host slots would grant them: what is free now, no waiting. */
+function connectionPool(free: number) {
+  const pool = { free, held: 0, asked: [] as number[] };
+  const take: TakeConnections = async (wanted) => {
+    pool.asked.push(wanted);
+    const granted = Math.min(wanted, pool.free);
+    pool.free -= granted;
+    pool.held += granted;
+    return Array.from({ length: granted }, () => ({
+      release: () => {
+        pool.free += 1;
+        pool.held -= 1;
+      },
+    }));
+  };
+  return { pool, take };
+}
+
+describe('when the host has fewer free connections than segments', () => {
+  it('opens a segment only for each connection granted, and gives every one back', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/granted-one', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
+    const { pool, take } = connectionPool(1);
+    const run = await attempt({ url }, { takeConnections: take });
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expect(pool.asked).toEqual([3]);
+    // Two connections: the file in two halves.
+    expect(origin.exchanges('/granted-one').map((e) => e.headers.range)).toEqual([undefined, 'bytes=2097152-4194303']);
+    expect(pool).toMatchObject({ free: 1, held: 0 });
+  });
+
+  it('uses one connection when none is free', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/granted-none', serveRanges(bytes, { etag: '"v1"' }));
+    const { pool, take } = connectionPool(0);
+    const run = await attempt({ url }, { takeConnections: take });
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expect(origin.exchanges('/granted-none')).toHaveLength(1);
+    expect(pool.held).toBe(0);
+  });
+
+  it('gives a refused segment its connection back at once, while segment 0 goes on over the whole file', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route(
+      '/granted-refused',
+      serveRanges(bytes, { etag: '"v1"', range: 'ignore', bytesPerSecond: 4 * MiB }),
+      serveRanges(bytes, { etag: '"v1"', range: 'ignore', bytesPerSecond: 2 * MiB }),
+    );
+    const { pool, take } = connectionPool(3);
+    const heldAtReports: number[] = [];
+    const run = await attempt({ url }, { takeConnections: take, onProgress: () => heldAtReports.push(pool.held) });
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expect(pool.asked).toEqual([3]);
+    // Segment 0 alone streams the last MiBs: the refused segments' connections were back by then.
+    expect(heldAtReports.length).toBeGreaterThan(2);
+    expect(heldAtReports.at(-2)).toBe(0);
+    expect(pool.held).toBe(0);
+  });
+
+  it('gives every connection back when a segment is truncated, when the download is paused, and when it is too large', async () => {
+    const bytes = randomBytes(SIZE);
+    const cut = serveRanges(bytes, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
+    const { pool, take } = connectionPool(3);
+    const truncated = await attempt({ url: origin.route('/granted-cut', cut) }, { takeConnections: take });
+    expect(truncated.error?.code).toBe('FERRY_ERR_TRUNCATED');
+    expect(pool.held).toBe(0);
+
+    const pause = new AbortController();
+    const paused = await attempt(
+      { url: origin.route('/granted-paused', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: MiB })) },
+      {
+        takeConnections: take,
+        signal: pause.signal,
+        onProgress: (report) => {
+          if (report.receivedBytes >= MiB / 2) pause.abort(new FerryError('FERRY_ERR_PAUSED', 'paused'));
+        },
+      },
+    );
+    expect(paused.error?.code).toBe('FERRY_ERR_PAUSED');
+    expect(pool.held).toBe(0);
+
+    const tooLarge = await attempt(
+      { url: origin.route('/granted-too-large', serveRanges(bytes, { etag: '"v1"' })), maxBytes: SIZE - 1 },
+      { takeConnections: take },
+    );
+    expect(tooLarge.error?.code).toBe('FERRY_ERR_TOO_LARGE');
+    expect(pool.asked).toEqual([3, 3, 3]);
+    expect(pool).toMatchObject({ free: 3, held: 0 });
+  });
+
+  it('resumes the gaps only with a connection for each, else the prefix from byte 0 alone', async () => {
+    const { bytes, url, first } = await truncatedAttempt('/granted-resume');
+    const checkpoint = first.checkpoint();
+    expect(checkpoint?.segments?.length).toBeGreaterThan(1);
+    const { pool, take } = connectionPool(0);
+    const second = await attempt({ url }, { jobId: first.ctx.jobId, attempt: 2, resumeFrom: checkpoint, takeConnections: take });
+    expect(second.result?.sha256).toBe(sha256(bytes));
+    const resumed = origin.exchanges('/granted-resume').slice(4);
+    expect(resumed.map((e) => e.headers.range)).toEqual([`bytes=${checkpoint?.bytes}-`]);
+    expect(pool.held).toBe(0);
   });
 });

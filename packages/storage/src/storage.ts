@@ -139,7 +139,10 @@ export interface SegmentWriter {
  */
 export interface OffsetPartWriter extends PartWriter {
   segment(offset: number): SegmentWriter;
-  /** Passes bytes `start` up to `end` (exclusive), once flushed, to `onChunk` in file order: to hash what other segments wrote. */
+  /**
+   * Passes bytes `start` up to `end` (exclusive), once flushed, to `onChunk` in file order: to hash what other segments wrote.
+   * A chunk is valid only during its call: its memory is reused for the next one.
+   */
   readBack(start: number, end: number, onChunk: (chunk: Buffer) => void, signal?: AbortSignal): Promise<void>;
 }
 

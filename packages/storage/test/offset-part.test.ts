@@ -19,7 +19,8 @@ afterEach(() => rm(root, { recursive: true, force: true }));
 
 async function readBack(part: { readBack: (s: number, e: number, f: (c: Buffer) => void) => Promise<void> }, start: number, end: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await part.readBack(start, end, (chunk) => chunks.push(chunk));
+  // Copied: a chunk's memory is reused for the next.
+  await part.readBack(start, end, (chunk) => chunks.push(Buffer.from(chunk)));
   return Buffer.concat(chunks);
 }
 

@@ -4,7 +4,7 @@ import { CONTROL_FIELD } from '../control-field.js';
 import { WAIT_FIELD } from '../download-status.js';
 import { ferryKey } from '../redis/keys.js';
 import { NO_LIMITS_OBSERVER, type LimitsObserver } from './limits-observer.js';
-import { ACQUIRE, RELEASE, RENEW } from './slot-scripts.js';
+import { ACQUIRE, ACQUIRE_EXTRA, RELEASE, RENEW } from './slot-scripts.js';
 
 /** The limits as configured (Config['limits']). */
 export interface LimitsPolicy {
@@ -57,6 +57,7 @@ const AIMD_MEMORY_MS = 10 * 60 * 1000;
 
 interface SlotCommands {
   ferryLimitAcquire(...args: Array<string | number>): Promise<[string, number]>;
+  ferryLimitAcquireExtra(...args: Array<string | number>): Promise<number>;
   ferryLimitRenew(numKeys: number, ...args: Array<string | number>): Promise<number>;
   ferryLimitRelease(...args: Array<string | number>): Promise<[number, number]>;
 }
@@ -88,6 +89,8 @@ interface Held {
 export class FleetLimits {
   readonly #redis: RedisClient & SlotCommands;
   readonly #held = new Map<string, Held>();
+  /** Numbers the holders of extra connections, so no two of one download's are alike. */
+  #extras = 0;
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -102,6 +105,7 @@ export class FleetLimits {
     const commands = redis as RedisClient & Partial<SlotCommands>;
     if (commands.ferryLimitAcquire === undefined) {
       redis.defineCommand('ferryLimitAcquire', { numberOfKeys: 6, lua: ACQUIRE });
+      redis.defineCommand('ferryLimitAcquireExtra', { numberOfKeys: 2, lua: ACQUIRE_EXTRA });
       redis.defineCommand('ferryLimitRenew', { lua: RENEW });
       redis.defineCommand('ferryLimitRelease', { numberOfKeys: 4, lua: RELEASE });
     }
@@ -196,6 +200,27 @@ export class FleetLimits {
     const reason = outcome as WaitReason;
     this.observer.waited(reason === 'key-limit' ? 'key' : 'host');
     return { admitted: false, reason, waitMs: Number(value) };
+  }
+
+  /**
+   * Takes up to `wanted` more slots of `host` for connections of the download `admission` admitted,
+   * those free now and no more (see ACQUIRE_EXTRA); answers the holder of each slot taken, for
+   * `releaseExtra`. They are renewed with the download's own and expire like it if this worker dies.
+   */
+  async acquireExtra(admission: Extract<Admission, { admitted: true }>, host: string, wanted: number): Promise<string[]> {
+    if (wanted <= 0) return [];
+    const hostSlots = this.#key('host-slots', host);
+    const holders = Array.from({ length: wanted }, () => `${admission.holder}+${(this.#extras += 1)}`);
+    const granted = await this.#redis.ferryLimitAcquireExtra(hostSlots, this.#key('host-aimd', host), this.slotTtlMs, this.hostLimit(host), ...holders);
+    const taken = holders.slice(0, granted);
+    for (const holder of taken) this.#held.set(holder, { hostSlots, keySlots: undefined, host, inRedis: true });
+    return taken;
+  }
+
+  /** Frees one slot `acquireExtra` took. */
+  async releaseExtra(host: string, holder: string): Promise<void> {
+    this.#held.delete(holder);
+    await this.#redis.zrem(this.#key('host-slots', host), holder);
   }
 
   /** Frees the slots `acquire` took for `holder`, and adjusts the host's limit and cooldown by how the download ended. */

@@ -87,6 +87,28 @@ return { "ok", nowUs }
 `;
 
 /**
+ * Takes what is free of a host's slots for an admitted download's extra connections (its
+ * segments), without waiting and without a refusal: none free is an answer, not a wait.
+ * KEYS: host slots, host AIMD state. ARGV: slot TTL, host limit (0: none), then one holder per
+ * connection wanted. The first holders get the slots; returns how many did. They count like
+ * downloads (a new download waits while they hold the host) and expire like them.
+ */
+export const ACQUIRE_EXTRA = `${NOW}${KEEP_ALIVE}
+local hostSlots, aimd = KEYS[1], KEYS[2]
+local ttl, hostMax = tonumber(ARGV[1]), tonumber(ARGV[2])
+local wanted = #ARGV - 2
+rcall("ZREMRANGEBYSCORE", hostSlots, "-inf", now)
+local limit = hostMax
+local lowered = tonumber(rcall("HGET", aimd, "limit"))
+if lowered and (limit == 0 or lowered < limit) then limit = lowered end
+local granted = wanted
+if limit > 0 then granted = math.max(0, math.min(wanted, limit - rcall("ZCARD", hostSlots))) end
+for i = 1, granted do rcall("ZADD", hostSlots, now + ttl, ARGV[i + 2]) end
+if granted > 0 then keepAlive(hostSlots, ttl) end
+return granted
+`;
+
+/**
  * Pushes back the expiry of the slots this worker holds. An entry that expired meanwhile
  * (this worker was cut off from Redis) is put back: the download is running, and it counts.
  * KEYS: slot sets; ARGV: slot TTL, then the holder for each key, in the same order.

@@ -1,0 +1,55 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { ConcurrencyGauge } from '../support/concurrency.js';
+import { serveFile } from '../support/origin.js';
+import { useStack } from '../support/stack.js';
+import { until } from '../support/wait.js';
+
+const MiB = 1024 * 1024;
+// One worker that could run both downloads at once, each in 4 segments; the host takes 2 connections.
+const stack = useStack({
+  workers: 1,
+  env: {
+    FERRY_WORKER_CONCURRENCY: '2',
+    FERRY_HOST_CONCURRENCY: '2',
+    FERRY_SEGMENTS: '4',
+    FERRY_SEGMENT_MIN_BYTES: String(MiB),
+    FERRY_LIMIT_WAIT_MS: '100',
+    FERRY_LIMIT_WAIT_MAX_MS: '200',
+  },
+});
+
+describe('when a segmented download meets a host limit', () => {
+  it('opens only the connections the host has free, and another download of the host waits for them', async () => {
+    const { ferry, origin } = stack;
+    const gauge = new ConcurrencyGauge();
+    const file = await origin.randomFile('slots.bin', 8 * MiB);
+    // 2 MiB/s a connection: two halves of 4 MiB take about 2 s, time enough to see the other download wait.
+    const served = gauge.count(serveFile(file, { etag: '"s1"', acceptRanges: true, bytesPerSecond: 2 * MiB }));
+    const firstUrl = origin.route('/slots/first.bin', served);
+    const secondUrl = origin.route('/slots/second.bin', served);
+    const first = await ferry.enqueue({ url: firstUrl });
+    await until(() => gauge.now >= 2, 'the first download to open its connections');
+    const second = await ferry.enqueue({ url: secondUrl });
+    await until(async () => (await ferry.status(second)).waiting?.reason === 'host-limit', 'the second download to wait for the host');
+
+    for (const id of [first, second]) {
+      const done = await ferry.waitFor(id, ['completed', 'failed'], 60_000);
+      expect(done.state, JSON.stringify(done.error)).toBe('completed');
+      expect(done.result?.sha256).toBe(file.sha256);
+    }
+    expect(gauge.max).toBe(2);
+    // The first download in two halves. The second starts as soon as one of them ends and gives its slot back:
+    // with the first's other half still running, it has no second connection, or one if both had ended.
+    expect(origin.requests('/slots/first.bin').map((r) => r.headers.range)).toEqual([undefined, `bytes=${4 * MiB}-${8 * MiB - 1}`]);
+    expect(origin.requests('/slots/second.bin').length).toBeLessThanOrEqual(2);
+    const redis = new Redis(stack.redis.url);
+    try {
+      const slotSets = await redis.keys('*host-slots*');
+      expect(slotSets.length).toBeLessThanOrEqual(1);
+      for (const key of slotSets) expect(await redis.zcard(key)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { pathOf, sha256File } from '../support/files.js';
+import { serveFile, type Handler, type RandomFile } from '../support/origin.js';
+import { useStack } from '../support/stack.js';
+
+const MiB = 1024 * 1024;
+// No FERRY_SEGMENTS: the defaults (4 connections from 64 MiB) are what is tested.
+const stack = useStack({ workers: 1 });
+const SIZE = 64 * MiB;
+
+async function completed(url: string, file: RandomFile) {
+  const id = await stack.ferry.enqueue({ url });
+  const done = await stack.ferry.waitFor(id, ['completed', 'failed'], 120_000);
+  expect(done.state, JSON.stringify(done.error)).toBe('completed');
+  expect(done.result?.sha256).toBe(file.sha256);
+  expect(await sha256File(pathOf(done.result!.location))).toBe(file.sha256);
+  return done;
+}
+
+describe('with the default settings, a file of the minimum size from an origin that takes ranges', () => {
+  it('is fetched over 4 connections, each a bounded range of the same version', async () => {
+    const file = await stack.origin.randomFile('default-4.bin', SIZE);
+    await completed(stack.origin.route('/default/4.bin', serveFile(file, { etag: '"d1"', acceptRanges: true })), file);
+    const requests = stack.origin.requests('/default/4.bin');
+    expect(requests.map((r) => r.headers.range)).toEqual([undefined, ...[1, 2, 3].map((i) => `bytes=${i * 16 * MiB}-${(i + 1) * 16 * MiB - 1}`)]);
+    expect(requests.slice(1).every((r) => r.headers['if-range'] === '"d1"')).toBe(true);
+  });
+
+  it('one byte smaller, is fetched over one connection', async () => {
+    const file = await stack.origin.randomFile('default-small.bin', SIZE - 1);
+    await completed(stack.origin.route('/default/small.bin', serveFile(file, { etag: '"d1"', acceptRanges: true })), file);
+    expect(stack.origin.requests('/default/small.bin')).toHaveLength(1);
+  });
+});
+
+describe('with the default settings, a hostile origin', () => {
+  it('that says it takes ranges but answers every one with the whole file gives the right bytes over one connection', async () => {
+    const file = await stack.origin.randomFile('hostile-ignored.bin', SIZE);
+    // The ETag as a plain header: serveFile then honours no Range.
+    await completed(stack.origin.route('/hostile/ignored.bin', serveFile(file, { acceptRanges: true, headers: { etag: '"i1"' } })), file);
+    // The three ranges were asked for and refused.
+    expect(stack.origin.requests('/hostile/ignored.bin')).toHaveLength(4);
+  });
+
+  it('whose file changes between the first response and the ranges (If-Range ignored) gives the first version alone', async () => {
+    const v1 = await stack.origin.randomFile('hostile-v1.bin', SIZE);
+    const v2 = await stack.origin.randomFile('hostile-v2.bin', SIZE);
+    const ignoresIfRange: Handler = async (req, res) => {
+      delete req.headers['if-range'];
+      await serveFile(v2, { etag: '"v2"', acceptRanges: true })(req, res);
+    };
+    await completed(stack.origin.route('/hostile/changed.bin', serveFile(v1, { etag: '"v1"', acceptRanges: true }), ignoresIfRange), v1);
+    expect(stack.origin.requests('/hostile/changed.bin')).toHaveLength(4);
+  });
+
+  it('that cuts the ranges short fails the attempt, and the retry fetches the gaps into the right bytes', async () => {
+    const file = await stack.origin.randomFile('hostile-cut.bin', SIZE);
+    const whole = serveFile(file, { etag: '"c1"', acceptRanges: true });
+    const cut = serveFile(file, { etag: '"c1"', acceptRanges: true, closeAfterBytes: MiB });
+    const done = await completed(stack.origin.route('/hostile/cut.bin', whole, cut, cut, cut, whole), file);
+    expect(done.attempts.made).toBeGreaterThan(1);
+    const resumed = stack.origin.requests('/hostile/cut.bin').slice(4);
+    expect(resumed.every((r) => /^bytes=\d+-\d+$/.test(String(r.headers.range)) && r.headers['if-range'] === '"c1"')).toBe(true);
+  });
+});
