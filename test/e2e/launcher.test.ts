@@ -24,20 +24,22 @@ interface Launched {
 }
 
 /**
- * Runs what `npm start` runs after its build step, in `cwd`, and waits for the banner.
+ * Runs what `npm start` runs after its build step (or `command`), in `cwd`, and waits for the banner.
  * Like a shell at a terminal, it gives the launcher a process group of its own, so that
  * `process.kill(-pid, 'SIGINT')` is what Ctrl-C sends.
  */
-async function launch(cwd: string, env: Record<string, string | undefined>): Promise<Launched> {
+async function launch(cwd: string, env: Record<string, string | undefined>, command = [process.execPath, LAUNCHER]): Promise<Launched> {
   const childEnv = { ...process.env, REDIS_URL: undefined, FERRY_LOG_LEVEL: 'warn', FERRY_API_PORT: '0', ...TEST_EGRESS_ENV, ...env };
-  const child = spawn(process.execPath, [LAUNCHER], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const [executable = process.execPath, ...args] = command;
+  const child = spawn(executable, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   running.add(child);
   void exited.then(() => running.delete(child));
-  const deadline = Date.now() + 30_000;
+  // `npm start` builds first, which takes a while on a loaded machine even when turbo has it cached.
+  const deadline = Date.now() + 120_000;
   while (!output.includes('Ctrl-C stops Ferry') && child.exitCode === null && Date.now() < deadline) {
     await sleep(50);
   }
@@ -196,6 +198,37 @@ describe.each(STOPS)('npm start stopped by $how mid-download', ({ name, stop, co
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('npm start stopped by a SIGTERM to the npm process alone (a supervisor, or `kill <its pid>`)', () => {
+  it('stops the API and the worker, then its redis-server: nothing of Ferry outlives npm', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-npm-start-'));
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    let npm: Launched | undefined;
+    try {
+      npm = await launch(root, { FERRY_DATA_DIR: dir, FERRY_STORAGE_DIR: path.join(dir, 'files') }, ['npm', 'start']);
+      const api = field(npm.output(), /API\s+(http:\/\/\S+)\/v1\/downloads/);
+      const redis = Number((await readFile(path.join(dir, 'redis', 'ferry-redis.pid'), 'utf8')).trim());
+      expect(isAlive(redis)).toBe(true);
+
+      process.kill(npm.child.pid ?? 0, 'SIGTERM');
+      await npm.exited;
+      // npm passes the signal to the shell that runs the script, which dies of it; the launcher below it must notice.
+      const deadline = Date.now() + 30_000;
+      while (isAlive(redis) && Date.now() < deadline) await sleep(100);
+      expect(isAlive(redis), npm.output()).toBe(false);
+      await expect(fetch(`${api}/`)).rejects.toThrow();
+    } finally {
+      // The launcher stays in npm's process group after npm has gone: stop whatever a failure left there.
+      const group = npm?.child.pid;
+      try {
+        if (group !== undefined) process.kill(-group, 'SIGTERM');
+      } catch {
+        // Nothing left, as it should be.
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
 
 describe('npm start on a machine without redis-server', () => {
