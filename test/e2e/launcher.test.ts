@@ -231,6 +231,30 @@ describe('npm start stopped by a SIGTERM to the npm process alone (a supervisor,
   }, 180_000);
 });
 
+describe('npm start run again in the same directory while Ferry runs there', () => {
+  it('refuses, saying Ferry is already running, and leaves the running one and its redis-server alone', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-launcher-twice-'));
+    try {
+      const first = await launch(dir, {});
+      const api = field(first.output(), /API\s+(http:\/\/\S+)\/v1\/downloads/);
+      const redis = await redisPid(dir);
+
+      const second = await launch(dir, {});
+      expect(await second.exited).toBe(1);
+      expect(second.output()).toMatch(/Ferry is already running from this directory/);
+      expect(second.output()).toContain('FERRY_DATA_DIR');
+      expect(isAlive(redis)).toBe(true);
+      expect((await fetch(`${api}/readyz`)).status).toBe(200);
+      expect(first.output()).not.toMatch(/stopped unexpectedly|ECONNREFUSED/);
+
+      first.child.kill('SIGINT');
+      expect(await first.exited).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('npm start on a machine without redis-server', () => {
   it('says how to install it and exits non-zero', async () => {
     const emptyPath = await mkdtemp(path.join(os.tmpdir(), 'ferry-no-redis-'));

@@ -33,7 +33,12 @@ let redis: RedisServer | undefined;
 // A cluster or sentinels are the user's Redis as much as REDIS_URL is.
 if (config.redis.topology.mode === 'single' && config.redis.url === undefined) {
   if (!findRedisServer()) fail(REDIS_INSTALL_HINT);
-  redis = await startEmbeddedRedis(config.dataDir, logger);
+  try {
+    redis = await startEmbeddedRedis(config.dataDir, logger);
+  } catch (err) {
+    if (!(err instanceof FerryError)) throw err;
+    fail(err.message);
+  }
 }
 const redisUrl = config.redis.url ?? redis?.url;
 
