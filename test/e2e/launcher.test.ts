@@ -200,7 +200,13 @@ describe.each(STOPS)('npm start stopped by $how mid-download', ({ name, stop, co
   });
 });
 
-describe('npm start stopped by a SIGTERM to the npm process alone (a supervisor, or `kill <its pid>`)', () => {
+/** How a supervisor, or a person with `kill`, stops the npm process alone; npm signals only the shell that runs the script, or nothing. */
+const NPM_STOPS = [
+  { signal: 'SIGTERM', what: 'npm passes it to the shell that runs the script, which dies of it' },
+  { signal: 'SIGKILL', what: 'nothing else is signalled' },
+] as const;
+
+describe.each(NPM_STOPS)('npm start stopped by a $signal to the npm process alone (a supervisor, or `kill <its pid>`)', ({ signal, what }) => {
   it('stops the API and the worker, then its redis-server: nothing of Ferry outlives npm', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-npm-start-'));
     const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -211,12 +217,12 @@ describe('npm start stopped by a SIGTERM to the npm process alone (a supervisor,
       const redis = Number((await readFile(path.join(dir, 'redis', 'ferry-redis.pid'), 'utf8')).trim());
       expect(isAlive(redis)).toBe(true);
 
-      process.kill(npm.child.pid ?? 0, 'SIGTERM');
+      process.kill(npm.child.pid ?? 0, signal);
       await npm.exited;
-      // npm passes the signal to the shell that runs the script, which dies of it; the launcher below it must notice.
+      // The launcher below gets no signal (${what}): it must notice npm has gone.
       const deadline = Date.now() + 30_000;
       while (isAlive(redis) && Date.now() < deadline) await sleep(100);
-      expect(isAlive(redis), npm.output()).toBe(false);
+      expect(isAlive(redis), `${what}\n${npm.output()}`).toBe(false);
       await expect(fetch(`${api}/`)).rejects.toThrow();
     } finally {
       // The launcher stays in npm's process group after npm has gone: stop whatever a failure left there.

@@ -4,16 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError } from '@ferry/contract';
 import type { Logger } from '@ferry/core';
 import { isAlive } from './is-alive.js';
+import { parentPid } from './parent-pid.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
 const PID_FILE = 'ferry-redis.pid';
 
 /** The launcher whose child `pid` is, when that can be told (Linux's /proc): its parent, if that runs this launcher's script. */
 async function launcherOf(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // The command name (field 2) is in parentheses and may hold spaces; the parent's pid is the second field after it.
-  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  if (!Number.isInteger(parent) || parent <= 1) return undefined;
+  const parent = parentPid(pid);
+  if (parent === undefined || parent === 1) return undefined;
   const cmdline = await readFile(`/proc/${parent}/cmdline`, 'utf8').catch(() => '');
   return cmdline.includes(path.join('launcher', 'dist', 'main.js')) ? parent : undefined;
 }

@@ -9,7 +9,7 @@ import { API_NODE_FLAGS } from '@ferry/api/node-flags';
 import { WORKER_NODE_FLAGS } from '@ferry/worker';
 import { apiKeys, dashboardPassword, DEV_KEY_NAME, headerKeys, webhookSecrets } from './dev-credentials.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
-import { whenParentExits } from './parent-watch.js';
+import { whenNpmExits } from './parent-watch.js';
 import { startService, type Service } from './supervise.js';
 
 function fail(message: string): never {
@@ -97,7 +97,7 @@ function stop(exitCode: number): Promise<never> {
 // Each signal is passed on: the first drains the services gracefully, a second forces them.
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
-whenParentExits(() => {
+whenNpmExits(() => {
   if (stopping !== undefined) return;
   logger.warn('the process that started Ferry (npm start) has exited; stopping Ferry');
   void stop(0);
