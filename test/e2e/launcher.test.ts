@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -285,6 +286,31 @@ describe('npm start', () => {
     // turbo prints its banner only outside CI; the launcher's own output comes after the build either way.
     expect(run.stdout.indexOf('FERRY_API_PORT must be a whole number', said)).toBeGreaterThan(said);
   }, 150_000);
+});
+
+describe('npm start when the API cannot listen where it is told', () => {
+  it('says the port is taken by another program and how to choose another, without a stack trace, and exits 1', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const launched = await launch(cwd, { FERRY_API_PORT: String(port), FERRY_DATA_DIR: path.join(cwd, 'port-taken') });
+      expect(await launched.exited).toBe(1);
+      expect(launched.output()).toContain(`127.0.0.1:${port} is already in use`);
+      expect(launched.output()).toContain('set FERRY_API_PORT to a free port');
+      expect(launched.output()).not.toMatch(/^\s+at /m);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('says so when FERRY_API_HOST is not an address of this machine', async () => {
+    // 192.0.2.0/24 is TEST-NET-1: documentation only, never a local address.
+    const launched = await launch(cwd, { FERRY_API_HOST: '192.0.2.1', FERRY_DATA_DIR: path.join(cwd, 'host-not-here') });
+    expect(await launched.exited).toBe(1);
+    expect(launched.output()).toContain('FERRY_API_HOST 192.0.2.1 is not an address of this machine');
+    expect(launched.output()).not.toMatch(/^\s+at /m);
+  });
 });
 
 describe('npm start with an invalid setting', () => {
