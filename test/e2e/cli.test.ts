@@ -221,6 +221,15 @@ describe('ferry called wrongly', () => {
     expect(result.stderr).toMatch(new RegExp(`^ferry: cannot reach Ferry at ${url}: connect ECONNREFUSED \\S+ \\(is \`npm start\` running\\?\\)\n`));
   });
 
+  it('exits 2 for a --url that is not an http:// or https:// address, saying what it must be', async () => {
+    for (const url of ['localhost:3000', 'ftp://127.0.0.1:3000', '127.0.0.1:3000']) {
+      const result = await ferryInPipe(['status', 'x', '--url', url], { FERRY_API_KEY: API_KEY });
+      expect(result.code, url).toBe(2);
+      expect(result.stderr, url).toContain(`--url / FERRY_URL must be an absolute http:// or https:// URL such as http://127.0.0.1:3000; got ${url}`);
+      expect(result.stderr, url).not.toContain('cannot reach');
+    }
+  });
+
   it('--help and --version exit 0, and the help names the development key file', async () => {
     const help = await ferryInPipe(['--help']);
     expect(help.code).toBe(0);

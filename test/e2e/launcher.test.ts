@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,20 +25,22 @@ interface Launched {
 }
 
 /**
- * Runs what `npm start` runs after its build step, in `cwd`, and waits for the banner.
+ * Runs what `npm start` runs after its build step (or `command`), in `cwd`, and waits for the banner.
  * Like a shell at a terminal, it gives the launcher a process group of its own, so that
  * `process.kill(-pid, 'SIGINT')` is what Ctrl-C sends.
  */
-async function launch(cwd: string, env: Record<string, string | undefined>): Promise<Launched> {
+async function launch(cwd: string, env: Record<string, string | undefined>, command = [process.execPath, LAUNCHER]): Promise<Launched> {
   const childEnv = { ...process.env, REDIS_URL: undefined, FERRY_LOG_LEVEL: 'warn', FERRY_API_PORT: '0', ...TEST_EGRESS_ENV, ...env };
-  const child = spawn(process.execPath, [LAUNCHER], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const [executable = process.execPath, ...args] = command;
+  const child = spawn(executable, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   running.add(child);
   void exited.then(() => running.delete(child));
-  const deadline = Date.now() + 30_000;
+  // `npm start` builds first, which takes a while on a loaded machine even when turbo has it cached.
+  const deadline = Date.now() + 120_000;
   while (!output.includes('Ctrl-C stops Ferry') && child.exitCode === null && Date.now() < deadline) {
     await sleep(50);
   }
@@ -198,6 +201,67 @@ describe.each(STOPS)('npm start stopped by $how mid-download', ({ name, stop, co
   });
 });
 
+/** How a supervisor, or a person with `kill`, stops the npm process alone; npm signals only the shell that runs the script, or nothing. */
+const NPM_STOPS = [
+  { signal: 'SIGTERM', what: 'npm passes it to the shell that runs the script, which dies of it' },
+  { signal: 'SIGKILL', what: 'nothing else is signalled' },
+] as const;
+
+describe.each(NPM_STOPS)('npm start stopped by a $signal to the npm process alone (a supervisor, or `kill <its pid>`)', ({ signal, what }) => {
+  it('stops the API and the worker, then its redis-server: nothing of Ferry outlives npm', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-npm-start-'));
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    let npm: Launched | undefined;
+    try {
+      npm = await launch(root, { FERRY_DATA_DIR: dir, FERRY_STORAGE_DIR: path.join(dir, 'files') }, ['npm', 'start']);
+      const api = field(npm.output(), /API\s+(http:\/\/\S+)\/v1\/downloads/);
+      const redis = Number((await readFile(path.join(dir, 'redis', 'ferry-redis.pid'), 'utf8')).trim());
+      expect(isAlive(redis)).toBe(true);
+
+      process.kill(npm.child.pid ?? 0, signal);
+      await npm.exited;
+      // The launcher below gets no signal (${what}): it must notice npm has gone.
+      const deadline = Date.now() + 30_000;
+      while (isAlive(redis) && Date.now() < deadline) await sleep(100);
+      expect(isAlive(redis), `${what}\n${npm.output()}`).toBe(false);
+      await expect(fetch(`${api}/`)).rejects.toThrow();
+    } finally {
+      // The launcher stays in npm's process group after npm has gone: stop whatever a failure left there.
+      const group = npm?.child.pid;
+      try {
+        if (group !== undefined) process.kill(-group, 'SIGTERM');
+      } catch {
+        // Nothing left, as it should be.
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
+describe('npm start run again in the same directory while Ferry runs there', () => {
+  it('refuses, saying Ferry is already running, and leaves the running one and its redis-server alone', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-launcher-twice-'));
+    try {
+      const first = await launch(dir, {});
+      const api = field(first.output(), /API\s+(http:\/\/\S+)\/v1\/downloads/);
+      const redis = await redisPid(dir);
+
+      const second = await launch(dir, {});
+      expect(await second.exited).toBe(1);
+      expect(second.output()).toMatch(/Ferry is already running from this directory/);
+      expect(second.output()).toContain('FERRY_DATA_DIR');
+      expect(isAlive(redis)).toBe(true);
+      expect((await fetch(`${api}/readyz`)).status).toBe(200);
+      expect(first.output()).not.toMatch(/stopped unexpectedly|ECONNREFUSED/);
+
+      first.child.kill('SIGINT');
+      expect(await first.exited).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('npm start on a machine without redis-server', () => {
   it('says how to install it and exits non-zero', async () => {
     const emptyPath = await mkdtemp(path.join(os.tmpdir(), 'ferry-no-redis-'));
@@ -222,6 +286,31 @@ describe('npm start', () => {
     // turbo prints its banner only outside CI; the launcher's own output comes after the build either way.
     expect(run.stdout.indexOf('FERRY_API_PORT must be a whole number', said)).toBeGreaterThan(said);
   }, 150_000);
+});
+
+describe('npm start when the API cannot listen where it is told', () => {
+  it('says the port is taken by another program and how to choose another, without a stack trace, and exits 1', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const launched = await launch(cwd, { FERRY_API_PORT: String(port), FERRY_DATA_DIR: path.join(cwd, 'port-taken') });
+      expect(await launched.exited).toBe(1);
+      expect(launched.output()).toContain(`127.0.0.1:${port} is already in use`);
+      expect(launched.output()).toContain('set FERRY_API_PORT to a free port');
+      expect(launched.output()).not.toMatch(/^\s+at /m);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('says so when FERRY_API_HOST is not an address of this machine', async () => {
+    // 192.0.2.0/24 is TEST-NET-1: documentation only, never a local address.
+    const launched = await launch(cwd, { FERRY_API_HOST: '192.0.2.1', FERRY_DATA_DIR: path.join(cwd, 'host-not-here') });
+    expect(await launched.exited).toBe(1);
+    expect(launched.output()).toContain('FERRY_API_HOST 192.0.2.1 is not an address of this machine');
+    expect(launched.output()).not.toMatch(/^\s+at /m);
+  });
 });
 
 describe('npm start with an invalid setting', () => {

@@ -204,3 +204,19 @@ describe('when the last attempt fails with bytes it could have resumed from', ()
     expect(job?.progress).not.toHaveProperty('checkpoint');
   });
 });
+
+describe('a worker whose FERRY_STORAGE_DIR it cannot write', () => {
+  it('exits at start-up naming the directory and what to set, before it takes any job', async () => {
+    // A path under a regular file: no user, root included, can make that directory.
+    const blocker = path.join(stack.ferry.env['FERRY_DATA_DIR'] ?? os.tmpdir(), 'a-file');
+    await writeFile(blocker, '');
+    const storageDir = path.join(blocker, 'files');
+    const failed = await stack.ferry.startWorker({ FERRY_STORAGE_DIR: storageDir }).then(
+      () => undefined,
+      (err: unknown) => (err as Error).message,
+    );
+    expect(failed, 'the worker exits before it is ready').toBeDefined();
+    expect(failed).toContain(`FERRY_STORAGE_DIR ${storageDir} cannot be written (ENOTDIR)`);
+    expect(failed).not.toMatch(/^\s+at /m);
+  });
+});

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loggerOptions } from '@ferry/core';
+import { openBrowser } from '../support/browser.js';
 import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
 import { serveFile } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
@@ -120,5 +121,28 @@ describe('GET /v1/downloads/{id}/content with FERRY_S3_CONTENT=redirect', () => 
     expect(lines[0]).not.toContain(signature);
     expect(lines[0]).not.toContain('S3RVER');
     expect(lines[0]).toContain('X-Amz-Signature=[redacted]');
+  });
+});
+
+describe("the web page's Save with FERRY_S3_CONTENT=redirect", () => {
+  it('saves the bytes through the API: the page may connect to its own origin only, so it is not sent to the bucket', async () => {
+    await stack.ferry.startWorker();
+    const { file } = await stored(300_000);
+    const browser = await openBrowser(new URL(stack.ferry.baseUrl).origin);
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${stack.ferry.baseUrl}/`);
+      await page.getByLabel('API key').fill(API_KEY);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const name = 'redirect-300000.bin';
+      const save = page.locator('li.download', { has: page.locator('.name', { hasText: name }) }).getByRole('button', { name: `Save ${name}` });
+      const saving = page.waitForEvent('download', { timeout: 20_000 });
+      await save.click();
+      const saved = await saving;
+      expect(sha256(await readFile((await saved.path()) ?? ''))).toBe(file.sha256);
+      expect(browser.elsewhere).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });

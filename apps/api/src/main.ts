@@ -45,7 +45,22 @@ runService('ferry-api', async () => {
   }
 
   const app = await createServer({ config, queue, redis: connection, dashboardPassword });
-  const address = await app.listen({ host: config.api.host, port: config.api.port });
+  const where = `${config.api.host}:${config.api.port}`;
+  const address = await app.listen({ host: config.api.host, port: config.api.port }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE') {
+      throw new FerryError(
+        'FERRY_ERR_CONFIG',
+        `${where} is already in use (another Ferry, or another program): stop it, or set FERRY_API_PORT to a free port (0 picks one)`,
+      );
+    }
+    if (err.code === 'EADDRNOTAVAIL') {
+      throw new FerryError(
+        'FERRY_ERR_CONFIG',
+        `FERRY_API_HOST ${config.api.host} is not an address of this machine: set it to one (127.0.0.1, or 0.0.0.0 for all)`,
+      );
+    }
+    throw err;
+  });
   logger.info({ address, dashboard: `${address}${DASHBOARD_PATH}` }, 'api listening');
   process.send?.({ type: 'ready', service: 'api', address });
 

@@ -76,10 +76,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (settings.apiKey === undefined) {
       throw new UsageError(`no API key: pass --api-key, set FERRY_API_KEY, or run \`npm start\` here once so that ${settings.keyFile} exists`);
     }
-    try {
-      new URL(settings.url);
-    } catch {
-      throw new UsageError(`--url / FERRY_URL must be an absolute URL such as ${DEFAULT_URL}; got ${settings.url}`);
+    // `localhost:3000` parses as a URL of scheme `localhost:`; only fetch would then refuse it, as if Ferry were down.
+    if (!/^https?:$/.test(URL.parse(settings.url)?.protocol ?? '')) {
+      throw new UsageError(`--url / FERRY_URL must be an absolute http:// or https:// URL such as ${DEFAULT_URL}; got ${settings.url}`);
     }
     const client = new FerryClient({ baseUrl: settings.url, apiKey: settings.apiKey });
     try {

@@ -9,6 +9,7 @@ import { API_NODE_FLAGS } from '@ferry/api/node-flags';
 import { WORKER_NODE_FLAGS } from '@ferry/worker';
 import { apiKeys, dashboardPassword, DEV_KEY_NAME, headerKeys, webhookSecrets } from './dev-credentials.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
+import { whenNpmExits } from './parent-watch.js';
 import { startService, type Service } from './supervise.js';
 
 function fail(message: string): never {
@@ -32,7 +33,12 @@ let redis: RedisServer | undefined;
 // A cluster or sentinels are the user's Redis as much as REDIS_URL is.
 if (config.redis.topology.mode === 'single' && config.redis.url === undefined) {
   if (!findRedisServer()) fail(REDIS_INSTALL_HINT);
-  redis = await startEmbeddedRedis(config.dataDir, logger);
+  try {
+    redis = await startEmbeddedRedis(config.dataDir, logger);
+  } catch (err) {
+    if (!(err instanceof FerryError)) throw err;
+    fail(err.message);
+  }
 }
 const redisUrl = config.redis.url ?? redis?.url;
 
@@ -91,6 +97,11 @@ function stop(exitCode: number): Promise<never> {
 // Each signal is passed on: the first drains the services gracefully, a second forces them.
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+whenNpmExits(() => {
+  if (stopping !== undefined) return;
+  logger.warn('the process that started Ferry (npm start) has exited; stopping Ferry');
+  void stop(0);
+});
 
 let address: string;
 try {

@@ -33,8 +33,8 @@ runService('ferry-worker', async () => {
   const agents = new HttpAgents(new EgressPolicy(config.egress));
   const queue = createDownloadQueue(config, connection);
   const { callbacks, control, index, outbox, sealer, storage } = await createQueueServices(config, connection, queue);
-  // Before taking any job: a bucket this worker cannot use would fail every one.
-  await checkStorage(storage, config.s3);
+  // Before taking any job: a directory or bucket this worker cannot use would fail every one.
+  await checkStorage(storage, config.s3, config.storageDir);
   const controls = new WorkerControls(connection, control, config.queuePrefix, logger);
   const metrics = createWorkerMetrics(config.worker.concurrency);
   const limits = new FleetLimits(connection, config.queuePrefix, config.limits, config.worker.lockDurationMs, metrics.limiter);

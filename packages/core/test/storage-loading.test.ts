@@ -25,7 +25,7 @@ async function loadsAwsSdk(env: Record<string, string>): Promise<boolean> {
     await import(${JSON.stringify(ENGINE)});
     const config = loadConfig(${JSON.stringify(env)}, ${JSON.stringify(dir)});
     await createStorage(config);
-    if (config.s3 === undefined) await checkStorage(await createStorage(config), undefined);
+    if (config.s3 === undefined) await checkStorage(await createStorage(config), undefined, config.storageDir);
     const loaded = Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('@aws-sdk'));
     console.log(JSON.stringify({ loaded }));`;
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env['PATH'] ?? '' } });

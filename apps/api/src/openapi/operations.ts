@@ -201,7 +201,7 @@ export const OPERATIONS: readonly Operation[] = [
       304: { description: 'Not modified: `If-None-Match` matched the `ETag`.', headers: ['ETag'] },
       307: {
         description:
-          'With `FERRY_S3_CONTENT=redirect`: `Location` is a presigned GET URL of the object in the bucket, valid `FERRY_S3_PRESIGN_TTL_SECONDS`, given only after the same key and version checks (`Cache-Control: no-store`). The bucket answers `Range` and conditional requests itself.',
+          "With `FERRY_S3_CONTENT=redirect`: `Location` is a presigned GET URL of the object in the bucket, valid `FERRY_S3_PRESIGN_TTL_SECONDS`, given only after the same key and version checks (`Cache-Control: no-store`). The bucket answers `Range` and conditional requests itself. A request from Ferry's own web page (`Sec-Fetch-Site: same-origin`) is streamed instead, as that page may connect to its own origin only.",
         headers: ['Location'],
       },
     },

@@ -92,7 +92,9 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
 
   app.get<ById>('/v1/downloads/:id/content', async (request, reply) => {
     const { reader, meta } = await openDownloadContent(storage, ownerOf(request), await loadOwnDownload(request, queue, redis, request.params.id));
-    if (contentRedirectSeconds !== undefined) return redirectToStoredFile(reply, reader, meta, contentRedirectSeconds);
+    // Ferry's own web page may connect to its origin only (CSP connect-src 'self'), so it could not follow the redirect to the bucket.
+    const fromOwnPage = request.headers['sec-fetch-site'] === 'same-origin';
+    if (contentRedirectSeconds !== undefined && !fromOwnPage) return redirectToStoredFile(reply, reader, meta, contentRedirectSeconds);
     return serveStoredFile(request, reply, reader, meta);
   });
 };

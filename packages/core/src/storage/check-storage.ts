@@ -1,3 +1,5 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { FerryError } from '@ferry/contract';
 import type { Storage } from '@ferry/storage';
 import type { S3Settings } from '../config.js';
@@ -54,12 +56,32 @@ function explain(err: SdkError, s3: S3Settings): string | undefined {
 }
 
 /**
- * Checks at start-up that S3 storage's bucket answers (HeadBucket), so a worker
- * with a wrong bucket, endpoint or credentials exits saying which, instead of
- * failing its first job. Local disk needs no check: its directories are made as needed.
+ * Local disk's directories are made as needed, so what can go wrong is that they cannot be: a path under a
+ * file, a read-only mount, another user's directory. A file made and removed in the root proves it can.
  */
-export async function checkStorage(storage: Storage, s3: S3Settings | undefined): Promise<void> {
-  if (s3 === undefined) return;
+async function checkDirectory(storageDir: string): Promise<void> {
+  const probe = path.join(storageDir, `.ferry-write-check-${process.pid}`);
+  try {
+    await mkdir(storageDir, { recursive: true });
+    await writeFile(probe, '');
+    await rm(probe);
+  } catch (caught) {
+    const code = (caught as NodeJS.ErrnoException).code ?? (caught as Error).message;
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      `local storage is not usable: FERRY_STORAGE_DIR ${storageDir} cannot be written (${code}): set it to a directory this worker may create and write in`,
+      { cause: caught },
+    );
+  }
+}
+
+/**
+ * Checks at start-up that storage can be used, so a worker with a wrong setting exits saying which instead of
+ * failing its first job: that local disk's directory can be written, or that S3 storage's bucket answers
+ * (HeadBucket) with the endpoint and credentials given.
+ */
+export async function checkStorage(storage: Storage, s3: S3Settings | undefined, storageDir: string): Promise<void> {
+  if (s3 === undefined) return checkDirectory(storageDir);
   // Loaded here, not at the top: a local-disk process never loads the AWS SDK.
   const [{ HeadBucketCommand }, { S3Storage }] = await Promise.all([import('@aws-sdk/client-s3'), import('@ferry/storage/s3')]);
   if (!(storage instanceof S3Storage)) return;
