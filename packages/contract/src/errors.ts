@@ -89,3 +89,13 @@ export class FerryError extends Error {
 export function isRetryable(err: unknown): boolean {
   return err instanceof FerryError ? err.retryable : true;
 }
+
+/**
+ * The FerryError behind a failure: `err` itself, or its cause. A worker hands BullMQ a plain
+ * Error (or UnrecoverableError) whose cause is the FerryError, and whatever reads the failure
+ * afterwards (the backoff, the fleet limits) wants the coded one.
+ */
+export function ferryErrorOf(err: unknown): FerryError | undefined {
+  if (err instanceof FerryError) return err;
+  return err instanceof Error && err.cause instanceof FerryError ? err.cause : undefined;
+}
