@@ -180,10 +180,16 @@ class LocalPartWriter implements OffsetPartWriter {
     return appender;
   }
 
-  /** Copies `bytes` from `first` of an earlier part into this one, as a run a later `segment(first + bytes)` continues. */
-  async copyRun(source: string, first: number, bytes: number, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Copies `bytes` (at least one) from `first` of an earlier part into this one, as a run a later
+   * `segment(first + bytes)` continues; `onChunk` sees each chunk copied.
+   */
+  async copyRun(source: string, first: number, bytes: number, signal: AbortSignal | undefined, onChunk?: (chunk: Buffer) => void): Promise<void> {
     const appender = first === 0 ? this.#appender : this.#newSegment(first);
-    for await (const chunk of createReadStream(source, { start: first, end: first + bytes - 1, highWaterMark: READ_BUFFER_BYTES, signal })) {
+    for await (const chunk of createReadStream(source, { start: first, end: first + bytes - 1, highWaterMark: READ_BUFFER_BYTES })) {
+      // A pause or cancel need not wait for a large run to be copied whole, and rejects with its own reason.
+      signal?.throwIfAborted();
+      onChunk?.(chunk as Buffer);
       if (!appender.append(chunk as Buffer)) await appender.drained(signal);
     }
     await appender.flush();
@@ -328,7 +334,7 @@ export class LocalDiskStorage implements Storage {
     this.#madeDirs.add(dir);
   }
 
-  async openPart(jobId: string, attempt: number): Promise<PartWriter> {
+  async openPart(jobId: string, attempt: number): Promise<LocalPartWriter> {
     if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
     return new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)));
   }
@@ -380,19 +386,9 @@ export class LocalDiskStorage implements Storage {
     signal?.throwIfAborted();
     const kept = await this.#previousPart(checkpoint);
     if (kept === undefined || kept.size < checkpoint.bytes) return undefined;
-    const previous = kept.path;
     const part = await this.openPart(jobId, attempt);
-    return copiedOrNone(part, previous, async () => {
-      if (checkpoint.bytes > 0) {
-        for await (const chunk of createReadStream(previous, { start: 0, end: checkpoint.bytes - 1, highWaterMark: READ_BUFFER_BYTES })) {
-          // A pause or cancel need not wait for a large prefix to be copied whole.
-          signal?.throwIfAborted();
-          onPrefix(chunk as Buffer);
-          if (!part.write(chunk as Buffer)) await part.drained(signal);
-        }
-        await part.flush();
-        if (part.failure !== undefined) throw part.failure;
-      }
+    return copiedOrNone(part, kept.path, async () => {
+      if (checkpoint.bytes > 0) await part.copyRun(kept.path, 0, checkpoint.bytes, signal, onPrefix);
     });
   }
 
