@@ -3,9 +3,9 @@ import { createReadStream, type BigIntStats } from 'node:fs';
 import { link, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FerryError, numberedFilename } from '@ferry/contract';
 import type { Checkpoint } from './checkpoint.js';
 import { FileAppender, WriteTurns } from './file-appender.js';
+import { candidateNames, fileExists } from './free-name.js';
 import { namespaceDirectory } from './namespace-directory.js';
 import { PART_SUFFIX, partFileName } from './part-name.js';
 import type {
@@ -25,7 +25,6 @@ import type {
 
 /** Part files live beside the published ones so that publishing is a same-filesystem link or rename. */
 export const PARTS_DIRNAME = '.parts';
-const MAX_NAME_COLLISIONS = 10_000;
 const READ_BUFFER_BYTES = 1024 * 1024;
 
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -87,21 +86,15 @@ class LocalStoredReader implements StoredReader {
  * so two jobs that want the same name both keep their bytes.
  */
 async function linkUnderFreeName(partPath: string, dir: string, filename: string, policy: 'rename' | 'fail'): Promise<string> {
-  for (let n = 0; n <= MAX_NAME_COLLISIONS; n += 1) {
-    const candidate = n === 0 ? filename : numberedFilename(filename, n);
+  for (const candidate of candidateNames(filename, policy)) {
     try {
       await link(partPath, insideDir(dir, candidate));
       return candidate;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (policy === 'fail') {
-        throw new FerryError('FERRY_ERR_FILE_EXISTS', `a file named ${filename} already exists in storage and the conflict policy is fail`, {
-          data: { filename },
-        });
-      }
     }
   }
-  throw new Error(`more than ${MAX_NAME_COLLISIONS} files are already named like ${filename}`);
+  throw fileExists(filename);
 }
 
 // Names are sanitized before they get here; this keeps a future bug there from writing outside the namespace.
