@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   FERRY_ERR_VALIDATION: { retryable: false, httpStatus: 400 },
   FERRY_ERR_UNSUPPORTED_MEDIA_TYPE: { retryable: false, httpStatus: 415 },
   FERRY_ERR_PAYLOAD_TOO_LARGE: { retryable: false, httpStatus: 413 },
+  FERRY_ERR_HEADERS_TOO_LARGE: { retryable: false, httpStatus: 431 },
+  FERRY_ERR_REQUEST_TIMEOUT: { retryable: true, httpStatus: 408 },
   FERRY_ERR_NOT_FOUND: { retryable: false, httpStatus: 404 },
   FERRY_ERR_IDEMPOTENCY_CONFLICT: { retryable: false, httpStatus: 409 },
   FERRY_ERR_NOT_READY: { retryable: true, httpStatus: 409 },
