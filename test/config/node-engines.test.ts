@@ -13,6 +13,7 @@ interface Manifest {
   readonly engines?: { readonly node?: string };
 }
 interface LockEntry {
+  readonly name?: string;
   readonly version?: string;
   readonly optional?: boolean;
   readonly engines?: { readonly node?: string } | string[];
@@ -22,14 +23,12 @@ const range = readJson<Manifest>('package.json').engines?.node ?? '';
 const lowest = semver.minVersion(range)?.version ?? '';
 
 /**
- * Versions of packages whose `engines` asks for more than they need (a later version is held to its own). Both are ES modules only, which the
- * CommonJS code that loads them (@fastify/static, light-my-request) can require wherever Node
- * loads ES modules with require() unflagged: 20.19 and 22.12 on. The API starts on 20.19 with them;
- * on 20.18 it exits with ERR_REQUIRE_ESM.
+ * Versions of packages whose `engines` asks for more than they need (a later version is held to its own).
+ * eslint-visitor-keys 5 (typescript-eslint's) ships a CommonJS build of plain ES2022, which is what
+ * typescript-eslint requires: lint runs on Node 20.18.1 with it.
  */
 const REALLY_NEEDS: Readonly<Record<string, string>> = {
-  'cookie@2.0.2': '^20.19.0 || >=22.12.0',
-  'content-disposition@3.0.0': '^20.19.0 || >=22.12.0',
+  'eslint-visitor-keys@5.0.1': '>=20.18.1',
 };
 
 describe('the Node versions Ferry runs on', () => {
@@ -47,7 +46,7 @@ describe('the Node versions Ferry runs on', () => {
   it('include the lowest one for every package installed, optional ones for other platforms aside', () => {
     const packages = readJson<{ packages: Record<string, LockEntry> }>('package-lock.json').packages;
     const refusing = Object.entries(packages).flatMap(([location, entry]) => {
-      const name = location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      const name = entry.name ?? location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
       const wanted = Array.isArray(entry.engines) ? undefined : entry.engines?.node;
       if (location === '' || entry.optional === true || wanted === undefined) return [];
       const id = `${name}@${entry.version ?? '?'}`;
