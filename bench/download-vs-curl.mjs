@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './median.mjs';
 import { peakRssMB } from './peak-rss.mjs';
 import { startNginxOrigin } from './nginx-origin.mjs';
 
@@ -139,13 +140,6 @@ function run(command, args, { captureStdout = false } = {}) {
       resolve({ code: code ?? 128 + (os.constants.signals[signal] ?? 0), stdout, wallMs: performance.now() - started });
     });
   });
-}
-
-function median(values) {
-  const present = values.filter((v) => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b);
-  if (present.length === 0) return null;
-  const mid = Math.floor(present.length / 2);
-  return present.length % 2 === 1 ? present[mid] : (present[mid - 1] + present[mid]) / 2;
 }
 
 const mbps = (bytes, ms) => bytes / MB / (ms / 1000);

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { peakRssMB } from './peak-rss.mjs';
 import { forkReady } from './fork-ready.mjs';
+import { median } from './median.mjs';
 import { commandCalls } from './redis-command-calls.mjs';
 import { parseWholeOptions } from './whole-options.mjs';
 
@@ -25,8 +26,6 @@ const { API_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'api', 'dist', '
 
 const API_KEY = `fry_bench-${randomUUID()}`;
 const STATUS_READS = 21;
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function load(baseUrl, count, inFlight, urlPrefix) {
   return new Promise((resolve, reject) => {

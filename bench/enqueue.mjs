@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWholeOptions } from './whole-options.mjs';
+import { median } from './median.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const core = await import(path.join(BENCH_DIR, '..', 'packages', 'core', 'dist', 'index.js'));
@@ -32,8 +33,6 @@ async function postJson(url, body) {
   if (response.status !== 202) throw new Error(`POST ${url} answered ${response.status}: ${JSON.stringify(json).slice(0, 500)}`);
   return json;
 }
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main() {
   const options = parseWholeOptions('enqueue', { count: 20000, runs: 1, 'in-flight': 64 });

@@ -9,6 +9,7 @@ import { parseIp } from '../packages/engine/dist/egress/ip-address.js';
 import { classifyAddress } from '../packages/engine/dist/egress/address-policy.js';
 import { SseParser } from '../packages/client/dist/sse.js';
 import { DownloadEvent } from '../packages/contract/dist/index.js';
+import { median } from './median.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 
@@ -40,7 +41,7 @@ function opsPerSecond(fn) {
     }
     rates.push(count / ((performance.now() - started) / 1000));
   }
-  return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+  return median(rates);
 }
 
 function row(label, fn) {

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '@ferry/launcher/redis-server';
 import { createWorkerMetrics } from '@ferry/core';
+import { median } from './median.mjs';
 
 const COMMANDS = Number(process.argv[2] ?? 20_000);
 const ROUNDS = 6;
@@ -41,9 +42,9 @@ try {
       metrics.close();
     }
   }
-  const median = (runs, key) => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
-  const cpu = [median(plain, 'cpuMicros'), median(measured, 'cpuMicros')];
-  const rate = [median(plain, 'perSecond'), median(measured, 'perSecond')];
+  const of = (runs, key) => median(runs.map((r) => r[key]));
+  const cpu = [of(plain, 'cpuMicros'), of(measured, 'cpuMicros')];
+  const rate = [of(plain, 'perSecond'), of(measured, 'perSecond')];
   console.log(`sequential GETs, ${COMMANDS} per run, ${ROUNDS} runs each (medians):`);
   console.log(`  without the histogram: ${cpu[0].toFixed(1)} µs CPU per command, ${rate[0].toFixed(0)} commands/s`);
   console.log(`  with the histogram:    ${cpu[1].toFixed(1)} µs CPU per command, ${rate[1].toFixed(0)} commands/s`);

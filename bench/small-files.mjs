@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { median } from './median.mjs';
 import { startNginxOrigin } from './nginx-origin.mjs';
 import { peakRssMB } from './peak-rss.mjs';
 import { forkReady } from './fork-ready.mjs';
@@ -27,7 +28,6 @@ const { API_NODE_FLAGS } = await import(path.join(ROOT, 'apps', 'api', 'dist', '
 
 const API_KEY = `fry_bench-${randomUUID()}`;
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 function callsBetween(before, after) {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useStack } from '../support/stack.js';
 
@@ -178,6 +179,37 @@ describe('a request path with a broken percent escape', () => {
       expect(response.body.code, path).toBe('FERRY_ERR_VALIDATION');
       expect(response.body.message, path).toContain('percent-encode');
     }
+  });
+});
+
+describe('a request the HTTP parser refuses before any route sees it', () => {
+  /** Sends `head` as it is on a new connection and reads the whole answer, which ends with the connection. */
+  const raw = (baseUrl: string, head: string) =>
+    new Promise<{ status: number; body: ErrorBody }>((resolve, reject) => {
+      const { hostname, port } = new URL(baseUrl);
+      let answer = '';
+      const socket = connect(Number(port), hostname, () => socket.end(head));
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('error', reject);
+      socket.on('close', () => {
+        const [statusLine = '', ...rest] = answer.split('\r\n');
+        resolve({ status: Number(statusLine.split(' ')[1]), body: JSON.parse(rest.slice(rest.indexOf('') + 1).join('\r\n')) as ErrorBody });
+      });
+    });
+
+  it('answers headers over the size limit with 431, FERRY_ERR_HEADERS_TOO_LARGE and how to fix it, from a real API process', async () => {
+    const api = await stack.ferry.startApi();
+    const response = await raw(api.baseUrl, `GET /healthz HTTP/1.1\r\nHost: ferry\r\nCookie: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(response.status).toBe(431);
+    expect(response.body.code).toBe('FERRY_ERR_HEADERS_TOO_LARGE');
+    expect(response.body.message).toMatch(/headers .* larger than the API accepts \(16384 bytes in all\).*send fewer or shorter headers/);
+  });
+
+  it('answers a request that is not HTTP with 400, FERRY_ERR_VALIDATION and what the parser found', async () => {
+    const response = await raw(stack.ferry.baseUrl, 'NOT HTTP AT ALL\r\n\r\n');
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('FERRY_ERR_VALIDATION');
+    expect(response.body.message).toMatch(/not a valid HTTP\/1\.1 request \(HPE_\w+\)/);
   });
 });
 

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { startRedisServer, type RedisServer } from '@ferry/launcher/redis-server';
+import type { RedisServer } from '@ferry/launcher/redis-server';
+import { withRedisGroup } from './redis-group.js';
 
 const run = promisify(execFile);
 
@@ -28,17 +27,12 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
  * `cluster_state:ok`.
  */
 export async function startTestRedisCluster(masters = 3): Promise<TestRedisCluster> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-test-cluster-'));
-  const nodes: RedisServer[] = [];
-  const stop = async () => {
-    await Promise.all(nodes.map((node) => node.stop()));
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
+  return withRedisGroup('ferry-test-cluster-', async ({ dir, start, stop }) => {
+    const nodes: RedisServer[] = [];
     for (let i = 0; i < masters; i += 1) {
       const nodeDir = path.join(dir, `node-${i}`);
       nodes.push(
-        await startRedisServer({
+        await start({
           dir: nodeDir,
           appendonly: false,
           extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '2000'],
@@ -53,9 +47,6 @@ export async function startTestRedisCluster(masters = 3): Promise<TestRedisClust
         await sleep(100);
       }
     }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { nodes, nodesEnv: nodes.map((node) => node.url).join(','), stop };
+    return { nodes, nodesEnv: nodes.map((node) => node.url).join(','), stop };
+  });
 }

@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startRedisServer, type RedisServer } from '@ferry/launcher/redis-server';
+import { freePort, type RedisServer } from '@ferry/launcher/redis-server';
 import { redisCli } from './redis-cluster.js';
+import { withRedisGroup } from './redis-group.js';
 
 export const MASTER_NAME = 'ferry-master';
 
@@ -36,31 +36,23 @@ const sentinelConf = (masterPort: number) =>
  * (quorum 2), all on free loopback ports; ready once every sentinel knows the replica.
  */
 export async function startSentinelSetup(): Promise<SentinelSetup> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-test-sentinel-'));
-  const started: RedisServer[] = [];
-  const stop = async () => {
-    await Promise.all(started.map((server) => server.stop()));
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
+  return withRedisGroup('ferry-test-sentinel-', async ({ dir, start, stop }) => {
     const masterDir = path.join(dir, 'master');
-    const master = await startRedisServer({ dir: masterDir, appendonly: true });
-    started.push(master);
-    const replica = await startRedisServer({ dir: path.join(dir, 'replica'), appendonly: true, extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
-    started.push(replica);
+    const master = await start({ dir: masterDir, appendonly: true });
+    const replica = await start({ dir: path.join(dir, 'replica'), appendonly: true, extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < 3; i += 1) {
       const configFile = path.join(dir, `sentinel-${i}.conf`);
       await writeFile(configFile, sentinelConf(master.port));
-      const sentinel = await startRedisServer({
-        dir: path.join(dir, `sentinel-${i}`),
-        executable: 'redis-sentinel',
-        configFile,
-        port: await freePort(),
-        appendonly: false,
-      });
-      started.push(sentinel);
-      sentinels.push(sentinel);
+      sentinels.push(
+        await start({
+          dir: path.join(dir, `sentinel-${i}`),
+          executable: 'redis-sentinel',
+          configFile,
+          port: await freePort(),
+          appendonly: false,
+        }),
+      );
     }
     const deadline = Date.now() + 20_000;
     for (const sentinel of sentinels) {
@@ -79,16 +71,12 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
         return Number(port);
       },
       async restartFirstMaster() {
-        const again = await startRedisServer({ dir: masterDir, port: master.port, appendonly: true });
-        started.push(again);
+        const again = await start({ dir: masterDir, port: master.port, appendonly: true });
         setup.master = again;
         return again;
       },
       stop,
     };
     return setup;
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  });
 }

@@ -74,10 +74,16 @@ function toClientError(error: FastifyError | Error): FerryError {
   return new FerryError('FERRY_ERR_INTERNAL', 'internal error; the details are in the API log', { cause: error });
 }
 
-export function sendError(reply: FastifyReply, err: FerryError): FastifyReply {
+/** The JSON body every error is answered with. */
+export function errorBody(err: FerryError): ErrorBody {
   const body: ErrorBody = { code: err.code, message: err.message };
   const issues = err.data['issues'];
   if (Array.isArray(issues)) body.issues = issues as ErrorBody['issues'];
+  return body;
+}
+
+export function sendError(reply: FastifyReply, err: FerryError): FastifyReply {
+  const body = errorBody(err);
   const retryAfter = err.data['retryAfterSeconds'] ?? (err.code === 'FERRY_ERR_REDIS_UNAVAILABLE' ? 5 : undefined);
   if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
   const contentRange = (err.data['headers'] as Record<string, string> | undefined)?.['Content-Range'];

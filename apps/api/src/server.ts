@@ -5,6 +5,7 @@ import { FerryError } from '@ferry/contract';
 import { EgressPolicy } from '@ferry/engine';
 import { createQueueServices, createWorkerRedis, ferryKey, IdempotencyStore, loggerOptions, type Config, type RedisClient } from '@ferry/core';
 import { AuthFailureLimiter } from './auth-failures.js';
+import { answerClientError } from './client-error.js';
 import { trustProxyOption } from './trust-proxy.js';
 import { requireApiKey } from './auth.js';
 import { dashboard } from './dashboard.js';
@@ -50,6 +51,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     trustProxy: trustProxyOption(config.api.trustProxy),
     // A path that does not decode (`/v1/downloads/%ZZ`) is answered like any other bad input, with a Ferry code.
     frameworkErrors: (error, request, reply) => void errorHandler(error, request, reply),
+    // And so is a request Node's HTTP parser refuses before Fastify sees it (431 for headers too large).
+    clientErrorHandler: answerClientError,
   });
   app.setErrorHandler(errorHandler);
   useJsonBodyParser(app);

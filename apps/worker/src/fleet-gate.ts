@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
-import { FerryError } from '@ferry/contract';
+import { ferryErrorOf } from '@ferry/contract';
 import { limitHost, type DownloadEnd, type FleetLimits, type Logger, type MovedState, type Released } from '@ferry/core';
 import type { TakeConnections } from '@ferry/engine';
 import { hasWaited } from './download-worker.js';
@@ -8,9 +8,9 @@ import { hostConnections } from './host-connections.js';
 /** The statuses by which an origin says it is overloaded: they lower its host's limit, and with Retry-After close it for a while. */
 const BACKPRESSURE_STATUSES: ReadonlySet<unknown> = new Set([429, 503]);
 
-/** How an attempt's outcome reads to the limits: the processor throws its coded errors as the cause of what it throws. */
+/** How an attempt's outcome reads to the limits. */
 function endOf(err: unknown): DownloadEnd {
-  const coded = err instanceof FerryError ? err : err instanceof Error && err.cause instanceof FerryError ? err.cause : undefined;
+  const coded = ferryErrorOf(err);
   if (coded?.code !== 'FERRY_ERR_ORIGIN_UNAVAILABLE' || !BACKPRESSURE_STATUSES.has(coded.data['status'])) return { kind: 'other' };
   const retryAfterMs = coded.data['retryAfterMs'];
   return { kind: 'backpressure', status: coded.data['status'] as number, retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : undefined };

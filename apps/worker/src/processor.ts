@@ -146,7 +146,12 @@ async function forgetKeptBytes(deps: ProcessorDeps, job: Job): Promise<void> {
   await job.updateProgress({ receivedBytes, totalBytes } satisfies DownloadProgress).catch(() => undefined);
 }
 
-/** Whether BullMQ retries no more after this failure (Job.shouldRetryJob): the attempts are spent or it is permanent. */
+/**
+ * Whether BullMQ retries no more after this failure: it is permanent (toJobFailure made it an UnrecoverableError)
+ * or the job's `attempts` are spent. BullMQ decides this in a private method (Job.shouldRetryJob) from the same
+ * public fields; its two other reasons cannot arise here: Ferry sets no `maxStartedAttempts`, and its backoff
+ * strategy (downloadBackoffStrategy) never answers -1.
+ */
 const isLastAttempt = (job: Job, failure: Error): boolean => failure instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
 async function runDownload(

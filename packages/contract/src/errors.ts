@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   FERRY_ERR_VALIDATION: { retryable: false, httpStatus: 400 },
   FERRY_ERR_UNSUPPORTED_MEDIA_TYPE: { retryable: false, httpStatus: 415 },
   FERRY_ERR_PAYLOAD_TOO_LARGE: { retryable: false, httpStatus: 413 },
+  FERRY_ERR_HEADERS_TOO_LARGE: { retryable: false, httpStatus: 431 },
+  FERRY_ERR_REQUEST_TIMEOUT: { retryable: true, httpStatus: 408 },
   FERRY_ERR_NOT_FOUND: { retryable: false, httpStatus: 404 },
   FERRY_ERR_IDEMPOTENCY_CONFLICT: { retryable: false, httpStatus: 409 },
   FERRY_ERR_NOT_READY: { retryable: true, httpStatus: 409 },
@@ -88,4 +90,14 @@ export class FerryError extends Error {
  */
 export function isRetryable(err: unknown): boolean {
   return err instanceof FerryError ? err.retryable : true;
+}
+
+/**
+ * The FerryError behind a failure: `err` itself, or its cause. A worker hands BullMQ a plain
+ * Error (or UnrecoverableError) whose cause is the FerryError, and whatever reads the failure
+ * afterwards (the backoff, the fleet limits) wants the coded one.
+ */
+export function ferryErrorOf(err: unknown): FerryError | undefined {
+  if (err instanceof FerryError) return err;
+  return err instanceof Error && err.cause instanceof FerryError ? err.cause : undefined;
 }

@@ -5,7 +5,7 @@
  * (test/contract.test.ts checks what it loads).
  */
 export * from './api-schemas.js';
-export { ERROR_CODES, FerryError, isErrorCode, isRetryable, type ErrorCode, type FerryErrorOptions } from './errors.js';
+export { ERROR_CODES, FerryError, ferryErrorOf, isErrorCode, isRetryable, type ErrorCode, type FerryErrorOptions } from './errors.js';
 export { filenameFromUrl, MAX_FILENAME_BYTES, numberedFilename, sanitizeFilename, truncateUtf8, unsafeFilenameReason } from './filename.js';
 export {
   DIGEST_ALGORITHMS,

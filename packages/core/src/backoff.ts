@@ -1,4 +1,4 @@
-import { FerryError } from '@ferry/contract';
+import { ferryErrorOf } from '@ferry/contract';
 
 export interface BackoffPolicy {
   /** Delay before the first retry, doubled for each later one. */
@@ -27,12 +27,8 @@ export function computeBackoffDelay(attemptsMade: number, policy: BackoffPolicy,
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
-/**
- * The Retry-After an origin sent with the error that ended an attempt, if any.
- * The worker hands BullMQ a plain Error whose cause is the FerryError, so both are looked at.
- */
+/** The Retry-After an origin sent with the error that ended an attempt, if any. */
 export function retryAfterOf(err: unknown): number | undefined {
-  const ferryError = err instanceof FerryError ? err : err instanceof Error && err.cause instanceof FerryError ? err.cause : undefined;
-  const value = ferryError?.data['retryAfterMs'];
+  const value = ferryErrorOf(err)?.data['retryAfterMs'];
   return typeof value === 'number' ? value : undefined;
 }

@@ -10,7 +10,7 @@ import { parseRedisSettings, resolveQueuePrefix, type RedisSettings } from './re
 import { parseSealingKeys, type SealingKey } from './secrets/header-sealer.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { parseWebhookSecrets } from './webhooks/secrets.js';
-import { REDACTED } from './redact-url.js';
+import { redactUserinfo } from './redact-url.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -386,13 +386,11 @@ function deepFreeze<T extends object>(value: T): T {
 
 /** Variables whose values are credentials: an error names them but never repeats what they hold. */
 const SECRET_NAME = /(KEYS?|SECRETS?|PASSWORD|TOKEN)$/;
-// Any scheme's userinfo (redis://user:password@host), which a URL variable may carry.
-const URL_USERINFO = /(\/\/)[^/@\s]*@/g;
 
 function shownValue(name: string, value: string | undefined): string {
   if (value === undefined) return 'it is not set';
   if (SECRET_NAME.test(name)) return `its value of ${value.length} characters is not repeated here`;
-  return `got ${JSON.stringify(value.replace(URL_USERINFO, `$1${REDACTED}@`))}`;
+  return `got ${JSON.stringify(redactUserinfo(value))}`;
 }
 
 function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {

@@ -1,6 +1,14 @@
 /** What stands where a secret was. */
 export const REDACTED = '[redacted]';
 
+// Any scheme's userinfo (redis://user:password@host), found even where the rest is not a valid URL.
+const URL_USERINFO = /(\/\/)[^/@\s]*@/g;
+
+/** Text (a configured value an error echoes) with the user and password of every URL in it redacted. */
+export function redactUserinfo(text: string): string {
+  return text.replace(URL_USERINFO, `$1${REDACTED}@`);
+}
+
 /** A URL without what may be a credential: userinfo, query values (presigned URLs, callback tokens) and the fragment. */
 function redactUrl(text: string): string {
   let url: URL;

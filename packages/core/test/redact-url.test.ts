@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrlsIn } from '../src/redact-url.js';
+import { redactUrlsIn, redactUserinfo } from '../src/redact-url.js';
 
 describe('redactUrlsIn', () => {
   it('leaves a URL that holds no credential exactly as written, so readers of a log line get the address it logged', () => {
@@ -19,5 +19,12 @@ describe('redactUrlsIn', () => {
       'connecting to rediss://[redacted]@redis.internal:6380/2 and redis://[redacted]@10.0.0.1:7000',
     );
     expect(redactUrlsIn('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+});
+
+describe('redactUserinfo', () => {
+  it('drops the user and password of any scheme, even from text that is not a valid URL', () => {
+    expect(redactUserinfo('valkey://app:s3cret@10.0.0.1:7000, http://u:p@[bad')).toBe('valkey://[redacted]@10.0.0.1:7000, http://[redacted]@[bad');
+    expect(redactUserinfo('redis://10.0.0.1:7000/0?x=1')).toBe('redis://10.0.0.1:7000/0?x=1');
   });
 });

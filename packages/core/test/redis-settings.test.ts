@@ -41,6 +41,7 @@ describe('where Redis is', () => {
     const message = configError({ FERRY_REDIS_CLUSTER_NODES: 'http://u:secret@10.0.0.1:7000' });
     expect(message).toContain('redis:// or rediss:// URLs');
     expect(message).not.toContain('secret');
+    expect(message).toContain('got "http://[redacted]@10.0.0.1:7000"');
     expect(configError({ FERRY_REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000,rediss://10.0.0.2:7000' })).toContain('mixes redis:// and rediss://');
   });
 

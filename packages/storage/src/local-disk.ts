@@ -3,9 +3,9 @@ import { createReadStream, type BigIntStats } from 'node:fs';
 import { link, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FerryError, numberedFilename } from '@ferry/contract';
 import type { Checkpoint } from './checkpoint.js';
 import { FileAppender, WriteTurns } from './file-appender.js';
+import { candidateNames, fileExists } from './free-name.js';
 import { namespaceDirectory } from './namespace-directory.js';
 import { PART_SUFFIX, partFileName } from './part-name.js';
 import type {
@@ -25,7 +25,6 @@ import type {
 
 /** Part files live beside the published ones so that publishing is a same-filesystem link or rename. */
 export const PARTS_DIRNAME = '.parts';
-const MAX_NAME_COLLISIONS = 10_000;
 const READ_BUFFER_BYTES = 1024 * 1024;
 
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -87,21 +86,15 @@ class LocalStoredReader implements StoredReader {
  * so two jobs that want the same name both keep their bytes.
  */
 async function linkUnderFreeName(partPath: string, dir: string, filename: string, policy: 'rename' | 'fail'): Promise<string> {
-  for (let n = 0; n <= MAX_NAME_COLLISIONS; n += 1) {
-    const candidate = n === 0 ? filename : numberedFilename(filename, n);
+  for (const candidate of candidateNames(filename, policy)) {
     try {
       await link(partPath, insideDir(dir, candidate));
       return candidate;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (policy === 'fail') {
-        throw new FerryError('FERRY_ERR_FILE_EXISTS', `a file named ${filename} already exists in storage and the conflict policy is fail`, {
-          data: { filename },
-        });
-      }
     }
   }
-  throw new Error(`more than ${MAX_NAME_COLLISIONS} files are already named like ${filename}`);
+  throw fileExists(filename);
 }
 
 // Names are sanitized before they get here; this keeps a future bug there from writing outside the namespace.
@@ -181,10 +174,16 @@ class LocalPartWriter implements OffsetPartWriter {
     return appender;
   }
 
-  /** Copies `bytes` from `first` of an earlier part into this one, as a run a later `segment(first + bytes)` continues. */
-  async copyRun(source: string, first: number, bytes: number, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Copies `bytes` (at least one) from `first` of an earlier part into this one, as a run a later
+   * `segment(first + bytes)` continues; `onChunk` sees each chunk copied.
+   */
+  async copyRun(source: string, first: number, bytes: number, signal: AbortSignal | undefined, onChunk?: (chunk: Buffer) => void): Promise<void> {
     const appender = first === 0 ? this.#appender : this.#newSegment(first);
-    for await (const chunk of createReadStream(source, { start: first, end: first + bytes - 1, highWaterMark: READ_BUFFER_BYTES, signal })) {
+    for await (const chunk of createReadStream(source, { start: first, end: first + bytes - 1, highWaterMark: READ_BUFFER_BYTES })) {
+      // A pause or cancel need not wait for a large run to be copied whole, and rejects with its own reason.
+      signal?.throwIfAborted();
+      onChunk?.(chunk as Buffer);
       if (!appender.append(chunk as Buffer)) await appender.drained(signal);
     }
     await appender.flush();
@@ -342,7 +341,7 @@ export class LocalDiskStorage implements Storage {
     this.#madeDirs.add(dir);
   }
 
-  async openPart(jobId: string, attempt: number): Promise<PartWriter> {
+  async openPart(jobId: string, attempt: number): Promise<LocalPartWriter> {
     if (!this.#madeDirs.has(this.partsDir)) await this.#makeDir(this.partsDir);
     return new LocalPartWriter(this, path.join(this.partsDir, partFileName(jobId, attempt)));
   }
@@ -394,19 +393,9 @@ export class LocalDiskStorage implements Storage {
     signal?.throwIfAborted();
     const kept = await this.#previousPart(checkpoint);
     if (kept === undefined || kept.size < checkpoint.bytes) return undefined;
-    const previous = kept.path;
     const part = await this.openPart(jobId, attempt);
-    return copiedOrNone(part, previous, async () => {
-      if (checkpoint.bytes > 0) {
-        for await (const chunk of createReadStream(previous, { start: 0, end: checkpoint.bytes - 1, highWaterMark: READ_BUFFER_BYTES })) {
-          // A pause or cancel need not wait for a large prefix to be copied whole.
-          signal?.throwIfAborted();
-          onPrefix(chunk as Buffer);
-          if (!part.write(chunk as Buffer)) await part.drained(signal);
-        }
-        await part.flush();
-        if (part.failure !== undefined) throw part.failure;
-      }
+    return copiedOrNone(part, kept.path, async () => {
+      if (checkpoint.bytes > 0) await part.copyRun(kept.path, 0, checkpoint.bytes, signal, onPrefix);
     });
   }
 

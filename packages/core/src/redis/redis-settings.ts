@@ -1,5 +1,6 @@
 import { FerryError } from '@ferry/contract';
 import { listEntries } from '../list-entries.js';
+import { redactUserinfo } from '../redact-url.js';
 
 /** A host and port, as Redis Cluster seeds and sentinels are given. */
 export interface RedisAddress {
@@ -57,7 +58,7 @@ function parseClusterNodes(text: string): { nodes: RedisAddress[]; tls: boolean;
     if (!isRedisScheme(url.protocol) || url.hostname === '') {
       throw new FerryError(
         'FERRY_ERR_CONFIG',
-        `FERRY_REDIS_CLUSTER_NODES must be a comma-separated list of redis:// or rediss:// URLs of cluster nodes, e.g. redis://10.0.0.1:7000,redis://10.0.0.2:7000 (got "${entry.replace(/\/\/[^@/]*@/, '//…@')}")`,
+        `FERRY_REDIS_CLUSTER_NODES must be a comma-separated list of redis:// or rediss:// URLs of cluster nodes, e.g. redis://10.0.0.1:7000,redis://10.0.0.2:7000 (got "${redactUserinfo(entry)}")`,
       );
     }
     return url;

@@ -1,10 +1,9 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { FerryError, numberedFilename } from '@ferry/contract';
+import { candidateNames, fileExists } from '../free-name.js';
 import type { PublishTarget } from '../storage.js';
 import { isConditionalConflict, isNotFound, isPreconditionFailed } from './s3-errors.js';
 import type { S3Keys } from './s3-keys.js';
 
-const MAX_NAME_COLLISIONS = 10_000;
 /** AWS answers 409 while another conditional write to the key is in flight; that one decides, so ask again. */
 const MAX_CONFLICT_RETRIES = 5;
 
@@ -19,20 +18,6 @@ async function exists(client: S3Client, bucket: string, key: string): Promise<bo
       throw err;
     },
   );
-}
-
-export function fileExists(filename: string): FerryError {
-  return new FerryError('FERRY_ERR_FILE_EXISTS', `a file named ${filename} already exists in storage and the conflict policy is fail`, {
-    data: { filename },
-  });
-}
-
-/** The names a policy may publish under, in order: the name alone for `fail`. */
-function* candidateNames(filename: string, policy: 'rename' | 'fail'): Generator<string> {
-  yield filename;
-  if (policy === 'fail') return;
-  for (let n = 1; n <= MAX_NAME_COLLISIONS; n += 1) yield numberedFilename(filename, n);
-  throw new Error(`more than ${MAX_NAME_COLLISIONS} files are already named like ${filename}`);
 }
 
 /**

@@ -7,9 +7,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { FerryError } from '@ferry/contract';
+import { fileExists } from '../free-name.js';
 import type { PartOptions, PartWriter, PublishTarget, ResumePoint, StoredFile } from '../storage.js';
 import { abortUpload, deleteObject, putMarker, type Upload } from './part-marker.js';
-import { fileExists, firstFreeName, publishObject, writeIfFree } from './publish-object.js';
+import { firstFreeName, publishObject, writeIfFree } from './publish-object.js';
 import type { S3Keys } from './s3-keys.js';
 import type { S3UploadState } from './s3-upload-state.js';
 import { ProgressWaiters } from '../progress-waiters.js';
