@@ -310,6 +310,22 @@ describe('S3Storage in the bucket', () => {
     });
   });
 
+  it("stores the target's content type with the object, told at open or only at commit", async () => {
+    for (const [told, size] of [
+      [true, 6 * MiB],
+      [false, 6 * MiB],
+      [false, 100],
+    ] as const) {
+      const target = { namespace: 'typed', filename: `${told}-${size}.bin`, policy: 'fail', contentType: 'video/mp4' } as const;
+      const part = await storage.openPart(`job-${Math.random()}`, 1, told ? { target } : {});
+      const bytes = randomBytes(size);
+      for (let at = 0; at < bytes.length; at += 256 * 1024) if (!part.write(bytes.subarray(at, at + 256 * 1024))) await part.drained();
+      const stored = await part.commit(target);
+      const head = await client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: stored.location.slice(`s3://${server.bucket}/`.length) }));
+      expect(head.ContentType).toBe('video/mp4');
+    }
+  });
+
   it('refuses a part size S3 would refuse', () => {
     expect(() => new S3Storage({ client: clientOf(server), bucket: server.bucket, partSize: MiB })).toThrow(/5 MiB/);
   });

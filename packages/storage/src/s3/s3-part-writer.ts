@@ -178,7 +178,18 @@ export class S3PartWriter implements PartWriter {
     let published: { filename: string; key: string; version: string };
     if (this.#upload === undefined) {
       published = await publishObject(client, keys, target, async (key, ifNoneMatch) =>
-        versionOf(await client.send(new PutObjectCommand({ Bucket: keys.bucket, Key: key, Body: body, ContentLength: body.length, IfNoneMatch: ifNoneMatch }))),
+        versionOf(
+          await client.send(
+            new PutObjectCommand({
+              Bucket: keys.bucket,
+              Key: key,
+              Body: body,
+              ContentLength: body.length,
+              ContentType: target.contentType,
+              IfNoneMatch: ifNoneMatch,
+            }),
+          ),
+        ),
       );
     } else if (this.#upload.direct !== undefined) {
       published = await this.#completeInPlace(this.#upload, this.#upload.direct, target, body);
@@ -188,7 +199,14 @@ export class S3PartWriter implements PartWriter {
       await this.#complete(this.#upload, undefined);
       published = await publishObject(client, keys, target, async (key, ifNoneMatch) => {
         const copied = await client.send(
-          new CopyObjectCommand({ Bucket: keys.bucket, Key: key, CopySource: keys.copySource(staged), IfNoneMatch: ifNoneMatch }),
+          new CopyObjectCommand({
+            Bucket: keys.bucket,
+            Key: key,
+            CopySource: keys.copySource(staged),
+            IfNoneMatch: ifNoneMatch,
+            // The staged upload began before the target (and its type) was known.
+            ...(target.contentType === undefined ? {} : { MetadataDirective: 'REPLACE', ContentType: target.contentType }),
+          }),
         );
         return versionOf({ VersionId: copied.VersionId, ETag: copied.CopyObjectResult?.ETag });
       });
@@ -312,7 +330,7 @@ export class S3PartWriter implements PartWriter {
     const { client, keys } = this.#setup;
     const place = await this.#placeUpload();
     // Not aborted by discard: an upload whose creation was cut off may exist with an id never learnt, which nothing could abort.
-    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: keys.bucket, Key: place.key }));
+    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: keys.bucket, Key: place.key, ContentType: this.#target?.contentType }));
     if (created.UploadId === undefined) throw new Error('the S3 server started a multipart upload without an id');
     const upload: Upload = { id: created.UploadId, ...place };
     this.#upload = upload;
