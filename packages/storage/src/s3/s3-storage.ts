@@ -23,7 +23,8 @@ export const DEFAULT_PARTS_IN_FLIGHT = 2;
  * Part buffers of all downloads together: one to fill for each of a worker's
  * four downloads at once (FERRY_WORKER_CONCURRENCY's default), and the parts
  * in flight of one of them, so a download alone sends as fast as with buffers
- * of its own. 8 peaked at about 200 MB of RSS for four 1 GiB downloads, 6 below.
+ * of its own. Four 1 GiB downloads at once peaked at a median 201 MB of RSS
+ * with 8, 198 MB with 6, 237 MB with 3 buffers per download (bench/README.md).
  */
 export const DEFAULT_PART_BUFFERS = 4 + DEFAULT_PARTS_IN_FLIGHT;
 
