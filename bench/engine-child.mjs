@@ -3,7 +3,7 @@
 //   options-json: {"stopAtBytes": N} interrupts the download once N bytes arrived, as a worker shutting down
 //   would, and prints the checkpoint it leaves; {"resumeFrom": checkpoint} resumes from one;
 //   {"digest": "off"} skips the engine's sha256 (skipSha256), so the result's sha256 is empty;
-//   {"s3": {"endpoint", "bucket", "partSize"}} stores in that bucket (S3Storage, credentials from the AWS
+//   {"s3": {"endpoint", "bucket", "partSize", "partsInFlight", "partBuffers"}} stores in that bucket (S3Storage, credentials from the AWS
 //   chain) instead of <storage-dir>, with "sdkChecksums": true through a client left at the SDK's checksum defaults
 //   (a CRC32 per part, checked GETs) rather than Ferry's; {"copies": N} runs N downloads of the URL at once and prints the last;
 //   {"segments": N} fetches in N segments when the origin allows (any size).
@@ -76,7 +76,7 @@ const marks = {};
 const storage = timedStorage(
   s3 === undefined
     ? new LocalDiskStorage(storageDir)
-    : new S3Storage({ client: await s3Client(s3), bucket: s3.bucket, partSize: s3.partSize, partsInFlight: s3.partsInFlight }),
+    : new S3Storage({ client: await s3Client(s3), bucket: s3.bucket, partSize: s3.partSize, partsInFlight: s3.partsInFlight, partBuffers: s3.partBuffers }),
   marks,
 );
 let checkpoint;

@@ -1,7 +1,7 @@
 // Ferry's engine storing into S3, against `curl | aws s3 cp -` doing the same work: one file from a local
 // origin into a local S3 server (s3rver), in the same run.
 // Usage (from the repo root, after `npm run build`):
-//   node bench/s3-upload.mjs [--size-mib 1024] [--part-mib 8] [--parts-in-flight 2] [--copies 4] [--sdk-checksums] [--node-flag <flag>]...
+//   node bench/s3-upload.mjs [--size-mib 1024] [--part-mib 8] [--parts-in-flight 2] [--part-buffers 6] [--copies 4] [--sdk-checksums] [--node-flag <flag>]...
 //   --sdk-checksums also runs Ferry through a client at the SDK's checksum defaults (WHEN_SUPPORTED), in the same run.
 // Prints figures only; exits non-zero only when a transfer fails or a checksum does not match.
 import { spawn } from 'node:child_process';
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     'part-mib': { type: 'string', default: '8' },
     'parts-in-flight': { type: 'string', default: '2' },
+    // The part buffers all downloads of the engine process share (S3Storage's partBuffers).
+    'part-buffers': { type: 'string', default: '6' },
     copies: { type: 'string', default: '4' },
     'sdk-checksums': { type: 'boolean', default: false },
     // After the worker's own flags, for every engine child: e.g. --node-flag=--cpu-prof --node-flag=--cpu-prof-dir=/tmp/prof
@@ -40,6 +42,7 @@ const sizeBytes = Number(values['size-mib']) * MIB;
 const partSize = Number(values['part-mib']) * MIB;
 const copies = Number(values.copies);
 const partsInFlight = Number(values['parts-in-flight']);
+const partBuffers = Number(values['part-buffers']);
 
 /** Runs a command to its end; resolves with its stdout and wall time, rejects on a non-zero exit. */
 function run(command, args, env = {}) {
@@ -101,7 +104,7 @@ try {
       ENGINE_CHILD,
       url,
       dir,
-      JSON.stringify({ s3: { endpoint: s3.endpoint, bucket: BUCKET, partSize, partsInFlight, sdkChecksums }, ...options }),
+      JSON.stringify({ s3: { endpoint: s3.endpoint, bucket: BUCKET, partSize, partsInFlight, partBuffers, sdkChecksums }, ...options }),
     ]);
 
   // The peer: curl's bytes piped into the awscli's streaming multipart upload (8 MiB parts, its default).
@@ -121,7 +124,9 @@ try {
   const many = JSON.parse((await engine({ copies })).stdout.trim().split('\n').at(-1));
 
   const rate = (ms) => sizeBytes / MB / (ms / 1000);
-  console.log(`file: ${values['size-mib']} MiB, Ferry part size ${values['part-mib']} MiB × ${partsInFlight} in flight, s3rver at ${s3.endpoint}`);
+  console.log(
+    `file: ${values['size-mib']} MiB, Ferry part size ${values['part-mib']} MiB × ${partsInFlight} in flight, ${partBuffers} part buffers shared, s3rver at ${s3.endpoint}`,
+  );
   console.log(`curl | aws s3 cp -   ${rate(peer.wallMs).toFixed(1)} MB/s  (${(peer.wallMs / 1000).toFixed(1)} s, object sha256 ${peerOk ? 'ok' : 'WRONG'})`);
   console.log(
     `Ferry engine → S3    ${rate(ferryRun.wallMs).toFixed(1)} MB/s  (${(ferryRun.wallMs / 1000).toFixed(1)} s wall, ${(ferry.elapsedMs / 1000).toFixed(1)} s in downloadToStorage, CPU ${(ferry.cpuMs / 1000).toFixed(1)} s, sha256 ${ferryOk ? 'ok' : 'WRONG'}, peak RSS ${ferry.peakRssMB.toFixed(0)} MB)`,

@@ -140,8 +140,10 @@ export const EnvSchema = z.object({
     .regex(/^(?!\/)[A-Za-z0-9!_.*'()/-]{1,512}$/, { error: "must be at most 512 letters, digits or ! _ . * ' ( ) / -, not starting with /, e.g. ferry/" })
     .refine((prefix) => !prefix.split('/').some((segment) => segment === '.' || segment === '..'), { error: 'must not hold . or .. segments' })
     .optional(),
-  /** Size of each part of a multipart upload; a download holds at most two parts in memory. S3 allows 5 MiB to 5 GiB and 10,000 parts, so this caps the largest file at 10,000 × this. */
+  /** Size of each part of a multipart upload; a download holds at most three parts in memory. S3 allows 5 MiB to 5 GiB and 10,000 parts, so this caps the largest file at 10,000 × this. */
   FERRY_S3_PART_SIZE_BYTES: int(5 * MiB, 5 * 1024 * MiB).default(8 * MiB),
+  /** Part buffers a worker's downloads share, each FERRY_S3_PART_SIZE_BYTES: the worker's memory for parts. Unset: FERRY_WORKER_CONCURRENCY + 2; at least FERRY_WORKER_CONCURRENCY. */
+  FERRY_S3_PART_BUFFERS: int(1, 100_000).optional(),
   /** How GET /v1/downloads/{id}/content serves a file in S3: `stream` it through the API (with Range), or `redirect` (307) to a presigned URL of the bucket. */
   FERRY_S3_CONTENT: z.enum(['stream', 'redirect'], { error: 'must be stream or redirect' }).default('stream'),
   /** How long a presigned URL of FERRY_S3_CONTENT=redirect works; S3 allows at most 7 days. */
@@ -339,6 +341,8 @@ export interface S3Settings {
   /** Empty, or ends with `/`. */
   readonly keyPrefix: string;
   readonly partSizeBytes: number;
+  /** Part buffers shared by all of a worker's downloads: at least one per download it runs at once. */
+  readonly partBuffers: number;
   /** `redirect`: the content route answers with a presigned URL valid this long instead of the bytes. */
   readonly content: { readonly mode: 'stream' } | { readonly mode: 'redirect'; readonly presignTtlSeconds: number };
 }
@@ -365,6 +369,14 @@ function s3Settings(e: Env): S3Settings | undefined {
       'Invalid configuration:\n  FERRY_STORAGE=s3 needs FERRY_S3_BUCKET, the name of an existing bucket (it is not created).',
     );
   }
+  const concurrency = e.FERRY_WORKER_CONCURRENCY;
+  if (e.FERRY_S3_PART_BUFFERS !== undefined && e.FERRY_S3_PART_BUFFERS < concurrency) {
+    // With fewer, every buffer can sit in a part whose origin stalls, and the other downloads wait on them.
+    throw new FerryError(
+      'FERRY_ERR_CONFIG',
+      `Invalid configuration:\n  FERRY_S3_PART_BUFFERS=${e.FERRY_S3_PART_BUFFERS} is below FERRY_WORKER_CONCURRENCY=${concurrency}: each download running at once needs a part buffer of its own. Set FERRY_S3_PART_BUFFERS to at least ${concurrency}, or unset it (FERRY_WORKER_CONCURRENCY + 2).`,
+    );
+  }
   const prefix = e.FERRY_S3_KEY_PREFIX ?? '';
   return {
     bucket: e.FERRY_S3_BUCKET,
@@ -373,6 +385,8 @@ function s3Settings(e: Env): S3Settings | undefined {
     forcePathStyle: e.FERRY_S3_FORCE_PATH_STYLE === 'true',
     keyPrefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
     partSizeBytes: e.FERRY_S3_PART_SIZE_BYTES,
+    // + 2: the S3 backend's parts in flight, so a download running alone sends as fast as with buffers of its own.
+    partBuffers: e.FERRY_S3_PART_BUFFERS ?? concurrency + 2,
     content: e.FERRY_S3_CONTENT === 'redirect' ? { mode: 'redirect', presignTtlSeconds: e.FERRY_S3_PRESIGN_TTL_SECONDS } : { mode: 'stream' },
   };
 }

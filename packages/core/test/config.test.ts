@@ -162,6 +162,7 @@ describe('FERRY_STORAGE', () => {
       forcePathStyle: false,
       keyPrefix: '',
       partSizeBytes: 8 * 1024 * 1024,
+      partBuffers: 6,
       content: { mode: 'stream' },
     });
     const config = loadConfig({
@@ -172,6 +173,7 @@ describe('FERRY_STORAGE', () => {
       FERRY_S3_FORCE_PATH_STYLE: 'true',
       FERRY_S3_KEY_PREFIX: 'tenant-a/ferry',
       FERRY_S3_PART_SIZE_BYTES: String(16 * 1024 * 1024),
+      FERRY_S3_PART_BUFFERS: '12',
       FERRY_S3_CONTENT: 'redirect',
       FERRY_S3_PRESIGN_TTL_SECONDS: '300',
     });
@@ -183,6 +185,7 @@ describe('FERRY_STORAGE', () => {
       forcePathStyle: true,
       keyPrefix: 'tenant-a/ferry/',
       partSizeBytes: 16 * 1024 * 1024,
+      partBuffers: 12,
       content: { mode: 'redirect', presignTtlSeconds: 300 },
     });
   });
@@ -213,6 +216,16 @@ describe('FERRY_STORAGE', () => {
     expect(() => loadConfig({ FERRY_STORAGE: 's3', FERRY_S3_BUCKET: 'b-1', FERRY_S3_PART_SIZE_BYTES: '1048576' })).toThrow(
       /FERRY_S3_PART_SIZE_BYTES must be at least 5242880 \(got "1048576"\)/,
     );
+  });
+
+  it('gives a worker a part buffer per download it runs at once and two more unless told, and refuses fewer than one each', () => {
+    const s3 = { FERRY_STORAGE: 's3', FERRY_S3_BUCKET: 'b-1' };
+    expect(loadConfig({ ...s3, FERRY_WORKER_CONCURRENCY: '10' }).s3?.partBuffers).toBe(12);
+    expect(loadConfig({ ...s3, FERRY_WORKER_CONCURRENCY: '10', FERRY_S3_PART_BUFFERS: '10' }).s3?.partBuffers).toBe(10);
+    expect(() => loadConfig({ ...s3, FERRY_WORKER_CONCURRENCY: '10', FERRY_S3_PART_BUFFERS: '9' })).toThrow(
+      /FERRY_S3_PART_BUFFERS=9 is below FERRY_WORKER_CONCURRENCY=10.*Set FERRY_S3_PART_BUFFERS to at least 10, or unset it/,
+    );
+    expect(() => loadConfig({ ...s3, FERRY_S3_PART_BUFFERS: '0' })).toThrow(/FERRY_S3_PART_BUFFERS must be at least 1/);
   });
 
   it('refuses names S3 would refuse, saying what is allowed', () => {

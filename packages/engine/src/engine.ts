@@ -131,7 +131,7 @@ function publishTargetFor(request: DownloadRequest, ctx: DownloadContext, respon
     requestUrl: request.url,
     jobId: ctx.jobId,
   });
-  return { namespace: ctx.namespace, filename, policy: request.onConflict ?? ctx.onConflict ?? 'rename' };
+  return { namespace: ctx.namespace, filename, policy: request.onConflict ?? ctx.onConflict ?? 'rename', contentType: contentTypeOf(response) ?? undefined };
 }
 
 function partOptionsFor(target: PublishTarget, digests: ContentDigests): PartOptions {

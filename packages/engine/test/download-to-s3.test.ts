@@ -115,6 +115,20 @@ describe('downloading into S3', () => {
     expect(origin.exchanges('/s3/ranges.bin')).toHaveLength(1);
   });
 
+  it("stores the origin's Content-Type with the object, sent in one PUT or in upload parts", async () => {
+    const storage = workerStorage();
+    for (const [name, size, type] of [
+      ['typed.txt', 100, 'text/plain; charset=utf-8'],
+      ['typed.mp4', 6 * MiB, 'video/mp4'],
+    ] as const) {
+      const url = origin.route(`/s3/${name}`, serveBytes(randomBytes(size), { headers: { 'content-type': type } }));
+      const { result } = await attempt({ url }, storage);
+      const key = result!.location.slice(`s3://${server.bucket}/`.length);
+      const head = await server.createClient().send(new HeadObjectCommand({ Bucket: server.bucket, Key: key }));
+      expect(head.ContentType).toBe(type);
+    }
+  });
+
   it('continues a kept upload on another worker from the saved digests, fetching only the rest', async () => {
     const bytes = randomBytes(16 * MiB);
     const route = '/s3/kept.bin';

@@ -13,6 +13,8 @@ export interface PublishTarget {
   /** The name wanted inside the namespace. */
   readonly filename: string;
   readonly policy: ConflictPolicy;
+  /** The media type the origin sent, for a backend that stores one with the file (S3's Content-Type); local disk keeps none. */
+  readonly contentType?: string | undefined;
 }
 
 /** Where a finished file was published. */

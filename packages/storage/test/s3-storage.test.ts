@@ -78,6 +78,80 @@ describe('S3Storage in the bucket', () => {
     await part.discard();
   });
 
+  describe('when several downloads share its part buffers', () => {
+    /** A storage of `partBuffers` buffers whose UploadParts wait until `release` is called. */
+    function heldStorage(partBuffers: number) {
+      const held = storageOn(server, 'pool/');
+      let release = () => {};
+      const released = new Promise<void>((resolve) => (release = resolve));
+      held.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'UploadPartCommand') await released;
+          return next(args);
+        },
+        { step: 'initialize', name: 'hold-parts' },
+      );
+      return { storage: new S3Storage({ client: held.client, bucket: server.bucket, keyPrefix: 'pool/', partSize: 5 * MiB, partBuffers }), release };
+    }
+    const chunk = Buffer.alloc(256 * 1024);
+    /** Writes until the part asks to wait; answers the bytes it took. */
+    function fill(part: Awaited<ReturnType<S3Storage['openPart']>>): number {
+      let queued = chunk.length;
+      while (part.write(chunk)) queued += chunk.length;
+      return queued;
+    }
+
+    it('lends at most partBuffers of them to all downloads together: a download finds none left and waits', async () => {
+      const { storage: pooled, release } = heldStorage(4);
+      const first = await pooled.openPart('job-pool-1', 1);
+      const second = await pooled.openPart('job-pool-2', 1);
+      // The first holds three buffers (two parts sent, one full), the second the last one, sent as its first part.
+      expect(fill(first)).toBe(15 * MiB);
+      expect(fill(second)).toBe(5 * MiB + chunk.length);
+      let waited = false;
+      const draining = second.drained().then(() => (waited = true));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(waited).toBe(false);
+      release();
+      await draining;
+      await Promise.all([first.flush(), second.flush()]);
+      expect(first.resumePoint().bytes).toBe(15 * MiB);
+      expect(second.resumePoint().bytes).toBe(5 * MiB);
+      await Promise.all([first.discard(), second.discard()]);
+    });
+
+    it("stops waiting for a buffer with the signal's reason when the signal aborts", async () => {
+      const { storage: pooled, release } = heldStorage(1);
+      const part = await pooled.openPart('job-pool-abort', 1);
+      expect(fill(part)).toBe(5 * MiB + chunk.length);
+      const reason = new Error('cancelled');
+      const abort = new AbortController();
+      const waiting = part.drained(abort.signal);
+      abort.abort(reason);
+      await expect(waiting).rejects.toBe(reason);
+      release();
+      await part.discard();
+    });
+
+    it('gives every buffer back when downloads end: later downloads get them all', async () => {
+      const { storage: pooled, release } = heldStorage(3);
+      release();
+      const kept: string[] = [];
+      for (const ending of ['commit', 'keep', 'discard'] as const) {
+        const part = await pooled.openPart(`job-pool-${ending}`, 1);
+        for (let queued = 0; queued < 12 * MiB; queued += chunk.length) if (!part.write(chunk)) await part.drained();
+        if (ending === 'commit') await part.commit({ namespace: 'pool', filename: 'ended.bin', policy: 'rename' });
+        else if (ending === 'keep') kept.push(part.name, String(await part.keep()));
+        else await part.discard();
+      }
+      const last = await pooled.openPart('job-pool-last', 1);
+      expect(fill(last)).toBe(15 * MiB);
+      await last.flush();
+      await last.discard();
+      await pooled.removePart(kept[0]!);
+    });
+  });
+
   it('counts in its resume point only parts with every part before them done, when they finish out of order', async () => {
     const slow = storageOn(server);
     let releaseFirst = () => {};
@@ -234,6 +308,22 @@ describe('S3Storage in the bucket', () => {
       await part.discard();
       expect(await storage.listParts()).toEqual([]);
     });
+  });
+
+  it("stores the target's content type with the object, told at open or only at commit", async () => {
+    for (const [told, size] of [
+      [true, 6 * MiB],
+      [false, 6 * MiB],
+      [false, 100],
+    ] as const) {
+      const target = { namespace: 'typed', filename: `${told}-${size}.bin`, policy: 'fail', contentType: 'video/mp4' } as const;
+      const part = await storage.openPart(`job-${Math.random()}`, 1, told ? { target } : {});
+      const bytes = randomBytes(size);
+      for (let at = 0; at < bytes.length; at += 256 * 1024) if (!part.write(bytes.subarray(at, at + 256 * 1024))) await part.drained();
+      const stored = await part.commit(target);
+      const head = await client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: stored.location.slice(`s3://${server.bucket}/`.length) }));
+      expect(head.ContentType).toBe('video/mp4');
+    }
   });
 
   it('refuses a part size S3 would refuse', () => {

@@ -12,5 +12,6 @@ export async function createStorage(config: Config): Promise<Storage> {
     bucket: s3.bucket,
     keyPrefix: s3.keyPrefix,
     partSize: s3.partSizeBytes,
+    partBuffers: s3.partBuffers,
   });
 }

@@ -15,6 +15,7 @@ import type { S3Keys } from './s3-keys.js';
 import type { S3UploadState } from './s3-upload-state.js';
 import { ProgressWaiters } from '../progress-waiters.js';
 import { PartBuffer } from './part-buffer.js';
+import type { PartBufferPool } from './part-buffer-pool.js';
 
 /** S3 allows this many parts per multipart upload. */
 export const MAX_UPLOAD_PARTS = 10_000;
@@ -34,6 +35,8 @@ export interface S3PartSetup {
   readonly partSize: number;
   /** Upload parts sent at once; memory holds these and the one being filled. */
   readonly partsInFlight: number;
+  /** Where every part's buffer comes from: shared by the storage's downloads. */
+  readonly buffers: PartBufferPool;
 }
 
 /** Where a resumed part starts: its upload, the parts done, the kept bytes after them and the digests after those. */
@@ -52,13 +55,13 @@ function versionOf(output: { VersionId?: string | undefined; ETag?: string | und
 
 /**
  * Streams a part into a multipart upload, `partsInFlight` upload parts at a
- * time: memory holds those and the part being filled, (partsInFlight + 1) ×
- * partSize plus one chunk per download. A file smaller than one upload part
- * never starts an upload and is published with one PutObject. The upload goes
- * under the final key when the target is known at open, and commit completes it
- * there; otherwise under a staged key in `.parts/`, completed and copied to the
- * final key at commit. Either way nothing is visible under a final key before
- * the whole file is.
+ * time: it holds those and the part being filled, at most (partsInFlight + 1)
+ * buffers of the storage's pool, fewer when other downloads hold the rest. A
+ * file smaller than one upload part never starts an upload and is published
+ * with one PutObject. The upload goes under the final key when the target is
+ * known at open, and commit completes it there; otherwise under a staged key in
+ * `.parts/`, completed and copied to the final key at commit. Either way nothing
+ * is visible under a final key before the whole file is.
  */
 export class S3PartWriter implements PartWriter {
   readonly #setup: S3PartSetup;
@@ -92,7 +95,7 @@ export class S3PartWriter implements PartWriter {
     start?: S3PartStart,
   ) {
     this.#setup = setup;
-    this.#buffered = new PartBuffer(setup.partSize, setup.partsInFlight);
+    this.#buffered = new PartBuffer(setup.buffers);
     this.#saveDigests = options.saveDigests;
     this.#target = options.target;
     if (start === undefined) return;
@@ -125,7 +128,12 @@ export class S3PartWriter implements PartWriter {
   async drained(signal?: AbortSignal): Promise<void> {
     while (!this.#hasRoom()) {
       signal?.throwIfAborted();
-      await this.#waiters.wait(signal);
+      if (this.#buffered.waiting) {
+        await this.#buffered.fill(signal);
+        this.#startUpload();
+      } else {
+        await this.#waiters.wait(signal);
+      }
     }
   }
 
@@ -151,10 +159,13 @@ export class S3PartWriter implements PartWriter {
   async keep(): Promise<number> {
     await this.flush();
     if (this.#failure !== undefined) throw this.#failure;
+    await this.#buffered.fill();
     const body = this.#buffered.view();
     await putMarker(this.#setup.client, this.#setup.keys, this.name, this.#upload, body);
     this.#markerWrittenAt = Date.now();
     this.#tail = { bytes: body.length, digests: this.#saveDigests?.() };
+    // The marker holds them now.
+    this.#buffered.release();
     return this.#accepted;
   }
 
@@ -163,11 +174,23 @@ export class S3PartWriter implements PartWriter {
     await this.flush();
     if (this.#failure !== undefined) throw this.#failure;
     const { client, keys } = this.#setup;
+    await this.#buffered.fill();
     const body = this.#buffered.view();
     let published: { filename: string; key: string; version: string };
     if (this.#upload === undefined) {
       published = await publishObject(client, keys, target, async (key, ifNoneMatch) =>
-        versionOf(await client.send(new PutObjectCommand({ Bucket: keys.bucket, Key: key, Body: body, ContentLength: body.length, IfNoneMatch: ifNoneMatch }))),
+        versionOf(
+          await client.send(
+            new PutObjectCommand({
+              Bucket: keys.bucket,
+              Key: key,
+              Body: body,
+              ContentLength: body.length,
+              ContentType: target.contentType,
+              IfNoneMatch: ifNoneMatch,
+            }),
+          ),
+        ),
       );
     } else if (this.#upload.direct !== undefined) {
       published = await this.#completeInPlace(this.#upload, this.#upload.direct, target, body);
@@ -177,11 +200,20 @@ export class S3PartWriter implements PartWriter {
       await this.#complete(this.#upload, undefined);
       published = await publishObject(client, keys, target, async (key, ifNoneMatch) => {
         const copied = await client.send(
-          new CopyObjectCommand({ Bucket: keys.bucket, Key: key, CopySource: keys.copySource(staged), IfNoneMatch: ifNoneMatch }),
+          new CopyObjectCommand({
+            Bucket: keys.bucket,
+            Key: key,
+            CopySource: keys.copySource(staged),
+            IfNoneMatch: ifNoneMatch,
+            // The staged upload began before the target (and its type) was known.
+            ...(target.contentType === undefined ? {} : { MetadataDirective: 'REPLACE', ContentType: target.contentType }),
+          }),
         );
         return versionOf({ VersionId: copied.VersionId, ETag: copied.CopyObjectResult?.ETag });
       });
     }
+    // Kept until here: a failed commit leaves the bytes to keep() or discard().
+    this.#buffered.release();
     // Published: what is left over is the janitor's to remove should this fail.
     await this.#removeLeftovers().catch(() => undefined);
     return { location: keys.location(published.key), filename: published.filename, version: published.version };
@@ -191,7 +223,7 @@ export class S3PartWriter implements PartWriter {
     this.#closed = true;
     this.#abort.abort();
     await this.flush();
-    this.#buffered.clear();
+    this.#buffered.release();
     if (this.#upload !== undefined) {
       await abortUpload(this.#setup.client, this.#setup.keys, this.#upload);
       this.#upload = undefined;
@@ -217,7 +249,8 @@ export class S3PartWriter implements PartWriter {
   }
 
   #hasRoom(): boolean {
-    return this.#failure !== undefined || this.#inFlight.size < this.#setup.partsInFlight || this.#buffered.length < this.#setup.partSize;
+    if (this.#failure !== undefined) return true;
+    return !this.#buffered.waiting && (this.#inFlight.size < this.#setup.partsInFlight || this.#buffered.length < this.#setup.partSize);
   }
 
   /**
@@ -227,13 +260,16 @@ export class S3PartWriter implements PartWriter {
    */
   #startUpload(): void {
     const { partSize, partsInFlight } = this.#setup;
-    if (this.#inFlight.size >= partsInFlight || this.#failure !== undefined || this.#buffered.length < partSize) return;
+    if (this.#inFlight.size >= partsInFlight || this.#failure !== undefined || this.#buffered.waiting || this.#buffered.length < partSize) return;
     const body = this.#buffered.take();
     const sending: Promise<void> = this.#uploadPart(this.#nextNumber++, body, this.#saveDigests?.())
-      .then(() => this.#buffered.recycle(body))
-      .catch((err: unknown) => {
-        this.#failure ??= err instanceof Error ? err : new Error(String(err));
-      })
+      .then(
+        () => this.#setup.buffers.giveBack(body),
+        (err: unknown) => {
+          this.#setup.buffers.giveBack(body, false);
+          this.#failure ??= err instanceof Error ? err : new Error(String(err));
+        },
+      )
       .finally(() => {
         this.#inFlight.delete(sending);
         this.#startUpload();
@@ -295,7 +331,7 @@ export class S3PartWriter implements PartWriter {
     const { client, keys } = this.#setup;
     const place = await this.#placeUpload();
     // Not aborted by discard: an upload whose creation was cut off may exist with an id never learnt, which nothing could abort.
-    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: keys.bucket, Key: place.key }));
+    const created = await client.send(new CreateMultipartUploadCommand({ Bucket: keys.bucket, Key: place.key, ContentType: this.#target?.contentType }));
     if (created.UploadId === undefined) throw new Error('the S3 server started a multipart upload without an id');
     const upload: Upload = { id: created.UploadId, ...place };
     this.#upload = upload;

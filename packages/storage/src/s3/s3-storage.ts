@@ -7,7 +7,8 @@ import type { OpenedStoredFile, PartOptions, PartWriter, Storage, StoredFileRef,
 import { abortUpload, deleteObject, putMarker, readMarker, readMarkerBytes } from './part-marker.js';
 import { isNotFound, isPreconditionFailed } from './s3-errors.js';
 import { S3Keys } from './s3-keys.js';
-import { S3PartWriter } from './s3-part-writer.js';
+import { PartBufferPool } from './part-buffer-pool.js';
+import { S3PartWriter, type S3PartSetup } from './s3-part-writer.js';
 import { S3StoredReader } from './s3-stored-reader.js';
 import { S3UploadState } from './s3-upload-state.js';
 
@@ -18,6 +19,14 @@ export const MIN_PART_SIZE = 5 * MiB;
 export const MAX_PART_SIZE = 5 * 1024 * MiB;
 export const DEFAULT_PART_SIZE = 8 * MiB;
 export const DEFAULT_PARTS_IN_FLIGHT = 2;
+/**
+ * Part buffers of all downloads together: one to fill for each of a worker's
+ * four downloads at once (FERRY_WORKER_CONCURRENCY's default), and the parts
+ * in flight of one of them, so a download alone sends as fast as with buffers
+ * of its own. Four 1 GiB downloads at once peaked at a median 201 MB of RSS
+ * with 8, 198 MB with 6, 237 MB with 3 buffers per download (bench/README.md).
+ */
+export const DEFAULT_PART_BUFFERS = 4 + DEFAULT_PARTS_IN_FLIGHT;
 
 /** How the backend reaches S3 when it is not handed a client; credentials always come from the default AWS chain. */
 export interface S3ClientOptions {
@@ -43,11 +52,20 @@ export interface S3StorageOptions {
   readonly partSize?: number | undefined;
   /**
    * Upload parts one download sends at once. A download holds these and the
-   * part it fills in memory: (partsInFlight + 1) × partSize, 24 MiB at the
-   * defaults; a worker killed mid-download loses as many parts at most.
+   * part it fills in memory: up to (partsInFlight + 1) part buffers, 24 MiB at
+   * the defaults; a worker killed mid-download loses as many parts at most.
    * @defaultValue 2
    */
   readonly partsInFlight?: number | undefined;
+  /**
+   * Part buffers (each partSize + 1 MiB, of which about partSize is touched)
+   * that all downloads of this storage share: its memory for parts, 48 MiB at
+   * the defaults, however many downloads run. A download that finds none free
+   * waits until another's part is sent. Give at least one per download run at
+   * once, or a download whose origin stalls mid-part can hold up the others.
+   * @defaultValue 6
+   */
+  readonly partBuffers?: number | undefined;
 }
 
 const PART_NAME = /^[A-Za-z0-9_-]+\.\d+\.[0-9a-f]+\.part$/;
@@ -84,6 +102,7 @@ export class S3Storage implements Storage {
   readonly partSize: number;
   readonly partsInFlight: number;
   readonly #keys: S3Keys;
+  readonly #buffers: PartBufferPool;
 
   constructor(options: S3StorageOptions) {
     const partSize = options.partSize ?? DEFAULT_PART_SIZE;
@@ -92,11 +111,14 @@ export class S3Storage implements Storage {
     }
     const partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;
     if (!Number.isInteger(partsInFlight) || partsInFlight < 1) throw new Error(`the S3 parts in flight must be a whole number from 1, not ${partsInFlight}`);
+    const partBuffers = options.partBuffers ?? DEFAULT_PART_BUFFERS;
+    if (!Number.isInteger(partBuffers) || partBuffers < 1) throw new Error(`the S3 part buffers must be a whole number from 1, not ${partBuffers}`);
     if (options.bucket.length === 0) throw new Error('an S3 bucket name must not be empty');
     this.client = isClient(options.client) ? options.client : clientFrom(options.client);
     this.bucket = options.bucket;
     this.partSize = partSize;
     this.partsInFlight = partsInFlight;
+    this.#buffers = new PartBufferPool(partSize, partBuffers);
     this.#keys = new S3Keys(options.bucket, options.keyPrefix ?? '');
   }
 
@@ -198,7 +220,7 @@ export class S3Storage implements Storage {
     }
   }
 
-  #setup() {
-    return { client: this.client, keys: this.#keys, partSize: this.partSize, partsInFlight: this.partsInFlight };
+  #setup(): S3PartSetup {
+    return { client: this.client, keys: this.#keys, partSize: this.partSize, partsInFlight: this.partsInFlight, buffers: this.#buffers };
   }
 }
