@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createStorage, loadConfig } from '@ferry/core';
 import { WorkerProgress } from '@ferry/engine';
@@ -83,6 +84,38 @@ describe('when a worker is killed mid-upload', () => {
     const served = (bodyBytesSent.get(route) ?? []).reduce((sum, bytes) => sum + bytes, 0);
     expect(served, `the origin served ${(served / file.size).toFixed(3)}× the file`).toBeLessThanOrEqual(1.05 * file.size);
     expect(await listFileKeys(stack.s3)).toEqual([`${KEY_PREFIX}test/s3-handover.bin`]);
+    expect(await openUploads(stack.s3)).toEqual([]);
+  });
+});
+
+describe('when a worker learns mid-upload that its lock was taken', () => {
+  it('leaves the multipart upload to the job: the next run continues it, with no attempt lost', async () => {
+    const { ferry } = stack;
+    const robbed = await ferry.startWorker({ FERRY_LOG_LEVEL: 'info' });
+    const file = await stack.origin.randomFile('s3-robbed.bin', 24 * MiB);
+    const route = '/s3-robbed.bin';
+    const url = stack.origin.route(route, serveFile(file, { etag: '"s3r"', bytesPerSecond: 2 * MiB }), serveFile(file, { etag: '"s3r"' }));
+    const id = await ferry.enqueue({ url });
+    await until(
+      async () => (WorkerProgress.safeParse((await ferry.queue.getJob(id))?.progress).data?.checkpoint?.bytes ?? 0) >= 10 * MiB,
+      'two parts uploaded',
+      30_000,
+    );
+
+    // Another token in the lock key is what a worker sees when the job has another owner (it froze past its lock).
+    const redis = new Redis(stack.redis.url);
+    await redis.set(`${ferry.queue.toKey(id)}:lock`, 'someone-else', 'PX', 3000);
+    redis.disconnect();
+    await until(() => robbed.logs().includes('FERRY_ERR_LOCK_LOST'), 'the worker to stop with FERRY_ERR_LOCK_LOST', 30_000);
+
+    const final = await ferry.waitFor(id, ['completed', 'failed'], 60_000);
+    expect(final.state, JSON.stringify(final.error)).toBe('completed');
+    expect(await sha256Object(stack.s3, final.result!.location)).toBe(file.sha256);
+    // One run after the robbed one, continuing the upload: had the robbed worker aborted it, that run would fail and a third start over.
+    const requests = stack.origin.requests(route);
+    expect(requests).toHaveLength(2);
+    expect(Number(/^bytes=(\d+)-$/.exec(String(requests[1]?.headers.range))?.[1])).toBeGreaterThanOrEqual(10 * MiB);
+    expect(await listFileKeys(stack.s3)).toEqual([`${KEY_PREFIX}test/s3-robbed.bin`]);
     expect(await openUploads(stack.s3)).toEqual([]);
   });
 });

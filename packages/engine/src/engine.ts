@@ -462,16 +462,18 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
   }
 }
 
-// Storage failures free the space; a worker that lost its job leaves the bytes to the new owner's own part.
-const DISCARDING_CODES = new Set(['FERRY_ERR_STORAGE_FULL', 'FERRY_ERR_STORAGE', 'FERRY_ERR_LOCK_LOST']);
+// Storage failures free the space.
+const DISCARDING_CODES = new Set(['FERRY_ERR_STORAGE_FULL', 'FERRY_ERR_STORAGE']);
 
 /**
  * After a failed attempt: keep the part for the next attempt when the failure
- * may pass and the origin gave a validator; otherwise remove it.
+ * may pass and the origin gave a validator; otherwise remove it. A worker that
+ * lost its job leaves the part to the new owner, who may be continuing it.
  */
 async function settlePart(transfer: Transfer | undefined, failure: FerryError, validator: string | undefined, ctx: DownloadContext): Promise<void> {
   if (transfer === undefined) return;
   const { part } = transfer;
+  if (failure.code === 'FERRY_ERR_LOCK_LOST') return part.abandon().catch(() => undefined);
   const resumable = failure.retryable && validator !== undefined && !DISCARDING_CODES.has(failure.code);
   if (resumable) {
     const bytes = await part.keep().catch(() => undefined);

@@ -276,6 +276,11 @@ class LocalPartWriter implements OffsetPartWriter {
     await unlink(this.partPath).catch(ignoreMissing);
   }
 
+  async abandon(): Promise<void> {
+    // The new owner copies the prefix it needs into a part of its own, then removes this one.
+    await this.#close(false).catch(() => undefined);
+  }
+
   /**
    * Closes the part once, whoever asks first. Keeping writes what is queued and
    * fsyncs, so the bytes are durable once it returns; throws what stopped the writes.

@@ -119,6 +119,12 @@ export interface PartWriter {
   keep(): Promise<number>;
   /** Throws the bytes away. Safe to call after a failed commit and more than once. */
   discard(): Promise<void>;
+  /**
+   * Stops writing and leaves the part as it stands, reporting nothing: the job has another owner
+   * (this worker lost its lock), who continues from the last checkpoint this part reported, on S3
+   * in this very multipart upload. A part that nobody resumes is the janitor's.
+   */
+  abandon(): Promise<void>;
 }
 
 /** One segment of an `OffsetPartWriter`: its chunks go to the file in order from the segment's offset. */

@@ -228,6 +228,31 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
         expect(await other.listParts()).toEqual([]);
       });
 
+      it('lets another instance continue a part its writer abandoned (the job got another owner) from its last resume point', async () => {
+        const id = jobId();
+        const bytes = randomBytes(12 * MiB);
+        const writer = new CountingWriter();
+        const target = { namespace: 'resume', filename: 'abandoned.bin', policy: 'fail' } as const;
+        const first = await storage.openPart(id, 1, { ...writer.options, target });
+        await writeAll(first, writer, bytes);
+        // The job's new owner took over from the last checkpoint this writer reported, before it abandoned the part.
+        const point = first.resumePoint();
+        expect(point.bytes).toBeGreaterThan(0);
+        await first.abandon();
+
+        const other = current.reopen();
+        const rest = new CountingWriter();
+        rest.written = point.bytes;
+        const resumed = await other.resumePart(id, 2, { ...point, validator: '"v1"' }, () => undefined, { ...rest.options, target });
+        expect(resumed).toBeDefined();
+        await writeAll(resumed!, rest, bytes.subarray(point.bytes));
+        const stored = await resumed!.commit(target);
+        const opened = await other.openStored({ namespace: 'resume', location: stored.location, version: stored.version, sha256: sha256(bytes) });
+        expect(opened.found).toBe(true);
+        if (opened.found) expect(sha256(await readAll(opened.reader))).toBe(sha256(bytes));
+        expect(await other.listParts()).toEqual([]);
+      });
+
       it('answers undefined when the kept part is shorter than the checkpoint says, and leaves it be', async () => {
         const { part: old, id, checkpoint } = await keptPart('short');
         const prefix: Buffer[] = [];

@@ -220,15 +220,28 @@ export class S3PartWriter implements PartWriter {
   }
 
   async discard(): Promise<void> {
-    this.#closed = true;
-    this.#abort.abort();
-    await this.flush();
-    this.#buffered.release();
+    await this.#stop();
     if (this.#upload !== undefined) {
       await abortUpload(this.#setup.client, this.#setup.keys, this.#upload);
       this.#upload = undefined;
     }
     await this.#removeLeftovers();
+  }
+
+  async abandon(): Promise<void> {
+    await this.#stop();
+    // The multipart upload and its marker are the next owner's: its checkpoint names them.
+    this.#upload = undefined;
+    this.#markerWrittenAt = undefined;
+    await this.#removeLeftovers();
+  }
+
+  /** Ends the writes: the part uploads in flight are cut off and every buffer goes back to the pool. */
+  async #stop(): Promise<void> {
+    this.#closed = true;
+    this.#abort.abort();
+    await this.flush();
+    this.#buffered.release();
   }
 
   async #removeLeftovers(): Promise<void> {
