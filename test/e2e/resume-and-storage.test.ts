@@ -45,7 +45,7 @@ describe('when a worker freezes past its lock while another takes its job over',
     const { ferry } = stack;
     const frozen = await ferry.startWorker({ FERRY_LOG_LEVEL: 'info' });
     // Large enough that what the frozen worker had read when it froze (its first progress comes after a
-    // second) plus what the kernel's socket buffers take in while it is frozen stay under half the file.
+    // second) plus what the kernel's socket buffers take in while it is frozen stay well under the file.
     const file = await stack.origin.randomFile('contested.bin', 48 * MiB);
     const route = '/contested.bin';
     const url = stack.origin.route(route, serveFile(file, { etag: '"c1"', bytesPerSecond: 8 * MiB }));
@@ -54,6 +54,8 @@ describe('when a worker freezes past its lock while another takes its job over',
 
     // SIGSTOP is an event loop blocked for as long as we like: no lock renewal, no progress, no writes.
     frozen.child.kill('SIGSTOP');
+    // On a loaded machine the freeze can come well past 2 MiB: what it had read is the baseline.
+    const readWhenFrozen = (await ferry.status(id)).progress.receivedBytes;
     const rescuer = await ferry.startWorker();
     const final = await ferry.waitFor(id, ['completed', 'failed'], 60_000);
     frozen.child.kill('SIGCONT');
@@ -61,7 +63,8 @@ describe('when a worker freezes past its lock while another takes its job over',
 
     // Thawed, the worker sees it went a whole lock duration without a renewal and stops reading.
     await until(() => frozen.logs().includes('FERRY_ERR_LOCK_LOST'), 'the thawed worker to stop with FERRY_ERR_LOCK_LOST');
-    expect(bodyBytesSent.get(route)?.[0]).toBeLessThan(file.size / 2);
+    // Beyond what it had read: at most its last progress interval and what the kernel's socket buffers took in while it was frozen.
+    expect(bodyBytesSent.get(route)?.[0]).toBeLessThan(readWhenFrozen + 16 * MiB);
 
     expect(rangeStart(stack.origin.requests(route)[1]?.headers.range)).toBeGreaterThan(0);
     expect(await listFiles(ferry.filesOf())).toEqual(['contested.bin']);
