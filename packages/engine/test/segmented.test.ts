@@ -321,26 +321,28 @@ function connectionPool(free: number) {
 }
 
 describe('when the host has fewer free connections than segments', () => {
-  it('opens a segment only for each connection granted, and gives every one back', async () => {
+  /** The file from an origin slow enough to be split, with `free` connections of its host free. */
+  async function withFree(route: string, free: number) {
     const bytes = randomBytes(SIZE);
-    const url = origin.route('/granted-one', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
-    const { pool, take } = connectionPool(1);
+    const url = origin.route(route, serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
+    const { pool, take } = connectionPool(free);
     const run = await attempt({ url }, { takeConnections: take });
     expect(run.result?.sha256).toBe(sha256(bytes));
+    // The first connection proved too slow: as many more as segments allow were asked for.
     expect(pool.asked).toEqual([3]);
+    return { pool, exchanges: origin.exchanges(route) };
+  }
+
+  it('opens a segment only for each connection granted, and gives every one back', async () => {
+    const { pool, exchanges } = await withFree('/granted-one', 1);
     // Two connections: the rest of the file in two halves.
-    expectSplit(origin.exchanges('/granted-one'), 2);
+    expectSplit(exchanges, 2);
     expect(pool).toMatchObject({ free: 1, held: 0 });
   });
 
   it('uses one connection when none is free', async () => {
-    const bytes = randomBytes(SIZE);
-    const url = origin.route('/granted-none', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
-    const { pool, take } = connectionPool(0);
-    const run = await attempt({ url }, { takeConnections: take });
-    expect(run.result?.sha256).toBe(sha256(bytes));
-    expect(origin.exchanges('/granted-none')).toHaveLength(1);
-    expect(pool.asked).toEqual([3]);
+    const { pool, exchanges } = await withFree('/granted-none', 0);
+    expect(exchanges).toHaveLength(1);
     expect(pool.held).toBe(0);
   });
 
