@@ -106,14 +106,13 @@ export interface DownloadContext {
 
 /**
  * The workers' connections per download (FERRY_SEGMENTS); the engine alone defaults to one. From an
- * origin limiting each connection to 20 MB/s, 4 made 0.81-0.93 x 4 x 20 MB/s (bench/README.md).
+ * origin limiting each connection to 20 MB/s, 4 made 0.90-0.93 x 4 x 20 MB/s (bench/README.md).
  */
 export const DEFAULT_SEGMENTS = 4;
 
 /**
- * Below this, a limited connection saves little time (16 MiB at 20 MB/s takes 0.8 s) and the extra
- * round trips and the read-back hash cost most in relative terms: from an unlimited loopback origin,
- * 4 segments against one connection made 0.83 x at 16 MiB, 0.94 x at 64 MiB (medians, bench/README.md).
+ * Below this, a limited connection saves little time (16 MiB at 20 MB/s takes 0.8 s, a third of it in
+ * the probe) and the extra round trips and the read-back hash cost most in relative terms.
  */
 export const DEFAULT_SEGMENT_MIN_BYTES = 64 * 1024 * 1024;
 
@@ -214,7 +213,7 @@ interface Transfer {
   readonly totalBytes: number | null;
   /** Where the file is published: chosen once, as the part opens, and committed to. */
   readonly target: PublishTarget;
-  /** Set when the file is fetched over several connections into an offset part (`part` is that part). */
+  /** Set when the file may be split: it goes into an offset part (`part` is that part), over more connections if the first proves slow. */
   readonly segmented?: { readonly plan: SegmentPlan; readonly part: OffsetPartWriter };
   /** Set when a segmented attempt's kept runs are resumed: the gaps between them, each opened and checked. */
   readonly gaps?: { readonly part: OffsetPartWriter; readonly opened: readonly OpenedGap[]; readonly slots: readonly ConnectionSlot[] };
