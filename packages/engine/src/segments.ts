@@ -36,10 +36,9 @@ export interface SplitRule {
   readonly belowBytesPerSecond: number;
 }
 
-/** The bytes from `from` to the file's end, cut in `count` ranges of `length` (the last one shorter); segment 0 keeps the first. */
+/** The bytes from `from` to the file's end, cut in ranges of `length` (the last one shorter), one per connection; segment 0 keeps the first. */
 interface Split {
   readonly from: number;
-  readonly count: number;
   readonly length: number;
 }
 
@@ -192,7 +191,7 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
     const count = Math.ceil(remaining / length);
     releaseAll(slots.slice(count - 1));
     slots = slots.slice(0, count - 1);
-    return count < 2 ? undefined : { from, count, length };
+    return count < 2 ? undefined : { from, length };
   };
   try {
     let probing = true;
