@@ -4,9 +4,10 @@
 // limited to --rate-mbps MB/s (10^6 bytes); a second port serves it unlimited. Measured:
 //   limited origin:   Ferry's engine with N segments, and aria2c -xN -sN (target: Ferry >= 0.9 x N x rate, >= 1.0 x aria2c),
 //                     also with --checksum=sha-256 (aria2c hashes nothing by default; Ferry always computes the sha256)
-//   unlimited origin: Ferry with N segments, and with one connection (target: segmented no slower)
+//   unlimited origin: Ferry allowed N segments, and with one connection (target: no slower; each line says how
+//                     many requests the download made, 1 when its first connection was fast enough not to split)
 //   rss:              peak RSS of one process running 4 segmented downloads of the file at once (bench/engine-child.mjs;
-//                     target < 150 MB), from the unlimited origin
+//                     target < 150 MB), from the limited origin (from the unlimited one nothing is split)
 // Each Ferry line also gives the CPU seconds of this process during the download (all threads).
 // Every output is checked by sha256 after its run (outside the timing).
 import { spawn } from 'node:child_process';
@@ -42,8 +43,12 @@ const fs = require('node:fs');
 const [file, rate] = [process.argv[1], Number(process.argv[2])];
 const size = fs.statSync(file).size;
 const CHUNK = 64 * 1024;
+let requests = 0;
 function serve(limit) {
   return http.createServer((req, res) => {
+    // How many requests the last download made, counted since the previous ask: 1 means it was never split.
+    if (req.url === '/requests') { res.end(String(requests)); requests = 0; return; }
+    requests += 1;
     const m = /^bytes=(\\d+)-(\\d*)$/.exec(req.headers.range || '');
     const ifRange = req.headers['if-range'];
     const ranged = m !== null && (ifRange === undefined || ifRange === '"bench"');
@@ -79,7 +84,13 @@ function startOrigin(file) {
   });
 }
 
+/** The requests the origin served since the last call (both ports). */
+async function requestsSince(url) {
+  return Number(await (await fetch(new URL('/requests', url))).text());
+}
+
 async function ferry(url, port, dir, n, expected) {
+  await requestsSince(url);
   const storage = new LocalDiskStorage(dir);
   const agents = new HttpAgents(new EgressPolicy({ allowCidrs: ['127.0.0.1/32'], allowPorts: [port] }));
   const timeouts = resolveTimeouts(undefined, loadConfig({}).http);
@@ -100,11 +111,13 @@ async function ferry(url, port, dir, n, expected) {
   const { user, system } = process.cpuUsage(cpuBefore);
   await agents.close();
   if (result.sha256 !== expected) throw new Error(`Ferry (${n} segments) reported sha256 ${result.sha256}, expected ${expected}`);
-  return { mbps: sizeBytes / 1e6 / seconds, note: `CPU ${((user + system) / 1e6).toFixed(2)} s in ${seconds.toFixed(2)} s` };
+  const requests = await requestsSince(url);
+  return { mbps: sizeBytes / 1e6 / seconds, note: `CPU ${((user + system) / 1e6).toFixed(2)} s in ${seconds.toFixed(2)} s, ${requests} request(s)` };
 }
 
 /** Four segmented downloads of the file at once in one process, as one worker would run them: its peak RSS. */
 async function fourAtOnce(url, dir, n, expected) {
+  await requestsSince(url);
   const child = spawn(process.execPath, [path.join(here, 'engine-child.mjs'), url, dir, JSON.stringify({ copies: 4, segments: n })], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -114,7 +127,12 @@ async function fourAtOnce(url, dir, n, expected) {
   if (code !== 0) throw new Error(`engine-child exited with ${code}`);
   const result = JSON.parse(out);
   if (result.sha256 !== expected) throw new Error(`engine-child reported sha256 ${result.sha256}, expected ${expected}`);
-  return { mbps: (4 * sizeBytes) / 1e6 / (result.elapsedMs / 1000), note: `peak RSS ${result.peakRssMB.toFixed(1)} MB`, peakRssMB: result.peakRssMB };
+  const requests = await requestsSince(url);
+  return {
+    mbps: (4 * sizeBytes) / 1e6 / (result.elapsedMs / 1000),
+    note: `peak RSS ${result.peakRssMB.toFixed(1)} MB, ${requests} requests`,
+    peakRssMB: result.peakRssMB,
+  };
 }
 
 /** aria2c -xN -sN; with `verify`, it also checks the source's sha256 (--checksum), as Ferry always computes one. */
@@ -171,7 +189,8 @@ try {
     ratios.push(`  unlimited: segmented / one connection: ${(ferryUnlimited.mbps / ferryOne.mbps).toFixed(3)}  [>= 1.0]`);
   }
   if (runs.has('rss')) {
-    const four = await run(`4 x Ferry, ${segments} segments at once (unlimited)`, (dir) => fourAtOnce(unlimitedUrl, dir, segments, sha));
+    // From the limited origin: from the unlimited one a download is no longer split (its first connection is fast).
+    const four = await run(`4 x Ferry, ${segments} segments at once (limited)`, (dir) => fourAtOnce(limitedUrl, dir, segments, sha));
     ratios.push(`  peak RSS, 4 segmented downloads at once: ${four.peakRssMB.toFixed(1)} MB  [< 150]`);
   }
   console.log('\nratios (targets in brackets)');

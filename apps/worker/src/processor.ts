@@ -193,6 +193,8 @@ async function runDownload(
       onConflict: deps.config.downloads.onConflict,
       segments: deps.config.downloads.segments,
       segmentMinBytes: deps.config.downloads.segmentMinBytes,
+      segmentProbeMs: deps.config.downloads.segmentProbeMs,
+      segmentSplitBelowBytesPerSecond: deps.config.downloads.segmentSplitBelowBytesPerSecond,
       takeConnections,
       resumeFrom,
       onProgress: (reported) => {

@@ -1,7 +1,15 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError, MAX_SEGMENTS } from '@ferry/contract';
-import { DEFAULT_SEGMENT_MIN_BYTES, DEFAULT_SEGMENTS, type EgressPolicyOptions, type HttpLimits, type PortRule } from '@ferry/engine';
+import {
+  DEFAULT_SEGMENT_MIN_BYTES,
+  DEFAULT_SEGMENT_PROBE_MS,
+  DEFAULT_SEGMENT_SPLIT_BELOW_BYTES_PER_SECOND,
+  DEFAULT_SEGMENTS,
+  type EgressPolicyOptions,
+  type HttpLimits,
+  type PortRule,
+} from '@ferry/engine';
 import { parseApiKeys, type ApiKey } from './api-keys.js';
 import { parseCidrList, parseHostList, parsePortList } from './egress-config.js';
 import { parseHostLimits, parseKeyLimits } from './limits/limit-host.js';
@@ -157,6 +165,10 @@ export const EnvSchema = z.object({
   FERRY_SEGMENTS: int(1, MAX_SEGMENTS).default(DEFAULT_SEGMENTS),
   /** The smallest file fetched in segments, in bytes. */
   FERRY_SEGMENT_MIN_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(DEFAULT_SEGMENT_MIN_BYTES),
+  /** How long a download's first connection is watched before the rest of the file may be split among more. */
+  FERRY_SEGMENT_PROBE_MS: durationMs(1, 60 * SECOND).default(DEFAULT_SEGMENT_PROBE_MS),
+  /** The rest of the file is split only when the first connection made less than this (bytes per second) in the probe; 0: never split. */
+  FERRY_SEGMENT_SPLIT_BELOW_BYTES_PER_SECOND: int(0, Number.MAX_SAFE_INTEGER).default(DEFAULT_SEGMENT_SPLIT_BELOW_BYTES_PER_SECOND),
   /** When the wanted file name is taken: rename (store `name (1).ext`), overwrite, or fail. Requests may choose. */
   FERRY_ON_CONFLICT: z.enum(['rename', 'overwrite', 'fail']).default('rename'),
   /** Non-public networks workers may reach anyway, e.g. 10.20.0.0/16,127.0.0.1/32. Unset: none (SSRF protection). */
@@ -297,6 +309,8 @@ export interface Config {
     readonly onConflict: Env['FERRY_ON_CONFLICT'];
     readonly segments: number;
     readonly segmentMinBytes: number;
+    readonly segmentProbeMs: number;
+    readonly segmentSplitBelowBytesPerSecond: number;
   };
   readonly worker: {
     readonly concurrency: number;
@@ -498,6 +512,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       onConflict: e.FERRY_ON_CONFLICT,
       segments: e.FERRY_SEGMENTS,
       segmentMinBytes: e.FERRY_SEGMENT_MIN_BYTES,
+      segmentProbeMs: e.FERRY_SEGMENT_PROBE_MS,
+      segmentSplitBelowBytesPerSecond: e.FERRY_SEGMENT_SPLIT_BELOW_BYTES_PER_SECOND,
     },
     callbacks: {
       secrets: e.FERRY_WEBHOOK_SECRETS ?? [],

@@ -18,7 +18,7 @@ import {
 } from './http-client.js';
 import type { Timeouts } from './timeouts.js';
 import { toFerryError, type DownloadPhase } from './to-ferry-error.js';
-import { gapsOf, openGaps, pumpGaps, pumpSegments, segmentPlan, withCount, type OpenRange, type OpenedGap, type SegmentPlan } from './segments.js';
+import { gapsOf, openGaps, pumpGaps, pumpSegments, segmentPlan, type OpenRange, type OpenedGap, type SegmentPlan } from './segments.js';
 import { releaseAll, takeOnce, type ConnectionSlot, type TakeConnections } from './connection-slots.js';
 import { validatorOf } from './validator.js';
 
@@ -85,6 +85,18 @@ export interface DownloadContext {
    */
   readonly segmentMinBytes?: number;
   /**
+   * How long the first connection of a file that can be segmented is watched before it is split
+   * (FERRY_SEGMENT_PROBE_MS).
+   * @defaultValue DEFAULT_SEGMENT_PROBE_MS
+   */
+  readonly segmentProbeMs?: number;
+  /**
+   * The speed (bytes per second) below which the first connection counts as the bottleneck, and the
+   * rest of the file is split among more (FERRY_SEGMENT_SPLIT_BELOW_BYTES_PER_SECOND).
+   * @defaultValue DEFAULT_SEGMENT_SPLIT_BELOW_BYTES_PER_SECOND
+   */
+  readonly segmentSplitBelowBytesPerSecond?: number;
+  /**
    * Grants the connections beyond the first that segments need (the worker takes them from the
    * fleet's per-host slots); a segment not granted one is not opened.
    * @defaultValue every connection asked for is granted
@@ -94,16 +106,25 @@ export interface DownloadContext {
 
 /**
  * The workers' connections per download (FERRY_SEGMENTS); the engine alone defaults to one. From an
- * origin limiting each connection to 20 MB/s, 4 made 0.81-0.93 x 4 x 20 MB/s (bench/README.md).
+ * origin limiting each connection to 20 MB/s, 4 made 0.90-0.93 x 4 x 20 MB/s (bench/README.md).
  */
 export const DEFAULT_SEGMENTS = 4;
 
 /**
- * Below this, a limited connection saves little time (16 MiB at 20 MB/s takes 0.8 s) and the extra
- * round trips and the read-back hash cost most in relative terms: from an unlimited loopback origin,
- * 4 segments against one connection made 0.83 x at 16 MiB, 0.94 x at 64 MiB (medians, bench/README.md).
+ * Below this, a limited connection saves little time (16 MiB at 20 MB/s takes 0.8 s, a third of it in
+ * the probe) and the extra round trips and the read-back hash cost most in relative terms.
  */
 export const DEFAULT_SEGMENT_MIN_BYTES = 64 * 1024 * 1024;
+
+/** Long enough for a loopback or LAN connection to show its speed, short enough that a slow one is split early. */
+export const DEFAULT_SEGMENT_PROBE_MS = 250;
+
+/**
+ * A first connection slower than this is split. Four connections cost this machine 1.1-1.35 x the CPU of one
+ * (bench/README.md), and one unlimited connection made about 300 MB/s: below 50 MB/s, four of them still leave the
+ * CPU room; above it, one connection is already close to what the machine can hash and write.
+ */
+export const DEFAULT_SEGMENT_SPLIT_BELOW_BYTES_PER_SECOND = 50_000_000;
 
 type ContentDigests = Digests | SaveableDigests;
 
@@ -192,8 +213,8 @@ interface Transfer {
   readonly totalBytes: number | null;
   /** Where the file is published: chosen once, as the part opens, and committed to. */
   readonly target: PublishTarget;
-  /** Set when the file is fetched over several connections into an offset part (`part` is that part). */
-  readonly segmented?: { readonly plan: SegmentPlan; readonly part: OffsetPartWriter; readonly slots: readonly ConnectionSlot[] };
+  /** Set when the file may be split: it goes into an offset part (`part` is that part), over more connections if the first proves slow. */
+  readonly segmented?: { readonly plan: SegmentPlan; readonly part: OffsetPartWriter };
   /** Set when a segmented attempt's kept runs are resumed: the gaps between them, each opened and checked. */
   readonly gaps?: { readonly part: OffsetPartWriter; readonly opened: readonly OpenedGap[]; readonly slots: readonly ConnectionSlot[] };
 }
@@ -331,19 +352,15 @@ async function fresh(request: DownloadRequest, ctx: DownloadContext, response: O
   const options = partOptionsFor(target, digests);
   const openOffsetPart = ctx.storage.openOffsetPart?.bind(ctx.storage);
   // Saved hash states follow one stream of bytes in file order: segments need a backend that reads its part back.
-  const wanted =
+  const plan =
     ctx.storage.resumesFromSavedDigests === true || openOffsetPart === undefined
       ? undefined
       : segmentPlan(response, Math.min(request.segments ?? Infinity, ctx.segments ?? 1), ctx.segmentMinBytes ?? DEFAULT_SEGMENT_MIN_BYTES);
-  // This response holds the download's own connection; each other segment needs one more.
-  const slots = wanted === undefined ? [] : await takeOnce(ctx.takeConnections, wanted.count - 1);
-  const plan = wanted === undefined || slots.length === 0 ? undefined : withCount(wanted, slots.length + 1);
   const opening =
     plan === undefined || openOffsetPart === undefined
       ? ctx.storage.openPart(ctx.jobId, ctx.attempt, options).then((part) => ({ part }))
-      : openOffsetPart(ctx.jobId, ctx.attempt, plan.size, options).then((part) => ({ part, segmented: { plan, part, slots } }));
+      : openOffsetPart(ctx.jobId, ctx.attempt, plan.size, options).then((part) => ({ part, segmented: { plan, part } }));
   const opened = await opening.catch(async (err: unknown) => {
-    releaseAll(slots);
     await response.body.dump();
     throw err;
   });
@@ -413,6 +430,12 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
               hash,
               count,
               open: rangeOpener(request, http, segmented.plan.validator),
+              // This response holds the download's own connection; each other segment needs one more.
+              take: (wanted) => takeOnce(ctx.takeConnections, wanted),
+              rule: {
+                probeMs: ctx.segmentProbeMs ?? DEFAULT_SEGMENT_PROBE_MS,
+                belowBytesPerSecond: ctx.segmentSplitBelowBytesPerSecond ?? DEFAULT_SEGMENT_SPLIT_BELOW_BYTES_PER_SECOND,
+              },
             })
     ).finally(watchdog);
     if (outcome.storageError !== undefined) {
@@ -455,8 +478,8 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
     const failure = toFerryError(err, phase, request.url, signal);
     // A body left unread (a size over the limit) would hold its connection open until the idle timeout.
     transfer?.response.body.destroy();
-    // Freed by the pumps as their segments end, unless the attempt failed before they started (a size over the limit).
-    releaseAll(transfer?.segmented?.slots ?? transfer?.gaps?.slots);
+    // Freed by the pumps as their gaps end, unless the attempt failed before they started (a size over the limit).
+    releaseAll(transfer?.gaps?.slots);
     await settlePart(transfer, failure, validator, ctx);
     throw failure;
   }

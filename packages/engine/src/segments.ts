@@ -6,11 +6,10 @@ import { parseContentRange } from './content-range.js';
 import { contentLengthOf, headerValue, type OpenedResponse } from './http-client.js';
 import { validatorOf } from './validator.js';
 
-/** How a file is cut: `count` segments of `length` bytes (the last one shorter), all of one version. */
+/** A file that may be fetched over up to `count` connections, all of one version. */
 export interface SegmentPlan {
   readonly count: number;
   readonly size: number;
-  readonly length: number;
   readonly validator: string;
 }
 
@@ -28,12 +27,19 @@ export function segmentPlan(response: OpenedResponse, wanted: number, minBytes: 
   if (response.statusCode !== 200 || size === null || size < minBytes || count < 2 || !acceptsRanges || coding !== 'identity' || validator === undefined) {
     return undefined;
   }
-  return { count, size, length: Math.ceil(size / count), validator };
+  return { count, size, validator };
 }
 
-/** The same file in `count` segments (fewer connections were granted than the plan wanted). */
-export function withCount(plan: SegmentPlan, count: number): SegmentPlan {
-  return { ...plan, count, length: Math.ceil(plan.size / count) };
+/** When the first connection is split: how long it is watched, and the speed below which it counts as the bottleneck. */
+export interface SplitRule {
+  readonly probeMs: number;
+  readonly belowBytesPerSecond: number;
+}
+
+/** The bytes from `from` to the file's end, cut in ranges of `length` (the last one shorter), one per connection; segment 0 keeps the first. */
+interface Split {
+  readonly from: number;
+  readonly length: number;
 }
 
 /** Opens `Range: bytes=first-last` with If-Range, under its own signal. */
@@ -46,8 +52,9 @@ export interface SegmentedTransfer {
   readonly body: Readable;
   readonly signal: AbortSignal;
   readonly open: OpenRange;
-  /** One per extra segment (`plan.count - 1`), each released as its segment ends. */
-  readonly slots: readonly ConnectionSlot[];
+  /** Asks for up to `wanted` more connections, once the first proved too slow; each is released as its segment ends. */
+  readonly take: (wanted: number) => Promise<readonly ConnectionSlot[]>;
+  readonly rule: SplitRule;
   /** Takes the file's bytes in order: segment 0's as they stream, the others' read back once all are written. */
   readonly hash: (chunk: Buffer) => void;
   /** Counts bytes received (progress, the low-speed check); never more than the file's size in all. */
@@ -113,22 +120,27 @@ async function readBackInto(
 }
 
 /**
- * Fetches the file over `plan.count` connections into an offset part. The extra
- * ranges are asked for while segment 0 streams, and each one that passes
- * isSegment streams into its own segment at once. Segment 0 stops at its end only
- * once every extra response has passed. As soon as one is refused (ranges
- * ignored, another version, a wrong range, an error), every extra connection is
- * closed, their queued writes land, and segment 0 goes on over the whole file,
- * writing every byte again: the file is the first response's alone, and the
- * waste is what the extra responses had sent before they were closed.
+ * Fetches the file into an offset part, over one connection unless that one
+ * proves to be the bottleneck: for `rule.probeMs` the first response's body is
+ * watched, and one that makes `rule.belowBytesPerSecond` is left alone (no extra
+ * connection, nothing read back), so a fast origin costs what one connection
+ * costs. A slower one is split at that moment: the bytes still to come are cut
+ * among it and the connections `take` grants. The extra ranges are asked for
+ * while segment 0 streams, and each one that passes isSegment streams into its
+ * own segment at once. Segment 0 stops at its new end only once every extra
+ * response has passed. As soon as one is refused (ranges ignored, another
+ * version, a wrong range, an error), every extra connection is closed, their
+ * queued writes land, and segment 0 goes on over the whole file, writing every
+ * byte again: the file is the first response's alone, and the waste is what the
+ * extra responses had sent before they were closed.
  * Returns like pump: a storage failure as a value, anything else thrown.
  */
 export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ storageError?: Error }> {
-  const { plan, part, signal } = transfer;
+  const { plan, part, signal, rule } = transfer;
   const stop = new AbortController();
   const extraSignal = AbortSignal.any([signal, stop.signal]);
-  const lastOf = (first: number) => Math.min(plan.size, first + plan.length) - 1;
   const pumps: Array<Promise<void>> = [];
+  let slots: readonly ConnectionSlot[] = [];
   // What the other segments counted: after a fallback segment 0 receives those bytes again.
   let otherBytes = 0;
   const countOther = (bytes: number) => {
@@ -141,44 +153,84 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
     response?.body.destroy();
     return false;
   };
-  const opening = Promise.all(
-    transfer.slots.map((slot, i) => {
-      const first = (i + 1) * plan.length;
-      return transfer.open(first, lastOf(first), extraSignal).then(
-        (response) => {
-          if (stop.signal.aborted || !isSegment(response, plan, first, lastOf(first))) {
+  /** Asks for every extra range of the split at once; true once each has passed isSegment and streams. */
+  const openExtras = async (split: Split): Promise<boolean> => {
+    const lastOf = (first: number) => Math.min(plan.size, first + split.length) - 1;
+    const opened = await Promise.all(
+      slots.map((slot, i) => {
+        const first = split.from + (i + 1) * split.length;
+        return transfer.open(first, lastOf(first), extraSignal).then(
+          (response) => {
+            if (stop.signal.aborted || !isSegment(response, plan, first, lastOf(first))) {
+              slot.release();
+              return refuse(response);
+            }
+            const pumping = pumpSegment(response.body, part.segment(first), first, lastOf(first) - first + 1, signal, countOther).finally(() => slot.release());
+            // Awaited once segment 0 ends; until then a failure must not count as unhandled.
+            pumping.catch(() => undefined);
+            pumps.push(pumping);
+            return true;
+          },
+          () => {
             slot.release();
-            return refuse(response);
-          }
-          const pumping = pumpSegment(response.body, part.segment(first), first, lastOf(first) - first + 1, signal, countOther).finally(() => slot.release());
-          // Awaited once segment 0 ends; until then a failure must not count as unhandled.
-          pumping.catch(() => undefined);
-          pumps.push(pumping);
-          return true;
-        },
-        () => {
-          slot.release();
-          return refuse();
-        },
-      );
-    }),
-  );
+            return refuse();
+          },
+        );
+      }),
+    );
+    return opened.every(Boolean);
+  };
+  /** The split of the bytes from `from` on, after segment 0 made `from` bytes in `elapsedMs`; undefined to go on alone. */
+  const splitAt = async (from: number, elapsedMs: number): Promise<Split | undefined> => {
+    const remaining = plan.size - from;
+    // Alone it ends within another probe window: a split would save less than its round trips and read-back cost.
+    if ((remaining * 1000) / Math.max(1, (from * 1000) / elapsedMs) <= rule.probeMs) return undefined;
+    slots = await transfer.take(plan.count - 1);
+    const length = Math.ceil(remaining / (slots.length + 1));
+    // A few bytes left need fewer ranges than connections granted: the surplus goes back now.
+    const count = Math.ceil(remaining / length);
+    releaseAll(slots.slice(count - 1));
+    slots = slots.slice(0, count - 1);
+    return count < 2 ? undefined : { from, length };
+  };
   try {
+    let probing = true;
+    // From the first chunk, not the headers: a stall of this process before it reads (the part opening, a busy
+    // event loop) must not count against the connection; what the socket buffered meanwhile counts for it.
+    let probeStart: number | undefined;
+    let opening: Promise<boolean> | undefined;
+    // Where segment 0 stops: the file's end, unless it is split.
+    let end = plan.size;
     let written = 0;
     let recount = 0;
     let segmented = false;
-    let decided = false;
     for await (const chunk of transfer.body) {
       let bytes = chunk as Buffer;
-      if (!decided && written + bytes.length >= plan.length) {
-        const head = bytes.subarray(0, plan.length - written);
+      if (probing) {
+        const now = performance.now();
+        probeStart ??= now;
+        const elapsed = now - probeStart;
+        if (elapsed >= rule.probeMs) {
+          probing = false;
+          const split = (written * 1000) / elapsed < rule.belowBytesPerSecond ? await splitAt(written, elapsed) : undefined;
+          if (split !== undefined) {
+            end = split.from + split.length;
+            opening = openExtras(split);
+          }
+        } else if (written >= (rule.belowBytesPerSecond * rule.probeMs) / 1000) {
+          // Fast enough before the window is over.
+          probing = false;
+        }
+      }
+      if (opening !== undefined && written + bytes.length >= end) {
+        const head = bytes.subarray(0, end - written);
         transfer.hash(head);
         transfer.count(head.length);
         written += head.length;
         if (!part.write(head)) await part.drained(signal);
         if (part.failure !== undefined) break;
-        segmented = (await opening).every(Boolean);
-        decided = true;
+        segmented = await opening;
+        opening = undefined;
         if (segmented) break;
         // The refused segments' last writes land before segment 0 writes the same bytes over them.
         await Promise.allSettled(pumps);
@@ -202,11 +254,11 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
     await part.flush();
     if (part.failure !== undefined) return { storageError: part.failure };
     if (!segmented) return {};
-    return await readBackInto(part, plan.length, plan.size, transfer.hash, signal);
+    return await readBackInto(part, end, plan.size, transfer.hash, signal);
   } finally {
     // Ranged requests still open (segment 0 failed first, or a sibling did) stop here, not at their idle timeout.
     stop.abort();
-    releaseAll(transfer.slots);
+    releaseAll(slots);
   }
 }
 
@@ -274,7 +326,7 @@ export async function pumpGaps(
   part: OffsetPartWriter,
   gaps: readonly OpenedGap[],
   size: number,
-  { signal, hash, count, slots }: Pick<SegmentedTransfer, 'signal' | 'hash' | 'count' | 'slots'>,
+  { signal, hash, count, slots }: Pick<SegmentedTransfer, 'signal' | 'hash' | 'count'> & { readonly slots: readonly ConnectionSlot[] },
 ): Promise<{ storageError?: Error }> {
   try {
     await Promise.all(

@@ -18,8 +18,11 @@ import { ScriptedOrigin, type Exchange, type Handler } from './support/scripted-
 const MiB = 1024 * 1024;
 const NAMESPACE = 'segments-test';
 const SIZE = 4 * MiB;
-/** Four segments of 1 MiB; each connection at 16 MiB/s, so segment 0 is still streaming when the others answer. */
-const SEGMENTED: Partial<DownloadContext> = { segments: 4, segmentMinBytes: MiB };
+/**
+ * Up to four connections; each at 16 MiB/s, below the 64 MiB/s a connection must make in the first 30 ms not to be
+ * split, so the rest of the file is split after about 0.5 MiB, and segment 0 is still streaming when the others answer.
+ */
+const SEGMENTED: Partial<DownloadContext> = { segments: 4, segmentMinBytes: MiB, segmentSplitBelowBytesPerSecond: 64 * MiB, segmentProbeMs: 30 };
 const PER_CONNECTION = 16 * MiB;
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -77,7 +80,28 @@ async function stored(result: StoredDownload | undefined): Promise<Buffer> {
 const published = () => readdir(storage.directoryOf(NAMESPACE)).catch(() => []);
 const parts = () => readdir(storage.partsDir).catch(() => []);
 const served = (exchanges: readonly Exchange[]) => exchanges.reduce((sum, e) => sum + e.bodyBytesSent, 0);
-const segmentRanges = ['bytes=1048576-2097151', 'bytes=2097152-3145727', 'bytes=3145728-4194303'];
+
+/**
+ * Checks the ranges asked for after the first request: `connections` − 1 bounded ranges with If-Range, of one
+ * length (the last one shorter), that segment 0's own share and they cut exactly from where it was split to the
+ * file's end. Returns where the split began.
+ */
+function expectSplit(exchanges: readonly Exchange[], connections: number): number {
+  expect(exchanges).toHaveLength(connections);
+  expect(exchanges[0]?.headers.range).toBeUndefined();
+  expect(exchanges.slice(1).every((e) => e.headers['if-range'] === '"v1"')).toBe(true);
+  const ranges = exchanges
+    .slice(1)
+    .map((e) => /^bytes=(\d+)-(\d+)$/.exec(String(e.headers.range)))
+    .map((match) => ({ first: Number(match?.[1]), last: Number(match?.[2]) }))
+    .sort((a, b) => a.first - b.first);
+  const length = (ranges[0]?.last ?? 0) - (ranges[0]?.first ?? 0) + 1;
+  const from = (ranges[0]?.first ?? 0) - length;
+  expect(from).toBeGreaterThan(0);
+  expect(ranges).toEqual(ranges.map((_, i) => ({ first: from + (i + 1) * length, last: Math.min(SIZE, from + (i + 2) * length) - 1 })));
+  expect(ranges.at(-1)?.last).toBe(SIZE - 1);
+  return from;
+}
 
 /** A first attempt whose three ranges the origin cuts short (FERRY_ERR_TRUNCATED); from its fifth request on, `route` serves the file whole. */
 async function truncatedAttempt(route: string) {
@@ -89,8 +113,21 @@ async function truncatedAttempt(route: string) {
   return { bytes, url, first };
 }
 
+describe('when the first connection is or is not the bottleneck', () => {
+  it('never splits a file whose one connection is fast enough: one connection to the origin', async () => {
+    const bytes = randomBytes(8 * SIZE);
+    const url = origin.route('/fast', serveRanges(bytes, { etag: '"v1"' }));
+    // An unthrottled loopback origin makes far more than 4 MiB/s, even on a loaded machine.
+    const run = await attempt({ url }, { segmentSplitBelowBytesPerSecond: 4 * MiB, segmentProbeMs: 100 });
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expect((await stored(run.result)).equals(bytes)).toBe(true);
+    expect(origin.connections('/fast')).toBe(1);
+    expect(origin.exchanges('/fast')).toHaveLength(1);
+  });
+});
+
 describe('segmented downloads', () => {
-  it('fetches the other ranges at once, each checked, into one file whose sha256 is right', async () => {
+  it('splits a slower connection within the probe window: the rest of the file at once, each range checked, into one file whose sha256 is right', async () => {
     const bytes = randomBytes(SIZE);
     const url = origin.route('/honoured', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
     const run = await attempt({ url });
@@ -98,10 +135,9 @@ describe('segmented downloads', () => {
     expect(run.result?.sha256).toBe(sha256(bytes));
     expect((await stored(run.result)).equals(bytes)).toBe(true);
     const exchanges = origin.exchanges('/honoured');
-    expect(exchanges[0]?.headers.range).toBeUndefined();
-    expect(exchanges.slice(1).map((e) => e.headers.range)).toEqual(expect.arrayContaining(segmentRanges));
-    expect(exchanges.slice(1).every((e) => e.headers['if-range'] === '"v1"')).toBe(true);
-    expect(exchanges).toHaveLength(4);
+    expect(origin.connections('/honoured')).toBe(4);
+    // 16 MiB/s for 30 ms is 0.5 MiB; the rest is slack for a loaded machine, but well before the file's end.
+    expect(expectSplit(exchanges, 4)).toBeLessThan(SIZE / 2);
     // Segment 0 is closed at its end: what it had sent past it is the only waste (64 KiB here).
     expect(served(exchanges)).toBeLessThanOrEqual(SIZE + MiB / 2);
     expect(await parts()).toEqual([]);
@@ -229,7 +265,7 @@ describe('segmented downloads', () => {
 
   it('uses one connection when the request asks for segments: 1, the server allows one, or the file is under the minimum', async () => {
     const bytes = randomBytes(SIZE);
-    const url = origin.route('/one', serveRanges(bytes, { etag: '"v1"' }));
+    const url = origin.route('/one', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
     expect((await attempt({ url, segments: 1 })).result?.sha256).toBe(sha256(bytes));
     expect((await attempt({ url, segments: 4 }, { segments: 1 })).result?.sha256).toBe(sha256(bytes));
     expect((await attempt({ url }, { segmentMinBytes: SIZE + 1 })).result?.sha256).toBe(sha256(bytes));
@@ -238,9 +274,9 @@ describe('segmented downloads', () => {
 
   it("never opens more connections than the server's count, whatever the request asks", async () => {
     const bytes = randomBytes(SIZE);
-    const url = origin.route('/capped', serveRanges(bytes, { etag: '"v1"' }));
+    const url = origin.route('/capped', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
     expect((await attempt({ url, segments: 16 }, { segments: 2 })).result?.sha256).toBe(sha256(bytes));
-    expect(origin.exchanges('/capped').map((e) => e.headers.range)).toEqual([undefined, 'bytes=2097152-4194303']);
+    expectSplit(origin.exchanges('/capped'), 2);
   });
 
   it('a pause stops every segment and keeps the contiguous prefix', async () => {
@@ -285,25 +321,28 @@ function connectionPool(free: number) {
 }
 
 describe('when the host has fewer free connections than segments', () => {
-  it('opens a segment only for each connection granted, and gives every one back', async () => {
+  /** The file from an origin slow enough to be split, with `free` connections of its host free. */
+  async function withFree(route: string, free: number) {
     const bytes = randomBytes(SIZE);
-    const url = origin.route('/granted-one', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
-    const { pool, take } = connectionPool(1);
+    const url = origin.route(route, serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
+    const { pool, take } = connectionPool(free);
     const run = await attempt({ url }, { takeConnections: take });
     expect(run.result?.sha256).toBe(sha256(bytes));
+    // The first connection proved too slow: as many more as segments allow were asked for.
     expect(pool.asked).toEqual([3]);
-    // Two connections: the file in two halves.
-    expect(origin.exchanges('/granted-one').map((e) => e.headers.range)).toEqual([undefined, 'bytes=2097152-4194303']);
+    return { pool, exchanges: origin.exchanges(route) };
+  }
+
+  it('opens a segment only for each connection granted, and gives every one back', async () => {
+    const { pool, exchanges } = await withFree('/granted-one', 1);
+    // Two connections: the rest of the file in two halves.
+    expectSplit(exchanges, 2);
     expect(pool).toMatchObject({ free: 1, held: 0 });
   });
 
   it('uses one connection when none is free', async () => {
-    const bytes = randomBytes(SIZE);
-    const url = origin.route('/granted-none', serveRanges(bytes, { etag: '"v1"' }));
-    const { pool, take } = connectionPool(0);
-    const run = await attempt({ url }, { takeConnections: take });
-    expect(run.result?.sha256).toBe(sha256(bytes));
-    expect(origin.exchanges('/granted-none')).toHaveLength(1);
+    const { pool, exchanges } = await withFree('/granted-none', 0);
+    expect(exchanges).toHaveLength(1);
     expect(pool.held).toBe(0);
   });
 
@@ -352,7 +391,8 @@ describe('when the host has fewer free connections than segments', () => {
       { takeConnections: take },
     );
     expect(tooLarge.error?.code).toBe('FERRY_ERR_TOO_LARGE');
-    expect(pool.asked).toEqual([3, 3, 3]);
+    // Too large is known from the first response: no connection was even asked for.
+    expect(pool.asked).toEqual([3, 3]);
     expect(pool).toMatchObject({ free: 3, held: 0 });
   });
 

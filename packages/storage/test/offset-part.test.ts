@@ -24,7 +24,26 @@ async function readBack(part: { readBack: (s: number, e: number, f: (c: Buffer) 
   return Buffer.concat(chunks);
 }
 
+/** Bytes a writer takes, 64 KiB at a time and without waiting, before it asks the caller to wait. */
+function takenBeforeWait(writer: { write: (chunk: Buffer) => boolean }): number {
+  const chunk = Buffer.alloc(64 * KiB);
+  let taken = 0;
+  while (writer.write(chunk)) taken += chunk.length;
+  return taken + chunk.length;
+}
+
 describe('LocalDiskStorage offset parts', () => {
+  it('written by one connection alone, queue as much before asking to wait as a plain part; once segments share the file, less', async () => {
+    const plain = await storage.openPart('plain', 1);
+    const alone = await storage.openOffsetPart('alone', 1, 64 * 64 * KiB);
+    const shared = await storage.openOffsetPart('shared', 1, 64 * 64 * KiB);
+    shared.segment(32 * 64 * KiB);
+    const plainTaken = takenBeforeWait(plain);
+    expect(takenBeforeWait(alone)).toBe(plainTaken);
+    expect(takenBeforeWait(shared)).toBeLessThan(plainTaken);
+    await Promise.all([plain, alone, shared].map((part) => part.discard()));
+  });
+
   it('writes segments at their offsets in any order, counts only the bytes from 0 with no gap, and publishes the file whole', async () => {
     const bytes = randomBytes(300 * KiB);
     const part = await storage.openOffsetPart('job', 1, bytes.length);

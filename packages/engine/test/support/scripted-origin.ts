@@ -1,11 +1,13 @@
 import { once } from 'node:events';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** One request as the origin saw it, and how much body its response put on the wire. */
 export interface Exchange {
   readonly headers: IncomingHttpHeaders;
+  /** The TCP connection it came on, numbered as the origin accepted them. */
+  readonly connection: number;
   bodyBytesSent: number;
   /** True once the connection closed before the response was complete. */
   cutShort: boolean;
@@ -21,12 +23,15 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, exchange: Exch
 export class ScriptedOrigin {
   readonly #scripts = new Map<string, Handler[]>();
   readonly #seen = new Map<string, Exchange[]>();
+  readonly #connectionIds = new WeakMap<Socket, number>();
+  #accepted = 0;
 
   private constructor(private readonly server: http.Server) {}
 
   static async start(): Promise<ScriptedOrigin> {
     const server = http.createServer();
     const origin = new ScriptedOrigin(server);
+    server.on('connection', (socket: Socket) => origin.#connectionIds.set(socket, origin.#accepted++));
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void origin.#handle(req, res));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -47,6 +52,11 @@ export class ScriptedOrigin {
     return this.#seen.get(pathname) ?? [];
   }
 
+  /** How many TCP connections requests for `pathname` came on. */
+  connections(pathname: string): number {
+    return new Set(this.exchanges(pathname).map((exchange) => exchange.connection)).size;
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     this.server.close();
@@ -57,7 +67,7 @@ export class ScriptedOrigin {
     const pathname = new URL(req.url ?? '/', 'http://origin.test').pathname;
     const seen = this.#seen.get(pathname) ?? [];
     this.#seen.set(pathname, seen);
-    const exchange: Exchange = { headers: req.headers, bodyBytesSent: 0, cutShort: false };
+    const exchange: Exchange = { headers: req.headers, connection: this.#connectionIds.get(req.socket) ?? -1, bodyBytesSent: 0, cutShort: false };
     const script = this.#scripts.get(pathname) ?? [];
     const handler = script[Math.min(seen.length, script.length - 1)];
     seen.push(exchange);
