@@ -2,7 +2,7 @@
 // beside a plain BullMQ + undici script doing Ferry's durability steps, aria2c -j and curl -Z, in one run,
 // in rotating order, all from one private nginx. Every output is checked by sha256.
 // Usage (from the repo root, after `npm run build`):
-//   node bench/small-files.mjs [--count 2000] [--kib 16] [--concurrency 64] [--runs 3]
+//   node bench/small-files.mjs [--count 2000] [--kib 16] [--concurrency 64] [--runs 3] [--worker-flag <flag>]...
 // Prints files/s, ratios, Redis commands per download (from INFO commandstats) and peak RSS. See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { median } from './median.mjs';
 import { startNginxOrigin } from './nginx-origin.mjs';
 import { peakRssMB } from './peak-rss.mjs';
+import { cpuSeconds } from './process-cpu.mjs';
 import { forkReady } from './fork-ready.mjs';
 import { commandCalls } from './redis-command-calls.mjs';
 import { parseWholeOptions } from './whole-options.mjs';
@@ -85,7 +86,7 @@ function run(command, args, { env } = {}) {
 }
 
 async function main() {
-  const options = parseWholeOptions('small-files', { count: 2000, kib: 16, concurrency: 64, runs: 3 });
+  const options = parseWholeOptions('small-files', { count: 2000, kib: 16, concurrency: 64, runs: 3 }, ['worker-flag']);
   for (const tool of ['nginx', 'aria2c', 'curl', 'redis-server']) {
     if (spawnSync(tool, ['-v'], { stdio: 'ignore' }).error !== undefined) {
       console.error(`small-files: ${tool} is not on PATH`);
@@ -151,15 +152,29 @@ async function main() {
     };
     const api = await forkReady(path.join(ROOT, 'apps', 'api', 'dist', 'main.js'), [], env, [...API_NODE_FLAGS], 'api');
     cleanups.push(api.stop);
-    const worker = await forkReady(path.join(ROOT, 'apps', 'worker', 'dist', 'main.js'), [], env, [...WORKER_NODE_FLAGS], 'worker');
-    cleanups.push(worker.stop);
     const apiUrl = api.ready.address;
     const auth = { authorization: `Bearer ${API_KEY}` };
 
     const outDir = (tool) => path.join(tmp, 'out', tool);
-    const tools = {
-      ferry: {
-        label: `Ferry: POST /v1/batches, 1 worker × ${options.concurrency}`,
+    /**
+     * Ferry with a worker of its own for each round, started with `nodeFlags` before the round's Redis
+     * commands are counted, so its peak RSS (VmHWM) is that round's alone and two flag sets can be compared.
+     */
+    const ferryTool = (label, nodeFlags) => {
+      let worker;
+      let cpuBefore;
+      return {
+        label,
+        async setup() {
+          worker = await forkReady(path.join(ROOT, 'apps', 'worker', 'dist', 'main.js'), [], env, [...nodeFlags], 'worker');
+          cpuBefore = cpuSeconds(worker.child.pid);
+        },
+        /** The worker's peak RSS and the CPU seconds it spent on the round (its start-up left out). */
+        async teardown() {
+          const used = { peakRssMB: peakRssMB(worker.child.pid), cpuS: cpuSeconds(worker.child.pid) - cpuBefore };
+          await worker.stop();
+          return used;
+        },
         async run() {
           const summary = await receiver.ended(async () => {
             const response = await fetch(`${apiUrl}/v1/batches`, {
@@ -185,7 +200,13 @@ async function main() {
           const ns = entries.find((e) => e.isDirectory() && !e.name.startsWith('.'));
           return path.join(storageDir, ns.name);
         },
-      },
+      };
+    };
+    const tools = {
+      ferry: ferryTool(`Ferry: POST /v1/batches, 1 worker × ${options.concurrency}`, WORKER_NODE_FLAGS),
+      ...(options.workerFlag.length > 0 && {
+        ferryFlags: ferryTool(`Ferry, worker also with ${options.workerFlag.join(' ')}`, [...WORKER_NODE_FLAGS, ...options.workerFlag]),
+      }),
       plain: {
         label: `plain BullMQ + undici, same durability steps, × ${options.concurrency}`,
         async run(round) {
@@ -233,7 +254,8 @@ async function main() {
     };
     const order = Object.keys(tools);
     const rates = Object.fromEntries(order.map((t) => [t, []]));
-    const commands = { ferry: [], plain: [] };
+    const commands = Object.fromEntries(['ferry', 'ferryFlags', 'plain'].filter((t) => t in tools).map((t) => [t, []]));
+    const workerUse = Object.fromEntries(order.filter((t) => tools[t].setup !== undefined).map((t) => [t, []]));
     const observerCommands = [];
     console.log(
       `${options.count} × ${options.kib} KiB from nginx on 127.0.0.1; ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}; ${options.runs} round(s), rotating order`,
@@ -243,6 +265,7 @@ async function main() {
       const rotated = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
       for (const name of rotated) {
         const tool = tools[name];
+        await tool.setup?.();
         const before = await commandCalls(redis);
         const started = process.hrtime.bigint();
         const ran = await tool.run(round);
@@ -256,6 +279,8 @@ async function main() {
           const read = callsBetween(calls, await commandCalls(redis));
           observerCommands.push([...read.values()].reduce((a, b) => a + b, 0) - 1);
         }
+        const used = await tool.teardown?.();
+        if (used !== undefined) workerUse[name].push(used);
         // Every output must be whole and right.
         const dir = await tool.dir();
         let bad = 0;
@@ -269,8 +294,9 @@ async function main() {
         }
         await rm(dir, { recursive: true, force: true });
         rates[name].push(options.count / seconds);
+        const peakNote = used === undefined ? '' : `, worker peak RSS ${used.peakRssMB?.toFixed(1)} MB, CPU ${used.cpuS.toFixed(2)} s`;
         console.log(
-          `round ${round + 1}: ${tool.label}: ${(options.count / seconds).toFixed(0)} files/s (${seconds.toFixed(2)} s), load ${os.loadavg()[0].toFixed(1)}`,
+          `round ${round + 1}: ${tool.label}: ${(options.count / seconds).toFixed(0)} files/s (${seconds.toFixed(2)} s)${peakNote}, load ${os.loadavg()[0].toFixed(1)}`,
         );
       }
     }
@@ -283,6 +309,11 @@ async function main() {
       console.log(`${tools[name].label.padEnd(58)} ${rate.toFixed(0).padStart(8)} ${(ferry / rate).toFixed(2).padStart(8)}`);
     }
     const targets = { plain: 0.9, aria2c: 1.2 };
+    if ('ferryFlags' in tools) {
+      // The same rounds side by side: the median of the per-round ratios, not the ratio of the medians.
+      const perRound = rates.ferryFlags.map((r, i) => r / rates.ferry[i]);
+      console.log(`${tools.ferryFlags.label} ÷ Ferry: ${median(perRound).toFixed(2)} (per round: ${perRound.map((r) => r.toFixed(2)).join(', ')})`);
+    }
     for (const [name, target] of Object.entries(targets)) {
       console.log(
         `target Ferry ÷ ${name} ≥ ${target}: ${(ferry / median(rates[name])).toFixed(2)} (per round: ${rates.ferry.map((r, i) => (r / rates[name][i]).toFixed(2)).join(', ')})`,
@@ -303,7 +334,15 @@ async function main() {
       `the observer, not counted above: Ferry's completion callback tells the bench the batch ended; one GET /v1/batches/{id} after it cost ${observerCommands.join(', ')} Redis commands`,
     );
     console.log('');
-    console.log(`peak RSS: API ${peakRssMB(api.child.pid)?.toFixed(1)} MB, worker ${peakRssMB(worker.child.pid)?.toFixed(1)} MB (target < 150 each)`);
+    console.log(`peak RSS: API ${peakRssMB(api.child.pid)?.toFixed(1)} MB (target < 150)`);
+    for (const [name, rounds] of Object.entries(workerUse)) {
+      const peaks = rounds.map((r) => r.peakRssMB);
+      const cpu = rounds.map((r) => r.cpuS);
+      console.log(
+        `${tools[name].label}: worker peak RSS ${median(peaks).toFixed(1)} MB (per round: ${peaks.map((p) => p.toFixed(1)).join(', ')}; target < 150)`,
+      );
+      console.log(`  worker CPU per round ${median(cpu).toFixed(2)} s (per round: ${cpu.map((c) => c.toFixed(2)).join(', ')})`);
+    }
   } finally {
     for (const step of cleanups.reverse()) await step().catch((err) => console.error(`small-files: cleanup: ${err.message}`));
   }

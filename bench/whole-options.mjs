@@ -7,21 +7,24 @@ const camelCase = (flag) => flag.replace(/-([a-z])/g, (_, letter) => letter.toUp
 /**
  * Parses process.argv for `bench` (its file name without .mjs) given `defaults` ({ 'in-flight': 64, … }, in
  * usage order); returns the values under camelCase names. Prints the usage on --help and exits 0; exits 2 on
- * a value that is not a whole number, at least 1.
+ * a value that is not a whole number, at least 1. Each of `lists` (e.g. 'worker-flag') is a string flag that
+ * may be given any number of times, returned as an array.
  */
-export function parseWholeOptions(bench, defaults) {
+export function parseWholeOptions(bench, defaults, lists = []) {
   const flags = Object.keys(defaults);
   const { values } = parseArgs({
     options: {
       ...Object.fromEntries(flags.map((flag) => [flag, { type: 'string', default: String(defaults[flag]) }])),
+      ...Object.fromEntries(lists.map((flag) => [flag, { type: 'string', multiple: true, default: [] }])),
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: node bench/${bench}.mjs ${flags.map((flag) => `[--${flag} ${defaults[flag]}]`).join(' ')}`);
+    const usage = [...flags.map((flag) => `[--${flag} ${defaults[flag]}]`), ...lists.map((flag) => `[--${flag} <value>]...`)];
+    console.log(`usage: node bench/${bench}.mjs ${usage.join(' ')}`);
     process.exit(0);
   }
-  const options = {};
+  const options = Object.fromEntries(lists.map((flag) => [camelCase(flag), values[flag]]));
   for (const flag of flags) {
     const value = Number(values[flag]);
     if (!Number.isInteger(value) || value < 1) {
