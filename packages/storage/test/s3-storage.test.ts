@@ -133,6 +133,22 @@ describe('S3Storage in the bucket', () => {
       await part.discard();
     });
 
+    it('keeps and commits a part whose chunks wait for a buffer without waiting for one: a pause or a shutdown does not wait on other downloads', async () => {
+      const { storage: pooled, release } = heldStorage(1);
+      const holder = await pooled.openPart('job-pool-holder', 1);
+      holder.write(chunk);
+      const kept = await pooled.openPart('job-pool-kept', 1);
+      const committed = await pooled.openPart('job-pool-committed', 1);
+      kept.write(chunk);
+      committed.write(chunk);
+      const stuck = new Promise((resolve) => setTimeout(resolve, 3000, 'still waiting for the holder’s buffer'));
+      expect(await Promise.race([kept.keep(), stuck])).toBe(chunk.length);
+      const stored = await Promise.race([committed.commit({ namespace: 'pool', filename: 'waited.bin', policy: 'rename' }), stuck]);
+      expect(stored).toMatchObject({ filename: 'waited.bin' });
+      release();
+      await Promise.all([holder.discard(), kept.discard()]);
+    });
+
     it('gives every buffer back when downloads end: later downloads get them all', async () => {
       const { storage: pooled, release } = heldStorage(3);
       release();

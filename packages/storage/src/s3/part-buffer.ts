@@ -54,6 +54,16 @@ export class PartBuffer {
     return this.#buffer === undefined ? Buffer.alloc(0) : this.#buffer.subarray(0, this.#length);
   }
 
+  /**
+   * Everything buffered, for the part's last write (keep or commit): the lent buffer, or the chunks
+   * that wait for one joined outside the pool, so that the last write never waits for another
+   * download's part to be sent (a pause or a shutdown has a deadline). Valid like `view`.
+   */
+  whole(): Buffer {
+    if (this.#pending.length === 0) return this.view();
+    return this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingLength);
+  }
+
   /** What is buffered, handed over (give it back to the pool once it has been sent); this starts empty. */
   take(): Buffer {
     const taken = this.view();

@@ -159,8 +159,7 @@ export class S3PartWriter implements PartWriter {
   async keep(): Promise<number> {
     await this.flush();
     if (this.#failure !== undefined) throw this.#failure;
-    await this.#buffered.fill();
-    const body = this.#buffered.view();
+    const body = this.#buffered.whole();
     await putMarker(this.#setup.client, this.#setup.keys, this.name, this.#upload, body);
     this.#markerWrittenAt = Date.now();
     this.#tail = { bytes: body.length, digests: this.#saveDigests?.() };
@@ -174,8 +173,7 @@ export class S3PartWriter implements PartWriter {
     await this.flush();
     if (this.#failure !== undefined) throw this.#failure;
     const { client, keys } = this.#setup;
-    await this.#buffered.fill();
-    const body = this.#buffered.view();
+    const body = this.#buffered.whole();
     let published: { filename: string; key: string; version: string };
     if (this.#upload === undefined) {
       published = await publishObject(client, keys, target, async (key, ifNoneMatch) =>
