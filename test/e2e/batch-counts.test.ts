@@ -105,4 +105,26 @@ describe('a batch’s counts as its members move', () => {
       await redis.quit();
     }
   });
+
+  it('keeps an ended member ended when the record of a move it made before ending comes after its end', async () => {
+    const file = await stack.origin.randomFile('late-move.bin', 1000);
+    const accepted = (
+      await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [{ url: stack.origin.route('/counts/late-move.bin', serveFile(file)) }] })
+    ).body;
+    await countsBecome(accepted.id, { ...noCounts, completed: 1 }, 'the member to complete');
+    const redis = new Redis(stack.redis.url);
+    const { outbox, callbacks } = await createQueueServices(loadConfig(stack.ferry.env), redis, stack.ferry.queue);
+    try {
+      // As an API resume (or a worker's hand-back) records it when a worker took the member and finished it first.
+      const job = await stack.ferry.queue.getJob(accepted.downloads[0]!);
+      await outbox.recount(job!, 'queued');
+      expect(await counts(accepted.id)).toEqual({ ...noCounts, completed: 1 });
+      const batch = (await stack.ferry.request<BatchStatus>('GET', `/v1/batches/${accepted.id}`)).body;
+      expect(batch).toMatchObject({ state: 'completed' });
+      expect(batch.finishedAt).not.toBeNull();
+    } finally {
+      await callbacks.close();
+      await redis.quit();
+    }
+  });
 });

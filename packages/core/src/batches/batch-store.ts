@@ -247,7 +247,7 @@ export class BatchStore {
    */
   async recordRunning(status: DownloadStatus): Promise<void> {
     if (typeof status.batchId !== 'string' || status.state === 'active') return;
-    await this.#record(status.batchId, status.id, status.state, status.progress.receivedBytes, status.progress.totalBytes);
+    await this.#record(status.batchId, status.id, status.state, status.progress.receivedBytes, status.progress.totalBytes, true);
   }
 
   /** A retried member runs again: the batch is running until it ends again (without a second callback). */
@@ -255,7 +255,8 @@ export class BatchStore {
     await this.#record(batchId, memberId, 'queued', 0, null);
   }
 
-  #record(batchId: string, memberId: string, state: DownloadState, received: number, expected: number | null): Promise<OutcomeReply> {
+  /** `move`: a member that has not ended moved, which never reopens an ended member (only a retry does). */
+  #record(batchId: string, memberId: string, state: DownloadState, received: number, expected: number | null, move = false): Promise<OutcomeReply> {
     const jobKey = this.#options.downloads.toKey(memberId);
     return this.#redis.ferryBatchRecordState(
       ...this.#keys(batchId),
@@ -267,6 +268,7 @@ export class BatchStore {
       Date.now(),
       this.#options.ttlSeconds,
       CONTROL_FIELD,
+      move ? '1' : '0',
     );
   }
 

@@ -60,9 +60,13 @@ end
  *
  * A member recorded `delayed` whose job has a pause recorded is paused: read here, in the same
  * step, so a pause the API records meanwhile is not undone by a worker reporting a retry's wait.
+ * Only a retry moves an ended member back: a move's record (ARGV[8] = '1') that comes after the
+ * member ended is of a move made before the end (a resumed member a worker took and finished
+ * first), and changes nothing.
  *
  * KEYS: batch hash, outcomes hash, members list, states hash, the member's job hash.
- * ARGV: member id, state, received, expected ('' = unknown), now (ms), ttl (s, 0 = keep), the job's control field.
+ * ARGV: member id, state, received, expected ('' = unknown), now (ms), ttl (s, 0 = keep), the job's control field,
+ * '1' for a move ('0' for a retry).
  * Returns `missing`, `recorded`, `ended` or `ended-again`.
  */
 export const RECORD_MEMBER_STATE = `${MOVE}${LUA_ENDED_STATES}
@@ -82,6 +86,7 @@ if values[3] then
   local entry = state .. ':' .. received .. ':' .. expected
   local prev = rcall('HGET', states, id) or 'queued:0:'
   local ps = string.match(prev, '^[^:]*')
+  if not ended and ENDED[ps] and ARGV[8] == '1' then return 'recorded' end
   if prev ~= entry then
     uncount(sums, prev)
     count(sums, state, tonumber(received), tonumber(expected))
@@ -105,6 +110,7 @@ if values[3] then
   for s in pairs(ENDED) do remaining = remaining - sums['n:' .. s] end
 else
   if not ended then
+    if ARGV[8] == '1' and rcall('HEXISTS', outcomes, id) == 1 then return 'recorded' end
     rcall('HDEL', outcomes, id)
     rcall('HDEL', batch, 'finishedAt', 'cancelled')
     for i = 1, 3 do rcall('PERSIST', KEYS[i]) end
