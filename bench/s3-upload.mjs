@@ -1,7 +1,7 @@
 // Ferry's engine storing into S3, against `curl | aws s3 cp -` doing the same work: one file from a local
 // origin into a local S3 server (s3rver), in the same run.
 // Usage (from the repo root, after `npm run build`):
-//   node bench/s3-upload.mjs [--size-mib 1024] [--part-mib 8] [--parts-in-flight 2] [--part-buffers 6] [--copies 4] [--sdk-checksums] [--node-flag <flag>]...
+//   node bench/s3-upload.mjs [--size-mib 1024] [--part-mib 8] [--parts-in-flight 2] [--part-buffers 4] [--copies 4] [--sdk-checksums] [--node-flag <flag>]...
 //   --sdk-checksums also runs Ferry through a client at the SDK's checksum defaults (WHEN_SUPPORTED), in the same run.
 // Prints figures only; exits non-zero only when a transfer fails or a checksum does not match.
 import { spawn } from 'node:child_process';
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     'part-mib': { type: 'string', default: '8' },
     'parts-in-flight': { type: 'string', default: '2' },
     // The part buffers all downloads of the engine process share (S3Storage's partBuffers).
-    'part-buffers': { type: 'string', default: '6' },
+    'part-buffers': { type: 'string', default: '4' },
     copies: { type: 'string', default: '4' },
     'sdk-checksums': { type: 'boolean', default: false },
     // After the worker's own flags, for every engine child: e.g. --node-flag=--cpu-prof --node-flag=--cpu-prof-dir=/tmp/prof

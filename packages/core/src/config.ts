@@ -150,7 +150,7 @@ export const EnvSchema = z.object({
     .optional(),
   /** Size of each part of a multipart upload; a download holds at most three parts in memory. S3 allows 5 MiB to 5 GiB and 10,000 parts, so this caps the largest file at 10,000 × this. */
   FERRY_S3_PART_SIZE_BYTES: int(5 * MiB, 5 * 1024 * MiB).default(8 * MiB),
-  /** Part buffers a worker's downloads share, each FERRY_S3_PART_SIZE_BYTES: the worker's memory for parts. Unset: FERRY_WORKER_CONCURRENCY + 2; at least FERRY_WORKER_CONCURRENCY. */
+  /** Part buffers a worker's downloads share, each FERRY_S3_PART_SIZE_BYTES: the worker's memory for parts. Unset and at least: FERRY_WORKER_CONCURRENCY. */
   FERRY_S3_PART_BUFFERS: int(1, 100_000).optional(),
   /** How GET /v1/downloads/{id}/content serves a file in S3: `stream` it through the API (with Range), or `redirect` (307) to a presigned URL of the bucket. */
   FERRY_S3_CONTENT: z.enum(['stream', 'redirect'], { error: 'must be stream or redirect' }).default('stream'),
@@ -399,8 +399,8 @@ function s3Settings(e: Env): S3Settings | undefined {
     forcePathStyle: e.FERRY_S3_FORCE_PATH_STYLE === 'true',
     keyPrefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
     partSizeBytes: e.FERRY_S3_PART_SIZE_BYTES,
-    // + 2: the S3 backend's parts in flight, so a download running alone sends as fast as with buffers of its own.
-    partBuffers: e.FERRY_S3_PART_BUFFERS ?? concurrency + 2,
+    // One per download at once: a download running alone still gets the parts it sends and the one it fills.
+    partBuffers: e.FERRY_S3_PART_BUFFERS ?? concurrency,
     content: e.FERRY_S3_CONTENT === 'redirect' ? { mode: 'redirect', presignTtlSeconds: e.FERRY_S3_PRESIGN_TTL_SECONDS } : { mode: 'stream' },
   };
 }

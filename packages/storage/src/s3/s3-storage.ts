@@ -20,13 +20,14 @@ export const MAX_PART_SIZE = 5 * 1024 * MiB;
 export const DEFAULT_PART_SIZE = 8 * MiB;
 export const DEFAULT_PARTS_IN_FLIGHT = 2;
 /**
- * Part buffers of all downloads together: one to fill for each of a worker's
- * four downloads at once (FERRY_WORKER_CONCURRENCY's default), and the parts
- * in flight of one of them, so a download alone sends as fast as with buffers
- * of its own. Four 1 GiB downloads at once peaked at a median 201 MB of RSS
- * with 8, 198 MB with 6, 237 MB with 3 buffers per download (bench/README.md).
+ * Part buffers of all downloads together: one for each of a worker's four
+ * downloads at once (FERRY_WORKER_CONCURRENCY's default); a download running
+ * alone still gets partsInFlight + 1 and sends as fast as with buffers of its
+ * own. On a quiet machine four 1 GiB downloads at once peaked at 179 MB of RSS
+ * with 4 (90 MB/s in all), 200–209 MB with 6 (97–103 MB/s), and 237 MB with 3
+ * buffers per download on a loaded one (bench/README.md).
  */
-export const DEFAULT_PART_BUFFERS = 4 + DEFAULT_PARTS_IN_FLIGHT;
+export const DEFAULT_PART_BUFFERS = 4;
 
 /** How the backend reaches S3 when it is not handed a client; credentials always come from the default AWS chain. */
 export interface S3ClientOptions {
