@@ -55,7 +55,7 @@ export async function runAdmitted<T>(
       return undefined;
     }
   };
-  const connections = hostConnections(limits, admission, host, logger);
+  const connections = hostConnections(limits, admission, host, owner, logger);
   let result: T;
   try {
     result = await download(connections.take);

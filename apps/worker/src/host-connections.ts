@@ -15,14 +15,20 @@ export interface HostConnections {
  * frees those the engine did not. A failed Redis call grants nothing (one connection fewer) or,
  * on release, leaves the slot to expire with its TTL.
  */
-export function hostConnections(limits: FleetLimits, admission: Extract<Admission, { admitted: true }>, host: string, logger: Logger): HostConnections {
+export function hostConnections(
+  limits: FleetLimits,
+  admission: Extract<Admission, { admitted: true }>,
+  host: string,
+  owner: string,
+  logger: Logger,
+): HostConnections {
   const held = new Set<string>();
   const release = (holder: string): Promise<void> => {
     if (!held.delete(holder)) return Promise.resolve();
     return limits.releaseExtra(host, holder).catch((err: unknown) => logger.warn({ host, err: (err as Error).message }, 'could not free a connection slot'));
   };
   const take: TakeConnections = async (wanted) => {
-    const granted = await limits.acquireExtra(admission, host, wanted).catch((err: unknown) => {
+    const granted = await limits.acquireExtra(admission, host, owner, wanted).catch((err: unknown) => {
       logger.warn({ host, err: (err as Error).message }, 'could not ask for connection slots; the download opens fewer connections');
       return [];
     });
