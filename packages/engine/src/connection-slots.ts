@@ -1,7 +1,10 @@
 /** One connection to the download's host beyond the one it holds, granted by the fleet's per-host limit. */
 export interface ConnectionSlot {
-  /** Gives the connection back; called once the segment it carried ends, however it ended. */
-  release(): void;
+  /**
+   * Gives the connection back; called once the segment it carried ends, however it ended. `refusal` is
+   * the error its range was refused with, if it was: a 429 or 503 there is the origin's backpressure.
+   */
+  release(refusal?: unknown): void;
 }
 
 /**
@@ -16,10 +19,10 @@ export async function takeOnce(take: TakeConnections | undefined, wanted: number
   return (await take(wanted)).slice(0, wanted).map((slot) => {
     let held = true;
     return {
-      release: () => {
+      release: (refusal?: unknown) => {
         if (!held) return;
         held = false;
-        slot.release();
+        slot.release(refusal);
       },
     };
   });

@@ -247,7 +247,7 @@ async function resumeGaps(request: DownloadRequest, ctx: DownloadContext, http: 
     releaseAll(slots);
     return undefined;
   }
-  const opened = await openGaps(gaps, { size, validator: checkpoint.validator }, rangeOpener(request, http, checkpoint.validator), http.signal).catch(
+  const opened = await openGaps(gaps, { size, validator: checkpoint.validator }, rangeOpener(request, http, checkpoint.validator), http.signal, slots).catch(
     (err: unknown) => {
       releaseAll(slots);
       throw err;
