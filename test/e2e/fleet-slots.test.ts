@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RedisServer } from '@ferry/launcher/redis-server';
-import { createWorkerMetrics, FleetLimits, type AcquireOutcome, type LimitsPolicy } from '@ferry/core';
+import { createLogger, createWorkerMetrics, FleetLimits, type AcquireOutcome, type LimitsPolicy } from '@ferry/core';
+// Not part of the worker's public surface: the one piece between the engine and these limits.
+import { hostConnections } from '../../apps/worker/src/host-connections.js';
 import { startTestRedis } from '../support/redis.js';
 import { until } from '../support/wait.js';
 
@@ -202,6 +204,17 @@ describe('when a download asks for extra connections (its segments)', () => {
     expect(await limits.acquireExtra(a, HOST, 'test', 3)).toEqual([]);
     await sleep(600);
     expect(await limits.acquireExtra(a, HOST, 'test', 3)).toHaveLength(1);
+  });
+
+  it('gives back at once the slots granted after the download has ended, instead of holding them for the worker', async () => {
+    const limits = limitsWith({ hostConcurrency: 3 });
+    const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
+    const connections = hostConnections(limits, a, HOST, 'test', createLogger({ log: { level: 'silent', format: 'json' } }, 'test'));
+    // The download ends (a pause) while Redis has yet to answer.
+    const taking = connections.take(2);
+    await connections.releaseRest();
+    expect(await taking).toEqual([]);
+    expect(await redis.zcard(`${PREFIX}:limits:host-slots:${HOST}`)).toBe(1);
   });
 });
 

@@ -426,7 +426,7 @@ describe('when the host has fewer free connections than segments', () => {
     expect(checkpoint?.segments?.length).toBeGreaterThan(1);
     const whole = serveRanges(bytes, { etag: '"v1"' });
     // The first gap, and the prefix resumed alone, start where the kept prefix ends; every other gap meets a 429.
-    origin.route('/granted-resume-429', ...Array.from({ length: 4 }, () => whole), (req, res, exchange) =>
+    origin.route('/granted-resume-429', (req, res, exchange) =>
       String(req.headers.range).startsWith(`bytes=${checkpoint?.bytes}-`) ? whole(req, res, exchange) : tooMany(req, res, exchange),
     );
     const { pool, take } = connectionPool(3);
@@ -434,6 +434,52 @@ describe('when the host has fewer free connections than segments', () => {
     expect(second.result?.sha256).toBe(sha256(bytes));
     expect(pool.refusals.map(backpressureOf)).toContainEqual({ code: 'FERRY_ERR_ORIGIN_UNAVAILABLE', status: 429, retryAfterMs: 7000 });
     expect(pool).toMatchObject({ free: 3, held: 0 });
+  });
+
+  it('a pause while connections are being asked for ends the attempt at once, and a grant that comes later goes back', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/granted-late', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
+    const pause = new AbortController();
+    const pool = { held: 0, granted: false };
+    // The fleet's answer is slow (Redis far away): it comes 300 ms after the pause.
+    const take: TakeConnections = async (wanted) => {
+      pause.abort(new FerryError('FERRY_ERR_PAUSED', 'paused'));
+      await sleep(300);
+      pool.granted = true;
+      pool.held += wanted;
+      return Array.from({ length: wanted }, () => ({ release: () => void (pool.held -= 1) }));
+    };
+    const run = await attempt({ url }, { takeConnections: take, signal: pause.signal });
+    expect(run.error?.code).toBe('FERRY_ERR_PAUSED');
+    expect(pool.granted).toBe(false);
+    await vi.waitFor(() => expect(pool).toEqual({ held: 0, granted: true }));
+  });
+
+  it('gives back at once the connections granted beyond those asked for', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/granted-surplus', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
+    const { pool, take } = connectionPool(8);
+    // A fleet that grants more than it was asked for: the surplus is never opened, so nothing else would free it.
+    const generous: TakeConnections = (wanted) => take(wanted + 2);
+    const run = await attempt({ url }, { takeConnections: generous });
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expectSplit(origin.exchanges('/granted-surplus'), 4);
+    expect(pool).toMatchObject({ free: 8, held: 0 });
+  });
+
+  it('closes every gap it opened when a resumed attempt fails before filling them', async () => {
+    const { bytes, url, first } = await truncatedAttempt('/granted-resume-too-large');
+    const checkpoint = first.checkpoint();
+    expect(checkpoint?.segments?.length).toBeGreaterThan(2);
+    // From the fifth request on (the last handler repeats); slow, so that a gap left open is still being sent when the attempt has failed.
+    const slow = serveRanges(bytes, { etag: '"v1"', bytesPerSecond: MiB });
+    origin.route('/granted-resume-too-large', slow);
+    const { take } = connectionPool(3);
+    const second = await attempt({ url, maxBytes: SIZE - 1 }, { jobId: first.ctx.jobId, attempt: 2, resumeFrom: checkpoint, takeConnections: take });
+    expect(second.error?.code).toBe('FERRY_ERR_TOO_LARGE');
+    const gaps = origin.exchanges('/granted-resume-too-large').slice(4);
+    expect(gaps.length).toBeGreaterThan(1);
+    await vi.waitFor(() => expect(gaps.map((e) => e.cutShort)).toEqual(gaps.map(() => true)));
   });
 
   it('resumes the gaps only with a connection for each, else the prefix from byte 0 alone', async () => {
