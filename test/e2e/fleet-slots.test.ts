@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RedisServer } from '@ferry/launcher/redis-server';
-import { createWorkerMetrics, FleetLimits, type AcquireOutcome, type LimitsPolicy } from '@ferry/core';
+import { createLogger, createWorkerMetrics, FleetLimits, type AcquireOutcome, type LimitsPolicy } from '@ferry/core';
+// Not part of the worker's public surface: the one piece between the engine and these limits.
+import { hostConnections } from '../../apps/worker/src/host-connections.js';
 import { startTestRedis } from '../support/redis.js';
 import { until } from '../support/wait.js';
 
@@ -159,9 +161,9 @@ describe('when a download asks for extra connections (its segments)', () => {
   it('gets only the slots free now, never waits, and gives each back on its own', async () => {
     const limits = limitsWith({ hostConcurrency: 3 });
     const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
-    const extras = await limits.acquireExtra(a, HOST, 3);
+    const extras = await limits.acquireExtra(a, HOST, 'test', 3);
     expect(extras).toHaveLength(2);
-    expect(await limits.acquireExtra(a, HOST, 3)).toEqual([]);
+    expect(await limits.acquireExtra(a, HOST, 'test', 3)).toEqual([]);
     // The host is full: a new download waits for the segments' slots too.
     expect(await limits.acquire('2@t', jobKey(2), HOST, 'test')).toMatchObject({ admitted: false, reason: 'host-limit' });
     await limits.releaseExtra(HOST, extras[0]!);
@@ -175,21 +177,44 @@ describe('when a download asks for extra connections (its segments)', () => {
     await limits.release(a, HOST, 'test', { kind: 'backpressure', status: 503, retryAfterMs: undefined });
     const b = admitted(await limits.acquire('2@t', jobKey(2), HOST, 'test'));
     // One download in flight was cut to a limit of 1: no room for a second connection.
-    expect(await limits.acquireExtra(b, HOST, 3)).toEqual([]);
+    expect(await limits.acquireExtra(b, HOST, 'test', 3)).toEqual([]);
     const other = admitted(await limits.acquire('3@t', jobKey(3), 'other.example', 'other'));
-    expect(await limits.acquireExtra(other, 'other.example', 3)).toHaveLength(3);
+    expect(await limits.acquireExtra(other, 'other.example', 'other', 3)).toHaveLength(3);
   });
 
   it("lets them expire with the worker that died holding them, and keeps a live worker's renewed", async () => {
     const dead = limitsWith({ hostConcurrency: 4 }, 400);
     dead.stop();
     const alive = limitsWith({ hostConcurrency: 4 }, 400);
-    expect(await dead.acquireExtra(admitted(await dead.acquire('1@dead', jobKey(1), HOST, 'test')), HOST, 1)).toHaveLength(1);
+    expect(await dead.acquireExtra(admitted(await dead.acquire('1@dead', jobKey(1), HOST, 'test')), HOST, 'test', 1)).toHaveLength(1);
     const live = admitted(await alive.acquire('2@alive', jobKey(2), HOST, 'test'));
-    expect(await alive.acquireExtra(live, HOST, 1)).toHaveLength(1);
+    expect(await alive.acquireExtra(live, HOST, 'test', 1)).toHaveLength(1);
     await sleep(900);
     // The dead worker's two slots expired; the live worker's two were renewed: two of four are free.
-    expect(await alive.acquireExtra(live, HOST, 3)).toHaveLength(2);
+    expect(await alive.acquireExtra(live, HOST, 'test', 3)).toHaveLength(2);
+  });
+  it("grants none while the host is cooling down for the download's API key, and some again once it has cooled", async () => {
+    const limits = limitsWith({ hostConcurrency: 3 });
+    const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
+    const b = admitted(await limits.acquire('2@t', jobKey(2), HOST, 'test'));
+    const c = admitted(await limits.acquire('3@t', jobKey(3), HOST, 'other'));
+    // b's 429 closes the host to 'test' for 500 ms and cuts its limit to 1; c's completion raises it to 2: one slot free.
+    await limits.release(b, HOST, 'test', { kind: 'backpressure', status: 429, retryAfterMs: 500 });
+    await limits.release(c, HOST, 'other', { kind: 'completed' });
+    expect(await limits.acquireExtra(a, HOST, 'test', 3)).toEqual([]);
+    await sleep(600);
+    expect(await limits.acquireExtra(a, HOST, 'test', 3)).toHaveLength(1);
+  });
+
+  it('gives back at once the slots granted after the download has ended, instead of holding them for the worker', async () => {
+    const limits = limitsWith({ hostConcurrency: 3 });
+    const a = admitted(await limits.acquire('1@t', jobKey(1), HOST, 'test'));
+    const connections = hostConnections(limits, a, HOST, 'test', createLogger({ log: { level: 'silent', format: 'json' } }, 'test'));
+    // The download ends (a pause) while Redis has yet to answer.
+    const taking = connections.take(2);
+    await connections.releaseRest();
+    expect(await taking).toEqual([]);
+    expect(await redis.zcard(`${PREFIX}:limits:host-slots:${HOST}`)).toBe(1);
   });
 });
 

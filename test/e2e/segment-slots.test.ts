@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyGauge } from '../support/concurrency.js';
-import { serveFile } from '../support/origin.js';
+import { serveFile, status } from '../support/origin.js';
 import { useStack } from '../support/stack.js';
 import { until } from '../support/wait.js';
 
@@ -16,6 +16,8 @@ const stack = useStack({
     FERRY_SEGMENT_MIN_BYTES: String(MiB),
     FERRY_LIMIT_WAIT_MS: '100',
     FERRY_LIMIT_WAIT_MAX_MS: '200',
+    // On here (the tests' default is off): a segment's 429 with Retry-After must close the host.
+    FERRY_HOST_COOLDOWN_MAX_MS: '60000',
   },
 });
 
@@ -57,5 +59,26 @@ describe('when a segmented download meets a host limit', () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  it("closes the host to the key for the Retry-After of a segment's 429, though the download completes over one connection", async () => {
+    const { ferry, origin } = stack;
+    const file = await origin.randomFile('pushed-back.bin', 8 * MiB);
+    // Slow enough to be split; every range asked for then meets the origin's 429.
+    const url = origin.route(
+      '/pushed-back/first.bin',
+      serveFile(file, { etag: '"p1"', acceptRanges: true, bytesPerSecond: 2 * MiB }),
+      status(429, { 'retry-after': '3' }),
+    );
+    const first = await ferry.enqueue({ url });
+    const done = await ferry.waitFor(first, ['completed', 'failed'], 60_000);
+    expect(done.state, JSON.stringify(done.error)).toBe('completed');
+    expect(done.result?.sha256).toBe(file.sha256);
+    expect(origin.requests('/pushed-back/first.bin').length).toBeGreaterThan(1);
+
+    // Without the 429 reaching the release, the host stays open and the next download of it starts at once.
+    const next = await ferry.enqueue({ url: origin.route('/pushed-back/next.bin', serveFile(file, { etag: '"p1"', acceptRanges: true })) });
+    await until(async () => (await ferry.status(next)).waiting?.reason === 'host-cooldown', 'the next download to wait for the cooldown');
+    expect((await ferry.waitFor(next, ['completed', 'failed'], 60_000)).state).toBe('completed');
   });
 });

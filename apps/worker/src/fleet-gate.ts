@@ -1,20 +1,9 @@
 import { DelayedError, type Job } from 'bullmq';
-import { ferryErrorOf } from '@ferry/contract';
 import { limitHost, type DownloadEnd, type FleetLimits, type Logger, type MovedState, type Released } from '@ferry/core';
 import type { TakeConnections } from '@ferry/engine';
 import { hasWaited } from './download-worker.js';
+import { endOf } from './download-end.js';
 import { hostConnections } from './host-connections.js';
-
-/** The statuses by which an origin says it is overloaded: they lower its host's limit, and with Retry-After close it for a while. */
-const BACKPRESSURE_STATUSES: ReadonlySet<unknown> = new Set([429, 503]);
-
-/** How an attempt's outcome reads to the limits. */
-function endOf(err: unknown): DownloadEnd {
-  const coded = ferryErrorOf(err);
-  if (coded?.code !== 'FERRY_ERR_ORIGIN_UNAVAILABLE' || !BACKPRESSURE_STATUSES.has(coded.data['status'])) return { kind: 'other' };
-  const retryAfterMs = coded.data['retryAfterMs'];
-  return { kind: 'backpressure', status: coded.data['status'] as number, retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : undefined };
-}
 
 /**
  * Runs `download` once the fleet limits admit the job: its host (by the request URL, before any
@@ -55,19 +44,21 @@ export async function runAdmitted<T>(
       return undefined;
     }
   };
-  const connections = hostConnections(limits, admission, host, logger);
+  const connections = hostConnections(limits, admission, host, owner, logger);
   let result: T;
   try {
     result = await download(connections.take);
   } catch (err) {
     await connections.releaseRest();
-    const released = await release(endOf(err));
+    const end = endOf(err);
+    const released = await release(end.kind === 'backpressure' ? end : (connections.backpressure() ?? end));
     // The job's failure says what its backpressure did to every other download of the host.
     if (err instanceof Error && released !== undefined) err.message += pushedBack(host, released);
     throw err;
   }
   await connections.releaseRest();
-  await release({ kind: 'completed' });
+  // A segment's 429 or 503 counts though the download completed over one connection: else every slow download of the host would split into it again.
+  await release(connections.backpressure() ?? { kind: 'completed' });
   return result;
 }
 

@@ -242,12 +242,12 @@ async function resumeGaps(request: DownloadRequest, ctx: DownloadContext, http: 
   const gaps = gapsOf(checkpoint.segments, size);
   if (gaps.length === 0 || gaps.length > MAX_SEGMENTS) return undefined;
   // Every gap at once or none: without a connection for each, the prefix from 0 is resumed alone.
-  const slots = await takeOnce(ctx.takeConnections, gaps.length - 1);
+  const slots = await takeOnce(ctx.takeConnections, gaps.length - 1, http.signal);
   if (slots.length < gaps.length - 1) {
     releaseAll(slots);
     return undefined;
   }
-  const opened = await openGaps(gaps, { size, validator: checkpoint.validator }, rangeOpener(request, http, checkpoint.validator), http.signal).catch(
+  const opened = await openGaps(gaps, { size, validator: checkpoint.validator }, rangeOpener(request, http, checkpoint.validator), http.signal, slots).catch(
     (err: unknown) => {
       releaseAll(slots);
       throw err;
@@ -431,7 +431,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
               count,
               open: rangeOpener(request, http, segmented.plan.validator),
               // This response holds the download's own connection; each other segment needs one more.
-              take: (wanted) => takeOnce(ctx.takeConnections, wanted),
+              take: (wanted) => takeOnce(ctx.takeConnections, wanted, signal),
               rule: {
                 probeMs: ctx.segmentProbeMs ?? DEFAULT_SEGMENT_PROBE_MS,
                 belowBytesPerSecond: ctx.segmentSplitBelowBytesPerSecond ?? DEFAULT_SEGMENT_SPLIT_BELOW_BYTES_PER_SECOND,
@@ -478,6 +478,7 @@ export async function downloadToStorage(request: DownloadRequest, ctx: DownloadC
     const failure = toFerryError(err, phase, request.url, signal);
     // A body left unread (a size over the limit) would hold its connection open until the idle timeout.
     transfer?.response.body.destroy();
+    for (const gap of transfer?.gaps?.opened ?? []) gap.response.body.destroy();
     // Freed by the pumps as their gaps end, unless the attempt failed before they started (a size over the limit).
     releaseAll(transfer?.gaps?.slots);
     await settlePart(transfer, failure, validator, ctx);

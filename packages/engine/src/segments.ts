@@ -171,8 +171,9 @@ export async function pumpSegments(transfer: SegmentedTransfer): Promise<{ stora
             pumps.push(pumping);
             return true;
           },
-          () => {
-            slot.release();
+          (err: unknown) => {
+            // A 429 or 503 here tells the fleet, through the slot, though the download goes on over one connection.
+            slot.release(err);
             return refuse();
           },
         );
@@ -287,17 +288,19 @@ export interface OpenedGap extends Gap {
 /**
  * Asks for every gap at once; undefined (every response closed) unless each is
  * exactly its range of the kept version (isSegment). A pause or cancel throws.
+ * `slots` carry every gap but the first; a gap's refusal is given to its slot.
  */
 export async function openGaps(
   gaps: readonly Gap[],
   kept: Pick<SegmentPlan, 'size' | 'validator'>,
   open: OpenRange,
   signal: AbortSignal,
+  slots: readonly ConnectionSlot[],
 ): Promise<OpenedGap[] | undefined> {
   const stop = new AbortController();
   const gapSignal = AbortSignal.any([signal, stop.signal]);
   const opened = await Promise.all(
-    gaps.map((gap) =>
+    gaps.map((gap, i) =>
       open(gap.first, gap.last, gapSignal).then(
         (response): OpenedGap | undefined => {
           if (isSegment(response, kept, gap.first, gap.last)) return { ...gap, response };
@@ -305,7 +308,8 @@ export async function openGaps(
           response.body.destroy();
           return undefined;
         },
-        () => {
+        (err: unknown) => {
+          slots[i - 1]?.release(err);
           stop.abort();
           return undefined;
         },

@@ -304,14 +304,15 @@ describe('segmented downloads', () => {
 
 /** A host's free connections, as the fleet's per-host slots would grant them: what is free now, no waiting. */
 function connectionPool(free: number) {
-  const pool = { free, held: 0, asked: [] as number[] };
+  const pool = { free, held: 0, asked: [] as number[], refusals: [] as unknown[] };
   const take: TakeConnections = async (wanted) => {
     pool.asked.push(wanted);
     const granted = Math.min(wanted, pool.free);
     pool.free -= granted;
     pool.held += granted;
     return Array.from({ length: granted }, () => ({
-      release: () => {
+      release: (refusal?: unknown) => {
+        if (refusal !== undefined) pool.refusals.push(refusal);
         pool.free += 1;
         pool.held -= 1;
       },
@@ -319,6 +320,16 @@ function connectionPool(free: number) {
   };
   return { pool, take };
 }
+
+/** An origin's 429 with Retry-After: 7, as an overloaded host answers the ranges it will not serve. */
+const tooMany: Handler = (_req, res) => {
+  res.writeHead(429, { 'retry-after': '7' });
+  res.end();
+};
+const backpressureOf = (refusal: unknown) => {
+  const coded = refusal instanceof FerryError ? refusal : undefined;
+  return { code: coded?.code, status: coded?.data['status'], retryAfterMs: coded?.data['retryAfterMs'] };
+};
 
 describe('when the host has fewer free connections than segments', () => {
   /** The file from an origin slow enough to be split, with `free` connections of its host free. */
@@ -364,6 +375,19 @@ describe('when the host has fewer free connections than segments', () => {
     expect(pool.held).toBe(0);
   });
 
+  it("hands a range's 429 to its connection's release, with its Retry-After, while segment 0 completes the file alone", async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/granted-429', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }), tooMany);
+    const { pool, take } = connectionPool(3);
+    const run = await attempt({ url }, { takeConnections: take });
+    expect(run.error).toBeUndefined();
+    expect((await stored(run.result)).equals(bytes)).toBe(true);
+    expect(origin.exchanges('/granted-429')[0]?.bodyBytesSent).toBe(SIZE);
+    expect(pool.refusals.length).toBeGreaterThan(0);
+    expect(pool.refusals.map(backpressureOf)).toContainEqual({ code: 'FERRY_ERR_ORIGIN_UNAVAILABLE', status: 429, retryAfterMs: 7000 });
+    expect(pool).toMatchObject({ free: 3, held: 0 });
+  });
+
   it('gives every connection back when a segment is truncated, when the download is paused, and when it is too large', async () => {
     const bytes = randomBytes(SIZE);
     const cut = serveRanges(bytes, { etag: '"v1"', cutRangesAfter: 100_000, bytesPerSecond: PER_CONNECTION });
@@ -394,6 +418,68 @@ describe('when the host has fewer free connections than segments', () => {
     // Too large is known from the first response: no connection was even asked for.
     expect(pool.asked).toEqual([3, 3]);
     expect(pool).toMatchObject({ free: 3, held: 0 });
+  });
+
+  it("hands a gap's 429 to its connection's release, and resumes the prefix alone", async () => {
+    const { bytes, url, first } = await truncatedAttempt('/granted-resume-429');
+    const checkpoint = first.checkpoint();
+    expect(checkpoint?.segments?.length).toBeGreaterThan(1);
+    const whole = serveRanges(bytes, { etag: '"v1"' });
+    // The first gap, and the prefix resumed alone, start where the kept prefix ends; every other gap meets a 429.
+    origin.route('/granted-resume-429', (req, res, exchange) =>
+      String(req.headers.range).startsWith(`bytes=${checkpoint?.bytes}-`) ? whole(req, res, exchange) : tooMany(req, res, exchange),
+    );
+    const { pool, take } = connectionPool(3);
+    const second = await attempt({ url }, { jobId: first.ctx.jobId, attempt: 2, resumeFrom: checkpoint, takeConnections: take });
+    expect(second.result?.sha256).toBe(sha256(bytes));
+    expect(pool.refusals.map(backpressureOf)).toContainEqual({ code: 'FERRY_ERR_ORIGIN_UNAVAILABLE', status: 429, retryAfterMs: 7000 });
+    expect(pool).toMatchObject({ free: 3, held: 0 });
+  });
+
+  it('a pause while connections are being asked for ends the attempt at once, and a grant that comes later goes back', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/granted-late', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
+    const pause = new AbortController();
+    const pool = { held: 0, granted: false };
+    // The fleet's answer is slow (Redis far away): it comes 300 ms after the pause.
+    const take: TakeConnections = async (wanted) => {
+      pause.abort(new FerryError('FERRY_ERR_PAUSED', 'paused'));
+      await sleep(300);
+      pool.granted = true;
+      pool.held += wanted;
+      return Array.from({ length: wanted }, () => ({ release: () => void (pool.held -= 1) }));
+    };
+    const run = await attempt({ url }, { takeConnections: take, signal: pause.signal });
+    expect(run.error?.code).toBe('FERRY_ERR_PAUSED');
+    expect(pool.granted).toBe(false);
+    await vi.waitFor(() => expect(pool).toEqual({ held: 0, granted: true }));
+  });
+
+  it('gives back at once the connections granted beyond those asked for', async () => {
+    const bytes = randomBytes(SIZE);
+    const url = origin.route('/granted-surplus', serveRanges(bytes, { etag: '"v1"', bytesPerSecond: PER_CONNECTION }));
+    const { pool, take } = connectionPool(8);
+    // A fleet that grants more than it was asked for: the surplus is never opened, so nothing else would free it.
+    const generous: TakeConnections = (wanted) => take(wanted + 2);
+    const run = await attempt({ url }, { takeConnections: generous });
+    expect(run.result?.sha256).toBe(sha256(bytes));
+    expectSplit(origin.exchanges('/granted-surplus'), 4);
+    expect(pool).toMatchObject({ free: 8, held: 0 });
+  });
+
+  it('closes every gap it opened when a resumed attempt fails before filling them', async () => {
+    const { bytes, url, first } = await truncatedAttempt('/granted-resume-too-large');
+    const checkpoint = first.checkpoint();
+    expect(checkpoint?.segments?.length).toBeGreaterThan(2);
+    // From the fifth request on (the last handler repeats); slow, so that a gap left open is still being sent when the attempt has failed.
+    const slow = serveRanges(bytes, { etag: '"v1"', bytesPerSecond: MiB });
+    origin.route('/granted-resume-too-large', slow);
+    const { take } = connectionPool(3);
+    const second = await attempt({ url, maxBytes: SIZE - 1 }, { jobId: first.ctx.jobId, attempt: 2, resumeFrom: checkpoint, takeConnections: take });
+    expect(second.error?.code).toBe('FERRY_ERR_TOO_LARGE');
+    const gaps = origin.exchanges('/granted-resume-too-large').slice(4);
+    expect(gaps.length).toBeGreaterThan(1);
+    await vi.waitFor(() => expect(gaps.map((e) => e.cutShort)).toEqual(gaps.map(() => true)));
   });
 
   it('resumes the gaps only with a connection for each, else the prefix from byte 0 alone', async () => {

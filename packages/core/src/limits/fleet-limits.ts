@@ -105,7 +105,7 @@ export class FleetLimits {
     const commands = redis as RedisClient & Partial<SlotCommands>;
     if (commands.ferryLimitAcquire === undefined) {
       redis.defineCommand('ferryLimitAcquire', { numberOfKeys: 6, lua: ACQUIRE });
-      redis.defineCommand('ferryLimitAcquireExtra', { numberOfKeys: 2, lua: ACQUIRE_EXTRA });
+      redis.defineCommand('ferryLimitAcquireExtra', { numberOfKeys: 3, lua: ACQUIRE_EXTRA });
       redis.defineCommand('ferryLimitRenew', { lua: RENEW });
       redis.defineCommand('ferryLimitRelease', { numberOfKeys: 4, lua: RELEASE });
     }
@@ -203,15 +203,22 @@ export class FleetLimits {
   }
 
   /**
-   * Takes up to `wanted` more slots of `host` for connections of the download `admission` admitted,
-   * those free now and no more (see ACQUIRE_EXTRA); answers the holder of each slot taken, for
-   * `releaseExtra`. They are renewed with the download's own and expire like it if this worker dies.
+   * Takes up to `wanted` more slots of `host` for connections of the download `admission` admitted
+   * for `owner`, those free now and no more (see ACQUIRE_EXTRA); answers the holder of each slot taken,
+   * for `releaseExtra`. They are renewed with the download's own and expire like it if this worker dies.
    */
-  async acquireExtra(admission: Extract<Admission, { admitted: true }>, host: string, wanted: number): Promise<string[]> {
+  async acquireExtra(admission: Extract<Admission, { admitted: true }>, host: string, owner: string, wanted: number): Promise<string[]> {
     if (wanted <= 0) return [];
     const hostSlots = this.#key('host-slots', host);
     const holders = Array.from({ length: wanted }, () => `${admission.holder}+${(this.#extras += 1)}`);
-    const granted = await this.#redis.ferryLimitAcquireExtra(hostSlots, this.#key('host-aimd', host), this.slotTtlMs, this.hostLimit(host), ...holders);
+    const granted = await this.#redis.ferryLimitAcquireExtra(
+      hostSlots,
+      this.#key('host-aimd', host),
+      this.#cooldownKey(host, owner),
+      this.slotTtlMs,
+      this.hostLimit(host),
+      ...holders,
+    );
     const taken = holders.slice(0, granted);
     for (const holder of taken) this.#held.set(holder, { hostSlots, keySlots: undefined, host, inRedis: true });
     return taken;

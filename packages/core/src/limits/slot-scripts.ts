@@ -89,14 +89,17 @@ return { "ok", nowUs }
 /**
  * Takes what is free of a host's slots for an admitted download's extra connections (its
  * segments), without waiting and without a refusal: none free is an answer, not a wait.
- * KEYS: host slots, host AIMD state. ARGV: slot TTL, host limit (0: none), then one holder per
- * connection wanted. The first holders get the slots; returns how many did. They count like
- * downloads (a new download waits while they hold the host) and expire like them.
+ * KEYS: host slots, host AIMD state, host cooldown for the download's API key. ARGV: slot TTL,
+ * host limit (0: none), then one holder per connection wanted. The first holders get the slots;
+ * returns how many did. They count like downloads (a new download waits while they hold the host)
+ * and expire like them. A host cooling down grants none: it asked this key's downloads to wait.
  */
 export const ACQUIRE_EXTRA = `${NOW}${KEEP_ALIVE}
-local hostSlots, aimd = KEYS[1], KEYS[2]
+local hostSlots, aimd, cooldown = KEYS[1], KEYS[2], KEYS[3]
 local ttl, hostMax = tonumber(ARGV[1]), tonumber(ARGV[2])
 local wanted = #ARGV - 2
+local closedUntil = tonumber(rcall("GET", cooldown))
+if closedUntil and closedUntil > now then return 0 end
 rcall("ZREMRANGEBYSCORE", hostSlots, "-inf", now)
 local limit = hostMax
 local lowered = tonumber(rcall("HGET", aimd, "limit"))
