@@ -25,6 +25,28 @@ async function countsBecome(id: string, expected: Partial<BatchStatus['counts']>
   expect(now).toMatchObject(expected);
 }
 
+/** Runs `use` with the outbox a worker or the API has, on a Redis connection of its own. */
+async function withOutbox(use: (outbox: Awaited<ReturnType<typeof createQueueServices>>['outbox']) => Promise<void>): Promise<void> {
+  const redis = new Redis(stack.redis.url);
+  const { outbox, callbacks } = await createQueueServices(loadConfig(stack.ferry.env), redis, stack.ferry.queue);
+  try {
+    await use(outbox);
+  } finally {
+    await callbacks.close();
+    await redis.quit();
+  }
+}
+
+/** A batch of one small file, once that member completed. */
+async function completedBatch(name: string): Promise<BatchAccepted> {
+  const file = await stack.origin.randomFile(name, 1000);
+  const accepted = (
+    await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [{ url: stack.origin.route(`/counts/${name}`, serveFile(file)) }] })
+  ).body;
+  await countsBecome(accepted.id, { ...noCounts, completed: 1 }, 'the member to complete');
+  return accepted;
+}
+
 describe('a batch’s counts as its members move', () => {
   it('counts members that start later, are paused while running or waiting, resumed and completed, and their bytes', async () => {
     const file = await stack.origin.randomFile('counts.bin', 1024 * 1024);
@@ -74,47 +96,27 @@ describe('a batch’s counts as its members move', () => {
     const accepted = (await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [{ url, delayMs: 600_000 }] })).body;
     const id = accepted.downloads[0]!;
     expect((await stack.ferry.request('POST', `/v1/downloads/${id}/pause`)).status).toBe(200);
-    const redis = new Redis(stack.redis.url);
-    const { outbox, callbacks } = await createQueueServices(loadConfig(stack.ferry.env), redis, stack.ferry.queue);
-    try {
+    await withOutbox(async (outbox) => {
       // As a sweep or a worker reporting a retry's wait would: the job is delayed, and its pause request says paused.
       await outbox.report((await stack.ferry.queue.getJob(id))!, 'delayed');
       expect(await counts(accepted.id)).toEqual({ ...noCounts, paused: 1 });
-    } finally {
-      await callbacks.close();
-      await redis.quit();
-    }
+    });
   });
 
   it('counts an end reported twice once', async () => {
-    const file = await stack.origin.randomFile('twice.bin', 1000);
-    const accepted = (
-      await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [{ url: stack.origin.route('/counts/twice.bin', serveFile(file)) }] })
-    ).body;
-    await countsBecome(accepted.id, { ...noCounts, completed: 1 }, 'the member to complete');
+    const accepted = await completedBatch('twice.bin');
     // A sweep or a second process reporting the same end changes nothing.
-    const redis = new Redis(stack.redis.url);
-    const { outbox, callbacks } = await createQueueServices(loadConfig(stack.ferry.env), redis, stack.ferry.queue);
-    try {
+    await withOutbox(async (outbox) => {
       const job = await stack.ferry.queue.getJob(accepted.downloads[0]!);
       await outbox.report(job!, 'completed');
       await outbox.report(job!, 'completed');
       expect(await counts(accepted.id)).toEqual({ ...noCounts, completed: 1 });
-    } finally {
-      await callbacks.close();
-      await redis.quit();
-    }
+    });
   });
 
   it('keeps an ended member ended when the record of a move it made before ending comes after its end', async () => {
-    const file = await stack.origin.randomFile('late-move.bin', 1000);
-    const accepted = (
-      await stack.ferry.request<BatchAccepted>('POST', '/v1/batches', { downloads: [{ url: stack.origin.route('/counts/late-move.bin', serveFile(file)) }] })
-    ).body;
-    await countsBecome(accepted.id, { ...noCounts, completed: 1 }, 'the member to complete');
-    const redis = new Redis(stack.redis.url);
-    const { outbox, callbacks } = await createQueueServices(loadConfig(stack.ferry.env), redis, stack.ferry.queue);
-    try {
+    const accepted = await completedBatch('late-move.bin');
+    await withOutbox(async (outbox) => {
       // As an API resume (or a worker's hand-back) records it when a worker took the member and finished it first.
       const job = await stack.ferry.queue.getJob(accepted.downloads[0]!);
       await outbox.recount(job!, 'queued');
@@ -122,9 +124,6 @@ describe('a batch’s counts as its members move', () => {
       const batch = (await stack.ferry.request<BatchStatus>('GET', `/v1/batches/${accepted.id}`)).body;
       expect(batch).toMatchObject({ state: 'completed' });
       expect(batch.finishedAt).not.toBeNull();
-    } finally {
-      await callbacks.close();
-      await redis.quit();
-    }
+    });
   });
 });
