@@ -3,17 +3,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createStorage, loadConfig } from '@ferry/core';
-import { WorkerProgress } from '@ferry/engine';
 import { S3Storage } from '@ferry/storage/s3';
 import { API_KEY, bearer, OTHER_API_KEY } from '../support/ferry.js';
 import { sha256File } from '../support/files.js';
 import { bodyBytesSent, serveFile, type RandomFile } from '../support/origin.js';
 import { awsCli, ferryS3Env, KEY_PREFIX, listFileKeys, listKeys, openUploads, sha256Object } from '../support/s3.js';
 import { useStack } from '../support/stack.js';
-import { receivedAtLeast, until } from '../support/wait.js';
+import { checkpointAtLeast, receivedAtLeast, takeLockFrom, until } from '../support/wait.js';
 
 const MiB = 1024 * 1024;
 const PARTS = `${KEY_PREFIX}.parts/`;
@@ -67,11 +65,7 @@ describe('when a worker is killed mid-upload', () => {
     const url = stack.origin.route(route, serveFile(file, { etag: '"s3h"', bytesPerSecond: 2 * MiB }), serveFile(file, { etag: '"s3h"' }));
     const id = await ferry.enqueue({ url });
     // Killed just after a part is uploaded: the bytes of a part not yet uploaded are the ones a kill loses.
-    await until(
-      async () => (WorkerProgress.safeParse((await ferry.queue.getJob(id))?.progress).data?.checkpoint?.bytes ?? 0) >= 10 * MiB,
-      'two parts uploaded',
-      30_000,
-    );
+    await checkpointAtLeast(ferry, id, 10 * MiB);
     doomed.child.kill('SIGKILL');
     await ferry.startWorker();
 
@@ -96,17 +90,9 @@ describe('when a worker learns mid-upload that its lock was taken', () => {
     const route = '/s3-robbed.bin';
     const url = stack.origin.route(route, serveFile(file, { etag: '"s3r"', bytesPerSecond: 2 * MiB }), serveFile(file, { etag: '"s3r"' }));
     const id = await ferry.enqueue({ url });
-    await until(
-      async () => (WorkerProgress.safeParse((await ferry.queue.getJob(id))?.progress).data?.checkpoint?.bytes ?? 0) >= 10 * MiB,
-      'two parts uploaded',
-      30_000,
-    );
+    await checkpointAtLeast(ferry, id, 10 * MiB);
 
-    // Another token in the lock key is what a worker sees when the job has another owner (it froze past its lock).
-    const redis = new Redis(stack.redis.url);
-    await redis.set(`${ferry.queue.toKey(id)}:lock`, 'someone-else', 'PX', 3000);
-    redis.disconnect();
-    await until(() => robbed.logs().includes('FERRY_ERR_LOCK_LOST'), 'the worker to stop with FERRY_ERR_LOCK_LOST', 30_000);
+    await takeLockFrom(robbed, ferry, stack.redis.url, id);
 
     const final = await ferry.waitFor(id, ['completed', 'failed'], 60_000);
     expect(final.state, JSON.stringify(final.error)).toBe('completed');

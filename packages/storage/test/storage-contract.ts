@@ -193,65 +193,44 @@ export function runStorageContract(name: string, makeStorage: () => Promise<Stor
         expect(await partNames()).toEqual([]);
       });
 
-      it('continues, on another instance, a part whose writer was killed, from its last resume point, with every byte once', async () => {
-        const id = jobId();
-        const bytes = randomBytes(12 * MiB);
-        const writer = new CountingWriter();
-        const target = { namespace: 'resume', filename: 'killed.bin', policy: 'fail' } as const;
-        const first = await storage.openPart(id, 1, { ...writer.options, target });
-        await writeAll(first, writer, bytes);
-        // No keep: the worker is gone, and the checkpoint is the last one it reported.
-        const point = first.resumePoint();
-        expect(point.bytes).toBeGreaterThan(0);
-        expect(point.bytes).toBeLessThanOrEqual(bytes.length);
-        if (storage.resumesFromSavedDigests === true) expect(point.digests).toBe(CountingWriter.digestsAfter(point.bytes));
+      // Killed: the worker is gone. Abandoned: it lost its lock, and the job's new owner took over from the same checkpoint.
+      for (const ending of ['was killed', 'abandoned the part (its job got another owner)'] as const) {
+        it(`continues, on another instance, a part whose writer ${ending}, from its last resume point, with every byte once`, async () => {
+          const id = jobId();
+          const bytes = randomBytes(12 * MiB);
+          const writer = new CountingWriter();
+          const target = { namespace: 'resume', filename: `${ending.split(' ')[0]}.bin`, policy: 'fail' } as const;
+          const first = await storage.openPart(id, 1, { ...writer.options, target });
+          await writeAll(first, writer, bytes);
+          // No keep: the checkpoint is the last one the writer reported.
+          const point = first.resumePoint();
+          expect(point.bytes).toBeGreaterThan(0);
+          expect(point.bytes).toBeLessThanOrEqual(bytes.length);
+          if (storage.resumesFromSavedDigests === true) expect(point.digests).toBe(CountingWriter.digestsAfter(point.bytes));
+          if (ending !== 'was killed') await first.abandon();
 
-        const other = current.reopen();
-        const rest = new CountingWriter();
-        rest.written = point.bytes;
-        const prefix: Buffer[] = [];
-        const resumed = await other.resumePart(id, 2, { ...point, validator: '"v1"' }, (chunk) => prefix.push(chunk), { ...rest.options, target });
-        expect(resumed).toBeDefined();
-        if (storage.resumesFromSavedDigests !== true) expect(sha256(Buffer.concat(prefix))).toBe(sha256(bytes.subarray(0, point.bytes)));
-        expect(resumed!.bytesWritten()).toBe(point.bytes);
-        await writeAll(resumed!, rest, bytes.subarray(point.bytes));
-        const stored = await resumed!.commit(target);
-        const ref = { namespace: 'resume', location: stored.location, version: stored.version, sha256: sha256(bytes) };
-        const opened = await other.openStored(ref);
-        expect(opened.found).toBe(true);
-        if (!opened.found) return;
-        expect(opened.reader.size).toBe(bytes.length);
-        expect(sha256(await readAll(opened.reader))).toBe(sha256(bytes));
-        // A range across the first upload part's end, on backends that have one.
-        const range = { start: 5 * MiB - 10, end: 5 * MiB + 9 };
-        expect((await contentOfBytes(other, ref, range)).equals(bytes.subarray(range.start, range.end + 1))).toBe(true);
-        expect(await other.listParts()).toEqual([]);
-      });
-
-      it('lets another instance continue a part its writer abandoned (the job got another owner) from its last resume point', async () => {
-        const id = jobId();
-        const bytes = randomBytes(12 * MiB);
-        const writer = new CountingWriter();
-        const target = { namespace: 'resume', filename: 'abandoned.bin', policy: 'fail' } as const;
-        const first = await storage.openPart(id, 1, { ...writer.options, target });
-        await writeAll(first, writer, bytes);
-        // The job's new owner took over from the last checkpoint this writer reported, before it abandoned the part.
-        const point = first.resumePoint();
-        expect(point.bytes).toBeGreaterThan(0);
-        await first.abandon();
-
-        const other = current.reopen();
-        const rest = new CountingWriter();
-        rest.written = point.bytes;
-        const resumed = await other.resumePart(id, 2, { ...point, validator: '"v1"' }, () => undefined, { ...rest.options, target });
-        expect(resumed).toBeDefined();
-        await writeAll(resumed!, rest, bytes.subarray(point.bytes));
-        const stored = await resumed!.commit(target);
-        const opened = await other.openStored({ namespace: 'resume', location: stored.location, version: stored.version, sha256: sha256(bytes) });
-        expect(opened.found).toBe(true);
-        if (opened.found) expect(sha256(await readAll(opened.reader))).toBe(sha256(bytes));
-        expect(await other.listParts()).toEqual([]);
-      });
+          const other = current.reopen();
+          const rest = new CountingWriter();
+          rest.written = point.bytes;
+          const prefix: Buffer[] = [];
+          const resumed = await other.resumePart(id, 2, { ...point, validator: '"v1"' }, (chunk) => prefix.push(chunk), { ...rest.options, target });
+          expect(resumed).toBeDefined();
+          if (storage.resumesFromSavedDigests !== true) expect(sha256(Buffer.concat(prefix))).toBe(sha256(bytes.subarray(0, point.bytes)));
+          expect(resumed!.bytesWritten()).toBe(point.bytes);
+          await writeAll(resumed!, rest, bytes.subarray(point.bytes));
+          const stored = await resumed!.commit(target);
+          const ref = { namespace: 'resume', location: stored.location, version: stored.version, sha256: sha256(bytes) };
+          const opened = await other.openStored(ref);
+          expect(opened.found).toBe(true);
+          if (!opened.found) return;
+          expect(opened.reader.size).toBe(bytes.length);
+          expect(sha256(await readAll(opened.reader))).toBe(sha256(bytes));
+          // A range across the first upload part's end, on backends that have one.
+          const range = { start: 5 * MiB - 10, end: 5 * MiB + 9 };
+          expect((await contentOfBytes(other, ref, range)).equals(bytes.subarray(range.start, range.end + 1))).toBe(true);
+          expect(await other.listParts()).toEqual([]);
+        });
+      }
 
       it('answers undefined when the kept part is shorter than the checkpoint says, and leaves it be', async () => {
         const { part: old, id, checkpoint } = await keptPart('short');
