@@ -144,15 +144,16 @@ async function resumedDigests(request: DownloadRequest, ctx: DownloadContext, ch
 
 /** Where the file will be published: known once the response's headers are, so storage can upload straight there. */
 function publishTargetFor(request: DownloadRequest, ctx: DownloadContext, response: OpenedResponse): PublishTarget {
+  const contentType = contentTypeOf(response);
   const filename = chooseFilename({
     requested: request.filename,
     contentDisposition: headerValue(response.headers, 'content-disposition'),
-    contentType: contentTypeOf(response),
+    contentType,
     finalUrl: response.url,
     requestUrl: request.url,
     jobId: ctx.jobId,
   });
-  return { namespace: ctx.namespace, filename, policy: request.onConflict ?? ctx.onConflict ?? 'rename', contentType: contentTypeOf(response) ?? undefined };
+  return { namespace: ctx.namespace, filename, policy: request.onConflict ?? ctx.onConflict ?? 'rename', contentType: contentType ?? undefined };
 }
 
 function partOptionsFor(target: PublishTarget, digests: ContentDigests): PartOptions {

@@ -39,8 +39,8 @@ export class PartBuffer {
   async fill(signal?: AbortSignal): Promise<void> {
     if (this.#pending.length === 0) return;
     const lent = await this.pool.lend(signal);
-    // Another fill may have got one first (flush and drained at once).
-    if (this.#buffer !== undefined || this.#pending.length === 0) {
+    // Another fill may have got one first (flush and drained at once): it took the chunks that waited.
+    if (this.#pending.length === 0) {
       this.pool.giveBack(lent);
       return;
     }

@@ -60,11 +60,11 @@ export interface S3StorageOptions {
   readonly partsInFlight?: number | undefined;
   /**
    * Part buffers (each partSize + 1 MiB, of which about partSize is touched)
-   * that all downloads of this storage share: its memory for parts, 48 MiB at
+   * that all downloads of this storage share: its memory for parts, 32 MiB at
    * the defaults, however many downloads run. A download that finds none free
    * waits until another's part is sent. Give at least one per download run at
    * once, or a download whose origin stalls mid-part can hold up the others.
-   * @defaultValue 6
+   * @defaultValue 4
    */
   readonly partBuffers?: number | undefined;
 }
