@@ -388,7 +388,7 @@ function s3Settings(e: Env): S3Settings | undefined {
     // With fewer, every buffer can sit in a part whose origin stalls, and the other downloads wait on them.
     throw new FerryError(
       'FERRY_ERR_CONFIG',
-      `Invalid configuration:\n  FERRY_S3_PART_BUFFERS=${e.FERRY_S3_PART_BUFFERS} is below FERRY_WORKER_CONCURRENCY=${concurrency}: each download running at once needs a part buffer of its own. Set FERRY_S3_PART_BUFFERS to at least ${concurrency}, or unset it (FERRY_WORKER_CONCURRENCY + 2).`,
+      `Invalid configuration:\n  FERRY_S3_PART_BUFFERS=${e.FERRY_S3_PART_BUFFERS} is below FERRY_WORKER_CONCURRENCY=${concurrency}: each download running at once needs a part buffer of its own. Set FERRY_S3_PART_BUFFERS to at least ${concurrency}, or unset it (one per download: FERRY_WORKER_CONCURRENCY).`,
     );
   }
   const prefix = e.FERRY_S3_KEY_PREFIX ?? '';
