@@ -32,7 +32,17 @@ end
  * go round the delayed set for as long as the host is full, its cancel never done). A refusal counts on the job (the next wait doubles up to
  * the max) and records why it waits (WAIT_FIELD, shown by the API); admission clears both.
  */
-export const ACQUIRE = `${NOW}${KEEP_ALIVE}
+/** The host's limit now (0: none), the configured one or AIMD's lowered one, after dropping its expired slots. */
+const HOST_LIMIT_NOW = `
+local function hostLimitNow(hostSlots, aimd, hostMax)
+  rcall("ZREMRANGEBYSCORE", hostSlots, "-inf", now)
+  local lowered = tonumber(rcall("HGET", aimd, "limit"))
+  if lowered and (hostMax == 0 or lowered < hostMax) then return lowered end
+  return hostMax
+end
+`;
+
+export const ACQUIRE = `${NOW}${KEEP_ALIVE}${HOST_LIMIT_NOW}
 local hostSlots, cooldown, aimd, nextStart, keySlots, jobKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local holder, ttl, hostMax, keyMax, interval = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local host, waitBase, waitMax, jitter = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
@@ -58,10 +68,7 @@ if closedUntil and closedUntil > now then
   return refuse("host-cooldown", left + math.floor(left * 0.1 * jitter))
 end
 
-rcall("ZREMRANGEBYSCORE", hostSlots, "-inf", now)
-local limit = hostMax
-local lowered = tonumber(rcall("HGET", aimd, "limit"))
-if lowered and (limit == 0 or lowered < limit) then limit = lowered end
+local limit = hostLimitNow(hostSlots, aimd, hostMax)
 if limit > 0 and rcall("ZCARD", hostSlots) >= limit then return refuse("host-limit", 0) end
 
 if keyMax > 0 then
@@ -94,16 +101,13 @@ return { "ok", nowUs }
  * returns how many did. They count like downloads (a new download waits while they hold the host)
  * and expire like them. A host cooling down grants none: it asked this key's downloads to wait.
  */
-export const ACQUIRE_EXTRA = `${NOW}${KEEP_ALIVE}
+export const ACQUIRE_EXTRA = `${NOW}${KEEP_ALIVE}${HOST_LIMIT_NOW}
 local hostSlots, aimd, cooldown = KEYS[1], KEYS[2], KEYS[3]
 local ttl, hostMax = tonumber(ARGV[1]), tonumber(ARGV[2])
 local wanted = #ARGV - 2
 local closedUntil = tonumber(rcall("GET", cooldown))
 if closedUntil and closedUntil > now then return 0 end
-rcall("ZREMRANGEBYSCORE", hostSlots, "-inf", now)
-local limit = hostMax
-local lowered = tonumber(rcall("HGET", aimd, "limit"))
-if lowered and (limit == 0 or lowered < limit) then limit = lowered end
+local limit = hostLimitNow(hostSlots, aimd, hostMax)
 local granted = wanted
 if limit > 0 then granted = math.max(0, math.min(wanted, limit - rcall("ZCARD", hostSlots))) end
 for i = 1, granted do rcall("ZADD", hostSlots, now + ttl, ARGV[i + 2]) end
